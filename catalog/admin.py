@@ -1,0 +1,380 @@
+from django.contrib import admin
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from catalog.models import (
+    CNNDetails,
+    CNNModule,
+    Dataset,
+    DatasetFile,
+    DatasetRelationship,
+    DatasetRelationshipColumnLink,
+    Domain,
+    FileColumn,
+    MediaType,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RNNDetails,
+    Task,
+    TransformerDetails,
+)
+
+
+def count_of(model, fk: str):
+    """A correlated COUNT subquery: cheaper than JOIN + GROUP BY on a long changelist."""
+    counts = model.objects.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+# --- Vocabularies ---------------------------------------------------------------------------
+
+
+@admin.register(MediaType)
+class MediaTypeAdmin(admin.ModelAdmin):
+    list_display = ["slug", "model_count", "dataset_count"]
+    search_fields = ["slug"]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            n_models=count_of(MLModel.media.through, "mediatype"),
+            n_datasets=count_of(Dataset.media.through, "mediatype"),
+        )
+
+    @admin.display(ordering="n_models", description="models")
+    def model_count(self, obj) -> int:
+        return obj.n_models
+
+    @admin.display(ordering="n_datasets", description="datasets")
+    def dataset_count(self, obj) -> int:
+        return obj.n_datasets
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "modality", "model_count", "dataset_count"]
+    list_filter = ["modality"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            n_models=count_of(MLModel.tasks.through, "task"),
+            n_datasets=count_of(Dataset.tasks.through, "task"),
+        )
+
+    @admin.display(ordering="n_models", description="models")
+    def model_count(self, obj) -> int:
+        return obj.n_models
+
+    @admin.display(ordering="n_datasets", description="datasets")
+    def dataset_count(self, obj) -> int:
+        return obj.n_datasets
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "dataset_count"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(n_datasets=count_of(Dataset.domains.through, "domain"))
+
+    @admin.display(ordering="n_datasets", description="datasets")
+    def dataset_count(self, obj) -> int:
+        return obj.n_datasets
+
+
+# --- Models ---------------------------------------------------------------------------------
+
+
+class TransformerInline(admin.StackedInline):
+    model = TransformerDetails
+    can_delete = True
+    extra = 0
+
+
+class CNNInline(admin.StackedInline):
+    model = CNNDetails
+    extra = 0
+    show_change_link = True  # the modules are edited on the CNN details page
+
+
+class RNNInline(admin.StackedInline):
+    model = RNNDetails
+    extra = 0
+
+
+class BaseModelInline(admin.TabularInline):
+    model = ModelLineage
+    fk_name = "model"
+    verbose_name = "base model"
+    verbose_name_plural = "base models (this model derives from)"
+    autocomplete_fields = ["base"]
+    extra = 0
+
+
+class DerivativeInline(admin.TabularInline):
+    model = ModelLineage
+    fk_name = "base"
+    verbose_name = "derivative"
+    verbose_name_plural = "derivatives (models derived from this one)"
+    autocomplete_fields = ["model"]
+    extra = 0
+
+
+class ModelDatasetInline(admin.TabularInline):
+    model = ModelDataset
+    autocomplete_fields = ["dataset"]
+    extra = 0
+
+
+@admin.register(MLModel)
+class MLModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "architecture_family", "training_type", "parameter_count", "license", "visibility",
+        "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
+    ]
+    list_filter = ["architecture_family", "training_type", "visibility", "media", "license__category", "tasks"]
+    list_select_related = ["owner", "license"]
+    search_fields = ["name", "owner__username", "architecture_name", "card"]
+    autocomplete_fields = ["owner", "license", "tasks", "media", "authors"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    inlines = [TransformerInline, CNNInline, RNNInline, BaseModelInline, DerivativeInline, ModelDatasetInline]
+    fieldsets = [
+        (None, {"fields": ["owner", "name", "visibility", "card"]}),
+        ("Classification", {"fields": ["media", "tasks", "training_type", "architecture_family", "architecture_name"]}),
+        ("Size and licence", {"fields": ["parameter_count", "license", "license_declared"]}),
+        ("People and activity", {"fields": ["authors", "downloads", "likes", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            n_bases=count_of(ModelLineage, "model"),
+            n_derivatives=count_of(ModelLineage, "base"),
+            n_datasets=count_of(ModelDataset, "model"),
+        )
+
+    @admin.display(ordering="n_bases", description="bases")
+    def base_count(self, obj) -> int:
+        return obj.n_bases
+
+    @admin.display(ordering="n_derivatives", description="derivatives")
+    def derivative_count(self, obj) -> int:
+        return obj.n_derivatives
+
+    @admin.display(ordering="n_datasets", description="datasets")
+    def dataset_count(self, obj) -> int:
+        return obj.n_datasets
+
+
+class CNNModuleInline(admin.TabularInline):
+    model = CNNModule
+    extra = 0
+    ordering = ["position"]
+
+
+@admin.register(CNNDetails)
+class CNNDetailsAdmin(admin.ModelAdmin):
+    list_display = ["model", "module_count", "modules_recorded"]
+    list_select_related = ["model__owner"]
+    search_fields = ["model__name", "model__owner__username"]
+    autocomplete_fields = ["model"]
+    inlines = [CNNModuleInline]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(n_modules=count_of(CNNModule, "cnn"))
+
+    @admin.display(ordering="n_modules", description="modules recorded")
+    def modules_recorded(self, obj) -> int:
+        return obj.n_modules
+
+
+@admin.register(TransformerDetails)
+class TransformerDetailsAdmin(admin.ModelAdmin):
+    list_display = ["model", "decoder_count", "attention_size", "up_size", "down_size", "embedding_size"]
+    list_select_related = ["model__owner"]
+    search_fields = ["model__name", "model__owner__username"]
+    autocomplete_fields = ["model"]
+
+
+@admin.register(RNNDetails)
+class RNNDetailsAdmin(admin.ModelAdmin):
+    list_display = ["model", "criterion", "batch_size", "input_size"]
+    list_filter = ["criterion"]
+    list_select_related = ["model__owner"]
+    search_fields = ["model__name", "model__owner__username", "criterion"]
+    autocomplete_fields = ["model"]
+
+
+@admin.register(CNNModule)
+class CNNModuleAdmin(admin.ModelAdmin):
+    list_display = ["cnn", "position", "conv_size", "pooling_type"]
+    list_filter = ["pooling_type"]
+    list_select_related = ["cnn__model__owner"]
+    search_fields = ["cnn__model__name"]
+    autocomplete_fields = ["cnn"]
+
+
+@admin.register(ModelLineage)
+class ModelLineageAdmin(admin.ModelAdmin):
+    list_display = ["model", "relation", "base", "created_at"]
+    list_filter = ["relation"]
+    list_select_related = ["model__owner", "base__owner"]
+    search_fields = ["model__name", "base__name", "model__owner__username", "base__owner__username"]
+    autocomplete_fields = ["model", "base"]
+
+
+@admin.register(ModelDataset)
+class ModelDatasetAdmin(admin.ModelAdmin):
+    list_display = ["model", "role", "dataset"]
+    list_filter = ["role"]
+    list_select_related = ["model__owner", "dataset__owner"]
+    search_fields = ["model__name", "dataset__name"]
+    autocomplete_fields = ["model", "dataset"]
+
+
+# --- Datasets -------------------------------------------------------------------------------
+
+
+class DatasetFileInline(admin.TabularInline):
+    model = DatasetFile
+    fields = ["path", "logical_role", "format", "mime_type", "size_bytes", "row_count"]
+    show_change_link = True  # the columns are edited on the file's page
+    extra = 0
+
+
+class DatasetRelationshipInline(admin.TabularInline):
+    model = DatasetRelationship
+    fields = ["from_file", "relationship_type", "to_file", "description"]
+    show_change_link = True  # the column links are edited on the relationship's page
+    extra = 0
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("from_file", "to_file"):
+            dataset_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = DatasetFile.objects.filter(dataset_id=dataset_id) if dataset_id else DatasetFile.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UsedByModelInline(admin.TabularInline):
+    model = ModelDataset
+    autocomplete_fields = ["model"]
+    verbose_name_plural = "models using this dataset"
+    extra = 0
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "year", "instances_number", "license", "visibility", "file_count", "model_count", "downloads",
+        "updated_at",
+    ]
+    list_filter = [
+        "visibility", "media", "license__category", "tasks", "domains", "has_missing_values", "split",
+        *Dataset.ETHICS_FLAGS,
+    ]
+    list_select_related = ["owner", "license"]
+    search_fields = ["name", "owner__username", "objective", "card"]
+    autocomplete_fields = ["owner", "license", "tasks", "media", "domains", "authors"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    inlines = [DatasetFileInline, DatasetRelationshipInline, UsedByModelInline]
+    fieldsets = [
+        (None, {"fields": ["owner", "name", "visibility", "card", "license", "license_declared", "authors"]}),
+        ("Identification", {"fields": [
+            "year", "objective", "access", "availability", "num_citations", "citation_link", "sources", "storage_uri",
+        ]}),
+        ("Technical characteristics", {"fields": [
+            "media", "tasks", "domains", "instances_number", "features_number", "features_description",
+            "representativity_level", "representativity_description", "sample_balance_level",
+            "sample_balance_description", "split", "has_missing_values", "global_missing_percentage",
+            "missing_values_description", "missing_values_handling_method", "temporal_factors",
+            "metadata_provided_with_dataset", "external_documentation_available", "documentation_link",
+        ]}),
+        ("Ethics", {"fields": [*Dataset.ETHICS_FLAGS, "data_errors_description"]}),
+        ("Activity", {"fields": ["downloads", "likes", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            n_files=count_of(DatasetFile, "dataset"), n_models=count_of(ModelDataset, "dataset")
+        )
+
+    @admin.display(ordering="n_files", description="files")
+    def file_count(self, obj) -> int:
+        return obj.n_files
+
+    @admin.display(ordering="n_models", description="models")
+    def model_count(self, obj) -> int:
+        return obj.n_models
+
+
+class FileColumnInline(admin.TabularInline):
+    model = FileColumn
+    fields = [
+        "position", "name", "data_type_original", "data_type_interpreted", "is_primary_key_component",
+        "is_nullable", "is_pii", "example_values", "stats",
+    ]
+    extra = 0
+    ordering = ["position"]
+
+
+@admin.register(DatasetFile)
+class DatasetFileAdmin(admin.ModelAdmin):
+    list_display = ["path", "dataset", "logical_role", "format", "size_bytes", "row_count", "column_count"]
+    list_filter = ["format", "logical_role"]
+    list_select_related = ["dataset__owner"]
+    search_fields = ["path", "dataset__name", "dataset__owner__username"]
+    autocomplete_fields = ["dataset"]
+    inlines = [FileColumnInline]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(n_columns=count_of(FileColumn, "dataset_file"))
+
+    @admin.display(ordering="n_columns", description="columns")
+    def column_count(self, obj) -> int:
+        return obj.n_columns
+
+
+@admin.register(FileColumn)
+class FileColumnAdmin(admin.ModelAdmin):
+    list_display = ["name", "dataset_file", "position", "data_type_original", "data_type_interpreted", "is_pii"]
+    list_filter = ["is_pii", "data_type_interpreted", "is_primary_key_component", "is_nullable"]
+    list_select_related = ["dataset_file__dataset__owner"]
+    search_fields = ["name", "dataset_file__path", "dataset_file__dataset__name"]
+    autocomplete_fields = ["dataset_file"]
+
+
+class ColumnLinkInline(admin.TabularInline):
+    model = DatasetRelationshipColumnLink
+    autocomplete_fields = ["from_column", "to_column"]
+    extra = 0
+    ordering = ["link_order"]
+
+
+@admin.register(DatasetRelationship)
+class DatasetRelationshipAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "dataset", "relationship_type", "link_count"]
+    list_filter = ["relationship_type"]
+    list_select_related = ["dataset__owner", "from_file", "to_file"]
+    search_fields = ["dataset__name", "from_file__path", "to_file__path"]
+    autocomplete_fields = ["dataset", "from_file", "to_file"]
+    inlines = [ColumnLinkInline]
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(n_links=count_of(DatasetRelationshipColumnLink, "relationship"))
+
+    @admin.display(ordering="n_links", description="column links")
+    def link_count(self, obj) -> int:
+        return obj.n_links
+
+
+@admin.register(DatasetRelationshipColumnLink)
+class DatasetRelationshipColumnLinkAdmin(admin.ModelAdmin):
+    list_display = ["relationship", "link_order", "from_column", "to_column"]
+    list_select_related = ["relationship__from_file", "relationship__to_file", "from_column", "to_column"]
+    search_fields = ["from_column__name", "to_column__name", "relationship__dataset__name"]
+    autocomplete_fields = ["relationship", "from_column", "to_column"]
