@@ -15,6 +15,8 @@ asset_name_validator = RegexValidator(
     "A name may not contain '/', control characters, or leading or trailing spaces.",
 )
 
+non_negative = MinValueValidator(0, "Must be zero or more.")
+
 
 class Media(models.TextChoices):
     TEXT = "text", "Text"
@@ -162,8 +164,8 @@ class Asset(models.Model):
     license_declared = models.CharField(
         max_length=300, blank=True, help_text="The licence string as declared, kept even when it matches no known licence."
     )
-    downloads = models.BigIntegerField(default=0)
-    likes = models.BigIntegerField(default=0)
+    downloads = models.BigIntegerField(default=0, validators=[non_negative])
+    likes = models.BigIntegerField(default=0, validators=[non_negative])
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -205,7 +207,7 @@ class MLModel(Asset):
     training_type = models.CharField(max_length=16, choices=TrainingType.choices, blank=True, db_index=True)
     architecture_family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER, db_index=True)
     architecture_name = models.CharField(max_length=200, blank=True, help_text="e.g. LlamaForCausalLM, ResNet")
-    parameter_count = models.BigIntegerField(null=True, blank=True, db_index=True)
+    parameter_count = models.BigIntegerField(null=True, blank=True, db_index=True, validators=[non_negative])
     authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_models", blank=True)
     bases = models.ManyToManyField(
         "self", through="ModelLineage", through_fields=("model", "base"), symmetrical=False,
@@ -396,7 +398,7 @@ class Dataset(Asset):
     storage_uri = models.CharField(max_length=500, blank=True)
 
     # Technical characteristics
-    instances_number = models.BigIntegerField(null=True, blank=True, db_index=True)
+    instances_number = models.BigIntegerField(null=True, blank=True, db_index=True, validators=[non_negative])
     features_description = models.TextField(blank=True)
     features_number = models.PositiveIntegerField(null=True, blank=True)
     representativity_description = models.TextField(blank=True)
@@ -486,8 +488,8 @@ class DatasetFile(models.Model):
     logical_role = models.CharField(max_length=100, blank=True, help_text="training_data, test_data, metadata ...")
     format = models.CharField(max_length=50, blank=True)
     mime_type = models.CharField(max_length=100, blank=True)
-    size_bytes = models.BigIntegerField(null=True, blank=True)
-    row_count = models.BigIntegerField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True, validators=[non_negative])
+    row_count = models.BigIntegerField(null=True, blank=True, validators=[non_negative])
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,9 @@
+from django.core.validators import RegexValidator
 from django.db import models
+
+license_key_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9.+_-]*$", "A licence key is lower case letters, digits and . + _ - (ScanCode style)."
+)
 
 
 class LicenseCategory(models.TextChoices):
@@ -17,7 +22,9 @@ class License(models.Model):
 
     Category = LicenseCategory
 
-    key = models.SlugField(max_length=100, unique=True, help_text="ScanCode licence key, e.g. apache-2.0")
+    key = models.CharField(
+        max_length=100, unique=True, validators=[license_key_validator], help_text="ScanCode licence key, e.g. apache-2.0"
+    )
     spdx_id = models.CharField(max_length=100, blank=True, db_index=True, help_text="SPDX identifier, e.g. Apache-2.0")
     name = models.CharField(max_length=300)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.UNKNOWN, db_index=True)

@@ -1,0 +1,697 @@
+"""Loading catalogue records from JSON (see docs/records-format.md).
+
+Two input formats are understood: the project's own ``openmodelhub/records-v1`` and the records file
+of the original OpenModelHub project (``affiliation`` / ``user`` / ``dataset`` / ``model``), which is
+first translated into the project's format. Loading is one transaction: any bad record raises
+``RecordError`` naming the record and the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from accounts.models import User
+from accounts.services import ensure_affiliation, ensure_user
+from catalog.models import (
+    CNNDetails,
+    CNNModule,
+    Dataset,
+    DatasetFile,
+    DatasetRelationship,
+    DatasetRelationshipColumnLink,
+    DatasetRole,
+    Domain,
+    Family,
+    FileColumn,
+    Media,
+    MediaType,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RNNDetails,
+    Task,
+    TransformerDetails,
+    check_lineage_edge,
+)
+from licensing.models import License
+
+FORMAT_V1 = "openmodelhub/records-v1"
+DEFAULT_OWNER = "openmodelhub"
+
+
+class RecordError(Exception):
+    """Bad input: says which record and which field."""
+
+    def __init__(self, where: str, field_name: str | None, message: str):
+        self.where, self.field_name, self.message = where, field_name, message
+        location = f"{where}, field '{field_name}'" if field_name else where
+        super().__init__(f"{location}: {message}")
+
+
+@dataclass
+class LoadReport:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    renamed: list[str] = field(default_factory=list)
+    unresolved_licenses: Counter = field(default_factory=Counter)
+
+    def count(self, kind: str, created: bool) -> None:
+        (self.created if created else self.updated)[kind] += 1
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def read_records(path: Path | str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise RecordError(str(path), None, "no such file") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(str(path), None, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(str(path), None, f"not UTF-8 text: {exc}") from None
+    if not isinstance(data, dict):
+        raise RecordError(str(path), None, "the top level must be a JSON object")
+    return data
+
+
+def normalise(data: dict, *, default_owner: str = DEFAULT_OWNER, report: LoadReport | None = None) -> dict:
+    """Return the records in the project's format, translating the original format if needed."""
+    if data.get("format") == FORMAT_V1:
+        return data
+    if "format" in data:
+        raise RecordError("file", "format", f"unknown format {data['format']!r}; expected {FORMAT_V1!r}")
+    if {"affiliation", "user", "dataset", "model"} & data.keys():
+        return translate_original(data, default_owner=default_owner, report=report or LoadReport())
+    raise RecordError("file", None, f"neither {FORMAT_V1!r} records nor original records (affiliation/user/dataset/model)")
+
+
+# --------------------------------------------------------------------------------------------
+# The original OpenModelHub format
+# --------------------------------------------------------------------------------------------
+
+ORIGINAL_TRAINING = {"pre-train": "pretrain", "pretrain": "pretrain", "fine-tune": "finetune", "finetune": "finetune",
+                     "rl": "rl", "reinforcement": "rl"}
+ORIGINAL_FAMILY = {"transformer": "transformer", "cnn": "cnn", "rnn": "rnn"}
+
+
+def _original_list(data: dict, key: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise RecordError(key, None, "must be a list")
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise RecordError(f"{key}[{index}]", None, "must be an object")
+    return value
+
+
+def _split_namespace(raw: Any, where: str, field_name: str, default_owner: str) -> tuple[str, str]:
+    if not isinstance(raw, str) or not raw.strip():
+        raise RecordError(where, field_name, "a non-empty name is required")
+    raw = raw.strip()
+    if "/" in raw:  # a Hugging Face id: the namespace is the owner, as on the Hub
+        owner, _, name = raw.partition("/")
+        return owner.strip(), name.strip()
+    return default_owner, raw
+
+
+def _dedupe(owner_names: list[tuple[str, str]], kind: str, report: LoadReport) -> list[str]:
+    """Keep duplicates as separate records: the n-th occurrence of a name becomes NAME-n."""
+    seen: Counter = Counter()
+    names = []
+    for owner, name in owner_names:
+        seen[(owner, name)] += 1
+        n = seen[(owner, name)]
+        if n > 1:
+            new_name = f"{name}-{n}"
+            report.renamed.append(f"{kind} {owner}/{name} (occurrence {n}) -> {owner}/{new_name}")
+            name = new_name
+        names.append(name)
+    return names
+
+
+def _one_based(rows: list, key: str, size: int, where: str) -> int:
+    value = rows.get(key) if isinstance(rows, dict) else None
+    if not isinstance(value, int) or not 1 <= value <= size:
+        raise RecordError(where, key, f"must be an index from 1 to {size}")
+    return value - 1
+
+
+def translate_original(data: dict, *, default_owner: str, report: LoadReport) -> dict:
+    affiliations = _original_list(data, "affiliation")
+    users = _original_list(data, "user")
+    datasets = _original_list(data, "dataset")
+    models = _original_list(data, "model")
+
+    out: dict[str, Any] = {"format": FORMAT_V1, "affiliations": [], "users": [], "datasets": [], "models": []}
+    for i, a in enumerate(affiliations):
+        out["affiliations"].append({"name": _required_str(a, "affil_name", f"affiliation[{i}]")})
+    usernames = []
+    for i, u in enumerate(users):
+        where = f"user[{i}]"
+        username = _required_str(u, "user_name", where)
+        usernames.append(username)
+        record = {"username": username, "role": "admin" if u.get("is_admin") else "user"}
+        if u.get("password_hash"):  # plain text in the original file despite its name
+            record["password"] = str(u["password_hash"])
+        if u.get("affiliate"):
+            record["affiliations"] = [str(u["affiliate"])]
+            if str(u["affiliate"]) not in {a["name"] for a in out["affiliations"]}:
+                out["affiliations"].append({"name": str(u["affiliate"])})
+        out["users"].append(record)
+
+    ds_keys = [_split_namespace(d.get("ds_name"), f"dataset[{i}]", "ds_name", default_owner) for i, d in enumerate(datasets)]
+    ds_names = _dedupe(ds_keys, "dataset", report)
+    for i, (d, (owner, _), name) in enumerate(zip(datasets, ds_keys, ds_names)):
+        where = f"dataset[{i}] {d.get('ds_name')!r}"
+        columns = d.get("columns") or []
+        if not isinstance(columns, list):
+            raise RecordError(where, "columns", "must be a list")
+        record = {
+            "owner": owner, "name": name, "media": _as_list(d.get("media")), "tasks": _as_list(d.get("task")),
+            "instances_number": d.get("ds_size"), "authors": [],
+        }
+        if d.get("description"):
+            record["card"] = str(d["description"])
+        if columns:
+            record["files"] = [{
+                "path": "data", "logical_role": "data", "description": "Columns listed by the original records.",
+                "columns": [
+                    {"name": _required_str(c, "col_name", f"{where} columns[{j}]"),
+                     "data_type_original": str(c.get("col_datatype", ""))}
+                    for j, c in enumerate(columns)
+                ],
+            }]
+        out["datasets"].append(record)
+
+    model_keys = [_split_namespace(m.get("model_name"), f"model[{i}]", "model_name", default_owner) for i, m in enumerate(models)]
+    model_names = _dedupe(model_keys, "model", report)
+    for i, (m, (owner, _), name) in enumerate(zip(models, model_keys, model_names)):
+        out["models"].append(_translate_original_model(m, owner, name, f"model[{i}] {m.get('model_name')!r}"))
+
+    # Relationship lists written back by the original loader (1-based, in file order).
+    for i, row in enumerate(_original_list(data, "model_author")):
+        m = _one_based(row, "model_id", len(models), f"model_author[{i}]")
+        u = _one_based(row, "user_id", len(users), f"model_author[{i}]")
+        out["models"][m].setdefault("authors", []).append(usernames[u])
+    for i, row in enumerate(_original_list(data, "user_ds")):
+        d = _one_based(row, "ds_id", len(datasets), f"user_ds[{i}]")
+        u = _one_based(row, "user_id", len(users), f"user_ds[{i}]")
+        out["datasets"][d]["authors"].append(usernames[u])
+    for i, row in enumerate(_original_list(data, "model_dataset")):
+        m = _one_based(row, "model_id", len(models), f"model_dataset[{i}]")
+        d = _one_based(row, "ds_id", len(datasets), f"model_dataset[{i}]")
+        ref = f"{out['datasets'][d]['owner']}/{out['datasets'][d]['name']}"
+        out["models"][m].setdefault("datasets", []).append({"dataset": ref, "role": DatasetRole.TRAINED_ON})
+    return out
+
+
+def _translate_original_model(m: dict, owner: str, name: str, where: str) -> dict:
+    arch = str(m.get("arch_name", "")).strip().lower()
+    if arch not in ORIGINAL_FAMILY:
+        raise RecordError(where, "arch_name", f"unknown architecture {m.get('arch_name')!r}; expected CNN, RNN or Transformer")
+    training = str(m.get("trainname", "")).strip().lower()
+    if training and training not in ORIGINAL_TRAINING:
+        raise RecordError(where, "trainname", f"unknown training type {m.get('trainname')!r}")
+    architecture: dict[str, Any] = {"family": ORIGINAL_FAMILY[arch]}
+    if arch == "transformer":
+        architecture.update(decoder_count=m.get("decoder_num"), attention_size=m.get("attn_size"),
+                            up_size=m.get("up_size"), down_size=m.get("down_size"), embedding_size=m.get("embed_size"))
+    elif arch == "cnn":
+        modules = m.get("modules") or []
+        if not isinstance(modules, list):
+            raise RecordError(where, "modules", "must be a list")
+        architecture.update(module_count=m.get("module_num"), modules=[
+            {"conv_size": mod.get("conv_size") if isinstance(mod, dict) else None,
+             "pooling_type": mod.get("pool_type") if isinstance(mod, dict) else None}
+            for mod in modules
+        ])
+    else:
+        architecture.update(criterion=m.get("criteria") or "", batch_size=m.get("batch_size"),
+                            input_size=m.get("input_size"))
+    return {
+        "owner": owner, "name": name, "media": _as_list(m.get("media_type")), "tasks": _as_list(m.get("task")),
+        "training_type": ORIGINAL_TRAINING.get(training, ""), "parameter_count": m.get("param_num"),
+        "architecture": architecture,
+    }
+
+
+def _as_list(value: Any) -> list:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _required_str(record: dict, key: str, where: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(where, key, "a non-empty string is required")
+    return value.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Writing the project's format
+# --------------------------------------------------------------------------------------------
+
+USER_KEYS = {"username", "email", "role", "affiliations", "password", "first_name", "last_name"}
+ASSET_KEYS = {"owner", "name", "card", "visibility", "media", "tasks", "license", "authors", "downloads", "likes"}
+MODEL_KEYS = ASSET_KEYS | {"training_type", "parameter_count", "architecture", "datasets", "bases"}
+DATASET_SCALARS = {
+    "year", "objective", "access", "availability", "num_citations", "citation_link", "sources", "storage_uri",
+    "instances_number", "features_description", "features_number", "representativity_description",
+    "representativity_level", "sample_balance_description", "sample_balance_level", "split",
+    "missing_values_description", "has_missing_values", "global_missing_percentage",
+    "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
+    "external_documentation_available", "documentation_link", "data_errors_description", *Dataset.ETHICS_FLAGS,
+}
+DATASET_KEYS = ASSET_KEYS | DATASET_SCALARS | {"domains", "files", "relationships"}
+FILE_KEYS = {"path", "logical_role", "format", "mime_type", "size_bytes", "row_count", "description", "columns"}
+COLUMN_KEYS = {"name", "data_type_original", "data_type_interpreted", "description", "is_primary_key_component",
+               "is_nullable", "is_pii", "example_values", "stats", "position"}
+ARCH_KEYS = {
+    "transformer": {"decoder_count", "attention_size", "up_size", "down_size", "embedding_size"},
+    "cnn": {"module_count", "modules"},
+    "rnn": {"criterion", "batch_size", "input_size"},
+    "other": set(),
+}
+TEXT_FIELDS = {"card", "objective", "access", "availability", "citation_link", "sources", "storage_uri",
+               "features_description", "representativity_description", "representativity_level",
+               "sample_balance_description", "sample_balance_level", "missing_values_description",
+               "missing_values_handling_method", "documentation_link", "data_errors_description", "training_type"}
+
+
+def _check_keys(record: Any, allowed: set[str], where: str) -> dict:
+    if not isinstance(record, dict):
+        raise RecordError(where, None, "must be an object")
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise RecordError(where, unknown[0], "unknown field")
+    return record
+
+
+def _section(data: dict, key: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise RecordError(key, None, "must be a list")
+    return value
+
+
+def _clean(instance, where: str, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            name, errors = next(iter(exc.error_dict.items()))
+            field_name = None if name == "__all__" else name
+            raise RecordError(where, field_name, " ".join(e.messages[0] for e in errors)) from None
+        raise RecordError(where, None, " ".join(exc.messages)) from None
+
+
+class RecordLoader:
+    """Upserts records by their natural keys; call inside a transaction (``load`` does)."""
+
+    def __init__(self, report: LoadReport):
+        self.report = report
+        self.users: dict[str, User] = {}
+        self.licenses = {lic.key: lic for lic in License.objects.all()}
+        self.licenses_by_spdx = {lic.spdx_id.lower(): lic for lic in self.licenses.values() if lic.spdx_id}
+        self.tasks = {t.slug: t for t in Task.objects.all()}
+        self.domains = {d.slug: d for d in Domain.objects.all()}
+        self.media = {m.slug: m for m in MediaType.objects.all()}
+        self.datasets: dict[str, Dataset] = {}
+        self.models: dict[str, MLModel] = {}
+
+    def load(self, data: dict) -> None:
+        for i, rec in enumerate(_section(data, "affiliations")):
+            where = f"affiliations[{i}]"
+            _check_keys(rec, {"name", "description"}, where)
+            _, created = ensure_affiliation(name=_required_str(rec, "name", where), description=str(rec.get("description") or ""))
+            self.report.count("affiliations", created)
+        for i, rec in enumerate(_section(data, "users")):
+            self._load_user(rec, f"users[{i}]")
+        for i, rec in enumerate(_section(data, "licenses")):
+            self._load_license(rec, f"licenses[{i}]")
+        for i, rec in enumerate(_section(data, "tasks")):
+            self._load_task(rec, f"tasks[{i}]")
+        for i, rec in enumerate(_section(data, "datasets")):
+            self._load_dataset(rec, f"datasets[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"datasets[{i}]")
+        model_records = _section(data, "models")
+        for i, rec in enumerate(model_records):
+            self._load_model(rec, f"models[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"models[{i}]")
+        for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
+            self._load_lineage(rec, f"models[{i}] {rec.get('name')!r}")
+
+    # --- people and vocabularies ----------------------------------------------------------
+
+    def _load_user(self, rec: dict, where: str) -> None:
+        _check_keys(rec, USER_KEYS, where)
+        username = _required_str(rec, "username", where)
+        role = rec.get("role") or User.Role.USER
+        if role not in User.Role.values:
+            raise RecordError(where, "role", f"must be one of {', '.join(User.Role.values)}")
+        try:
+            user, created = ensure_user(username=username, email=str(rec.get("email") or ""), role=role,
+                                        password=rec.get("password"))
+        except ValidationError as exc:
+            raise RecordError(where, next(iter(getattr(exc, "error_dict", {"username": 0}))), " ".join(exc.messages)) from None
+        names = {k: rec[k] for k in ("first_name", "last_name") if rec.get(k) and getattr(user, k) != rec[k]}
+        if names:
+            for k, v in names.items():
+                setattr(user, k, v)
+            user.save(update_fields=list(names))
+        affiliations = rec.get("affiliations") or []
+        if not isinstance(affiliations, list):
+            raise RecordError(where, "affiliations", "must be a list of names")
+        user.affiliations.add(*[ensure_affiliation(name=str(a))[0] for a in affiliations])
+        self.users[username] = user
+        self.report.count("users", created)
+
+    def _user(self, username: Any, where: str, field_name: str) -> User:
+        if not isinstance(username, str) or not username:
+            raise RecordError(where, field_name, "a username is required")
+        if username not in self.users:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                if field_name != "owner":
+                    raise RecordError(where, field_name, f"unknown user {username!r}")
+                user, _ = ensure_user(username=username)  # a namespace owner, as on the Hub (no password)
+                self.report.count("namespace owners", True)
+            self.users[username] = user
+        return self.users[username]
+
+    def _load_license(self, rec: dict, where: str) -> None:
+        _check_keys(rec, {"key", "spdx_id", "name", "category", "url"}, where)
+        key = _required_str(rec, "key", where)
+        lic = self.licenses.get(key) or License(key=key)
+        created = lic.pk is None
+        for attr in ("spdx_id", "name", "category", "url"):
+            if attr in rec and rec[attr] is not None:
+                setattr(lic, attr, rec[attr])
+        _clean(lic, where, exclude=["key"] if not created else None)
+        lic.save()
+        self.licenses[key] = lic
+        if lic.spdx_id:
+            self.licenses_by_spdx[lic.spdx_id.lower()] = lic
+        self.report.count("licenses", created)
+
+    def _load_task(self, rec: dict, where: str) -> None:
+        _check_keys(rec, {"slug", "name", "modality"}, where)
+        slug = _required_str(rec, "slug", where)
+        task = self.tasks.get(slug) or Task(slug=slug)
+        created = task.pk is None
+        task.name = str(rec.get("name") or task.name or slug)
+        task.modality = rec.get("modality") or task.modality or Media.OTHER
+        _clean(task, where, exclude=None if created else ["slug"])
+        task.save()
+        self.tasks[slug] = task
+        self.report.count("tasks", created)
+
+    def _task(self, slug: Any, where: str) -> Task:
+        if not isinstance(slug, str) or not slug.strip():
+            raise RecordError(where, "tasks", "task slugs must be non-empty strings")
+        slug = slug.strip()
+        if slug not in self.tasks:
+            task = Task(slug=slugify(slug) or slug, name=slug.replace("-", " ").capitalize())
+            if task.slug in self.tasks:
+                return self.tasks[task.slug]
+            _clean(task, where)
+            task.save()
+            self.tasks[slug] = self.tasks[task.slug] = task
+            self.report.count("tasks", True)
+        return self.tasks[slug]
+
+    def _domain(self, name: Any, where: str) -> Domain:
+        if not isinstance(name, str) or not slugify(name):
+            raise RecordError(where, "domains", "domains must be non-empty strings")
+        slug = slugify(name)
+        if slug not in self.domains:
+            self.domains[slug] = Domain.objects.create(slug=slug, name=name.strip())
+            self.report.count("domains", True)
+        return self.domains[slug]
+
+    def _media(self, values: Any, where: str) -> list[MediaType]:
+        if not isinstance(values, list):
+            raise RecordError(where, "media", "must be a list")
+        result = []
+        for value in values:
+            slug = str(value).strip().lower()
+            if slug not in self.media:
+                raise RecordError(where, "media", f"unknown media {value!r}; expected one of {', '.join(Media.values)}")
+            result.append(self.media[slug])
+        return result
+
+    def _resolve_license(self, value: Any, where: str) -> tuple[License | None, str]:
+        if value is None or value == "":
+            return None, ""
+        if not isinstance(value, str):
+            raise RecordError(where, "license", "must be a licence key or string")
+        lic = self.licenses.get(value) or self.licenses.get(value.lower()) or self.licenses_by_spdx.get(value.lower())
+        if lic is None:
+            self.report.unresolved_licenses[value] += 1
+        return lic, value
+
+    # --- assets -----------------------------------------------------------------------------
+
+    def _asset(self, model_cls, rec: dict, where: str, scalars: set[str]):
+        owner = self._user(rec.get("owner"), where, "owner")
+        name = _required_str(rec, "name", where)
+        asset = model_cls.objects.filter(owner=owner, name=name).first() or model_cls(owner=owner, name=name)
+        created = asset.pk is None
+        license_, declared = self._resolve_license(rec.get("license"), where)
+        asset.license, asset.license_declared = license_, declared
+        for attr in scalars:
+            if attr in rec:
+                value = rec[attr]
+                if value is None and attr in TEXT_FIELDS:
+                    value = ""
+                setattr(asset, attr, value)
+        _clean(asset, where)
+        asset.save()
+        asset.media.set(self._media(rec.get("media", []), where))
+        tasks = rec.get("tasks", [])
+        if not isinstance(tasks, list):
+            raise RecordError(where, "tasks", "must be a list")
+        asset.tasks.set([self._task(t, where) for t in tasks])
+        authors = rec.get("authors", [])
+        if not isinstance(authors, list):
+            raise RecordError(where, "authors", "must be a list of usernames")
+        asset.authors.set([self._user(a, where, "authors") for a in authors])
+        return asset, created
+
+    def _load_dataset(self, rec: dict, where: str) -> None:
+        _check_keys(rec, DATASET_KEYS, where)
+        dataset, created = self._asset(Dataset, rec, where, DATASET_SCALARS | {"card", "visibility", "downloads", "likes"})
+        domains = rec.get("domains", [])
+        if not isinstance(domains, list):
+            raise RecordError(where, "domains", "must be a list")
+        dataset.domains.set([self._domain(d, where) for d in domains])
+        files = {}
+        for j, frec in enumerate(_as_list(rec.get("files"))):
+            files[frec.get("path") if isinstance(frec, dict) else j] = self._load_file(dataset, frec, f"{where} files[{j}]")
+        for j, rrec in enumerate(_as_list(rec.get("relationships"))):
+            self._load_relationship(dataset, files, rrec, f"{where} relationships[{j}]")
+        self.datasets[dataset.full_name] = dataset
+        self.report.count("datasets", created)
+
+    def _load_file(self, dataset: Dataset, rec: dict, where: str) -> DatasetFile:
+        _check_keys(rec, FILE_KEYS, where)
+        path = _required_str(rec, "path", where)
+        dfile = DatasetFile.objects.filter(dataset=dataset, path=path).first() or DatasetFile(dataset=dataset, path=path)
+        created = dfile.pk is None
+        for attr in FILE_KEYS - {"path", "columns"}:
+            if attr in rec:
+                setattr(dfile, attr, "" if rec[attr] is None and attr not in ("size_bytes", "row_count") else rec[attr])
+        _clean(dfile, where)
+        dfile.save()
+        self.report.count("dataset files", created)
+        columns = _as_list(rec.get("columns"))
+        existing = {c.name: c for c in dfile.columns.all()}
+        names = []
+        # Positions are rewritten below; park existing ones out of the way of the unique constraint.
+        for offset, col in enumerate(existing.values(), start=1):
+            col.position = 1_000_000 + offset
+        FileColumn.objects.bulk_update(existing.values(), ["position"])
+        for k, crec in enumerate(columns, start=1):
+            cwhere = f"{where} columns[{k - 1}]"
+            _check_keys(crec, COLUMN_KEYS, cwhere)
+            name = _required_str(crec, "name", cwhere)
+            names.append(name)
+            column = existing.get(name) or FileColumn(dataset_file=dfile, name=name)
+            self.report.count("columns", column.pk is None)
+            for attr in COLUMN_KEYS - {"name"}:
+                if attr in crec and crec[attr] is not None:
+                    setattr(column, attr, crec[attr])
+            if "position" not in crec:
+                column.position = k
+            _clean(column, cwhere, exclude=["dataset_file"])
+            column.save()
+        if len(set(names)) != len(names):
+            raise RecordError(where, "columns", "column names must be unique within a file")
+        dfile.columns.exclude(name__in=names).delete()
+        return dfile
+
+    def _load_relationship(self, dataset: Dataset, files: dict, rec: dict, where: str) -> None:
+        _check_keys(rec, {"from_file", "to_file", "relationship_type", "description", "column_links"}, where)
+        ends = {}
+        for end in ("from_file", "to_file"):
+            path = rec.get(end)
+            ends[end] = files.get(path) or DatasetFile.objects.filter(dataset=dataset, path=path).first()
+            if ends[end] is None:
+                raise RecordError(where, end, f"no file {path!r} in this dataset")
+        rel = DatasetRelationship.objects.filter(
+            dataset=dataset, from_file=ends["from_file"], to_file=ends["to_file"],
+            relationship_type=rec.get("relationship_type"),
+        ).first() or DatasetRelationship(dataset=dataset, **ends, relationship_type=rec.get("relationship_type"))
+        created = rel.pk is None
+        rel.description = str(rec.get("description") or "")
+        _clean(rel, where)
+        rel.save()
+        rel.column_links.all().delete()
+        for order, link in enumerate(_as_list(rec.get("column_links")), start=1):
+            lwhere = f"{where} column_links[{order - 1}]"
+            _check_keys(link, {"from_column", "to_column"}, lwhere)
+            cols = {}
+            for end, file_end in (("from_column", "from_file"), ("to_column", "to_file")):
+                cols[end] = ends[file_end].columns.filter(name=link.get(end)).first()
+                if cols[end] is None:
+                    raise RecordError(lwhere, end, f"no column {link.get(end)!r} in {ends[file_end].path!r}")
+            DatasetRelationshipColumnLink.objects.create(relationship=rel, link_order=order, **cols)
+        self.report.count("relationships", created)
+
+    def _load_model(self, rec: dict, where: str) -> None:
+        _check_keys(rec, MODEL_KEYS, where)
+        arch = rec.get("architecture") or {"family": Family.OTHER}
+        if not isinstance(arch, dict):
+            raise RecordError(where, "architecture", "must be an object")
+        family = str(arch.get("family", "")).lower()
+        if family not in ARCH_KEYS:
+            raise RecordError(where, "architecture.family",
+                              f"unknown architecture {arch.get('family')!r}; expected one of {', '.join(ARCH_KEYS)}")
+        _check_keys(arch, ARCH_KEYS[family] | {"family", "name"}, f"{where} architecture")
+        scalars = {"card", "visibility", "training_type", "parameter_count", "downloads", "likes"}
+        rec = {**rec, "architecture_family": family, "architecture_name": arch.get("name") or ""}
+        model, created = self._asset(MLModel, rec, where, scalars | {"architecture_family", "architecture_name"})
+        self._load_architecture(model, family, arch, where)
+        links = []
+        for j, link in enumerate(_as_list(rec.get("datasets"))):
+            lwhere = f"{where} datasets[{j}]"
+            _check_keys(link, {"dataset", "role"}, lwhere)
+            dataset = self._dataset_ref(link.get("dataset"), lwhere)
+            role = link.get("role") or DatasetRole.TRAINED_ON
+            if role not in DatasetRole.values:
+                raise RecordError(lwhere, "role", f"must be one of {', '.join(DatasetRole.values)}")
+            links.append((dataset.pk, role))
+        current = set(model.dataset_links.values_list("dataset_id", "role"))
+        wanted = set(links)
+        model.dataset_links.filter(pk__in=[
+            pk for pk, d, r in model.dataset_links.values_list("pk", "dataset_id", "role") if (d, r) not in wanted
+        ]).delete()
+        ModelDataset.objects.bulk_create([ModelDataset(model=model, dataset_id=d, role=r) for d, r in wanted - current])
+        self.models[model.full_name] = model
+        self.report.count("models", created)
+
+    def _load_architecture(self, model: MLModel, family: str, arch: dict, where: str) -> None:
+        detail_classes = {"transformer": TransformerDetails, "cnn": CNNDetails, "rnn": RNNDetails}
+        for other, cls in detail_classes.items():
+            if other != family:
+                cls.objects.filter(model=model).delete()
+        if family == "other":
+            return
+        cls = detail_classes[family]
+        details = cls.objects.filter(model=model).first() or cls(model=model)
+        for attr in ARCH_KEYS[family] - {"modules"}:
+            value = arch.get(attr)
+            setattr(details, attr, "" if value is None and attr == "criterion" else value)
+        _clean(details, f"{where} architecture", exclude=["model"])
+        details.save()
+        if family == "cnn":
+            details.modules.all().delete()
+            for position, mod in enumerate(_as_list(arch.get("modules")), start=1):
+                mwhere = f"{where} architecture.modules[{position - 1}]"
+                _check_keys(mod, {"conv_size", "pooling_type"}, mwhere)
+                module = CNNModule(cnn=details, position=position, conv_size=mod.get("conv_size"),
+                                   pooling_type=str(mod.get("pooling_type") or "").lower())
+                _clean(module, mwhere, exclude=["cnn"])
+                module.save()
+
+    def _dataset_ref(self, ref: Any, where: str) -> Dataset:
+        if not isinstance(ref, str) or "/" not in ref:
+            raise RecordError(where, "dataset", "must be 'owner/name'")
+        if ref not in self.datasets:
+            owner, _, name = ref.partition("/")
+            dataset = Dataset.objects.filter(owner__username=owner, name=name).first()
+            if dataset is None:
+                raise RecordError(where, "dataset", f"unknown dataset {ref!r}")
+            self.datasets[ref] = dataset
+        return self.datasets[ref]
+
+    def _model_ref(self, ref: Any, where: str) -> MLModel:
+        if not isinstance(ref, str) or "/" not in ref:
+            raise RecordError(where, "model", "must be 'owner/name'")
+        if ref not in self.models:
+            owner, _, name = ref.partition("/")
+            model = MLModel.objects.filter(owner__username=owner, name=name).first()
+            if model is None:
+                raise RecordError(where, "model", f"unknown model {ref!r}")
+            self.models[ref] = model
+        return self.models[ref]
+
+    def _load_lineage(self, rec: dict, where: str) -> None:
+        if "bases" not in rec:
+            return
+        model = self._model_ref(f"{rec['owner']}/{rec['name']}", where)
+        wanted = {}
+        for j, edge in enumerate(_as_list(rec.get("bases"))):
+            ewhere = f"{where} bases[{j}]"
+            _check_keys(edge, {"model", "relation"}, ewhere)
+            base = self._model_ref(edge.get("model"), ewhere)
+            relation = edge.get("relation")
+            if relation not in ModelLineage.Relation.values:
+                raise RecordError(ewhere, "relation", f"must be one of {', '.join(ModelLineage.Relation.values)}")
+            wanted[base.pk] = (base, relation, ewhere)
+        model.base_edges.exclude(base_id__in=wanted).delete()
+        existing = {e.base_id: e for e in model.base_edges.all()}
+        for base_id, (base, relation, ewhere) in wanted.items():
+            edge = existing.get(base_id)
+            if edge is not None:
+                if edge.relation != relation:
+                    edge.relation = relation
+                    edge.save(update_fields=["relation"])
+                    self.report.count("lineage edges", False)
+                continue
+            try:
+                check_lineage_edge(model.pk, base.pk)
+            except ValidationError as exc:
+                raise RecordError(ewhere, "model", exc.messages[0]) from None
+            ModelLineage.objects.create(model=model, base=base, relation=relation)
+            self.report.count("lineage edges", True)
+
+
+class DryRunRollback(Exception):
+    pass
+
+
+def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False) -> LoadReport:
+    """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back."""
+    report = LoadReport()
+    records = normalise(data, default_owner=default_owner, report=report)
+    try:
+        with transaction.atomic():
+            RecordLoader(report).load(records)
+            if dry_run:
+                raise DryRunRollback
+    except DryRunRollback:
+        pass
+    return report

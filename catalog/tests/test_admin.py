@@ -1,0 +1,103 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from catalog.models import MLModel, ModelLineage, RNNDetails
+from catalog.records import load_records
+from catalog.tests.factories import MLModelFactory
+from catalog.tests.test_load_records import V1
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(admin_user):
+    load_records(V1)
+    RNNDetails.objects.create(model=MLModelFactory(architecture_family="rnn"), criterion="mse", batch_size=8)
+    Group.objects.create(name="reviewers")
+
+
+def admin_urls() -> list[tuple[str, str]]:
+    urls = []
+    for model in admin.site._registry:
+        info = (model._meta.app_label, model._meta.model_name)
+        urls.append(("changelist", "admin:%s_%s_changelist" % info))
+        urls.append(("add", "admin:%s_%s_add" % info))
+        urls.append(("change", "admin:%s_%s_change" % info))
+    return urls
+
+
+def resolve(kind: str, name: str) -> str:
+    if kind != "change":
+        return reverse(name)
+    model = next(m for m in admin.site._registry if name.endswith(f"{m._meta.app_label}_{m._meta.model_name}_change"))
+    obj = model.objects.order_by("pk").first()
+    assert obj is not None, f"the test catalogue has no {model._meta.label} to open"
+    return reverse(name, args=[obj.pk])
+
+
+@pytest.mark.parametrize("kind,name", admin_urls())
+def test_every_admin_page_opens_for_an_admin(client, admin_user, catalogue, kind, name):
+    client.force_login(admin_user)
+    response = client.get(resolve(kind, name))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("kind,name", admin_urls())
+def test_every_admin_page_sends_anonymous_visitors_to_log_in(client, catalogue, kind, name):
+    response = client.get(resolve(kind, name))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_admin_search_and_filters_answer(client, admin_user, catalogue):
+    client.force_login(admin_user)
+    url = reverse("admin:catalog_mlmodel_changelist")
+    response = client.get(url, {"q": "tiny", "architecture_family__exact": "cnn"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [MLModel.objects.get(name="tiny")]
+
+
+def form_data(response) -> dict:
+    """The POST a browser would send for the admin change form as rendered (main form and inlines)."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+        forms.extend(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None:
+                continue
+            data[form.add_prefix(name)] = [getattr(v, "pk", v) for v in value] if isinstance(value, list) else value
+    return data
+
+
+def test_the_admin_refuses_a_lineage_cycle_entered_in_the_inline(client, admin_user, catalogue):
+    """tiny-ft derives from tiny; making tiny derive from tiny-ft must be refused with a message."""
+    client.force_login(admin_user)
+    tiny, tiny_ft = MLModel.objects.get(name="tiny"), MLModel.objects.get(name="tiny-ft")
+    url = reverse("admin:catalog_mlmodel_change", args=[tiny.pk])
+    data = form_data(client.get(url))
+    n = int(data["base_edges-TOTAL_FORMS"])
+    data.update({"base_edges-TOTAL_FORMS": n + 1, f"base_edges-{n}-model": tiny.pk,
+                 f"base_edges-{n}-base": tiny_ft.pk, f"base_edges-{n}-relation": "merge"})
+    response = client.post(url, data)
+    assert response.status_code == 200, "the form should be shown again with the error"
+    assert "would form a cycle" in response.content.decode()
+    assert not ModelLineage.objects.filter(model=tiny, base=tiny_ft).exists()
+
+
+def test_the_admin_saves_a_valid_base_model_from_the_inline(client, admin_user, catalogue):
+    client.force_login(admin_user)
+    tiny, other = MLModel.objects.get(name="tiny"), MLModelFactory()
+    url = reverse("admin:catalog_mlmodel_change", args=[tiny.pk])
+    data = form_data(client.get(url))
+    n = int(data["base_edges-TOTAL_FORMS"])
+    data.update({"base_edges-TOTAL_FORMS": n + 1, f"base_edges-{n}-model": tiny.pk,
+                 f"base_edges-{n}-base": other.pk, f"base_edges-{n}-relation": "distillation"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert ModelLineage.objects.get(model=tiny).relation == "distillation"

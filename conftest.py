@@ -1,0 +1,52 @@
+"""Shared fixtures: users named by role, as in docs/STYLE.md."""
+
+from pathlib import Path
+
+import pytest
+
+from accounts.models import User
+
+SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data folder {SHARED_DATA} is absent (it sits beside the checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def owner(db) -> User:
+    return User.objects.create_user("owner", "owner@example.org", "owner-pass-123")
+
+
+@pytest.fixture
+def stranger(db) -> User:
+    return User.objects.create_user("stranger", "stranger@example.org", "stranger-pass-123")
+
+
+@pytest.fixture
+def curator(db) -> User:
+    return User.objects.create_user("curator", "curator@example.org", "curator-pass-123", role=User.Role.CURATOR)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser("admin", "admin@example.org", "admin-pass-123")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings, request):
+    """Argon2 is deliberately slow; tests that are about hashing ask for it with @pytest.mark.argon2."""
+    if "argon2" not in request.keywords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """The manifest storage needs collectstatic, which production runs at deploy time; tests do not."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
