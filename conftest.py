@@ -50,3 +50,30 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def affiliation(db):
+    from accounts.models import Affiliation
+
+    return Affiliation.objects.create(name="Example University")
+
+
+@pytest.fixture
+def grantee(db) -> User:
+    return User.objects.create_user("grantee", "grantee@example.org", "grantee-pass-123")
+
+
+@pytest.fixture
+def member(db, affiliation) -> User:
+    """A member of `affiliation`, which is granted access in the tests that need it."""
+    user = User.objects.create_user("member", "member@example.org", "member-pass-123")
+    user.affiliations.add(affiliation)
+    return user
+
+
+@pytest.fixture
+def anonymous():
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()

@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class Affiliation(models.Model):
@@ -52,6 +54,19 @@ class User(AbstractUser):
             kwargs["update_fields"] = {*update_fields, "is_superuser", "is_staff"}
         super().save(*args, **kwargs)
 
+    # Curators curate the catalogue (and licences) through the admin, and nothing else.
+    CURATED_APPS = frozenset({"catalog", "licensing"})
+
+    def has_perm(self, perm, obj=None) -> bool:
+        if self.is_curator and perm.partition(".")[0] in self.CURATED_APPS:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_curator and app_label in self.CURATED_APPS:
+            return True
+        return super().has_module_perms(app_label)
+
     @property
     def is_admin(self) -> bool:
         return self.is_active and self.role == self.Role.ADMIN
@@ -59,3 +74,225 @@ class User(AbstractUser):
     @property
     def is_curator(self) -> bool:
         return self.is_active and self.role == self.Role.CURATOR
+
+
+# --------------------------------------------------------------------------------------------
+# Sharing: grants and invitations
+# --------------------------------------------------------------------------------------------
+
+
+class Permission(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+
+
+class SharedAssetQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+    def for_asset(self, asset):
+        return self.filter(**{asset_field(asset): asset})
+
+    def reaching(self, user):
+        """Grants that apply to the user: to them directly or to one of their affiliations."""
+        return self.filter(Q(user=user) | Q(affiliation__in=user.affiliations.values("pk")))
+
+
+def asset_field(asset) -> str:
+    """The name of the foreign key that points at this kind of asset ("model" or "dataset")."""
+    label = asset._meta.label if hasattr(asset, "_meta") else str(asset)
+    return {"catalog.MLModel": "model", "catalog.Dataset": "dataset"}[label]
+
+
+class Grant(models.Model):
+    """Read or write access to one model or dataset, for one user or every member of an affiliation."""
+
+    Permission = Permission
+
+    model = models.ForeignKey("catalog.MLModel", null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    dataset = models.ForeignKey("catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    affiliation = models.ForeignKey(Affiliation, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    permission = models.CharField(max_length=8, choices=Permission.choices, default=Permission.READ)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="grants_given")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = SharedAssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="grant_user_active_idx"),
+            models.Index(fields=["affiliation", "revoked_at"], name="grant_affiliation_active_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
+                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
+                name="grant_exactly_one_asset",
+            ),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(affiliation__isnull=True))
+                | (Q(user__isnull=True) & Q(affiliation__isnull=False)),
+                name="grant_exactly_one_grantee",
+            ),
+            models.CheckConstraint(condition=Q(permission__in=Permission.values), name="grant_permission_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.permission} on {self.asset} for {self.grantee}"
+
+    @property
+    def asset(self):
+        return self.model or self.dataset
+
+    @property
+    def grantee(self):
+        return self.user or self.affiliation
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class Invitation(models.Model):
+    """An offer of access, accepted with a secret token; only the token's SHA-256 is stored."""
+
+    Permission = Permission
+
+    model = models.ForeignKey("catalog.MLModel", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    dataset = models.ForeignKey("catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    invited_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    permission = models.CharField(max_length=8, choices=Permission.choices, default=Permission.READ)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    grant = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation")
+
+    objects = SharedAssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
+                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
+                name="invitation_exactly_one_asset",
+            ),
+            models.CheckConstraint(
+                condition=Q(invited_user__isnull=False) | ~Q(email=""), name="invitation_has_recipient"
+            ),
+            models.CheckConstraint(condition=Q(permission__in=Permission.values), name="invitation_permission_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.invited_user or self.email} for {self.asset}"
+
+    @property
+    def asset(self):
+        return self.model or self.dataset
+
+    @property
+    def recipient(self) -> str:
+        return self.invited_user.username if self.invited_user else self.email
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.accepted_at:
+            return "accepted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+# --------------------------------------------------------------------------------------------
+# API tokens
+# --------------------------------------------------------------------------------------------
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A personal access token. The secret is shown once; only its SHA-256 is kept."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Public part of the token, for recognising it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="apitoken_scope_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+# --------------------------------------------------------------------------------------------
+# Audit trail
+# --------------------------------------------------------------------------------------------
+
+
+class AuditChainHead(models.Model):
+    """One row: the last event of the chain. Locked while appending so the chain stays linear."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="auditchainhead_singleton")]
+
+
+class AuditEvent(models.Model):
+    """An append-only, hash-chained record of something that happened (see accounts.audit)."""
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True, db_index=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_name or 'system'}"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from accounts import audit
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -86,6 +87,29 @@ class DomainAdmin(admin.ModelAdmin):
         return obj.n_datasets
 
 
+class AuditedAssetAdmin(admin.ModelAdmin):
+    """Creating, changing (visibility included) and deleting a model or dataset here is audited."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = type(obj).objects.filter(pk=obj.pk).values_list("visibility", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        audit.record("asset.update" if change else "asset.create", actor=request.user, target=obj, request=request,
+                     details={"name": obj.full_name, "fields": form.changed_data})
+        if change and before != obj.visibility:
+            audit.record("asset.visibility", actor=request.user, target=obj, request=request,
+                         details={"name": obj.full_name, "from": before, "to": obj.visibility})
+
+    def delete_model(self, request, obj) -> None:
+        audit.record("asset.delete", actor=request.user, target=obj, request=request, details={"name": obj.full_name})
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset.select_related("owner"):
+            audit.record("asset.delete", actor=request.user, target=obj, request=request,
+                         details={"name": obj.full_name})
+        super().delete_queryset(request, queryset)
+
+
 # --- Models ---------------------------------------------------------------------------------
 
 
@@ -131,7 +155,7 @@ class ModelDatasetInline(admin.TabularInline):
 
 
 @admin.register(MLModel)
-class MLModelAdmin(admin.ModelAdmin):
+class MLModelAdmin(AuditedAssetAdmin):
     list_display = [
         "__str__", "architecture_family", "training_type", "parameter_count", "license", "visibility",
         "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
@@ -267,7 +291,7 @@ class UsedByModelInline(admin.TabularInline):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(AuditedAssetAdmin):
     list_display = [
         "__str__", "year", "instances_number", "license", "visibility", "file_count", "model_count", "downloads",
         "updated_at",

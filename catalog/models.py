@@ -130,25 +130,45 @@ class Domain(models.Model):
 
 
 class AssetQuerySet(models.QuerySet):
-    """Access decided once. Grants and affiliations join in with the accounts app's sharing."""
+    """Access is decided here, once: every page, endpoint, search, chart and agent query starts from it.
+
+    Visible: public assets; the user's own; those with an active grant to the user or to one of
+    their affiliations. Admins and curators see and edit everything. Inactive users are anonymous.
+    """
+
+    def _grants(self, user, *, write: bool = False):
+        from accounts.models import Grant, asset_field
+
+        field_name = asset_field(self.model)
+        grants = Grant.objects.active().reaching(user).filter(**{f"{field_name}__isnull": False})
+        if write:
+            grants = grants.filter(permission=Grant.Permission.WRITE)
+        return grants.values(f"{field_name}_id")
 
     def visible_to(self, user) -> AssetQuerySet:
-        if user is not None and user.is_authenticated and user.is_active and user.role in ("admin", "curator"):
+        if not is_member(user):
+            return self.filter(visibility=Visibility.PUBLIC)
+        if sees_everything(user):
             return self
-        public = Q(visibility=Visibility.PUBLIC)
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.filter(public)
-        return self.filter(public | Q(owner=user))
+        return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user) | Q(pk__in=self._grants(user)))
 
     def editable_by(self, user) -> AssetQuerySet:
-        if user is None or not user.is_authenticated or not user.is_active:
+        if not is_member(user):
             return self.none()
-        if user.role in ("admin", "curator"):
+        if sees_everything(user):
             return self
-        return self.filter(owner=user)
+        return self.filter(Q(owner=user) | Q(pk__in=self._grants(user, write=True)))
 
     def public(self) -> AssetQuerySet:
         return self.filter(visibility=Visibility.PUBLIC)
+
+
+def is_member(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def sees_everything(user) -> bool:
+    return is_member(user) and user.role in ("admin", "curator")
 
 
 class Asset(models.Model):

@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from accounts.services import can_manage_sharing
 from catalog import selectors
 from catalog.models import MLModel
 
@@ -29,6 +30,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "dataset_links": model.dataset_links.filter(
             dataset__in=selectors.dataset_detail_queryset(request.user)
         ).select_related("dataset__owner"),
+        "can_share": can_manage_sharing(request.user, model),
     }
     return render(request, "catalog/model_detail.html", context)
 
@@ -38,4 +40,6 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     models_using = (
         MLModel.objects.visible_to(request.user).filter(dataset_links__dataset=dataset).select_related("owner").distinct()
     )
-    return render(request, "catalog/dataset_detail.html", {"dataset": dataset, "models_using": models_using})
+    return render(request, "catalog/dataset_detail.html", {
+        "dataset": dataset, "models_using": models_using, "can_share": can_manage_sharing(request.user, dataset),
+    })

@@ -1,14 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.urls import auth_urlpatterns
 from catalog import views as catalog_views
 
 admin.site.site_header = "OpenModelHub curation"
 admin.site.site_title = "OpenModelHub admin"
 admin.site.index_title = "Catalogue curation"
 
+api_v1 = [
+    path("", include("accounts.api.urls")),
+]
+
 urlpatterns = [
     path("", catalog_views.home, name="home"),
     path("admin/", admin.site.urls),
+    *auth_urlpatterns,
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("catalog.urls")),
 ]

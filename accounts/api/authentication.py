@@ -1,0 +1,33 @@
+from rest_framework import authentication, exceptions, permissions
+
+from accounts.models import ApiToken
+from accounts.services import TOKEN_PREFIX, authenticate_api_token
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer omh_…`` (or ``Token omh_…``) with a personal access token.
+
+    The token's scope is enforced here, so that no view's own permission classes can forget it:
+    a read-scope token gets 403 on any method but GET, HEAD and OPTIONS.
+    """
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].decode(errors="replace").lower() not in self.keywords:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+        secret = parts[1].decode(errors="replace")
+        if not secret.startswith(f"{TOKEN_PREFIX}_"):
+            return None  # not one of ours: let another scheme try
+        token = authenticate_api_token(secret)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        if request.method not in permissions.SAFE_METHODS and token.scope != ApiToken.Scope.WRITE:
+            raise exceptions.PermissionDenied("This token has read scope; writing needs a token with write scope.")
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,115 @@
+"""The tamper-evident audit trail: append events to a SHA-256 hash chain, and verify the chain.
+
+Each event stores the previous event's hash and its own hash over a canonical serialisation of its
+fields, so an edited, removed or inserted event breaks the chain at that point. Appends lock the
+single ``AuditChainHead`` row inside the caller's transaction, so concurrent requests still produce
+one linear chain; on PostgreSQL a trigger refuses UPDATE and DELETE on the events table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+
+
+def canonical(event: AuditEvent) -> bytes:
+    payload = {
+        "seq": event.seq,
+        "created_at": event.created_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "details": event.details,
+        "ip_address": event.ip_address,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    target=None,
+    target_type: str = "",
+    target_id: Any = "",
+    details: dict | None = None,
+    request=None,
+) -> AuditEvent:
+    """Append one event. ``target`` may be any model instance (its label and pk are recorded)."""
+    if target is not None:
+        target_type, target_id = target._meta.label, target.pk
+    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+        actor = request.user
+    actor = actor if actor is not None and getattr(actor, "pk", None) else None
+    # Round-trip through JSON so that what is hashed is exactly what the database gives back.
+    details = json.loads(json.dumps(details or {}, default=str))
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            AuditChainHead.objects.get_or_create(pk=1)
+            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            created_at=timezone.now(),
+            actor=actor,
+            actor_name=actor.get_username() if actor else "",
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id) if target_id not in (None, "") else "",
+            details=details,
+            ip_address=client_ip(request),
+            prev_hash=head.last_hash,
+        )
+        event.hash = event_hash(event)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
+    return event
+
+
+@dataclass
+class ChainProblem:
+    seq: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"event #{self.seq}: {self.message}"
+
+
+def verify_chain(chunk_size: int = 5000) -> tuple[int, ChainProblem | None]:
+    """Walk the chain in order; return (events checked, first problem or None)."""
+    expected_seq, prev_hash, checked = 1, GENESIS, 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+        if event.seq != expected_seq:
+            problem = "missing (removed?)" if event.seq > expected_seq else "out of order"
+            return checked, ChainProblem(expected_seq, f"{problem}; next stored event is #{event.seq}")
+        if event.prev_hash != prev_hash:
+            return checked, ChainProblem(event.seq, "does not link to the previous event (inserted or reordered)")
+        if event_hash(event) != event.hash:
+            return checked, ChainProblem(event.seq, "content does not match its hash (edited)")
+        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
+    if last_seq != checked or last_hash != prev_hash:
+        return checked, ChainProblem(checked + 1, f"the chain head records #{last_seq}: events at the end were removed")
+    return checked, None
