@@ -201,6 +201,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 
+# --- Agent (natural-language questions -> read-only SQL) -----------------------------------
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+AGENT_LLM_TIMEOUT_SECONDS = float(os.environ.get("AGENT_LLM_TIMEOUT_SECONDS", "30"))
+AGENT_LLM_MAX_RETRIES = int(os.environ.get("AGENT_LLM_MAX_RETRIES", "2"))
+AGENT_STATEMENT_TIMEOUT_MS = int(os.environ.get("AGENT_STATEMENT_TIMEOUT_MS", "5000"))
+AGENT_MAX_ROWS = int(os.environ.get("AGENT_MAX_ROWS", "1000"))
+
+# --- Insights -------------------------------------------------------------------------------
+INSIGHTS_CACHE_SECONDS = int(os.environ.get("INSIGHTS_CACHE_SECONDS", "300"))
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -10,6 +10,9 @@ admin.site.index_title = "Catalogue curation"
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("licensing.api.urls")),
+    path("insights/", include("insights.api.urls")),
+    path("agent/", include("agent.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *auth_urlpatterns,
     path("accounts/", include("accounts.urls")),
+    path("licences/", include("licensing.urls")),
+    path("insights/", include("insights.urls")),
+    path("agent/", include("agent.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("catalog.urls")),
 ]
