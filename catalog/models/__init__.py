@@ -1,0 +1,42 @@
+"""The catalogue: models, their architectures and lineage, datasets and their files and columns."""
+
+from catalog.models.base import (  # noqa: F401
+    Asset,
+    AssetQuerySet,
+    Balance,
+    DatasetRole,
+    Domain,
+    Family,
+    Level,
+    Media,
+    MediaType,
+    Pooling,
+    Relation,
+    RelationshipType,
+    Task,
+    TrainingType,
+    Visibility,
+    asset_name_validator,
+    is_member,
+    non_negative,
+    sees_everything,
+)
+from catalog.models.mlmodels import (  # noqa: F401
+    CNNDetails,
+    CNNModule,
+    LineageCycleError,
+    MLModel,
+    ModelLineage,
+    RNNDetails,
+    TransformerDetails,
+    ancestor_ids,
+    check_lineage_edge,
+)
+from catalog.models.datasets import (  # noqa: F401
+    Dataset,
+    DatasetFile,
+    DatasetRelationship,
+    DatasetRelationshipColumnLink,
+    FileColumn,
+    ModelDataset,
+)

@@ -1,0 +1,210 @@
+"""Vocabularies, choices and what models and datasets share (owner, visibility, licence, access)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+# Asset names: anything printable but "/" (names are addressed as owner/name, like on Hugging Face).
+asset_name_validator = RegexValidator(
+    r"^[^/\x00-\x1f\x7f\s](?:[^/\x00-\x1f\x7f]*[^/\x00-\x1f\x7f\s])?$",
+    "A name may not contain '/', control characters, or leading or trailing spaces.",
+)
+
+non_negative = MinValueValidator(0, "Must be zero or more.")
+
+
+class Media(models.TextChoices):
+    TEXT = "text", "Text"
+    IMAGE = "image", "Image"
+    AUDIO = "audio", "Audio"
+    VIDEO = "video", "Video"
+    TABULAR = "tabular", "Tabular"
+    MULTIMODAL = "multimodal", "Multimodal"
+    OTHER = "other", "Other"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    PRIVATE = "private", "Private"
+
+
+class TrainingType(models.TextChoices):
+    PRETRAIN = "pretrain", "Pre-train"
+    FINETUNE = "finetune", "Fine-tune"
+    RL = "rl", "Reinforcement learning"
+
+
+class Family(models.TextChoices):
+    TRANSFORMER = "transformer", "Transformer"
+    CNN = "cnn", "CNN"
+    RNN = "rnn", "RNN"
+    OTHER = "other", "Other"
+
+
+class Pooling(models.TextChoices):
+    MAX = "max", "Max"
+    AVG = "avg", "Average"
+    MIN = "min", "Min"
+    OTHER = "other", "Other"
+
+
+class Relation(models.TextChoices):
+    FINE_TUNE = "fine_tune", "Fine-tune"
+    ADAPTER = "adapter", "Adapter"
+    QUANTIZATION = "quantization", "Quantization"
+    MERGE = "merge", "Merge"
+    DISTILLATION = "distillation", "Distillation"
+    CONTINUED_PRETRAINING = "continued_pretraining", "Continued pre-training"
+
+
+class Level(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Balance(models.TextChoices):
+    BALANCED = "balanced", "Balanced"
+    MODERATELY_IMBALANCED = "moderately_imbalanced", "Moderately imbalanced"
+    HIGHLY_IMBALANCED = "highly_imbalanced", "Highly imbalanced"
+
+
+class DatasetRole(models.TextChoices):
+    TRAINED_ON = "trained_on", "Trained on"
+    EVALUATED_ON = "evaluated_on", "Evaluated on"
+    FINE_TUNED_ON = "fine_tuned_on", "Fine-tuned on"
+
+
+class RelationshipType(models.TextChoices):
+    FOREIGN_KEY = "foreign_key", "Foreign key"
+    JOIN = "join", "Join"
+    REFERENCE = "reference", "Reference"
+    AGGREGATION = "aggregation", "Aggregation"
+    DERIVED = "derived", "Derived"
+
+
+class MediaType(models.Model):
+    """One of the fixed media kinds (rows created by migration), kept as a table for joins and facets."""
+
+    slug = models.CharField(max_length=16, primary_key=True, choices=Media.choices)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [models.CheckConstraint(condition=Q(slug__in=Media.values), name="mediatype_slug_valid")]
+
+    def __str__(self) -> str:
+        return self.get_slug_display()
+
+
+class Task(models.Model):
+    """An ML task (Hugging Face style slug); a table so that new tasks need no migration."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    modality = models.CharField(max_length=16, choices=Media.choices, default=Media.OTHER)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [models.CheckConstraint(condition=Q(modality__in=Media.values), name="task_modality_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(models.Model):
+    """An application domain of a dataset (EXAI ``domain`` list), e.g. healthcare, education."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssetQuerySet(models.QuerySet):
+    """Access is decided here, once: every page, endpoint, search, chart and agent query starts from it.
+
+    Visible: public assets; the user's own; those with an active grant to the user or to one of
+    their affiliations. Admins and curators see and edit everything. Inactive users are anonymous.
+    """
+
+    def _grants(self, user, *, write: bool = False):
+        from accounts.models import Grant, asset_field
+
+        field_name = asset_field(self.model)
+        grants = Grant.objects.active().reaching(user).filter(**{f"{field_name}__isnull": False})
+        if write:
+            grants = grants.filter(permission=Grant.Permission.WRITE)
+        return grants.values(f"{field_name}_id")
+
+    def visible_to(self, user) -> AssetQuerySet:
+        if not is_member(user):
+            return self.filter(visibility=Visibility.PUBLIC)
+        if sees_everything(user):
+            return self
+        return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user) | Q(pk__in=self._grants(user)))
+
+    def editable_by(self, user) -> AssetQuerySet:
+        if not is_member(user):
+            return self.none()
+        if sees_everything(user):
+            return self
+        return self.filter(Q(owner=user) | Q(pk__in=self._grants(user, write=True)))
+
+    def public(self) -> AssetQuerySet:
+        return self.filter(visibility=Visibility.PUBLIC)
+
+
+def is_member(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def sees_everything(user) -> bool:
+    return is_member(user) and user.role in ("admin", "curator")
+
+
+class Asset(models.Model):
+    """Fields shared by models and datasets."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_%(class)ss")
+    name = models.CharField(max_length=200, validators=[asset_name_validator])
+    card = models.TextField(blank=True, help_text="Markdown description (model card / dataset card).")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC, db_index=True)
+    license = models.ForeignKey(
+        "licensing.License", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    license_declared = models.CharField(
+        max_length=300, blank=True, help_text="The licence string as declared, kept even when it matches no known licence."
+    )
+    downloads = models.BigIntegerField(default=0, validators=[non_negative])
+    likes = models.BigIntegerField(default=0, validators=[non_negative])
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.owner.username}/{self.name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.username}/{self.name}"
+
+
+def _asset_constraints(prefix: str) -> list:
+    return [
+        models.UniqueConstraint(fields=["owner", "name"], name=f"{prefix}_owner_name_unique"),
+        models.CheckConstraint(condition=Q(downloads__gte=0), name=f"{prefix}_downloads_non_negative"),
+        models.CheckConstraint(condition=Q(likes__gte=0), name=f"{prefix}_likes_non_negative"),
+        models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name=f"{prefix}_visibility_valid"),
+    ]
