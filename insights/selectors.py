@@ -1,0 +1,600 @@
+"""Statistics over the catalogue, always over what the viewer may see.
+
+Every number is computed by the database (aggregates, GROUP BY, a recursive CTE for lineage
+depth, ``percentile_cont`` on PostgreSQL with an ORDER BY/OFFSET fallback elsewhere); Python only
+shapes the result. Each statistic is a table (``columns`` + ``rows``) so that the chart, the HTML
+table, the JSON API and the CSV download all show the same numbers.
+
+Results are cached per visibility scope (see ``scope_of``) for ``INSIGHTS_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Avg, Case, Count, F, Max, Min, Q, QuerySet, StdDev, Sum, Value, When, Window
+from django.db.models.functions import ExtractYear, TruncMonth
+
+from accounts.models import Affiliation, User
+from catalog.models import Dataset, MLModel, ModelLineage, Task, sees_everything, is_member
+
+logger = logging.getLogger(__name__)
+
+CACHE_PREFIX = "insights:v1"
+TOP_N = 10
+MAX_LINEAGE_DEPTH = 100
+PARAMETER_EDGES = [0] + [m * 10**e for e in range(0, 14) for m in (1, 3)]  # 0, 1, 3, 10, 30 ... 3e13
+SIZE_EDGES = [0] + [10**e for e in range(0, 13)]  # 0, 1, 10, 100 ... 1e12
+
+
+# --------------------------------------------------------------------------------------------
+# Scopes and caching
+# --------------------------------------------------------------------------------------------
+
+
+def scope_of(user) -> str:
+    """Viewers who see the same assets share a scope (and a cache entry)."""
+    if not is_member(user):
+        return "public"
+    if sees_everything(user):
+        return "all"
+    return f"user-{user.pk}"  # own assets and grants differ from one user to the next
+
+
+def is_staff_viewer(user) -> bool:
+    return sees_everything(user)
+
+
+def cache_seconds() -> int:
+    return int(getattr(settings, "INSIGHTS_CACHE_SECONDS", 300))
+
+
+def _generation() -> int:
+    return cache.get_or_set(f"{CACHE_PREFIX}:generation", 1, None) or 1
+
+
+def invalidate() -> None:
+    """Drop every cached statistic (all scopes) at once, e.g. after a bulk import."""
+    try:
+        cache.incr(f"{CACHE_PREFIX}:generation")
+    except ValueError:
+        cache.set(f"{CACHE_PREFIX}:generation", 2, None)
+
+
+def _key(scope: str, name: str, generation: int) -> str:
+    return f"{CACHE_PREFIX}:{generation}:{scope}:{name}"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _models(user) -> QuerySet[MLModel]:
+    return MLModel.objects.visible_to(user).order_by()
+
+
+def _datasets(user) -> QuerySet[Dataset]:
+    return Dataset.objects.visible_to(user).order_by()
+
+
+def _in_visible(column: str, queryset: QuerySet, user) -> tuple[str, list]:
+    """SQL condition "column IN (visible ids)", or nothing when the viewer sees everything."""
+    if sees_everything(user):
+        return "TRUE" if connection.vendor == "postgresql" else "1 = 1", []
+    sql, params = queryset.values("id").order_by().query.sql_with_params()
+    return f"{column} IN ({sql})", list(params)
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _share(n: int, total: int) -> float:
+    return round(n / total, 4) if total else 0.0
+
+
+def _num(value) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    value = float(value)
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def _percentiles(queryset: QuerySet, field: str, fractions: tuple[float, ...]) -> list[float | None]:
+    """percentile_cont on PostgreSQL; elsewhere the same interpolation from ORDER BY ... OFFSET."""
+    values = queryset.filter(**{f"{field}__isnull": False}).order_by()
+    if connection.vendor == "postgresql":
+        sql, params = values.values(field).query.sql_with_params()
+        array = ", ".join(str(f) for f in fractions)
+        rows = _fetch(f"SELECT percentile_cont(ARRAY[{array}]) WITHIN GROUP (ORDER BY v) FROM ({sql}) AS s(v)", params)
+        return [None if v is None else float(v) for v in (rows[0][0] or [None] * len(fractions))]
+    n = values.count()
+    result = []
+    for fraction in fractions:
+        if not n:
+            result.append(None)
+            continue
+        position = fraction * (n - 1)
+        low = math.floor(position)
+        pair = list(values.order_by(field).values_list(field, flat=True)[low : low + 2])
+        upper = pair[1] if len(pair) > 1 else pair[0]
+        result.append(pair[0] + (upper - pair[0]) * (position - low))
+    return result
+
+
+def _summary(queryset: QuerySet, field: str, measure: str) -> dict:
+    agg = queryset.aggregate(
+        count=Count(field), min=Min(field), max=Max(field), mean=Avg(field), stddev=StdDev(field, sample=True)
+    )
+    p25, median, p75 = _percentiles(queryset, field, (0.25, 0.5, 0.75))
+    return {
+        "measure": measure, "count": agg["count"], "min": agg["min"], "max": agg["max"], "mean": _num(agg["mean"]),
+        "stddev": _num(agg["stddev"]), "p25": _num(p25), "median": _num(median), "p75": _num(p75),
+    }
+
+
+def _short(n: float) -> str:
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= size:
+            return f"{n / size:g}{unit}"
+    return f"{n:g}"
+
+
+def _histogram(queryset: QuerySet, field: str, edges: list[int]) -> list[dict]:
+    """Counts per bin [edges[i], edges[i+1]) computed with one CASE ... GROUP BY; empty bins between filled."""
+    bins = Case(
+        *[When(**{f"{field}__lt": edge, "then": Value(i)}) for i, edge in enumerate(edges[1:])],
+        default=Value(len(edges) - 1),
+    )
+    counts = dict(
+        queryset.filter(**{f"{field}__isnull": False}).annotate(bin=bins).values("bin")
+        .annotate(n=Count("id")).values_list("bin", "n")
+    )
+    if not counts:
+        return []
+    rows = []
+    for i in range(min(counts), max(counts) + 1):
+        low = edges[i]
+        high = edges[i + 1] if i + 1 < len(edges) else None
+        label = f"{_short(low)}–{_short(high)}" if high else f"≥ {_short(low)}"
+        rows.append({"bin": label, "from": low, "to": high, "count": counts.get(i, 0)})
+    return rows
+
+
+def _counted(pairs, total: int, label: str, names: dict | None = None) -> list[dict]:
+    rows = [{label: (names or {}).get(key, key), "count": n, "share": _share(n, total)} for key, n in pairs]
+    return sorted(rows, key=lambda r: (-r["count"], str(r[label])))
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def models_by_media(user) -> dict:
+    visible = _models(user)
+    total = visible.count()
+    through = MLModel.media.through.objects.all()
+    if not sees_everything(user):
+        through = through.filter(mlmodel__in=visible.values("id"))
+    pairs = list(through.values("mediatype_id").annotate(n=Count("id")).order_by().values_list("mediatype_id", "n"))
+    without = visible.filter(media__isnull=True).count()
+    if without:
+        pairs.append(("none", without))
+    return {"rows": _counted(pairs, total, "media"), "total": total,
+            "note": "A model with several media counts once for each; shares are of all visible models."}
+
+
+def _group(queryset: QuerySet, field: str, label: str, empty: str) -> dict:
+    total = queryset.count()
+    pairs = [(key or empty, n) for key, n in
+             queryset.values(field).annotate(n=Count("id")).order_by().values_list(field, "n")]
+    return {"rows": _counted(pairs, total, label), "total": total}
+
+
+def models_by_family(user) -> dict:
+    return _group(_models(user), "architecture_family", "family", "other")
+
+
+def models_by_training_type(user) -> dict:
+    return _group(_models(user), "training_type", "training_type", "unspecified")
+
+
+def models_by_license_category(user) -> dict:
+    return _group(_models(user), "license__category", "category", "none")
+
+
+def _media_task_matrix(model, fk: str, user, visible: QuerySet) -> dict:
+    media_table = model.media.through._meta.db_table
+    task_table = model.tasks.through._meta.db_table
+    condition, params = _in_visible("m.%s" % fk, visible, user)
+    sql = f"""
+        SELECT m.mediatype_id, t.slug, COUNT(*)
+        FROM {media_table} m
+        JOIN {task_table} mt ON mt.{fk} = m.{fk}
+        JOIN {Task._meta.db_table} t ON t.id = mt.task_id
+        WHERE {condition}
+        GROUP BY m.mediatype_id, t.slug
+    """
+    rows = [{"media": media, "task": task, "count": n} for media, task, n in _fetch(sql, params)]
+    rows.sort(key=lambda r: (r["media"], r["task"]))
+    return {
+        "rows": rows,
+        "media": sorted({r["media"] for r in rows}),
+        "tasks": sorted({r["task"] for r in rows}),
+    }
+
+
+def models_media_task(user) -> dict:
+    return _media_task_matrix(MLModel, "mlmodel_id", user, _models(user))
+
+
+def model_parameters(user) -> dict:
+    return {"rows": [_summary(_models(user), "parameter_count", "parameters")]}
+
+
+def model_parameter_histogram(user) -> dict:
+    return {"rows": _histogram(_models(user), "parameter_count", PARAMETER_EDGES), "scale": "log"}
+
+
+def models_per_month(user) -> dict:
+    monthly_sql, params = (
+        _models(user).annotate(month=TruncMonth("created_at")).values("month").annotate(n=Count("id")).order_by()
+        .query.sql_with_params()
+    )
+    sql = f"SELECT month, n, SUM(n) OVER (ORDER BY month) FROM ({monthly_sql}) AS monthly ORDER BY month"
+    rows = [{"month": _month(m), "count": n, "cumulative": int(c)} for m, n, c in _fetch(sql, list(params))]
+    return {"rows": rows}
+
+
+def _month(value) -> str:
+    return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)[:7]
+
+
+def most_downloaded_models(user) -> dict:
+    top = _models(user).order_by("-downloads", "-id").values_list("owner__username", "name", "downloads", "likes")
+    return {"rows": [{"model": f"{o}/{n}", "downloads": d, "likes": likes} for o, n, d, likes in top[:TOP_N]]}
+
+
+def _visible_edges(user) -> QuerySet[ModelLineage]:
+    edges = ModelLineage.objects.order_by()
+    if not sees_everything(user):
+        ids = _models(user).values("id")
+        edges = edges.filter(model__in=ids, base__in=ids)
+    return edges
+
+
+def lineage_relations(user) -> dict:
+    pairs = list(_visible_edges(user).values("relation").annotate(n=Count("id")).order_by().values_list("relation", "n"))
+    total = sum(n for _, n in pairs)
+    return {"rows": _counted(pairs, total, "relation"), "total": total}
+
+
+def lineage_deepest(user) -> dict:
+    """The longest derivation chains (root -> ... -> model) among visible models, by a recursive CTE.
+
+    A chain stops at a model the viewer may not see. (id, depth) pairs are deduplicated by UNION,
+    so the work stays bounded on graphs with merges; depth is capped at MAX_LINEAGE_DEPTH.
+    """
+    table = ModelLineage._meta.db_table
+    visible = _models(user)
+    model_ok, p1 = _in_visible("e.model_id", visible, user)
+    base_ok, p2 = _in_visible("e.base_id", visible, user)
+    parent_ok, p3 = _in_visible("p.base_id", visible, user)
+    step_ok, p4 = _in_visible("e.model_id", visible, user)
+    sql = f"""
+        WITH RECURSIVE chain(id, depth) AS (
+            SELECT e.model_id, 1 FROM {table} e
+            WHERE {model_ok} AND {base_ok}
+              AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.model_id = e.base_id AND {parent_ok})
+            UNION
+            SELECT e.model_id, c.depth + 1 FROM chain c JOIN {table} e ON e.base_id = c.id
+            WHERE {step_ok} AND c.depth < {MAX_LINEAGE_DEPTH}
+        )
+        SELECT id, MAX(depth) AS depth FROM chain GROUP BY id ORDER BY depth DESC, id LIMIT {TOP_N}
+    """
+    top = _fetch(sql, [*p1, *p2, *p3, *p4])
+    paths = _longest_paths([leaf for leaf, _ in top], user)
+    ids = {i for path in paths.values() for i in path}
+    names = {
+        pk: f"{o}/{n}" for pk, o, n in MLModel.objects.filter(pk__in=ids).values_list("id", "owner__username", "name")
+    }
+    rows = []
+    for leaf, depth in top:
+        path = paths.get(leaf, [leaf])
+        rows.append({"model": names.get(leaf, leaf), "depth": depth, "root": names.get(path[0], path[0]),
+                     "chain": " → ".join(str(names.get(i, i)) for i in path)})
+    return {"rows": rows}
+
+
+def _longest_paths(leaves: list[int], user) -> dict[int, list[int]]:
+    """One longest root -> leaf path per leaf, from the leaves' visible ancestor edges (one CTE, index walks)."""
+    if not leaves:
+        return {}
+    table = ModelLineage._meta.db_table
+    base_ok, params = _in_visible("e.base_id", _models(user), user)
+    marks = ", ".join(["%s"] * len(leaves))
+    sql = f"""
+        WITH RECURSIVE up(leaf, model_id, base_id) AS (
+            SELECT e.model_id, e.model_id, e.base_id FROM {table} e WHERE e.model_id IN ({marks}) AND {base_ok}
+            UNION
+            SELECT up.leaf, e.model_id, e.base_id FROM up JOIN {table} e ON e.model_id = up.base_id WHERE {base_ok}
+        )
+        SELECT leaf, model_id, base_id FROM up
+    """
+    graphs: dict[int, dict[int, list[int]]] = {}
+    for leaf, model_id, base_id in _fetch(sql, [*leaves, *params, *params]):
+        graphs.setdefault(leaf, {}).setdefault(model_id, []).append(base_id)
+    return {leaf: _longest_path(leaf, graphs.get(leaf, {})) for leaf in leaves}
+
+
+def _longest_path(leaf: int, bases: dict[int, list[int]]) -> list[int]:
+    best: dict[int, list[int]] = {}
+    stack = [leaf]
+    while stack:  # iterative post-order: chains can be deeper than Python's recursion limit
+        node = stack[-1]
+        pending = [b for b in bases.get(node, []) if b not in best]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        candidates = [best[b] for b in sorted(bases.get(node, []))]
+        best[node] = (max(candidates, key=len) if candidates else []) + [node]
+    return best[leaf]
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+
+def datasets_media_task(user) -> dict:
+    return _media_task_matrix(Dataset, "dataset_id", user, _datasets(user))
+
+
+def dataset_sizes(user) -> dict:
+    visible = _datasets(user)
+    return {"rows": [_summary(visible, "instances_number", "instances"),
+                     _summary(visible, "features_number", "features")]}
+
+
+def dataset_size_histogram(user) -> dict:
+    return {"rows": _histogram(_datasets(user), "instances_number", SIZE_EDGES), "scale": "log"}
+
+
+def dataset_ethics(user) -> dict:
+    flags = Dataset.ETHICS_FLAGS
+    aggregates = {"total": Count("id")}
+    for flag in flags:
+        aggregates[f"{flag}__yes"] = Count("id", filter=Q(**{flag: True}))
+        aggregates[f"{flag}__no"] = Count("id", filter=Q(**{flag: False}))
+    agg = _datasets(user).aggregate(**aggregates)
+    total = agg["total"]
+    rows = []
+    for flag in flags:
+        yes, no = agg[f"{flag}__yes"], agg[f"{flag}__no"]
+        rows.append({"criterion": flag, "yes": yes, "no": no, "unknown": total - yes - no,
+                     "share_yes": _share(yes, total)})
+    return {"rows": rows, "total": total}
+
+
+def dataset_domains(user) -> dict:
+    visible = _datasets(user)
+    total = visible.count()
+    through = Dataset.domains.through.objects.all()
+    if not sees_everything(user):
+        through = through.filter(dataset__in=visible.values("id"))
+    pairs = through.values("domain__slug").annotate(n=Count("id")).order_by().values_list("domain__slug", "n")
+    return {"rows": _counted(pairs, total, "domain"), "total": total}
+
+
+def datasets_per_year(user) -> dict:
+    visible = _datasets(user)
+    published = dict(visible.filter(year__isnull=False).values("year").annotate(n=Count("id")).values_list("year", "n"))
+    added = dict(
+        visible.annotate(y=ExtractYear("created_at")).values("y").annotate(n=Count("id")).values_list("y", "n")
+    )
+    years = sorted(set(published) | set(added))
+    rows = [{"year": y, "published": published.get(y, 0), "added": added.get(y, 0)} for y in years]
+    return {"rows": rows, "note": "published: the dataset's own year; added: the year it entered the hub."}
+
+
+# --------------------------------------------------------------------------------------------
+# Users and licences
+# --------------------------------------------------------------------------------------------
+
+
+def users_per_affiliation(user) -> dict:
+    pairs = list(
+        Affiliation.objects.annotate(n=Count("members")).order_by().values_list("name", "n")
+    )
+    without = User.objects.filter(affiliations__isnull=True).count()
+    if without:
+        pairs.append(("(no affiliation)", without))
+    total = User.objects.count()
+    return {"rows": _counted(pairs, total, "affiliation"), "total": total}
+
+
+def top_uploaders(user) -> dict:
+    """Owners ranked by the number of assets the viewer may see (models + datasets)."""
+    m_sql, m_params = _models(user).values("owner_id").annotate(n=Count("id")).order_by().query.sql_with_params()
+    d_sql, d_params = _datasets(user).values("owner_id").annotate(n=Count("id")).order_by().query.sql_with_params()
+    sql = f"""
+        SELECT owner_id, SUM(m) AS models, SUM(d) AS datasets, SUM(m) + SUM(d) AS total FROM (
+            SELECT owner_id, n AS m, 0 AS d FROM ({m_sql}) AS mm
+            UNION ALL
+            SELECT owner_id, 0 AS m, n AS d FROM ({d_sql}) AS dd
+        ) AS counts GROUP BY owner_id ORDER BY total DESC, owner_id LIMIT {TOP_N}
+    """
+    top = _fetch(sql, [*m_params, *d_params])
+    names = dict(User.objects.filter(pk__in=[r[0] for r in top]).values_list("id", "username"))
+    return {"rows": [{"user": names.get(o, o), "models": int(m), "datasets": int(d), "total": int(t)}
+                     for o, m, d, t in top]}
+
+
+def _license_statistics() -> Callable | None:
+    try:
+        from licensing.selectors import license_statistics
+    except ImportError:
+        return None
+    return license_statistics
+
+
+def licenses(user) -> dict:
+    """The licensing app's statistics, shaped as a table (its own structure is kept under "data")."""
+    function = _license_statistics()
+    if function is None:
+        return {"rows": [], "available": False}
+    data = function(user)
+    return {"rows": _flatten(data), "data": data, "available": True}
+
+
+def _flatten(data: Any, prefix: str = "") -> list[dict]:
+    """Turn whatever the licensing selector returns into (statistic, key, value) rows."""
+    rows: list[dict] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, (dict, list, tuple)):
+                rows.extend(_flatten(value, name))
+            else:
+                rows.append({"statistic": prefix or name, "key": key if prefix else "", "value": value})
+    elif isinstance(data, (list, tuple)):
+        for i, item in enumerate(data):
+            if isinstance(item, dict):
+                label = next((str(v) for v in item.values() if isinstance(v, str)), str(i))
+                for key, value in item.items():
+                    if not isinstance(value, (dict, list, tuple)) and str(value) != label:
+                        rows.append({"statistic": f"{prefix}.{label}" if prefix else label, "key": key, "value": value})
+            else:
+                rows.append({"statistic": prefix, "key": i, "value": item})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stat:
+    name: str
+    title: str
+    section: str
+    chart: str  # pie | bar | heatmap | histogram | line | table
+    columns: tuple[str, ...]
+    compute: Callable[[Any], dict]
+    staff_only: bool = False
+    chart_x: str = ""  # label column
+    chart_y: tuple[str, ...] = ("count",)  # value column(s)
+
+    def available(self) -> bool:
+        return self.name != "licenses" or _license_statistics() is not None
+
+
+STATS: dict[str, Stat] = {s.name: s for s in [
+    Stat("models_by_media", "Models by media type", "models", "pie", ("media", "count", "share"), models_by_media,
+         chart_x="media"),
+    Stat("models_by_family", "Models by architecture family", "models", "pie", ("family", "count", "share"),
+         models_by_family, chart_x="family"),
+    Stat("models_by_training_type", "Models by training type", "models", "pie", ("training_type", "count", "share"),
+         models_by_training_type, chart_x="training_type"),
+    Stat("models_by_license_category", "Models by licence category", "models", "bar", ("category", "count", "share"),
+         models_by_license_category, chart_x="category"),
+    Stat("models_media_task", "Models: media type × task", "models", "heatmap", ("media", "task", "count"),
+         models_media_task),
+    Stat("model_parameters", "Model parameter counts", "models", "table",
+         ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"), model_parameters),
+    Stat("model_parameter_histogram", "Parameter count histogram (log scale)", "models", "histogram",
+         ("bin", "from", "to", "count"), model_parameter_histogram, chart_x="bin"),
+    Stat("models_per_month", "Models added per month", "models", "line", ("month", "count", "cumulative"),
+         models_per_month, chart_x="month", chart_y=("count", "cumulative")),
+    Stat("most_downloaded_models", "Most downloaded models", "models", "bar", ("model", "downloads", "likes"),
+         most_downloaded_models, chart_x="model", chart_y=("downloads",)),
+    Stat("lineage_relations", "Lineage relations", "models", "bar", ("relation", "count", "share"),
+         lineage_relations, chart_x="relation"),
+    Stat("lineage_deepest", "Deepest lineage chains", "models", "bar", ("model", "depth", "root", "chain"),
+         lineage_deepest, chart_x="model", chart_y=("depth",)),
+    Stat("datasets_media_task", "Datasets: media type × task", "datasets", "heatmap", ("media", "task", "count"),
+         datasets_media_task),
+    Stat("dataset_sizes", "Dataset sizes", "datasets", "table",
+         ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"), dataset_sizes),
+    Stat("dataset_size_histogram", "Dataset instances histogram (log scale)", "datasets", "histogram",
+         ("bin", "from", "to", "count"), dataset_size_histogram, chart_x="bin"),
+    Stat("dataset_ethics", "Datasets meeting each ethics criterion", "datasets", "bar",
+         ("criterion", "yes", "no", "unknown", "share_yes"), dataset_ethics, chart_x="criterion",
+         chart_y=("yes", "no", "unknown")),
+    Stat("dataset_domains", "Datasets by domain", "datasets", "bar", ("domain", "count", "share"), dataset_domains,
+         chart_x="domain"),
+    Stat("datasets_per_year", "Datasets per year", "datasets", "line", ("year", "published", "added"),
+         datasets_per_year, chart_x="year", chart_y=("published", "added")),
+    Stat("users_per_affiliation", "Users per affiliation", "users", "bar", ("affiliation", "count", "share"),
+         users_per_affiliation, staff_only=True, chart_x="affiliation"),
+    Stat("top_uploaders", "Most active uploaders", "users", "bar", ("user", "models", "datasets", "total"),
+         top_uploaders, chart_x="user", chart_y=("models", "datasets")),
+    Stat("licenses", "Licences (compliance)", "licences", "table", ("statistic", "key", "value"), licenses),
+]}
+
+
+def stats_for(user) -> list[Stat]:
+    return [s for s in STATS.values() if s.available() and (not s.staff_only or is_staff_viewer(user))]
+
+
+def _payload(stat: Stat, result: dict, scope: str) -> dict:
+    return {"name": stat.name, "title": stat.title, "section": stat.section, "chart": stat.chart,
+            "columns": list(stat.columns), "scope": scope, **result}
+
+
+def statistic(name: str, user, *, use_cache: bool = True) -> dict:
+    """One statistic for this viewer, from the cache when fresh. Raises KeyError for unknown names."""
+    stat = STATS[name]
+    scope = scope_of(user)
+    key = _key(scope, name, _generation())
+    if use_cache:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    payload = _payload(stat, stat.compute(user), scope)
+    cache.set(key, payload, cache_seconds())
+    return payload
+
+
+def all_statistics(user) -> list[dict]:
+    """Every statistic this viewer may see, fetched from the cache in one round trip."""
+    stats = stats_for(user)
+    scope = scope_of(user)
+    generation = _generation()
+    keys = {_key(scope, s.name, generation): s for s in stats}
+    cached = cache.get_many(list(keys))
+    result = []
+    for key, stat in keys.items():
+        payload = cached.get(key)
+        if payload is None:
+            payload = _payload(stat, stat.compute(user), scope)
+            cache.set(key, payload, cache_seconds())
+        result.append(payload)
+    return result
+
+
+def home_summary(user) -> dict:
+    """The public summary shown on the home page: a few shares over what the viewer may see."""
+    wanted = ("models_by_media", "models_by_family", "models_by_license_category", "datasets_per_year")
+    stats = {name: statistic(name, user) for name in wanted}
+    key = _key(scope_of(user), "home_counts", _generation())
+    counts = cache.get(key)
+    if counts is None:
+        counts = {"models": _models(user).count(), "datasets": _datasets(user).count()}
+        cache.set(key, counts, cache_seconds())
+    return {"counts": counts, **stats}
