@@ -1,0 +1,176 @@
+"""What the agent may read, derived from the live Django models.
+
+The allow-list below names models; everything else (tables, columns, types, choices, relations,
+help texts) is read from model metadata, so the prompt and the SQL guard follow the schema as it
+migrates. Many-to-many link tables between exposed models are exposed with them.
+
+Row visibility is also derived, not restated: the asset tables filter through
+``visible_to(user)``; every other exposed table keeps only rows whose foreign keys point at visible
+rows of a filtered table (a lineage edge needs both ends visible, a column needs its file, which
+needs its dataset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+from django.db import connection, models
+
+# Model label -> the columns to hide (secrets and personal data). Tables not listed are invisible.
+EXPOSED_MODELS: dict[str, frozenset[str]] = {
+    "catalog.MLModel": frozenset(),
+    "catalog.Dataset": frozenset(),
+    "catalog.MediaType": frozenset(),
+    "catalog.Task": frozenset(),
+    "catalog.Domain": frozenset(),
+    "catalog.TransformerDetails": frozenset(),
+    "catalog.CNNDetails": frozenset(),
+    "catalog.CNNModule": frozenset(),
+    "catalog.RNNDetails": frozenset(),
+    "catalog.ModelLineage": frozenset(),
+    "catalog.ModelDataset": frozenset(),
+    "catalog.DatasetFile": frozenset(),
+    "catalog.FileColumn": frozenset(),
+    "catalog.DatasetRelationship": frozenset(),
+    "catalog.DatasetRelationshipColumnLink": frozenset(),
+    "licensing.License": frozenset(),
+    "accounts.Affiliation": frozenset(),
+    # Password hashes, e-mail addresses and log-in times are not the catalogue's business.
+    "accounts.User": frozenset({"password", "email", "last_login", "is_superuser", "is_staff"}),
+}
+
+# Models whose rows are filtered by their own queryset; the rest inherit through foreign keys.
+ROW_FILTERS: dict[str, Callable] = {
+    "catalog.MLModel": lambda user: apps.get_model("catalog", "MLModel").objects.visible_to(user),
+    "catalog.Dataset": lambda user: apps.get_model("catalog", "Dataset").objects.visible_to(user),
+}
+
+# Column names the agent may never mention, whatever table they are looked for in.
+SECRET_COLUMN_NAMES: frozenset[str] = frozenset().union(*EXPOSED_MODELS.values()) | {
+    "token_hash", "hash", "prev_hash", "session_data", "session_key",
+}
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    db_type: str
+    null: bool
+    primary_key: bool
+    choices: tuple[tuple[str, str], ...]
+    help_text: str
+    references: str  # "table.column" for a foreign key, else ""
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    db_table: str
+    model: type[models.Model]
+    description: str
+    columns: tuple[ColumnInfo, ...]
+    hidden: frozenset[str]
+    filtered_by: tuple[tuple[str, str], ...]  # (foreign key attname, model label) that restrict rows
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+def _column(field: models.Field) -> ColumnInfo:
+    references = ""
+    if field.is_relation and field.related_model is not None:
+        target = field.target_field
+        references = f"{field.related_model._meta.db_table}.{target.column}"
+    choices = tuple((str(value), str(label)) for value, label in (field.choices or ()))
+    return ColumnInfo(
+        name=field.column,
+        db_type=field.db_type(connection) or field.get_internal_type(),
+        null=field.null,
+        primary_key=field.primary_key,
+        choices=choices,
+        help_text=str(field.help_text or ""),
+        references=references,
+    )
+
+
+def _description(model: type[models.Model]) -> str:
+    meta = model._meta
+    if meta.auto_created:
+        ends = [f.related_model._meta.db_table for f in meta.concrete_fields if f.is_relation]
+        return f"link table between {' and '.join(ends)}"
+    doc = (model.__doc__ or "").strip()
+    if doc.startswith(f"{model.__name__}("):  # Django's generated docstring says nothing useful
+        doc = ""
+    name = str(meta.verbose_name)
+    return f"{name}: {doc}" if doc else name
+
+
+def _exposed_models() -> dict[str, tuple[type[models.Model], frozenset[str]]]:
+    exposed = {label: (apps.get_model(label), hidden) for label, hidden in EXPOSED_MODELS.items()}
+    for model, _hidden in list(exposed.values()):
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            if through._meta.auto_created and field.related_model._meta.label in exposed:
+                exposed.setdefault(through._meta.label, (through, frozenset()))
+    return exposed
+
+
+@cache
+def exposed_tables() -> dict[str, TableInfo]:
+    """db_table -> TableInfo for every table the agent may read, in a stable order."""
+    exposed = _exposed_models()
+    tables: dict[str, TableInfo] = {}
+    for label, (model, hidden) in exposed.items():
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if f.column not in hidden]
+        filtered_by = tuple(
+            (f.name, f.related_model._meta.label)
+            for f in meta.concrete_fields
+            if f.is_relation and f.related_model is not None and label not in ROW_FILTERS
+            and _is_filtered(f.related_model._meta.label, exposed)
+        )
+        tables[meta.db_table] = TableInfo(
+            db_table=meta.db_table,
+            model=model,
+            description=_description(model),
+            columns=tuple(_column(f) for f in fields),
+            hidden=hidden,
+            filtered_by=filtered_by,
+        )
+    return dict(sorted(tables.items()))
+
+
+def _is_filtered(label: str, exposed: dict, seen: frozenset = frozenset()) -> bool:
+    """Whether rows of this model are restricted (directly, or through its foreign keys)."""
+    if label in ROW_FILTERS:
+        return True
+    if label in seen or label not in exposed:
+        return False
+    model = exposed[label][0]
+    return any(
+        f.is_relation and f.related_model is not None
+        and _is_filtered(f.related_model._meta.label, exposed, seen | {label})
+        for f in model._meta.concrete_fields
+    )
+
+
+def visible_rows(label: str, user) -> models.QuerySet | None:
+    """The rows of this model the user may see, as a queryset; None when every row is visible."""
+    tables = {t.label: t for t in exposed_tables().values()}
+    table = tables[label]
+    if label in ROW_FILTERS:
+        queryset = ROW_FILTERS[label](user)
+        return None if not queryset.query.where else queryset
+    lookups = {}
+    for field_name, target in table.filtered_by:
+        target_rows = visible_rows(target, user)
+        if target_rows is not None:
+            lookups[f"{field_name}__in"] = target_rows.values("pk")
+    return table.model._default_manager.filter(**lookups) if lookups else None

@@ -1,0 +1,210 @@
+"""Check generated SQL and rewrite it so that it can only read what the asking user may see.
+
+``guard(sql, user=..., dialect=...)`` parses with sqlglot and either raises ``RejectedSQL`` or
+returns the statement to execute, regenerated from the syntax tree (comments dropped, so nothing
+the parser did not see reaches the database):
+
+- exactly one SELECT (or UNION/INTERSECT/EXCEPT of SELECTs): no second statement, no writing CTE,
+  no SELECT INTO, no FOR UPDATE/SHARE, no placeholders;
+- only the tables of ``agent.schema`` (or CTEs defined around the reference), never qualified by a
+  schema, never table functions; CTE names may not shadow a table;
+- no secret column name anywhere; only allow-listed functions;
+- every table reference replaced by a subquery projecting the exposed columns of the rows the user
+  may see (so ``SELECT *`` expands to the exposed columns only);
+- a LIMIT added, or capped, at ``AGENT_MAX_ROWS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sqlglot
+from django.conf import settings
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from agent import schema
+from agent.visibility import row_subquery
+
+# Functions the model may call, as written in SQL. Anything else (pg_sleep, pg_read_file,
+# set_config, current_setting, dblink, lo_import, load_extension, query_to_xml ...) is refused.
+ALLOWED_FUNCTIONS: frozenset[str] = frozenset({
+    # aggregates and windows
+    "count", "sum", "avg", "min", "max", "string_agg", "group_concat", "array_agg", "bool_and", "bool_or",
+    "every", "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "median",
+    "percentile_cont", "percentile_disc", "mode", "row_number", "rank", "dense_rank", "percent_rank",
+    "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
+    # conditionals and casts
+    "coalesce", "nullif", "greatest", "least", "ifnull", "iif", "cast", "try_cast", "case", "if",
+    # numbers
+    "abs", "round", "ceil", "ceiling", "floor", "trunc", "sign", "mod", "power", "pow", "sqrt", "ln",
+    "log", "log10", "exp", "div",
+    # text
+    "lower", "upper", "length", "char_length", "character_length", "substr", "substring", "trim",
+    "ltrim", "rtrim", "btrim", "replace", "concat", "concat_ws", "left", "right", "position", "strpos",
+    "instr", "split_part", "initcap", "lpad", "rpad", "reverse", "starts_with",
+    # dates
+    "extract", "date_part", "date_trunc", "strftime", "date", "datetime", "julianday", "now",
+    "current_date", "current_timestamp", "to_char", "age", "make_date",
+    # json
+    "json_extract", "json_array_length", "jsonb_array_length", "json_typeof", "jsonb_typeof",
+})
+
+# Node types that never belong in a read-only question.
+FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = tuple(
+    getattr(exp, name)
+    for name in (
+        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Set",
+        "SetItem", "Pragma", "Transaction", "Commit", "Rollback", "Copy", "Use", "Grant", "Revoke", "Describe",
+        "Kill", "Analyze", "Refresh", "Cache", "Uncache", "LoadData", "TruncateTable", "Attach", "Detach",
+        "Show", "Declare", "Execute", "Comment", "Placeholder", "Parameter", "SessionParameter", "Var",
+    )
+    if hasattr(exp, name)
+)
+
+QUERY_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+RESERVED_PREFIXES = ("pg_", "sqlite_", "information_schema")
+
+
+class RejectedSQL(Exception):
+    """The SQL is not a safe, read-only question over the exposed tables."""
+
+
+def dialect_for(vendor: str) -> str:
+    return {"postgresql": "postgres", "sqlite": "sqlite"}.get(vendor, vendor)
+
+
+@cache
+def _allowed_function_classes(dialect: str) -> frozenset[str]:
+    """The sqlglot expression classes that the allowed function names parse into."""
+    classes = {"Anonymous"}  # checked by name below
+    for name in ALLOWED_FUNCTIONS:
+        for args in ("x", "x, y", "x, y, z", ""):
+            try:
+                tree = sqlglot.parse_one(f"SELECT {name}({args})", read=dialect)
+            except (ParseError, TokenError, ValueError):
+                continue
+            node = tree.expressions[0] if tree.expressions else None
+            if isinstance(node, exp.Func):
+                classes.add(type(node).__name__)
+    # Syntax that sqlglot models as functions.
+    classes.update({"Cast", "TryCast", "Case", "If", "Extract", "Coalesce", "Count", "Interval"})
+    return frozenset(classes)
+
+
+def _function_name(node: exp.Func) -> str:
+    return node.name.lower() if isinstance(node, exp.Anonymous) else type(node).__name__
+
+
+def parse_single_select(sql: str, dialect: str) -> exp.Expression:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except (ParseError, TokenError) as exc:
+        raise RejectedSQL(f"The SQL could not be parsed: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise RejectedSQL(f"Exactly one statement is allowed; found {len(statements)}.")
+    tree = statements[0]
+    if not isinstance(tree, QUERY_ROOTS):
+        raise RejectedSQL(f"Only SELECT queries are allowed, not {tree.key.upper()}.")
+    return tree
+
+
+def _check_nodes(tree: exp.Expression, dialect: str) -> None:
+    allowed_classes = _allowed_function_classes(dialect)
+    for node in tree.walk():
+        if isinstance(node, FORBIDDEN_NODES):
+            raise RejectedSQL(f"{node.key.upper()} is not allowed in a read-only question.")
+        if isinstance(node, exp.Select) and (node.args.get("into") or node.args.get("locks")):
+            raise RejectedSQL("SELECT INTO and locking clauses (FOR UPDATE/SHARE) are not allowed.")
+        if isinstance(node, exp.CTE) and not isinstance(node.this, QUERY_ROOTS):
+            raise RejectedSQL("A WITH clause may only hold SELECT queries.")
+        if isinstance(node, exp.Func):
+            name = _function_name(node)
+            allowed = name in ALLOWED_FUNCTIONS if isinstance(node, exp.Anonymous) else name in allowed_classes
+            if not allowed:
+                shown = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+                raise RejectedSQL(f"The function {shown.lower()}() is not allowed.")
+        if isinstance(node, exp.Identifier) and node.name.lower() in schema.SECRET_COLUMN_NAMES:
+            raise RejectedSQL(f"The column {node.name!r} is not available to the agent.")
+
+
+def _cte_names(tree: exp.Expression) -> set[str]:
+    names: list[str] = [cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)]
+    if len(names) != len(set(names)):
+        raise RejectedSQL("Each WITH query needs a distinct name.")
+    tables = schema.exposed_tables()
+    for name in names:
+        if name in tables or name.startswith(RESERVED_PREFIXES):
+            raise RejectedSQL(f"A WITH query may not be named {name!r}.")
+    return set(names)
+
+
+def _defines_cte(node: exp.Expression, name: str) -> bool:
+    """Whether a WITH clause around ``node`` defines ``name`` (so the reference reaches the CTE)."""
+    current = node.parent
+    while current is not None:
+        with_clause = current.args.get("with_") or current.args.get("with")
+        if isinstance(with_clause, exp.With) and any(
+            cte.alias_or_name.lower() == name for cte in with_clause.expressions
+        ):
+            return True
+        current = current.parent
+    return False
+
+
+def _table_name(table: exp.Table) -> str:
+    if not isinstance(table.this, exp.Identifier):
+        raise RejectedSQL("Table functions are not allowed in FROM; read the catalogue tables.")
+    if table.args.get("db") or table.args.get("catalog"):
+        raise RejectedSQL(f"Use table names without a schema: {table.sql()!r}.")
+    extra = {k for k, v in table.args.items() if v and k not in ("this", "alias", "db", "catalog")}
+    if extra:
+        raise RejectedSQL(f"Table modifiers ({', '.join(sorted(extra))}) are not allowed.")
+    return table.name.lower()
+
+
+def _rewrite_tables(tree: exp.Expression, *, user, dialect: str, cte_names: set[str]) -> exp.Expression:
+    tables = schema.exposed_tables()
+    for table in list(tree.find_all(exp.Table)):
+        name = _table_name(table)
+        if name in cte_names:
+            if not _defines_cte(table, name):
+                raise RejectedSQL(f"{name!r} is used outside the WITH query that defines it.")
+            continue
+        if name not in tables:
+            raise RejectedSQL(f"The table {name!r} is not available; use only the tables described.")
+        alias = table.alias or name
+        subquery = row_subquery(tables[name], user=user, dialect=dialect)
+        table.replace(exp.Subquery(this=subquery, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return tree
+
+
+def _cap_limit(tree: exp.Expression, max_rows: int) -> None:
+    limit = tree.args.get("limit")
+    if isinstance(limit, exp.Limit):
+        value = limit.expression
+        if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= max_rows:
+            return
+    elif isinstance(limit, exp.Fetch):
+        count = limit.args.get("count")
+        if isinstance(count, exp.Literal) and count.is_int and int(count.this) <= max_rows:
+            return
+    tree.set("limit", exp.Limit(expression=exp.Literal.number(max_rows)))
+
+
+@dataclass(frozen=True)
+class GuardedSQL:
+    sql: str
+    cte_names: frozenset[str]
+
+
+def guard(sql: str, *, user, dialect: str, max_rows: int | None = None) -> GuardedSQL:
+    """The SQL to execute for this user, or RejectedSQL saying why not."""
+    max_rows = max_rows or settings.AGENT_MAX_ROWS
+    tree = parse_single_select(sql, dialect)
+    _check_nodes(tree, dialect)
+    cte_names = _cte_names(tree)
+    tree = _rewrite_tables(tree, user=user, dialect=dialect, cte_names=cte_names)
+    _cap_limit(tree, max_rows)
+    return GuardedSQL(sql=tree.sql(dialect=dialect, comments=False), cte_names=frozenset(cte_names))
