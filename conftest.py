@@ -77,3 +77,33 @@ def anonymous():
     from django.contrib.auth.models import AnonymousUser
 
     return AnonymousUser()
+
+
+@pytest.fixture
+def file_store(settings, tmp_path, monkeypatch):
+    """Local storage, staging and a master key ring of the test's own (nothing shared between tests)."""
+    from catalog import crypto
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}}}
+    settings.OMH_STAGING_DIR = tmp_path / "staging"
+    settings.OMH_ENCRYPTION_CHUNK_SIZE = 1024
+    key_id, key = crypto.new_master_key()
+    monkeypatch.setenv("OMH_MASTER_KEYS", f"{key_id}:{key}")
+    monkeypatch.setenv("OMH_MASTER_KEY_ID", key_id)
+    crypto.keyring.cache_clear()
+    yield tmp_path
+    crypto.keyring.cache_clear()
+
+
+@pytest.fixture
+def eager_celery(settings):
+    """Run tasks in process even when REDIS_URL points Celery at a broker (as in CI)."""
+    from openmodelhub.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,10 +1,27 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from catalog import views
+
+
+class KindConverter:
+    regex = "models|datasets"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(KindConverter, "kind")
 
 app_name = "catalog"
 
 urlpatterns = [
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),
+    path("<kind:kind>/<str:owner>/<str:name>/files/", views.file_list, name="files"),
+    path("<kind:kind>/<str:owner>/<str:name>/resolve/<path:path>", views.file_download, name="file-download"),
+    path("<kind:kind>/<str:owner>/<str:name>/history/<path:path>", views.file_history, name="file-history"),
+    path("<kind:kind>/<str:owner>/<str:name>/delete/<path:path>", views.file_delete, name="file-delete"),
 ]

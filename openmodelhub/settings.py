@@ -171,6 +171,45 @@ STORAGES = {
     },
 }
 
+# Uploads are streamed to disk by Django (never held in memory) under the staging folder, then
+# hashed, encrypted and stored by the pipeline. With workers on other hosts the staging folder
+# must be shared storage (for example an NFS mount) visible to the web and worker processes.
+OMH_STAGING_DIR = Path(os.environ.get("OMH_STAGING_DIR", VAR_DIR / "staging"))
+OMH_STAGING_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = str(OMH_STAGING_DIR)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_HANDLERS = [
+    "catalog.files.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+OMH_MAX_UPLOAD_BYTES = int(os.environ.get("OMH_MAX_UPLOAD_BYTES", str(20 * 1024**3)))
+OMH_ENCRYPTION_CHUNK_SIZE = int(os.environ.get("OMH_ENCRYPTION_CHUNK_SIZE", str(1024 * 1024)))
+OMH_ZIP_MAX_TOTAL_BYTES = int(os.environ.get("OMH_ZIP_MAX_TOTAL_BYTES", str(50 * 1024**3)))
+OMH_ZIP_MAX_RATIO = int(os.environ.get("OMH_ZIP_MAX_RATIO", "200"))
+OMH_ZIP_MAX_ENTRIES = int(os.environ.get("OMH_ZIP_MAX_ENTRIES", "100000"))
+OMH_JSON_PROFILE_MAX_BYTES = int(os.environ.get("OMH_JSON_PROFILE_MAX_BYTES", str(256 * 1024**2)))
+
+# S3-compatible object storage for file content (django-storages) when a bucket is named.
+OMH_S3_BUCKET = os.environ.get("OMH_S3_BUCKET", "")
+if OMH_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": OMH_S3_BUCKET,
+            "endpoint_url": os.environ.get("OMH_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("OMH_S3_REGION") or None,
+            "access_key": os.environ.get("OMH_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("OMH_S3_SECRET_KEY") or None,
+            "location": os.environ.get("OMH_S3_PREFIX", ""),
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

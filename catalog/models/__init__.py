@@ -40,3 +40,4 @@ from catalog.models.datasets import (  # noqa: F401
     FileColumn,
     ModelDataset,
 )
+from catalog.models.files import FileVersion, RepoFile  # noqa: F401

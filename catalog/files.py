@@ -1,0 +1,399 @@
+"""Files of models and datasets: upload, the processing pipeline, download, deletion, key rotation.
+
+Upload: the request body is streamed to the staging folder by Django's upload handlers (never held
+in memory, refused past ``OMH_MAX_UPLOAD_BYTES``); ``upload_file`` checks the path and the kind
+(extension and content), records a *pending* version and queues ``process_version`` after commit.
+The pipeline inspects the staged file, hashes and encrypts it in one pass while streaming it into
+storage, and marks the version *ready* — or *rejected* with the reason, storing nothing. The latest
+version of a path is always the newest *ready* one, so a rejected upload leaves the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from accounts import audit
+from catalog import crypto, inspection, storage
+from catalog.models import Dataset, DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
+
+log = logging.getLogger(__name__)
+
+MAX_PATH = 500
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def normalise_path(raw: str) -> str:
+    """A clean relative POSIX path, or ValidationError saying what is wrong with it."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError("A file path is required.")
+    path = raw.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise ValidationError("The path contains control characters.")
+    if "\\" in path:
+        raise ValidationError("Use '/' to separate folders in the path.")
+    if path.startswith("/") or _DRIVE.match(path):
+        raise ValidationError("The path must be relative (no leading '/').")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValidationError("The path may not contain '..'.")
+    if not parts:
+        raise ValidationError("A file path is required.")
+    clean = "/".join(parts)
+    if len(clean) > MAX_PATH:
+        raise ValidationError(f"The path is longer than {MAX_PATH} characters.")
+    return clean
+
+
+# --- streaming the request body -------------------------------------------------------------
+
+
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """Stops reading an upload once it passes OMH_MAX_UPLOAD_BYTES and flags the request."""
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.OMH_MAX_UPLOAD_BYTES:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def too_large_message() -> str:
+    return f"The file is larger than the limit of {settings.OMH_MAX_UPLOAD_BYTES:,} bytes."
+
+
+# --- upload -----------------------------------------------------------------------------------
+
+
+def asset_type(asset) -> str:
+    return "model" if isinstance(asset, MLModel) else "dataset"
+
+
+def _stage(source) -> Path:
+    """Move (or copy) the uploaded content into the staging folder under a random name."""
+    staging = Path(settings.OMH_STAGING_DIR)
+    staging.mkdir(parents=True, exist_ok=True)
+    target = staging / f"up-{secrets.token_hex(16)}"
+    if isinstance(source, (str, Path)):
+        shutil.copyfile(source, target)
+    elif hasattr(source, "temporary_file_path"):
+        temporary = Path(source.temporary_file_path())
+        try:
+            os.link(temporary, target)  # same folder: no copy; Django removes its own name afterwards
+        except OSError:
+            shutil.copyfile(temporary, target)
+    else:
+        with open(target, "wb") as out:
+            if hasattr(source, "chunks"):
+                for chunk in source.chunks():
+                    out.write(chunk)
+            else:
+                shutil.copyfileobj(source, out, 1 << 20)
+    target.chmod(0o600)
+    return target
+
+
+def upload_file(*, user, asset, path: str, content, request=None) -> FileVersion:
+    """Record a new pending version of ``path`` from ``content`` (an UploadedFile, a file object or a
+    local path) and queue the pipeline. Raises ValidationError for bad input; nothing is kept then."""
+    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+        raise PermissionDenied("You may not change this asset's files.")
+    clean = normalise_path(path)
+    staged = _stage(content)
+    try:
+        size = staged.stat().st_size
+        if size > settings.OMH_MAX_UPLOAD_BYTES:
+            raise ValidationError(too_large_message())
+        try:
+            kind = inspection.detect_kind(clean, staged, asset_type(asset))
+        except inspection.Rejected as exc:
+            raise ValidationError(f"{clean}: {exc}") from None
+        version = _record_pending(user=user, asset=asset, path=clean, size=size, kind=kind, staged=staged)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    audit.record("file.upload", actor=user, target=asset, request=request,
+                 details={"path": clean, "version": version.number, "size": size})
+    return version
+
+
+@transaction.atomic
+def _record_pending(*, user, asset, path: str, size: int, kind: str, staged: Path) -> FileVersion:
+    field_name = "model" if isinstance(asset, MLModel) else "dataset"
+    repo_file, _ = RepoFile.objects.get_or_create(**{field_name: asset, "path": path})
+    repo_file = RepoFile.objects.select_for_update().get(pk=repo_file.pk)  # serialise version numbers
+    if repo_file.deleted_at is not None:
+        repo_file.deleted_at = None
+        repo_file.save(update_fields=["deleted_at"])
+    number = (repo_file.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = FileVersion.objects.create(
+        file=repo_file, number=number, size=size, kind=kind, content_type=inspection.CONTENT_TYPES.get(kind, ""),
+        staging_name=staged.name, uploaded_by=user,
+    )
+    from catalog.tasks import process_file_version
+
+    transaction.on_commit(lambda: process_file_version.delay(version.pk))
+    return version
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+def _plaintext_blocks(path: Path, chunk_size: int, digest) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk_size):
+            digest.update(block)
+            yield block
+
+
+def process_version(version_id: int) -> FileVersion:
+    """Inspect, hash, encrypt, store, mark ready — or reject. Safe to run twice."""
+    version = FileVersion.objects.select_related("file__model", "file__dataset").get(pk=version_id)
+    if version.status != FileVersion.Status.PENDING:
+        return version
+    staged = Path(settings.OMH_STAGING_DIR) / version.staging_name
+    if not version.staging_name or not staged.exists():
+        return _reject(version, "the uploaded content is no longer available; upload the file again")
+    asset = version.file.asset
+    try:
+        report = inspection.inspect(staged, version.kind, asset_type(asset))
+    except inspection.Rejected as exc:
+        staged.unlink(missing_ok=True)
+        return _reject(version, str(exc))
+
+    chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
+    envelope, data_key = crypto.Envelope.new(chunk_size)
+    digest = hashlib.sha256()
+    key = f"objects/{version.uuid.hex[:2]}/{version.uuid.hex}"
+    storage.save_object(key, crypto.encrypt_chunks(_plaintext_blocks(staged, chunk_size, digest), data_key, envelope))
+    size = staged.stat().st_size
+    if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
+        storage.delete_object(key)
+        raise RuntimeError(f"stored object {key} has the wrong size")
+    with transaction.atomic():
+        locked = FileVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status != FileVersion.Status.PENDING:  # another run finished first
+            if locked.storage_key != key:
+                transaction.on_commit(lambda: storage.delete_object(key))
+            return locked
+        locked.status, locked.sha256, locked.size, locked.storage_key = FileVersion.Status.READY, digest.hexdigest(), size, key
+        locked.cipher, locked.key_id, locked.wrapped_key = crypto.CIPHER, envelope.key_id, envelope.wrapped_key
+        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, chunk_size
+        locked.inspection, locked.processed_at, locked.staging_name = report.summary, timezone.now(), ""
+        locked.save()
+        _apply_report(locked, asset, report)
+        audit.record("file.ready", target=asset, details={"path": locked.file.path, "version": locked.number,
+                                                          "sha256": locked.sha256})
+    staged.unlink(missing_ok=True)
+    return locked
+
+
+def _reject(version: FileVersion, reason: str) -> FileVersion:
+    with transaction.atomic():
+        updated = FileVersion.objects.filter(pk=version.pk, status=FileVersion.Status.PENDING).update(
+            status=FileVersion.Status.REJECTED, reason=reason, processed_at=timezone.now(), staging_name=""
+        )
+        if updated:
+            audit.record("file.rejected", target=version.file.asset,
+                         details={"path": version.file.path, "version": version.number, "reason": reason})
+    version.refresh_from_db()
+    return version
+
+
+def _apply_report(version: FileVersion, asset, report: inspection.Report) -> None:
+    """What inspection learnt goes into the catalogue: parameter counts, dataset files and columns."""
+    if isinstance(asset, MLModel):
+        if report.parameter_count and asset.parameter_count is None:
+            MLModel.objects.filter(pk=asset.pk, parameter_count__isnull=True).update(parameter_count=report.parameter_count)
+        return
+    dataset_file, _ = DatasetFile.objects.update_or_create(
+        dataset=asset, path=version.file.path,
+        defaults={"format": version.kind, "mime_type": version.content_type.split(";")[0], "size_bytes": version.size,
+                  **({"row_count": report.table["row_count"]} if report.table else {})},
+    )
+    if report.table is not None:
+        dataset_file.columns.all().delete()
+        FileColumn.objects.bulk_create(FileColumn(dataset_file=dataset_file, **column) for column in report.table["columns"])
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def delete_path(*, user, asset, path: str, request=None) -> RepoFile:
+    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+        raise PermissionDenied("You may not change this asset's files.")
+    repo_file = RepoFile.objects.of(asset).present().filter(path=path).first()
+    if repo_file is None:
+        raise ValidationError(f"There is no file {path!r}.")
+    repo_file.deleted_at = timezone.now()
+    repo_file.save(update_fields=["deleted_at"])
+    audit.record("file.delete", actor=user, target=asset, request=request, details={"path": path})
+    return repo_file
+
+
+# --- download ---------------------------------------------------------------------------------
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+@dataclass
+class Download:
+    version: FileVersion
+    start: int
+    end: int  # exclusive
+    partial: bool
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def stream(self) -> Iterator[bytes]:
+        return read_plaintext(self.version, self.start, self.end)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
+    """One ``bytes=`` range (as resumable downloads send) -> (start, end exclusive, partial)."""
+    if not header:
+        return 0, size, False
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return 0, size, False  # unsupported forms: send the whole file (allowed by RFC 9110)
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                raise RangeNotSatisfiable
+            start, end = max(size - length, 0), size
+        else:
+            start = int(first)
+            end = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return 0, size, False
+    if start >= size or start >= end:
+        raise RangeNotSatisfiable
+    return start, end, True
+
+
+def prepare_download(version: FileVersion, range_header: str | None = None) -> Download:
+    start, end, partial = parse_range(range_header, version.size)
+    return Download(version, start, end, partial)
+
+
+def _envelope(version: FileVersion) -> crypto.Envelope:
+    return crypto.Envelope(version.key_id, bytes(version.wrapped_key), bytes(version.nonce_prefix), version.chunk_size)
+
+
+def read_plaintext(version: FileVersion, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Decrypt bytes start..end of a ready version, reading only the chunks that hold them. Raises
+    crypto.IntegrityError mid-stream when the stored object was changed, reordered or truncated; a
+    full read also checks the SHA-256 of everything it yielded."""
+    end = version.size if end is None else end
+    envelope = _envelope(version)
+    data_key = crypto.unwrap_key(version.key_id, envelope.wrapped_key)
+    chunk, sealed = envelope.chunk_size, envelope.chunk_size + crypto.TAG_SIZE
+    final_index = crypto.chunk_count(version.size, chunk) - 1
+    first = start // chunk
+    last = max(first, (end - 1) // chunk) if end > start else first
+    expected = crypto.ciphertext_size(version.size, chunk)
+    if storage.object_size(version.storage_key) != expected:
+        raise crypto.IntegrityError("the stored object does not have the size its content was stored with")
+    object_end = min((last + 1) * sealed, expected)
+    blocks = _sealed_chunks(storage.read_object(version.storage_key, first * sealed, object_end), sealed)
+    whole = start == 0 and end == version.size
+    digest = hashlib.sha256() if whole else None
+    offset = first * chunk
+    for plain in crypto.decrypt_chunks(blocks, data_key, envelope, first_index=first, last_index=last,
+                                       final_index=final_index):
+        piece = plain[max(start - offset, 0): max(end - offset, 0)]
+        offset += len(plain)
+        if digest is not None:
+            digest.update(piece)
+        if piece:
+            yield piece
+    if digest is not None and digest.hexdigest() != version.sha256:
+        raise crypto.IntegrityError("the decrypted content does not match its SHA-256")
+
+
+def _sealed_chunks(blocks: Iterator[bytes], sealed: int) -> Iterator[bytes]:
+    """Regroup storage read blocks into whole encrypted chunks (the last one may be shorter)."""
+    buffer = bytearray()
+    for block in blocks:
+        buffer += block
+        while len(buffer) >= sealed:
+            yield bytes(buffer[:sealed])
+            del buffer[:sealed]
+    if buffer:
+        yield bytes(buffer)
+
+
+def record_download(*, user, asset, version: FileVersion, partial: bool, request=None) -> None:
+    audit.record("file.download", actor=user if getattr(user, "is_authenticated", False) else None, target=asset,
+                 request=request, details={"path": version.file.path, "version": version.number, "partial": partial})
+    if not partial:
+        type(asset).objects.filter(pk=asset.pk).update(downloads=F("downloads") + 1)
+
+
+def latest_version(asset, path: str, number: int | None = None) -> FileVersion | None:
+    versions = FileVersion.objects.select_related("file").filter(
+        file__in=RepoFile.objects.of(asset).filter(path=path), status=FileVersion.Status.READY
+    )
+    if number is not None:
+        return versions.filter(number=number).first()
+    if not RepoFile.objects.of(asset).present().filter(path=path).exists():
+        return None
+    return versions.order_by("-number").first()
+
+
+# --- key rotation -----------------------------------------------------------------------------
+
+
+def rotate_master_key(*, everything: bool = False, batch: int = 500) -> int:
+    """Re-wrap data keys under the current master key; content is not re-encrypted. Resumable."""
+    ring = crypto.keyring()
+    todo = FileVersion.objects.filter(status=FileVersion.Status.READY)
+    if not everything:
+        todo = todo.exclude(key_id=ring.current_id)
+    done, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(todo.filter(pk__gt=last_pk).select_for_update().order_by("pk")[:batch])
+            if not rows:
+                return done
+            for version in rows:
+                data_key = crypto.unwrap_key(version.key_id, bytes(version.wrapped_key))
+                version.key_id, version.wrapped_key = crypto.wrap_key(data_key)
+            FileVersion.objects.bulk_update(rows, ["key_id", "wrapped_key"])
+            done, last_pk = done + len(rows), rows[-1].pk
+
+
+def asset_of(kind: str):
+    return {"models": MLModel, "datasets": Dataset}[kind]
