@@ -1,0 +1,492 @@
+"""Compliance analysis along lineage (the ModelGo idea, over our lineage and model–dataset links).
+
+``load_graph`` reads everything the analysis of some models needs — the models, all their
+ancestors, every lineage edge between them, the datasets they were trained or fine-tuned on, and
+the licence terms of all of these — in ONE recursive query (or, for the whole catalogue, one plain
+query). ``analyse`` is pure: it walks the in-memory graph and returns findings and verdicts that
+refer to assets by kind and id. ``present`` turns a stored result into text for one viewer, naming
+only the assets that viewer may see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from licensing.knowledge import default_reuse
+from licensing.models import LicenseCategory as Cat
+from licensing.models import Relicensing, Reuse, Severity
+
+PURPOSES = ("commercial", "research", "redistribution")
+TRAINING_ROLES = ("trained_on", "fine_tuned_on")
+HIDDEN_NAME = "a private upstream asset"
+
+CODES = {
+    "relicensed-derivative": "A derivative of an agreement or proprietary licence is declared under another licence.",
+    "copyleft-not-preserved": "A copyleft (share-alike) work upstream, but this model is not under the same licence.",
+    "non-commercial-upstream": "A non-commercial model or dataset upstream of a licence that allows commercial use.",
+    "use-restrictions-not-propagated": "Use-based restrictions upstream (OpenRAIL), none in this model's licence.",
+    "missing-license": "The model, an ancestor or a training dataset declares no licence.",
+    "unknown-license": "A licence string that matches no known licence, or a licence whose terms are unknown.",
+    "attribution-required": "An upstream licence requires notices, the licence text or credit to be kept.",
+    "incompatible-merge": "Merged parents whose terms cannot both be honoured.",
+    "use-restrictions-apply": "Upstream use restrictions (acceptable-use policy) bind every user of this model.",
+    "reuse-not-permitted": "The upstream licence forbids this kind of reuse.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    id: int
+    key: str
+    spdx_id: str
+    name: str
+    category: str
+    is_agreement: bool
+    commercial_use: bool | None
+    redistribution: bool | None
+    relicensing: str
+    share_alike: bool
+    attribution: bool | None
+    use_restrictions: bool | None
+    reuse: dict
+    compatible: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.spdx_id if self.spdx_id and not self.spdx_id.startswith("LicenseRef-") else self.name
+
+    @property
+    def is_known(self) -> bool:
+        return self.category != Cat.UNKNOWN
+
+    @property
+    def keeps_own_terms(self) -> bool:
+        """Derivatives must stay under exactly this licence (agreements, proprietary, copyleft)."""
+        return self.relicensing == Relicensing.SAME
+
+    def outcome(self, relation: str) -> str:
+        return self.reuse.get(relation) or default_reuse(self.category).get(relation, Reuse.DERIVATIVE)
+
+
+@dataclass(slots=True)
+class Node:
+    kind: str  # "model" | "dataset"
+    id: int
+    name: str
+    visibility: str
+    license: Terms | None
+    declared: str
+
+    def ref(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
+@dataclass
+class Graph:
+    models: dict[int, Node] = field(default_factory=dict)
+    datasets: dict[int, Node] = field(default_factory=dict)
+    bases: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    training: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+LICENSE_COLUMNS = (
+    "lic.id, lic.key, lic.spdx_id, lic.name, lic.category, lic.is_agreement, lic.commercial_use, "
+    "lic.redistribution, lic.relicensing, lic.share_alike, lic.attribution, lic.use_restrictions, lic.terms"
+)
+NO_LICENSE = ", ".join(["NULL"] * 13)
+
+
+def _graph_sql(scoped: bool, count: int = 0) -> str:
+    from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage
+    from licensing.models import License
+
+    from accounts.models import User
+
+    m, d, md, ln = MLModel._meta.db_table, Dataset._meta.db_table, ModelDataset._meta.db_table, ModelLineage._meta.db_table
+    u, lic = User._meta.db_table, License._meta.db_table
+    cte, in_scope = "", "1 = 1"
+    if scoped:
+        placeholders = ", ".join(["%s"] * count)
+        cte = f"""WITH RECURSIVE anc(id) AS (
+            SELECT id FROM {m} WHERE id IN ({placeholders})
+            UNION
+            SELECT l.base_id FROM {ln} l JOIN anc ON l.model_id = anc.id
+        ) """
+        in_scope = "{col} IN (SELECT id FROM anc)"
+    roles = ", ".join(f"'{r}'" for r in TRAINING_ROLES)
+    return f"""{cte}
+        SELECT 'm', m.id, u.username, m.name, m.visibility, m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
+          FROM {m} m JOIN {u} u ON u.id = m.owner_id LEFT JOIN {lic} lic ON lic.id = m.license_id
+         WHERE {in_scope.format(col="m.id")}
+        UNION ALL
+        SELECT 'e', l.base_id, NULL, NULL, NULL, NULL, l.model_id, l.relation, {NO_LICENSE}
+          FROM {ln} l WHERE {in_scope.format(col="l.model_id")}
+        UNION ALL
+        SELECT 'd', d.id, u.username, d.name, d.visibility, d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}
+          FROM {md} md JOIN {d} d ON d.id = md.dataset_id JOIN {u} u ON u.id = d.owner_id
+          LEFT JOIN {lic} lic ON lic.id = d.license_id
+         WHERE md.role IN ({roles}) AND {in_scope.format(col="md.model_id")}
+    """
+
+
+def load_graph(model_ids: list[int] | None) -> Graph:
+    """The models (all of them when ``model_ids`` is None), their ancestors, edges, training datasets, terms."""
+    if model_ids is not None and not model_ids:
+        return Graph()
+    ids = list(model_ids or [])
+    with connection.cursor() as cursor:
+        cursor.execute(_graph_sql(model_ids is not None, len(ids)), ids)
+        rows = cursor.fetchall()
+    return build_graph(rows)
+
+
+def build_graph(rows) -> Graph:
+    graph = Graph()
+    terms: dict[int, Terms] = {}
+    for row in rows:
+        kind, pk, owner, name, visibility, declared, parent, relation = row[:8]
+        if kind == "e":
+            graph.bases.setdefault(parent, []).append((pk, relation))
+            continue
+        lic = _terms(row[8:], terms) if row[8] is not None else None
+        node = Node("model" if kind == "m" else "dataset", pk, f"{owner}/{name}", visibility, lic, declared or "")
+        if kind == "m":
+            graph.models[pk] = node
+        else:
+            graph.datasets[pk] = node
+            graph.training.setdefault(parent, []).append((pk, relation))
+    for edges in graph.bases.values():
+        edges.sort()
+    return graph
+
+
+def _terms(cols, cache: dict[int, Terms]) -> Terms:
+    pk = cols[0]
+    if pk not in cache:
+        raw = cols[12]
+        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+        cache[pk] = Terms(
+            id=pk, key=cols[1], spdx_id=cols[2] or "", name=cols[3], category=cols[4], is_agreement=bool(cols[5]),
+            commercial_use=_bool(cols[6]), redistribution=_bool(cols[7]), relicensing=cols[8],
+            share_alike=bool(cols[9]), attribution=_bool(cols[10]), use_restrictions=_bool(cols[11]),
+            reuse=data.get("reuse") or {}, compatible=tuple(data.get("compatible") or ()),
+        )
+    return cache[pk]
+
+
+def _bool(value) -> bool | None:
+    return None if value is None else bool(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Upstream:
+    node: Node
+    path: list[Node]  # from the analysed model to this asset
+    relation: str  # the relation (or dataset role) of the last edge
+    outcome: str
+
+
+@dataclass
+class Result:
+    model_id: int
+    findings: list[dict]
+    verdicts: dict
+    ancestor_count: int
+    dataset_count: int
+
+    @property
+    def has_violations(self) -> bool:
+        return any(f["severity"] == Severity.VIOLATION for f in self.findings)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f["severity"] == severity)
+
+
+def walk(graph: Graph, model_id: int) -> tuple[list[Upstream], list[Upstream]]:
+    """Ancestors and training datasets whose terms reach the model, each with its shortest path.
+
+    An edge whose reuse produces an independent work (per the base's licence) does not carry the
+    base's terms, nor those of anything above it.
+    """
+    root = graph.models[model_id]
+    ancestors: list[Upstream] = []
+    paths: dict[int, list[Node]] = {model_id: [root]}
+    queue = deque([model_id])
+    while queue:
+        child = queue.popleft()
+        for base_id, relation in graph.bases.get(child, ()):
+            if base_id in paths or base_id not in graph.models:
+                continue
+            base = graph.models[base_id]
+            outcome = base.license.outcome(relation) if base.license else Reuse.DERIVATIVE
+            if outcome == Reuse.INDEPENDENT:
+                continue
+            paths[base_id] = [*paths[child], base]
+            ancestors.append(Upstream(base, paths[base_id], relation, outcome))
+            queue.append(base_id)
+    datasets: list[Upstream] = []
+    seen: set[int] = set()
+    for holder_id, path in paths.items():
+        for dataset_id, role in graph.training.get(holder_id, ()):
+            if dataset_id in seen:
+                continue
+            seen.add(dataset_id)
+            node = graph.datasets[dataset_id]
+            outcome = node.license.outcome("training") if node.license else Reuse.UNDEFINED
+            if outcome != Reuse.INDEPENDENT:
+                datasets.append(Upstream(node, [*path, node], role, outcome))
+    return ancestors, datasets
+
+
+def _finding(code: str, severity: str, path: list[Node], text: str, **params) -> dict:
+    return {"code": code, "severity": str(severity), "path": [n.ref() for n in path], "text": text, **params}
+
+
+def analyse(graph: Graph, model_id: int) -> Result:
+    model = graph.models[model_id]
+    ancestors, datasets = walk(graph, model_id)
+    findings: list[dict] = []
+    findings += _licence_presence(model, ancestors, datasets)
+    own = model.license if model.license and model.license.is_known else None
+    if own is not None:
+        seen: set[tuple[str, int]] = set()
+        for up in [*ancestors, *datasets]:
+            if up.node.license is not None and up.node.license.is_known:
+                for finding in _check_terms(own, up):
+                    dedupe = (finding["code"], up.node.license.id)
+                    if dedupe not in seen:
+                        seen.add(dedupe)
+                        findings.append(finding)
+    findings += _merges(graph, model, ancestors)
+    order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
+    findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
+    verdicts = {purpose: _verdict(purpose, model, ancestors, datasets, findings) for purpose in PURPOSES}
+    return Result(model_id, findings, verdicts, len(ancestors), len(datasets))
+
+
+def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Upstream]) -> list[dict]:
+    findings = []
+    for path, node in [([model], model), *((up.path, up.node) for up in [*ancestors, *datasets])]:
+        who = "This model" if node is model else ("{asset}, upstream of this model," if node.kind == "model"
+                                                  else "{asset}, a dataset this model was trained on,")
+        if node.license is None and not node.declared:
+            findings.append(_finding(
+                "missing-license", Severity.WARNING, path,
+                f"{who} declares no licence: nobody has been granted any right to use, share or adapt it.",
+            ))
+        elif node.license is None or not node.license.is_known:
+            declared = node.declared or node.license.name
+            findings.append(_finding(
+                "unknown-license", Severity.WARNING, path,
+                f"{who} declares the licence \"{{declared}}\", which matches no licence whose terms are known; "
+                "read it before relying on it.",
+                declared=declared,
+            ))
+    return findings
+
+
+def _check_terms(own: Terms, up: Upstream) -> list[dict]:
+    lic, path, is_data = up.node.license, up.path, up.node.kind == "dataset"
+    via = "trained on" if is_data else up.relation.replace("_", "-")
+    found = []
+    params = {"license": own.label, "upstream_license": lic.label}
+    if up.outcome == Reuse.FORBIDDEN:
+        found.append(_finding(
+            "reuse-not-permitted", Severity.VIOLATION, path,
+            f"{{asset}} is under {lic.label}, which does not permit {via.replace('-', ' ')} of the work.", **params))
+    same = own.key == lic.key or own.key in lic.compatible or (own.spdx_id or "").lower() in lic.compatible
+    relicensed = False
+    if lic.keeps_own_terms and not lic.share_alike and not same:
+        relicensed = True
+        found.append(_finding(
+            "relicensed-derivative", Severity.WARNING if is_data else Severity.VIOLATION, path,
+            f"This model is a {via} derivative of {{asset}}, which is under {lic.label}"
+            f"{' (an agreement, not an open licence)' if lic.is_agreement else ''}; derivatives must stay under "
+            f"{lic.label}, but this model declares {own.label}. Only the holder of {lic.label} can permit relicensing.",
+            **params))
+    elif up.outcome == Reuse.COPY and not same and lic.category != Cat.PUBLIC_DOMAIN and not is_data:
+        found.append(_finding(
+            "relicensed-derivative", Severity.WARNING, path,
+            f"A {via} is a copy of {{asset}}, and a copy keeps its licence ({lic.label}); this model declares "
+            f"{own.label}.", **params))
+    if lic.share_alike and not same:
+        severity = Severity.WARNING if is_data or lic.category == Cat.WEAK_COPYLEFT else Severity.VIOLATION
+        found.append(_finding(
+            "copyleft-not-preserved", severity, path,
+            f"{{asset}} is under the share-alike licence {lic.label}: works derived from it must be released under "
+            f"the same licence, but this model declares {own.label}.", **params))
+    if lic.use_restrictions and own.use_restrictions is not True and not relicensed:
+        found.append(_finding(
+            "use-restrictions-not-propagated", Severity.VIOLATION, path,
+            f"{{asset}} is under {lic.label}, whose use-based restrictions must be passed on to every derivative "
+            f"and user; this model's licence ({own.label}) carries none.", **params))
+    elif lic.use_restrictions and own.use_restrictions:
+        found.append(_finding(
+            "use-restrictions-apply", Severity.OBLIGATION, path,
+            f"The use restrictions of {lic.label} (from {{asset}}) bind every user of this model.", **params))
+    if lic.commercial_use is False and own.commercial_use is not False:
+        found.append(_finding(
+            "non-commercial-upstream", Severity.VIOLATION if own.commercial_use else Severity.WARNING, path,
+            f"{{asset}} is under the non-commercial licence {lic.label}, but this model declares {own.label}, "
+            "which allows commercial use: the model may not be used commercially.", **params))
+    if lic.attribution:
+        found.append(_finding(
+            "attribution-required", Severity.OBLIGATION, path,
+            f"Keep the notices and licence text of {lic.label} (from {{asset}}) and say that this model was "
+            "modified from it when you share it.", **params))
+    return found
+
+
+def _merges(graph: Graph, model: Node, ancestors: list[Upstream]) -> list[dict]:
+    findings = []
+    holders = [(model, [model]), *((up.node, up.path) for up in ancestors)]
+    for node, path in holders:
+        parents = [graph.models[b] for b, _ in graph.bases.get(node.id, ()) if b in graph.models]
+        licensed = [p for p in parents if p.license is not None and p.license.is_known]
+        for i, first in enumerate(licensed):
+            for second in licensed[i + 1:]:
+                reason = _conflict(first.license, second.license)
+                if reason:
+                    findings.append(_finding(
+                        "incompatible-merge", Severity.VIOLATION, [*path, first],
+                        f"{'This model' if node is model else '{holder}'} merges {{asset}} ({first.license.label}) "
+                        f"with {{other}} ({second.license.label}): {reason}",
+                        other=second.ref(), holder=node.ref(),
+                    ))
+    return findings
+
+
+def _conflict(a: Terms, b: Terms) -> str:
+    if a.key == b.key:
+        return ""
+    if a.keeps_own_terms and b.keeps_own_terms:
+        return "each requires derivatives to stay under its own terms, so no licence can honour both."
+    if (a.share_alike and b.use_restrictions) or (b.share_alike and a.use_restrictions):
+        return "a copyleft licence forbids the additional use restrictions that the other requires."
+    return ""
+
+
+def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
+    own = model.license
+    reasons: list[dict] = []
+    conditions: list[dict] = []
+    if own is None and not model.declared:
+        return {"answer": "no", "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
+                "conditions": []}
+    if own is None or not own.is_known:
+        return {"answer": "unclear", "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
+                "conditions": []}
+    chain = [([model], own), *((up.path, up.node.license) for up in ancestors)]
+    if purpose == "commercial":
+        chain += [(up.path, up.node.license) for up in datasets]
+    answer = "yes"
+    agreements: set[int] = set()
+    for path, lic in chain:
+        holder = "The model" if len(path) == 1 else "{asset}"
+        if lic is None or not lic.is_known:
+            answer = "no" if answer == "no" else "unclear"
+            reasons.append(_reason(path, f"{holder} has no licence whose terms are known."))
+            continue
+        allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}[purpose]
+        if allowed is False:
+            answer = "no"
+            reasons.append(_reason(path, f"{holder} is under {lic.label}, which does not allow {purpose} use."))
+        elif allowed is None:
+            answer = "no" if answer == "no" else "unclear"
+            reasons.append(_reason(path, f"{holder} is under {lic.label}; whether it allows {purpose} use is not known."))
+        elif lic.is_agreement and lic.id not in agreements:
+            agreements.add(lic.id)
+            conditions.append(_reason(path, f"Accept and follow {lic.label}, an agreement with conditions."))
+    violations = [f for f in findings if f["severity"] == Severity.VIOLATION]
+    if violations and purpose in ("commercial", "redistribution") and answer == "yes":
+        answer = "conditional"
+        reasons.append(_reason([model], "The declared licence conflicts with upstream terms (see the violations); "
+                                        "the upstream terms govern, not the declared licence."))
+    for f in findings:
+        if f["severity"] == Severity.OBLIGATION and purpose != "research":
+            conditions.append({"text": f["text"], "path": f["path"]})
+    if answer == "yes" and conditions:
+        answer = "conditional"
+    return {"answer": answer, "reasons": reasons, "conditions": conditions}
+
+
+def _reason(path: list[Node], text: str) -> dict:
+    return {"text": text, "path": [n.ref() for n in path]}
+
+
+# --------------------------------------------------------------------------------------------
+# Presentation for one viewer
+# --------------------------------------------------------------------------------------------
+
+
+def visible_refs(user, refs: list[dict]) -> set[tuple[str, int]]:
+    from catalog.models import Dataset, MLModel
+
+    model_ids = {r["id"] for r in refs if r["kind"] == "model"}
+    dataset_ids = {r["id"] for r in refs if r["kind"] == "dataset"}
+    seen: set[tuple[str, int]] = set()
+    if model_ids:
+        seen |= {("model", pk) for pk in MLModel.objects.visible_to(user).filter(pk__in=model_ids).values_list("pk", flat=True)}
+    if dataset_ids:
+        seen |= {("dataset", pk) for pk in Dataset.objects.visible_to(user).filter(pk__in=dataset_ids).values_list("pk", flat=True)}
+    return seen
+
+
+def _all_refs(items: list[dict]) -> list[dict]:
+    refs = []
+    for item in items:
+        refs += item.get("path", [])
+        refs += [item[k] for k in ("other", "holder") if isinstance(item.get(k), dict)]
+    return refs
+
+
+def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None = None) -> dict:
+    """Findings and verdicts as plain text for ``user``: hidden assets are not named."""
+    items = [*findings, *(r for v in verdicts.values() for r in [*v.get("reasons", []), *v.get("conditions", [])])]
+    visible = visible_refs(user, _all_refs(items))
+
+    def name(ref: dict) -> str:
+        return ref["name"] if (ref["kind"], ref["id"]) in visible else HIDDEN_NAME
+
+    def path(refs: list[dict]) -> list[dict]:
+        return [{"kind": r["kind"], "name": name(r), "hidden": (r["kind"], r["id"]) not in visible} for r in refs]
+
+    def text(item: dict) -> str:
+        refs = item.get("path") or []
+        values = {
+            "asset": name(refs[-1]) if refs else "", "declared": item.get("declared", ""),
+            "other": name(item["other"]) if isinstance(item.get("other"), dict) else "",
+            "holder": name(item["holder"]) if isinstance(item.get("holder"), dict) else "",
+        }
+        rendered = item["text"]
+        for placeholder, value in values.items():  # not str.format: licence names may contain braces
+            rendered = rendered.replace("{" + placeholder + "}", value)
+        return rendered[0].upper() + rendered[1:] if rendered else rendered
+
+    shown = [
+        {"code": f["code"], "severity": f["severity"], "path": path(f["path"]), "explanation": text(f)}
+        for f in findings
+    ]
+    wanted = [purpose] if purpose else list(verdicts)
+    answers = {
+        p: {
+            "answer": verdicts[p]["answer"],
+            "reasons": [text(r) for r in verdicts[p].get("reasons", [])],
+            "conditions": list(dict.fromkeys(text(c) for c in verdicts[p].get("conditions", []))),
+        }
+        for p in wanted if p in verdicts
+    }
+    return {"findings": shown, "verdicts": answers}

@@ -1,0 +1,269 @@
+"""Writes of the licensing app: the knowledge base, licence resolution, stored compliance analyses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+from license_expression import ExpressionError, Licensing
+
+from licensing import compliance
+from licensing.knowledge import Entry, alias_map, build_entries, normalise_alias
+from licensing.models import ComplianceReport, License, LicenseAlias
+
+# Most to least permissive: an OR picks the first the user may choose, an AND keeps the last.
+CATEGORY_RANK = ["public_domain", "permissive", "weak_copyleft", "copyleft", "use_restricted", "non_commercial",
+                 "proprietary", "unknown"]
+
+
+# --------------------------------------------------------------------------------------------
+# The knowledge base
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    aliases: int = 0
+    resolved_models: int = 0
+    resolved_datasets: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True) -> LoadSummary:
+    """Upsert every licence and alias; then resolve assets whose licence is unset but declared."""
+    entries, problems = build_entries()
+    summary = LoadSummary(problems=problems)
+    existing = {lic.key: lic for lic in License.objects.all()}
+    to_create, to_update = [], []
+    for entry in entries.values():
+        lic = existing.get(entry.key)
+        if lic is None:
+            to_create.append(_license_from(entry, License(key=entry.key)))
+        elif _changed(lic, entry):
+            to_update.append(_license_from(entry, lic))
+        else:
+            summary.unchanged += 1
+    summary.created, summary.updated = len(to_create), len(to_update)
+    if dry_run:
+        summary.aliases = len(alias_map(entries))
+        return summary
+    License.objects.bulk_create(to_create, batch_size=500)
+    License.objects.bulk_update(to_update, [*Entry.FIELDS, "updated_at"], batch_size=500)
+    ids = dict(License.objects.values_list("key", "pk"))
+    aliases = [LicenseAlias(alias=a[:300], license_id=ids[key]) for a, key in alias_map(entries).items()]
+    LicenseAlias.objects.bulk_create(aliases, batch_size=1000, update_conflicts=True, unique_fields=["alias"],
+                                     update_fields=["license"])
+    summary.aliases = len(aliases)
+    if resolve_assets:
+        summary.resolved_models, summary.resolved_datasets = reresolve_assets()
+    return summary
+
+
+def _license_from(entry: Entry, lic: License) -> License:
+    for attr in Entry.FIELDS:
+        setattr(lic, attr, getattr(entry, attr))
+    lic.name = (lic.name or entry.key)[:300]
+    lic.updated_at = timezone.now()
+    return lic
+
+
+def _changed(lic: License, entry: Entry) -> bool:
+    return any(getattr(lic, attr) != getattr(entry, attr) for attr in Entry.FIELDS)
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving declared licence strings
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_license(text: str | None, *, aliases: dict[str, License] | None = None) -> License | None:
+    """The licence a declared string names: a key, SPDX id, Hugging Face tag, name or SPDX expression.
+
+    For ``A OR B`` the most permissive choice is returned, for ``A AND B`` the most restrictive;
+    ``None`` when nothing matches (callers keep the string and the analysis flags it).
+    """
+    if not text or not text.strip():
+        return None
+    lookup = _alias_lookup(aliases)
+    found = lookup(text)
+    if found is not None:
+        return found
+    return _resolve_expression(text, lookup)
+
+
+def _alias_lookup(aliases: dict[str, License] | None):
+    def lookup(text: str) -> License | None:
+        key = normalise_alias(text)
+        if aliases is not None:
+            return aliases.get(key)
+        alias = LicenseAlias.objects.filter(alias=key).select_related("license").first()
+        return alias.license if alias else None
+    return lookup
+
+
+def _resolve_expression(text: str, lookup) -> License | None:
+    if not re.search(r"\s(and|or|with)\s|[()]", text, flags=re.IGNORECASE):
+        return None
+    try:
+        parsed = Licensing().parse(text, simple=False)
+    except (ExpressionError, TypeError, ValueError):
+        return None
+    if parsed is None:
+        return None
+    return _resolve_node(parsed, lookup)
+
+
+def _resolve_node(node, lookup) -> License | None:
+    from license_expression import AND, OR, LicenseWithExceptionSymbol
+
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return lookup(node.license_symbol.key)
+    if isinstance(node, (AND, OR)):
+        parts = [_resolve_node(arg, lookup) for arg in node.args]
+        if any(p is None for p in parts):
+            return None  # one unknown part makes the whole unknown: keep it flagged
+        ranked = sorted(parts, key=lambda lic: CATEGORY_RANK.index(lic.category))
+        return ranked[0] if isinstance(node, OR) else ranked[-1]
+    return lookup(getattr(node, "key", str(node)))
+
+
+def all_aliases() -> dict[str, License]:
+    licenses = {lic.pk: lic for lic in License.objects.all()}
+    return {alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")}
+
+
+def reresolve_assets() -> tuple[int, int]:
+    """Set the licence of models and datasets whose licence is unset but whose declared string now resolves."""
+    from catalog.models import Dataset, MLModel
+
+    aliases = all_aliases()
+    counts = []
+    for cls in (MLModel, Dataset):
+        changed = []
+        for asset in cls.objects.filter(license__isnull=True).exclude(license_declared="").only("pk", "license_declared"):
+            lic = resolve_license(asset.license_declared, aliases=aliases)
+            if lic is not None:
+                asset.license = lic
+                changed.append(asset)
+        cls.objects.bulk_update(changed, ["license"], batch_size=500)
+        counts.append(len(changed))
+        if cls is MLModel:
+            schedule_compliance([a.pk for a in changed])
+        else:
+            schedule_compliance_for_datasets([a.pk for a in changed])
+    return counts[0], counts[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Compliance analysis, stored per model
+# --------------------------------------------------------------------------------------------
+
+MAX_SCOPED_IDS = 5000  # beyond this, reading the whole catalogue is cheaper than a huge IN list
+
+REPORT_FIELDS = ["has_violations", "violation_count", "warning_count", "obligation_count", "findings", "verdicts",
+                 "ancestor_count", "dataset_count", "analysed_at"]
+
+
+def analyse_model(model_id: int, *, store: bool = True) -> compliance.Result:
+    """Analyse one model: one recursive query to read, one statement to store."""
+    graph = compliance.load_graph([model_id])
+    if model_id not in graph.models:
+        raise LookupError(f"no model with id {model_id}")
+    result = compliance.analyse(graph, model_id)
+    if store:
+        store_results([result])
+    return result
+
+
+def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000) -> tuple[int, int]:
+    """Analyse many models (all when ``model_ids`` is None); returns (analysed, with violations).
+
+    The graph is read once — the whole catalogue, or the given models with all their ancestors —
+    and the reports are written in batches.
+    """
+    whole = model_ids is None or len(model_ids) > MAX_SCOPED_IDS
+    graph = compliance.load_graph(None if whole else model_ids)
+    wanted = [pk for pk in (graph.models if model_ids is None else model_ids) if pk in graph.models]
+    analysed = violating = 0
+    batch: list[compliance.Result] = []
+    for pk in wanted:
+        result = compliance.analyse(graph, pk)
+        violating += result.has_violations
+        batch.append(result)
+        if len(batch) >= batch_size:
+            store_results(batch)
+            analysed += len(batch)
+            batch = []
+    store_results(batch)
+    return analysed + len(batch), violating
+
+
+def store_results(results: list[compliance.Result]) -> None:
+    if not results:
+        return
+    now = timezone.now()
+    reports = [
+        ComplianceReport(
+            model_id=r.model_id, has_violations=r.has_violations, violation_count=r.count("violation"),
+            warning_count=r.count("warning"), obligation_count=r.count("obligation"), findings=r.findings,
+            verdicts=r.verdicts, ancestor_count=r.ancestor_count, dataset_count=r.dataset_count, analysed_at=now,
+        )
+        for r in results
+    ]
+    ComplianceReport.objects.bulk_create(reports, update_conflicts=True, unique_fields=["model"],
+                                         update_fields=REPORT_FIELDS)
+
+
+def descendant_ids(model_ids: list[int]) -> set[int]:
+    """Every model derived (at any depth) from the given ones, by one recursive query."""
+    from catalog.models import ModelLineage
+
+    if not model_ids:
+        return set()
+    table = ModelLineage._meta.db_table
+    placeholders = ", ".join(["%s"] * len(model_ids))
+    sql = f"""
+        WITH RECURSIVE descendants(id) AS (
+            SELECT model_id FROM {table} WHERE base_id IN ({placeholders})
+            UNION
+            SELECT l.model_id FROM {table} l JOIN descendants d ON l.base_id = d.id
+        )
+        SELECT id FROM descendants
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(model_ids))
+        return {row[0] for row in cursor.fetchall()}
+
+
+def recompute_compliance(model_ids: list[int]) -> tuple[int, int]:
+    """Re-analyse the given models and all their descendants (what a changed licence or edge affects)."""
+    ids = {int(pk) for pk in model_ids}
+    if len(ids) > MAX_SCOPED_IDS:
+        return analyse_models(None)
+    ids |= descendant_ids(sorted(ids))
+    return analyse_models(sorted(ids)) if ids else (0, 0)
+
+
+def schedule_compliance(model_ids) -> None:
+    """Queue re-analysis of these models and their descendants once the current transaction commits."""
+    ids = sorted({int(pk) for pk in model_ids if pk is not None})
+    if not ids:
+        return
+    from licensing.tasks import recompute_compliance_task
+
+    transaction.on_commit(lambda: recompute_compliance_task.delay(ids))
+
+
+def schedule_compliance_for_datasets(dataset_ids) -> None:
+    """A dataset's licence changed: re-analyse the models trained on it (and their descendants)."""
+    from catalog.models import ModelDataset
+
+    ids = [pk for pk in dataset_ids if pk is not None]
+    if ids:
+        schedule_compliance(ModelDataset.objects.filter(dataset_id__in=ids).values_list("model_id", flat=True))
