@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from agent.api.views import AgentQueryDetailView, AgentQueryView
+
+urlpatterns = [
+    path("query", AgentQueryView.as_view(), name="agent-query"),
+    path("query/<int:pk>", AgentQueryDetailView.as_view(), name="agent-query-detail"),
+]
