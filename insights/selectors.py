@@ -135,7 +135,8 @@ def _percentiles(queryset: QuerySet, field: str, fractions: tuple[float, ...]) -
 
 
 def _summary(queryset: QuerySet, field: str, measure: str) -> dict:
-    agg = queryset.aggregate(
+    # NULLs filtered explicitly: SQLite's STDDEV_SAMP (a Python aggregate in Django) does not skip them.
+    agg = queryset.filter(**{f"{field}__isnull": False}).aggregate(
         count=Count(field), min=Min(field), max=Max(field), mean=Avg(field), stddev=StdDev(field, sample=True)
     )
     p25, median, p75 = _percentiles(queryset, field, (0.25, 0.5, 0.75))
@@ -588,13 +589,27 @@ def all_statistics(user) -> list[dict]:
     return result
 
 
+def chart_config(name: str, rows: list[dict]) -> dict:
+    """What static/insights/charts.js needs to draw one statistic."""
+    stat = STATS[name]
+    return {"chart": stat.chart, "x": stat.chart_x, "y": list(stat.chart_y), "title": stat.title, "rows": rows}
+
+
+HOME_STATS = ("models_by_media", "models_by_family", "models_by_license_category", "dataset_domains")
+
+
 def home_summary(user) -> dict:
-    """The public summary shown on the home page: a few shares over what the viewer may see."""
-    wanted = ("models_by_media", "models_by_family", "models_by_license_category", "datasets_per_year")
-    stats = {name: statistic(name, user) for name in wanted}
+    """The public summary for the home page: counts and a few shares over what the viewer may see."""
     key = _key(scope_of(user), "home_counts", _generation())
     counts = cache.get(key)
     if counts is None:
         counts = {"models": _models(user).count(), "datasets": _datasets(user).count()}
         cache.set(key, counts, cache_seconds())
-    return {"counts": counts, **stats}
+    charts = []
+    for name in HOME_STATS:
+        payload = statistic(name, user)
+        label = STATS[name].chart_x
+        charts.append({"name": name, "title": payload["title"],
+                       "rows": [{"label": r[label], "value": r["count"]} for r in payload["rows"]]})
+    chart_data = {c["name"]: chart_config(c["name"], statistic(c["name"], user)["rows"]) for c in charts}
+    return {"counts": counts, "charts": charts, "chart_data": chart_data}

@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from insights import views
 
 app_name = "insights"
 
-urlpatterns: list = []
+urlpatterns = [path("", views.page, name="page")]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from insights.api.views import InsightsIndexView, InsightsStatView
+
+urlpatterns = [
+    path("", InsightsIndexView.as_view(), name="insights-index"),
+    path("<str:name>", InsightsStatView.as_view(), name="insights-stat"),
+]
