@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from licensing import views
 
 app_name = "licensing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.license_list, name="license-list"),
+    path("models/<str:owner>/<str:name>/bom.<str:fmt>.json", views.model_bom, name="model-bom"),
+    path("<str:key>/", views.license_detail, name="license-detail"),
+]

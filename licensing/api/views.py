@@ -1,0 +1,103 @@
+import json
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import MLModel
+from licensing import bom, compliance, selectors
+from licensing.api.serializers import LicenseSerializer
+from licensing.models import License
+
+
+class LicensePagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class LicenseFilter(filters.FilterSet):
+    category = filters.ChoiceFilter(choices=License.Category.choices)
+    key = filters.CharFilter()
+    spdx_id = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = License
+        fields = ["category", "key", "spdx_id", "is_agreement"]
+
+
+class LicenseListView(generics.ListAPIView):
+    """The licence knowledge base (read-only). Filter with ?category=, ?key=, ?spdx_id=, ?is_agreement=."""
+
+    queryset = License.objects.all()
+    serializer_class = LicenseSerializer
+    filterset_class = LicenseFilter
+    pagination_class = LicensePagination
+
+
+class LicenseDetailView(generics.RetrieveAPIView):
+    queryset = License.objects.all()
+    serializer_class = LicenseSerializer
+    lookup_field = "key"
+
+
+def visible_model(request, owner: str, name: str) -> MLModel:
+    """A hidden model answers 404, exactly like a missing one."""
+    return get_object_or_404(
+        MLModel.objects.visible_to(request.user).select_related("owner", "license"), owner__username=owner, name=name
+    )
+
+
+class ModelComplianceView(APIView):
+    """Findings of the compliance analysis of a model; ?purpose=commercial|research|redistribution answers
+    "may I use this model for that?" with the reasons."""
+
+    def get(self, request, owner: str, name: str):
+        purpose = request.query_params.get("purpose") or None
+        if purpose is not None and purpose not in compliance.PURPOSES:
+            raise ValidationError({"purpose": f"must be one of {', '.join(compliance.PURPOSES)}"})
+        model = visible_model(request, owner, name)
+        data = selectors.model_compliance(model, request.user, purpose=purpose)
+        if purpose:
+            data["purpose"] = purpose
+            data["answer"] = data["verdicts"][purpose]["answer"]
+        return Response(data)
+
+
+class IgnoreFormatParameter(BaseContentNegotiation):
+    """``?format=`` names the BOM format here, not a DRF renderer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ModelBomView(APIView):
+    """The AI bill of materials of a model: ?format=spdx (SPDX 3.0 JSON-LD, default) or ?format=cyclonedx."""
+
+    content_negotiation_class = IgnoreFormatParameter
+
+    def get(self, request, owner: str, name: str):
+        fmt = request.query_params.get("format") or "spdx"
+        if fmt not in bom.FORMATS:
+            raise ValidationError({"format": f"must be one of {', '.join(bom.FORMATS)}"})
+        model = visible_model(request, owner, name)
+        return bom_response(model, fmt, request.user, attachment=request.query_params.get("download") == "1")
+
+
+def bom_response(model: MLModel, fmt: str, user, *, attachment: bool) -> HttpResponse:
+    document = bom.export(model, fmt, viewer=user)
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type=bom.CONTENT_TYPES[fmt])
+    if attachment:
+        suffix = "spdx.json" if fmt == "spdx" else "cdx.json"
+        filename = f"{model.owner.username}_{model.name}.{suffix}".replace('"', "")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

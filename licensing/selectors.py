@@ -1,0 +1,103 @@
+"""Reads of the licensing app; every one that touches assets starts from ``visible_to(user)``."""
+
+from __future__ import annotations
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+
+from licensing import compliance
+from licensing.models import ComplianceReport, License
+
+NO_LICENSE = "none"
+UNRESOLVED = "unresolved"
+
+
+def licenses(*, category: str | None = None, query: str | None = None) -> QuerySet[License]:
+    qs = License.objects.all()
+    if category:
+        qs = qs.filter(category=category)
+    if query:
+        qs = qs.filter(Q(key__icontains=query) | Q(name__icontains=query) | Q(spdx_id__icontains=query))
+    return qs
+
+
+def _category_expression():
+    return Case(
+        When(license__isnull=False, then=F("license__category")),
+        When(license_declared="", then=Value(NO_LICENSE)),
+        default=Value(UNRESOLVED),
+        output_field=CharField(),
+    )
+
+
+def _distribution(queryset) -> dict:
+    rows = queryset.order_by().annotate(bucket=_category_expression()).values("bucket").annotate(n=Count("pk"))
+    by_category = {row["bucket"]: row["n"] for row in rows}
+    total = sum(by_category.values())
+    without = by_category.get(NO_LICENSE, 0)
+    return {
+        "total": total,
+        "by_category": dict(sorted(by_category.items(), key=lambda kv: -kv[1])),
+        "without_license": without,
+        "without_license_share": round(without / total, 4) if total else 0.0,
+    }
+
+
+def license_statistics(user) -> dict:
+    """Licence categories, the share of assets declaring no licence, and models with violations.
+
+    Counted by the database over what ``user`` may see. ``by_category`` also has the buckets
+    ``"none"`` (no licence declared) and ``"unresolved"`` (declared but not a known licence).
+    """
+    from catalog.models import Dataset, MLModel
+
+    models = MLModel.objects.visible_to(user)
+    models_stats = _distribution(models)
+    datasets_stats = _distribution(Dataset.objects.visible_to(user))
+    analysed = models.order_by().aggregate(
+        analysed=Count("compliance"), violating=Count("compliance", filter=Q(compliance__has_violations=True))
+    )
+    total = models_stats["total"] + datasets_stats["total"]
+    without = models_stats["without_license"] + datasets_stats["without_license"]
+    return {
+        "models": models_stats,
+        "datasets": datasets_stats,
+        "without_license_share": round(without / total, 4) if total else 0.0,
+        "models_analysed": analysed["analysed"],
+        "models_with_violations": analysed["violating"],
+        "category_labels": {**dict(License.Category.choices), NO_LICENSE: "No licence", UNRESOLVED: "Not recognised"},
+    }
+
+
+def stored_report(model) -> ComplianceReport:
+    """The stored analysis of ``model`` (which the caller has already checked is visible), computed if missing."""
+    report = ComplianceReport.objects.filter(model=model).first()
+    if report is None:
+        from licensing import services
+
+        services.analyse_model(model.pk)
+        report = ComplianceReport.objects.get(model=model)
+    return report
+
+
+def model_compliance(model, user, *, purpose: str | None = None) -> dict:
+    """The findings and verdicts of ``model`` as ``user`` may read them."""
+    report = stored_report(model)
+    shown = compliance.present(report.findings, report.verdicts, user, purpose=purpose)
+    return {
+        "model": model.full_name,
+        "license": _license_summary(model),
+        "analysed_at": report.analysed_at,
+        "has_violations": report.has_violations,
+        "counts": {"violation": report.violation_count, "warning": report.warning_count,
+                   "obligation": report.obligation_count},
+        **shown,
+    }
+
+
+def _license_summary(model) -> dict | None:
+    if model.license_id:
+        lic = model.license
+        return {"key": lic.key, "spdx_id": lic.spdx_id, "name": lic.name, "category": lic.category}
+    if model.license_declared:
+        return {"key": None, "spdx_id": None, "name": model.license_declared, "category": "unknown"}
+    return None

@@ -1,0 +1,37 @@
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from catalog.models import Dataset, MLModel
+from licensing import bom, selectors
+from licensing.api.views import bom_response, visible_model
+from licensing.models import License
+
+
+def license_list(request: HttpRequest) -> HttpResponse:
+    category = request.GET.get("category") or None
+    if category not in (None, *License.Category.values):
+        category = None
+    query = (request.GET.get("q") or "").strip()[:100]
+    page = Paginator(selectors.licenses(category=category, query=query), 50).get_page(request.GET.get("page"))
+    return render(request, "licensing/license_list.html", {
+        "page": page, "category": category, "query": query, "categories": License.Category.choices,
+        "statistics": selectors.license_statistics(request.user),
+    })
+
+
+def license_detail(request: HttpRequest, key: str) -> HttpResponse:
+    lic = get_object_or_404(License.objects.prefetch_related("aliases"), key=key)
+    models = MLModel.objects.visible_to(request.user).filter(license=lic).select_related("owner")
+    datasets = Dataset.objects.visible_to(request.user).filter(license=lic).select_related("owner")
+    return render(request, "licensing/license_detail.html", {
+        "license": lic, "models": models[:50], "model_count": models.count(),
+        "datasets": datasets[:50], "dataset_count": datasets.count(),
+        "aliases": sorted(a.alias for a in lic.aliases.all())[:40],
+    })
+
+
+def model_bom(request: HttpRequest, owner: str, name: str, fmt: str) -> HttpResponse:
+    if fmt not in bom.FORMATS:
+        raise Http404("unknown BOM format")
+    return bom_response(visible_model(request, owner, name), fmt, request.user, attachment=True)
