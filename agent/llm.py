@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import openai
 from django.conf import settings
@@ -27,12 +28,16 @@ def model_name() -> str:
 def client() -> openai.OpenAI:
     if not is_configured():
         raise NotConfigured("The agent is not configured (OPENAI_API_KEY is not set).")
-    return openai.OpenAI(
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL or None,
-        timeout=float(settings.AGENT_LLM_TIMEOUT_SECONDS),
-        max_retries=int(settings.AGENT_LLM_MAX_RETRIES),
+    return _client(
+        settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL or None,
+        float(settings.AGENT_LLM_TIMEOUT_SECONDS), int(settings.AGENT_LLM_MAX_RETRIES),
     )
+
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
+    # One client per configuration: building one (HTTP pool, TLS context) costs more than a call.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
 
 
 _FENCE = re.compile(r"```(?:sql|postgresql|sqlite)?\s*\n?(.*?)```", re.IGNORECASE | re.DOTALL)

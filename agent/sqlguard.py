@@ -63,6 +63,8 @@ FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = tuple(
     if hasattr(exp, name)
 )
 
+# sqlglot models some operators (AND, OR, ->, @>, ~ ...) as functions; they are syntax, not calls.
+OPERATORS = (exp.Binary, exp.Connector, exp.Unary)
 QUERY_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 RESERVED_PREFIXES = ("pg_", "sqlite_", "information_schema")
 
@@ -89,7 +91,7 @@ def _allowed_function_classes(dialect: str) -> frozenset[str]:
             if isinstance(node, exp.Func):
                 classes.add(type(node).__name__)
     # Syntax that sqlglot models as functions.
-    classes.update({"Cast", "TryCast", "Case", "If", "Extract", "Coalesce", "Count", "Interval"})
+    classes.update({"Cast", "TryCast", "Case", "If", "Extract", "Coalesce", "Count", "Interval", "Array", "Exists"})
     return frozenset(classes)
 
 
@@ -119,12 +121,14 @@ def _check_nodes(tree: exp.Expression, dialect: str) -> None:
             raise RejectedSQL("SELECT INTO and locking clauses (FOR UPDATE/SHARE) are not allowed.")
         if isinstance(node, exp.CTE) and not isinstance(node.this, QUERY_ROOTS):
             raise RejectedSQL("A WITH clause may only hold SELECT queries.")
-        if isinstance(node, exp.Func):
+        if isinstance(node, exp.Func) and not isinstance(node, OPERATORS):
             name = _function_name(node)
             allowed = name in ALLOWED_FUNCTIONS if isinstance(node, exp.Anonymous) else name in allowed_classes
             if not allowed:
                 shown = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
                 raise RejectedSQL(f"The function {shown.lower()}() is not allowed.")
+        if isinstance(node, exp.Identifier) and not node.quoted and node.name[:1] in ("$", ":", "@", "?"):
+            raise RejectedSQL("Query parameters are not allowed; write the values into the query.")
         if isinstance(node, exp.Identifier) and node.name.lower() in schema.SECRET_COLUMN_NAMES:
             raise RejectedSQL(f"The column {node.name!r} is not available to the agent.")
 
