@@ -158,34 +158,52 @@ def ciphertext_size(size: int, chunk_size: int) -> int:
     return size + TAG_SIZE * chunk_count(size, chunk_size)
 
 
-def encrypt_chunks(blocks: Iterable[bytes], data_key: bytes, envelope: Envelope) -> Iterator[bytes]:
-    """Encrypt plaintext blocks of exactly ``chunk_size`` bytes (the last may be shorter or empty)."""
-    aes, prefix = AESGCM(data_key), envelope.nonce_prefix
-    index, pending = 0, None
-    for block in blocks:
-        if pending is not None:
-            yield aes.encrypt(_nonce(prefix, index), pending, _aad(index, False))
-            index += 1
-        pending = block
-    yield aes.encrypt(_nonce(prefix, index), pending or b"", _aad(index, True))
+def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope, digest=None) -> Iterator[memoryview]:
+    """Encrypt ``size`` bytes read from ``handle`` chunk by chunk (hashing the plaintext into ``digest``).
+
+    Buffers are reused: each yielded view is valid until the next one is requested, so the consumer
+    must write it out at once (storage.save_object does). Memory stays at two chunks whatever the size.
+    """
+    aes, prefix, chunk = AESGCM(data_key), envelope.nonce_prefix, envelope.chunk_size
+    final_index = chunk_count(size, chunk) - 1
+    plain, sealed = bytearray(chunk), bytearray(chunk + TAG_SIZE)
+    plain_view, sealed_view = memoryview(plain), memoryview(sealed)
+    for index in range(final_index + 1):
+        want = min(chunk, size - index * chunk)
+        got = 0
+        while got < want:
+            n = handle.readinto(plain_view[got:want])
+            if not n:
+                raise IntegrityError("the file to encrypt is shorter than its recorded size")
+            got += n
+        if digest is not None:
+            digest.update(plain_view[:want])
+        aes.encrypt_into(_nonce(prefix, index), plain_view[:want], _aad(index, index == final_index),
+                         sealed_view[: want + TAG_SIZE])
+        yield sealed_view[: want + TAG_SIZE]
 
 
 def decrypt_chunks(
-    ciphertext_blocks: Iterable[bytes], data_key: bytes, envelope: Envelope, *,
+    sealed_blocks: Iterable[bytes], data_key: bytes, envelope: Envelope, *,
     first_index: int, last_index: int, final_index: int,
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """Decrypt the encrypted chunks first_index..last_index (inclusive) of an object whose last chunk is
     ``final_index``. Each block must be one whole encrypted chunk (``chunk_size + TAG_SIZE`` bytes, the
-    file's final chunk shorter)."""
+    file's final chunk shorter). Yields views of a reused buffer, valid until the next one."""
     aes, prefix = AESGCM(data_key), envelope.nonce_prefix
+    plain = memoryview(bytearray(envelope.chunk_size))
     index = first_index
-    for block in ciphertext_blocks:
+    for block in sealed_blocks:
         if index > last_index:
             raise IntegrityError("stored object is longer than its recorded size")
+        if len(block) < TAG_SIZE or len(block) - TAG_SIZE > envelope.chunk_size:
+            raise IntegrityError(f"chunk {index} has an impossible length (truncated)")
+        n = len(block) - TAG_SIZE
         try:
-            yield aes.decrypt(_nonce(prefix, index), block, _aad(index, index == final_index))
+            aes.decrypt_into(_nonce(prefix, index), block, _aad(index, index == final_index), plain[:n])
         except InvalidTag:
             raise IntegrityError(f"chunk {index} failed authentication (tampered, reordered or truncated)") from None
+        yield plain[:n]
         index += 1
     if index <= last_index:
         raise IntegrityError(f"stored object ends before chunk {index} (truncated)")

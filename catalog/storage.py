@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 from django.core.files import File
@@ -15,34 +14,55 @@ def asset_storage() -> Storage:
     return storages["default"]
 
 
-class IteratorReader(io.RawIOBase):
-    """A read-only, non-seekable file object over an iterator of byte blocks (streams into storage.save)."""
+class BlockStream(File):
+    """A non-seekable File over an iterator of byte blocks, for ``Storage.save``.
 
-    def __init__(self, blocks: Iterator[bytes]):
-        self._blocks = blocks
-        self._buffer = memoryview(b"")
+    ``chunks()`` hands the blocks straight to the storage (FileSystemStorage writes each one before
+    asking for the next, so reused buffers are safe); ``read()`` serves readers such as boto3's
+    upload_fileobj, copying what it returns.
+    """
 
-    def readable(self) -> bool:
+    def __init__(self, blocks: Iterator, name: str):
+        super().__init__(None, name)
+        self._blocks = iter(blocks)
+        self._buffer = bytearray()
+
+    def seekable(self) -> bool:
+        return False
+
+    def multiple_chunks(self, chunk_size=None) -> bool:
         return True
 
-    def readinto(self, target) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = memoryview(next(self._blocks))
-            except StopIteration:
-                return 0
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
+    def chunks(self, chunk_size=None):
+        if self._buffer:
+            yield bytes(self._buffer)
+            self._buffer.clear()
+        first = next(self._blocks, b"")
+        yield bytes(first)  # FileSystemStorage opens in binary mode only if the first chunk is bytes
+        yield from self._blocks
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            self._buffer += block
+        if size < 0:
+            size = len(self._buffer)
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def close(self) -> None:
+        pass
 
 
-def save_object(key: str, blocks: Iterator[bytes]) -> str:
+def save_object(key: str, blocks: Iterator) -> str:
     """Write the blocks under exactly ``key`` (replacing what a crashed earlier attempt left)."""
     storage = asset_storage()
     if storage.exists(key):
         storage.delete(key)
-    stored = storage.save(key, File(io.BufferedReader(IteratorReader(blocks), READ_BLOCK), name=key))
+    stored = storage.save(key, BlockStream(blocks, key))
     if stored != key:
         raise RuntimeError(f"storage saved {key!r} as {stored!r}")
     return key
@@ -64,15 +84,17 @@ def read_object(key: str, start: int, end: int, block: int = READ_BLOCK) -> Iter
     if end <= start:
         return
     if hasattr(storage, "bucket"):  # S3-compatible: a ranged GET, streamed
+        from storages.utils import clean_name
+
         client = storage.connection.meta.client
-        name = storage._normalize_name(storage._clean_name(key))
+        name = storage._normalize_name(clean_name(key))
         body = client.get_object(Bucket=storage.bucket_name, Key=name, Range=f"bytes={start}-{end - 1}")["Body"]
         try:
             yield from body.iter_chunks(block)
         finally:
             body.close()
         return
-    with storage.open(key, "rb") as handle:
+    with storage.open(key, "rb") as handle:  # FileSystemStorage: a plain file, read block by block
         handle.seek(start)
         remaining = end - start
         while remaining > 0:

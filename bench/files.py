@@ -1,0 +1,180 @@
+"""Upload and download throughput of the file pipeline, next to this machine's crypto limit.
+
+    .venv/bin/python bench/files.py [--size-mib 1024]
+
+Runs against a throw-away embedded hub (SQLite and local storage in a temporary folder, Celery
+eager), through the service layer (catalog.files): the upload is the pipeline a worker runs
+(inspect, SHA-256, chunked AES-256-GCM, write to storage), the download is the decrypting stream a
+response sends. Prints MB/s for each, the single-core SHA-256 + AES-GCM throughput measured in the
+same run (the upper bound for one pass over the data), and the process's peak RSS growth.
+Targets: upload >= 50% and download >= 70% of that bound; RSS growth < 64 MiB whatever the size.
+BENCH_PROFILE=1 prints a cProfile of the upload pipeline.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MIB = 1024 * 1024
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
+
+
+class RssSampler:
+    """Samples the resident set every 5 ms in a thread: the peak during a phase, not since the start."""
+
+    def __init__(self):
+        import threading
+
+        self.peak, self._stop = current_rss_mib(), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, current_rss_mib())
+
+    def __enter__(self):
+        self.start = current_rss_mib()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, current_rss_mib())
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
+def crypto_limit(chunk: int, total: int = 256 * MIB) -> tuple[float, float, float]:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    block = os.urandom(chunk)
+    n = total // chunk
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    for _ in range(n):
+        digest.update(block)
+    sha = total / (time.perf_counter() - start) / MIB
+    aes = AESGCM(AESGCM.generate_key(bit_length=256))
+    nonce = os.urandom(12)
+    start = time.perf_counter()
+    for _ in range(n):
+        aes.encrypt(nonce, block, b"")
+    gcm = total / (time.perf_counter() - start) / MIB
+    return sha, gcm, 1 / (1 / sha + 1 / gcm)
+
+
+def write_safetensors(path: Path, size: int) -> None:
+    values = (size - 200) // 4
+    header = json.dumps({"w": {"dtype": "F32", "shape": [values], "data_offsets": [0, values * 4]}}).encode()
+    header += b" " * ((8 - len(header) % 8) % 8)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<Q", len(header)) + header)
+        remaining = values * 4
+        block = os.urandom(16 * MIB)
+        while remaining:
+            out.write(block[: min(remaining, len(block))])
+            remaining -= min(remaining, len(block))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="omh-bench-files-"))
+    os.environ.update(OMH_VAR_DIR=str(work / "var"), DJANGO_SETTINGS_MODULE="openmodelhub.settings")
+    for var in ("DATABASE_URL", "REDIS_URL", "OMH_S3_BUCKET"):
+        os.environ.pop(var, None)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from catalog import files
+    from catalog.models import FileVersion, MLModel
+
+    call_command("migrate", verbosity=0)
+    owner = User.objects.create_user("bench", password="bench-pass-123")
+    model = MLModel.objects.create(owner=owner, name="bench-model")
+    size = args.size_mib * MIB
+    source = work / "model.safetensors"
+    write_safetensors(source, size)
+    size = source.stat().st_size
+
+    sha, gcm, limit = crypto_limit(settings.OMH_ENCRYPTION_CHUNK_SIZE)
+    sampler = RssSampler().__enter__()
+
+    staged_at = time.perf_counter()
+    # What the web process does: stage the body and record a pending version (the request body is
+    # already on disk in the staging folder when a real request reaches this point). The pipeline
+    # runs eagerly on commit here; time it on its own afterwards.
+    from celery import current_app
+
+    current_app.conf.task_always_eager = False
+    from django.db import transaction
+
+    with transaction.atomic():
+        version = files._record_pending(user=owner, asset=model, path="model.safetensors", size=size,
+                                        kind="safetensors", staged=files._stage(source))
+    stage_seconds = time.perf_counter() - staged_at
+    start = time.perf_counter()
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        version = profiler.runcall(files.process_version, version.pk)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    else:
+        version = files.process_version(version.pk)
+    upload_seconds = time.perf_counter() - start
+    assert version.status == FileVersion.Status.READY, version.reason
+
+    start = time.perf_counter()
+    received = 0
+    for piece in files.read_plaintext(version):
+        received += len(piece)
+    download_seconds = time.perf_counter() - start
+    assert received == size
+    sampler.__exit__()
+
+    mb = size / MIB
+    print(f"file: {mb:.0f} MiB safetensors, encryption chunk {settings.OMH_ENCRYPTION_CHUNK_SIZE // 1024} KiB, "
+          f"storage {work / 'var' / 'media'}")
+    print(f"single-core limit: SHA-256 {sha:.0f} MB/s, AES-256-GCM {gcm:.0f} MB/s, one pass of both {limit:.0f} MB/s")
+    print(f"staging copy (web side, not part of the pipeline): {mb / stage_seconds:.0f} MB/s")
+    print(f"upload pipeline (inspect + hash + encrypt + store): {mb / upload_seconds:.0f} MB/s "
+          f"= {100 * mb / upload_seconds / limit:.0f}% of the limit (target >= 50%)")
+    print(f"download (read + decrypt + verify SHA-256): {mb / download_seconds:.0f} MB/s "
+          f"= {100 * mb / download_seconds / limit:.0f}% of the limit (target >= 70%)")
+    print(f"RSS growth during upload and download: {sampler.growth:.1f} MiB (target < 64 MiB); "
+          f"RSS {sampler.start:.0f} MiB before, peak {sampler.peak:.0f} MiB")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
