@@ -81,10 +81,11 @@ def _try(sql: str, *, user, dialect: str):
     return ErrorCode.OK, "", guarded.sql, result
 
 
-@transaction.atomic
 def submit_question(*, user, question: str, entity_type: str = "") -> AgentQuery:
-    """Log the question and queue its answering (answered at once when the agent is off)."""
+    """Log the question and have it answered: in process when Celery is eager (or the agent is off),
+    else by a worker once the row is committed. No transaction is held open around the model call."""
     from agent.tasks import run_agent_query
+    from openmodelhub.celery import app
 
     query = AgentQuery.objects.create(
         user=user, question=question.strip()[: max_question_chars()], entity_type=entity_type or "",
@@ -92,9 +93,11 @@ def submit_question(*, user, question: str, entity_type: str = "") -> AgentQuery
     )
     if not llm.is_configured():
         run_query(query_id=query.pk)
-        query.refresh_from_db()
+    elif app.conf.task_always_eager:
+        run_agent_query.delay(query.pk)
     else:
         transaction.on_commit(lambda: run_agent_query.delay(query.pk))
+    query.refresh_from_db()
     return query
 
 

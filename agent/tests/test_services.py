@@ -97,10 +97,9 @@ def test_the_entity_type_constrains_the_prompt(fake_llm, catalogue, owner):
     assert "one row per dataset" in fake_llm.messages(0)[0]["content"]
 
 
-def test_every_question_is_logged_and_audited(fake_llm, catalogue, stranger, django_capture_on_commit_callbacks):
+def test_every_question_is_logged_and_audited(fake_llm, catalogue, stranger):
     fake_llm.script(sql_reply(NAMES))
-    with django_capture_on_commit_callbacks(execute=True):
-        query = services.submit_question(user=stranger, question="Which models?", entity_type="model")
+    query = services.submit_question(user=stranger, question="Which models?", entity_type="model")
     query.refresh_from_db()
     assert query.status == AgentQuery.Status.DONE and query.error_code == ErrorCode.OK
     assert query.sql == NAMES and query.rows == [["open-llm"]] and query.row_count == 1
@@ -111,10 +110,9 @@ def test_every_question_is_logged_and_audited(fake_llm, catalogue, stranger, dja
     assert event.details["error_code"] == 0 and event.details["sql"] == NAMES
 
 
-def test_running_a_query_twice_answers_it_once(fake_llm, catalogue, stranger, django_capture_on_commit_callbacks):
+def test_running_a_query_twice_answers_it_once(fake_llm, catalogue, stranger):
     fake_llm.script(sql_reply(NAMES))
-    with django_capture_on_commit_callbacks(execute=True):
-        query = services.submit_question(user=stranger, question="Which models?")
+    query = services.submit_question(user=stranger, question="Which models?")
     services.run_query(query_id=query.pk)
     assert len(fake_llm.requests) == 1
     assert AuditEvent.objects.filter(action="agent.query").count() == 1
