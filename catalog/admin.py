@@ -20,6 +20,13 @@ from catalog.models import (
     Task,
     TransformerDetails,
 )
+from licensing.admin import (
+    DatasetComplianceAdminMixin,
+    EdgeComplianceAdminMixin,
+    HasViolationsFilter,
+    ModelComplianceAdminMixin,
+    reanalyse_license,
+)
 
 
 def count_of(model, fk: str):
@@ -155,12 +162,15 @@ class ModelDatasetInline(admin.TabularInline):
 
 
 @admin.register(MLModel)
-class MLModelAdmin(AuditedAssetAdmin):
+class MLModelAdmin(ModelComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
         "__str__", "architecture_family", "training_type", "parameter_count", "license", "visibility",
         "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
     ]
-    list_filter = ["architecture_family", "training_type", "visibility", "media", "license__category", "tasks"]
+    list_filter = [
+        "architecture_family", "training_type", "visibility", "media", "license__category", "tasks", HasViolationsFilter,
+    ]
+    actions = [reanalyse_license]
     list_select_related = ["owner", "license"]
     search_fields = ["name", "owner__username", "architecture_name", "card"]
     autocomplete_fields = ["owner", "license", "tasks", "media", "authors"]
@@ -243,7 +253,7 @@ class CNNModuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelLineage)
-class ModelLineageAdmin(admin.ModelAdmin):
+class ModelLineageAdmin(EdgeComplianceAdminMixin, admin.ModelAdmin):
     list_display = ["model", "relation", "base", "created_at"]
     list_filter = ["relation"]
     list_select_related = ["model__owner", "base__owner"]
@@ -252,7 +262,7 @@ class ModelLineageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelDataset)
-class ModelDatasetAdmin(admin.ModelAdmin):
+class ModelDatasetAdmin(EdgeComplianceAdminMixin, admin.ModelAdmin):
     list_display = ["model", "role", "dataset"]
     list_filter = ["role"]
     list_select_related = ["model__owner", "dataset__owner"]
@@ -291,7 +301,7 @@ class UsedByModelInline(admin.TabularInline):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(AuditedAssetAdmin):
+class DatasetAdmin(DatasetComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
         "__str__", "year", "instances_number", "license", "visibility", "file_count", "model_count", "downloads",
         "updated_at",

@@ -687,11 +687,16 @@ def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: boo
     """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back."""
     report = LoadReport()
     records = normalise(data, default_owner=default_owner, report=report)
+    loader = RecordLoader(report)
     try:
         with transaction.atomic():
-            RecordLoader(report).load(records)
+            loader.load(records)
             if dry_run:
                 raise DryRunRollback
     except DryRunRollback:
-        pass
+        return report
+    from licensing.services import schedule_compliance, schedule_compliance_for_datasets
+
+    schedule_compliance([m.pk for m in loader.models.values()])  # licence analysis, descendants included
+    schedule_compliance_for_datasets([d.pk for d in loader.datasets.values()])
     return report

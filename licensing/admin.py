@@ -4,7 +4,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Dataset, MLModel
 from licensing import services
-from licensing.models import ComplianceReport, License, LicenseAlias
+from licensing.models import License, LicenseAlias
 
 
 def count_of(model, fk: str):
@@ -75,22 +75,61 @@ class LicenseAdmin(admin.ModelAdmin):
             services.schedule_compliance_for_datasets(Dataset.objects.filter(license=obj).values_list("pk", flat=True))
 
 
-@admin.register(ComplianceReport)
-class ComplianceReportAdmin(admin.ModelAdmin):
-    list_display = ["model", "has_violations", "violation_count", "warning_count", "obligation_count",
-                    "ancestor_count", "dataset_count", "analysed_at"]
-    list_filter = ["has_violations"]
-    list_select_related = ["model__owner"]
-    search_fields = ["model__name", "model__owner__username"]
-    readonly_fields = [f.name for f in ComplianceReport._meta.fields]
-    actions = ["reanalyse"]
+# --- Hooks used by catalog.admin: re-analyse after a curator changes licences, lineage or datasets ---
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class ModelComplianceAdminMixin:
+    """For MLModelAdmin: the model, its descendants and any model whose edge to it was removed are re-analysed."""
 
-    @admin.action(description="Re-analyse licence")
-    def reanalyse(self, request, queryset) -> None:
-        reanalyse_license(self, request, MLModel.objects.filter(pk__in=queryset.values("model_id")))
+    def save_related(self, request, form, formsets, change) -> None:
+        obj = form.instance
+        before = set(obj.derivative_edges.values_list("model_id", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        services.schedule_compliance([obj.pk, *before])
+
+    def delete_model(self, request, obj) -> None:
+        derivatives = list(obj.derivative_edges.values_list("model_id", flat=True))
+        super().delete_model(request, obj)
+        services.schedule_compliance(derivatives)
+
+    def delete_queryset(self, request, queryset) -> None:
+        from catalog.models import ModelLineage
+
+        derivatives = list(ModelLineage.objects.filter(base__in=queryset).values_list("model_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.schedule_compliance(derivatives)
+
+
+class DatasetComplianceAdminMixin:
+    """For DatasetAdmin: models trained on the dataset (before and after the change) are re-analysed."""
+
+    def save_related(self, request, form, formsets, change) -> None:
+        obj = form.instance
+        before = list(obj.model_links.values_list("model_id", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        services.schedule_compliance_for_datasets([obj.pk])
+        services.schedule_compliance(before)
+
+    def delete_model(self, request, obj) -> None:
+        users = list(obj.model_links.values_list("model_id", flat=True))
+        super().delete_model(request, obj)
+        services.schedule_compliance(users)
+
+
+class EdgeComplianceAdminMixin:
+    """For ModelLineageAdmin and ModelDatasetAdmin: the model at the derived end of the edge is re-analysed."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        previous = type(obj).objects.filter(pk=obj.pk).values_list("model_id", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        services.schedule_compliance([obj.model_id, previous])
+
+    def delete_model(self, request, obj) -> None:
+        model_id = obj.model_id
+        super().delete_model(request, obj)
+        services.schedule_compliance([model_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        model_ids = list(queryset.values_list("model_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.schedule_compliance(model_ids)
