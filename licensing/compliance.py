@@ -474,7 +474,7 @@ def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None =
         rendered = item["text"]
         for placeholder, value in values.items():  # not str.format: licence names may contain braces
             rendered = rendered.replace("{" + placeholder + "}", value)
-        return rendered[0].upper() + rendered[1:] if rendered else rendered
+        return rendered
 
     shown = [
         {"code": f["code"], "severity": f["severity"], "path": path(f["path"]), "explanation": text(f)}
