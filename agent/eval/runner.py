@@ -1,0 +1,92 @@
+"""Execution-match evaluation of the agent over the demo catalogue (see questions.yaml)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import connection
+
+from agent import execution, services, sqlguard
+from agent.execution import ResultSet
+
+QUESTIONS = Path(__file__).with_name("questions.yaml")
+MAX_COLUMN_MAPPINGS = 1000
+
+
+@dataclass
+class EvalCase:
+    id: str
+    question: str
+    sql: str
+    entity_type: str = ""
+    ordered: bool = False
+
+
+@dataclass
+class CaseResult:
+    case: EvalCase
+    matched: bool
+    error_code: int | None = None
+    message: str = ""
+    sql: str = ""
+    expected_rows: int = 0
+    rows: list = field(default_factory=list)
+
+
+def load_cases(path: Path = QUESTIONS) -> list[EvalCase]:
+    raw = yaml.safe_load(Path(path).read_text()) or []
+    return [EvalCase(**{k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}) for item in raw]
+
+
+def run_sql(sql: str, *, user) -> ResultSet:
+    """Run SQL through the same guard and executor as the agent, for the same user."""
+    guarded = sqlguard.guard(sql, user=user, dialect=sqlguard.dialect_for(connection.vendor))
+    return execution.execute_readonly(guarded.sql, cte_names=guarded.cte_names)
+
+
+def _norm(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return f"{float(value):.6g}"
+    text = str(value).strip()
+    try:
+        return f"{float(text):.6g}"
+    except ValueError:
+        return text
+
+
+def matches(expected: ResultSet, got: ResultSet, *, ordered: bool = False) -> bool:
+    """Same rows (a multiset, or a sequence when ordered), allowing extra columns in ``got``."""
+    want = [tuple(_norm(v) for v in row) for row in expected.rows]
+    have = [tuple(_norm(v) for v in row) for row in got.rows]
+    if len(want) != len(have):
+        return False
+    if not want:
+        return True
+    want_columns, have_columns = list(zip(*want)), list(zip(*have))
+    candidates = [
+        [j for j, column in enumerate(have_columns) if sorted(column) == sorted(wanted)] for wanted in want_columns
+    ]
+    for mapping in itertools.islice(itertools.product(*candidates), MAX_COLUMN_MAPPINGS):
+        if len(set(mapping)) != len(mapping):
+            continue
+        projected = [tuple(row[j] for j in mapping) for row in have]
+        if (projected == want) if ordered else (Counter(projected) == Counter(want)):
+            return True
+    return False
+
+
+def run_case(case: EvalCase, *, user) -> CaseResult:
+    expected = run_sql(case.sql, user=user)
+    answer = services.answer_question(user=user, question=case.question, entity_type=case.entity_type)
+    got = ResultSet(columns=answer.columns, rows=answer.rows)
+    matched = answer.error_code == 0 and matches(expected, got, ordered=case.ordered)
+    return CaseResult(case=case, matched=matched, error_code=answer.error_code, message=answer.message,
+                      sql=answer.sql, expected_rows=len(expected.rows), rows=answer.rows)
