@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -187,6 +188,8 @@ class Asset(models.Model):
     likes = models.BigIntegerField(default=0, validators=[non_negative])
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Maintained by PostgreSQL triggers (migration catalog 0004); unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = AssetQuerySet.as_manager()
 
@@ -199,6 +202,17 @@ class Asset(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.owner.username}/{self.name}"
+
+
+def _asset_indexes(prefix: str) -> list:
+    """Keyset pagination: one (sort key, id) index per sort order of the lists."""
+    return [
+        models.Index(fields=["updated_at", "id"], name=f"{prefix}_updated_id_idx"),
+        models.Index(fields=["created_at", "id"], name=f"{prefix}_created_id_idx"),
+        models.Index(fields=["downloads", "id"], name=f"{prefix}_downloads_id_idx"),
+        models.Index(fields=["likes", "id"], name=f"{prefix}_likes_id_idx"),
+        models.Index(fields=["name", "id"], name=f"{prefix}_name_id_idx"),
+    ]
 
 
 def _asset_constraints(prefix: str) -> list:

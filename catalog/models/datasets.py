@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from catalog.models.base import (
+    _asset_indexes,
     _asset_constraints,
     Asset,
     Balance,
@@ -115,7 +116,10 @@ class Dataset(Asset):
                 condition=Q(sample_balance_level__in=["", *Balance.values]), name="dataset_balance_valid"
             ),
         ]
-        indexes = [models.Index(fields=["name"], name="dataset_name_idx")]
+        indexes = [
+            *_asset_indexes("dataset"),
+            models.Index(fields=["instances_number", "id"], name="dataset_instances_id_idx"),
+        ]
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:dataset-detail", kwargs={"owner": self.owner.username, "name": self.name})

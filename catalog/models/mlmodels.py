@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from catalog.models.base import (
+    _asset_indexes,
     _asset_constraints,
     Asset,
     Family,
@@ -55,7 +56,10 @@ class MLModel(Asset):
             ),
             models.CheckConstraint(condition=Q(architecture_family__in=Family.values), name="mlmodel_family_valid"),
         ]
-        indexes = [models.Index(fields=["name"], name="mlmodel_name_idx")]
+        indexes = [
+            *_asset_indexes("mlmodel"),
+            models.Index(fields=["parameter_count", "id"], name="mlmodel_params_id_idx"),
+        ]
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:model-detail", kwargs={"owner": self.owner.username, "name": self.name})

@@ -1,0 +1,338 @@
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Affiliation, Grant, Invitation, User
+from catalog.models import (
+    CNNModule,
+    Dataset,
+    DatasetFile,
+    DatasetRelationship,
+    Domain,
+    Family,
+    FileColumn,
+    FileVersion,
+    Media,
+    MediaType,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RepoFile,
+    Task,
+)
+from licensing.models import License
+
+
+def _asset_ref(asset) -> dict:
+    return {"id": asset.pk, "owner": asset.owner.username, "name": asset.name}
+
+
+class AssetRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    owner = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Task
+        fields = ["slug", "name", "modality"]
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    media = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=MediaType.objects.all(),
+                                         required=False, help_text=f"Any of: {', '.join(Media.values)}")
+    tasks = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Task.objects.all(), required=False)
+    license = serializers.SlugRelatedField(slug_field="key", queryset=License.objects.all(), required=False,
+                                           allow_null=True, help_text="Licence key, e.g. apache-2.0")
+    license_category = serializers.CharField(source="license.category", read_only=True, default=None)
+    authors = serializers.SlugRelatedField(many=True, slug_field="username", queryset=User.objects.all(),
+                                           required=False)
+
+    def validate_name(self, value: str) -> str:
+        owner = self.instance.owner if self.instance else self.context["request"].user
+        clash = type(self).Meta.model.objects.filter(owner=owner, name=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(f"You already have one named {value!r}.")
+        return value
+
+
+MODEL_LIST_FIELDS = [
+    "id", "owner", "name", "visibility", "media", "tasks", "training_type", "architecture_family",
+    "architecture_name", "parameter_count", "license", "license_category", "license_declared", "downloads", "likes",
+    "created_at", "updated_at",
+]
+
+
+class MLModelListSerializer(AssetSerializer):
+    class Meta:
+        model = MLModel
+        fields = MODEL_LIST_FIELDS
+        read_only_fields = fields
+
+
+class CNNModuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CNNModule
+        fields = ["conv_size", "pooling_type"]
+
+
+class ArchitectureSerializer(serializers.Serializer):
+    """Details by family; only the family's own keys are used."""
+
+    family = serializers.ChoiceField(choices=Family.choices)
+    decoder_count = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    attention_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    up_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    down_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    embedding_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    module_count = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    modules = CNNModuleSerializer(many=True, required=False)
+    criterion = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    batch_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    input_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+def architecture_of(model: MLModel) -> dict:
+    data = {"family": model.architecture_family}
+    for family, fields in (("transformer", ["decoder_count", "attention_size", "up_size", "down_size",
+                                            "embedding_size"]),
+                           ("cnn", ["module_count"]), ("rnn", ["criterion", "batch_size", "input_size"])):
+        details = getattr(model, family, None) if model.architecture_family == family else None
+        if details is not None:
+            data.update({f: getattr(details, f) for f in fields})
+            if family == "cnn":
+                data["modules"] = [{"conv_size": m.conv_size, "pooling_type": m.pooling_type}
+                                   for m in details.modules.all()]
+    return data
+
+
+class MLModelSerializer(AssetSerializer):
+    """A model with its parts. Writable: name, card, visibility, media, tasks, training type, architecture
+    (family and details), parameter count, licence, authors."""
+
+    architecture = ArchitectureSerializer(required=False, write_only=True)
+    architecture_details = serializers.SerializerMethodField()
+    bases = serializers.SerializerMethodField()
+    derivatives = serializers.SerializerMethodField()
+    datasets = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MLModel
+        fields = [*MODEL_LIST_FIELDS, "card", "authors", "architecture", "architecture_details", "bases",
+                  "derivatives", "datasets", "files"]
+        read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at",
+                            "architecture_family"]
+
+    def _visible(self, model_cls):
+        return model_cls.objects.visible_to(self.context["request"].user)
+
+    @extend_schema_field(ArchitectureSerializer)
+    def get_architecture_details(self, obj) -> dict:
+        return architecture_of(obj)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_bases(self, obj) -> list:
+        edges = obj.base_edges.filter(base__in=self._visible(MLModel)).select_related("base__owner")
+        return [{"model": _asset_ref(e.base), "relation": e.relation} for e in edges]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_derivatives(self, obj) -> list:
+        edges = obj.derivative_edges.filter(model__in=self._visible(MLModel)).select_related("model__owner")
+        return [{"model": _asset_ref(e.model), "relation": e.relation} for e in edges]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_datasets(self, obj) -> list:
+        links = obj.dataset_links.filter(dataset__in=self._visible(Dataset)).select_related("dataset__owner")
+        return [{"dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_files(self, obj) -> list:
+        return files_of(obj)
+
+
+def files_of(asset) -> list:
+    rows = RepoFile.objects.of(asset).present().with_latest().order_by("path")
+    return [{"path": f.path, "version": f.latest_number, "size": f.latest_size, "sha256": f.latest_sha256,
+             "updated_at": f.latest_created_at} for f in rows if f.latest_id]
+
+
+DATASET_LIST_FIELDS = [
+    "id", "owner", "name", "visibility", "media", "tasks", "domains", "license", "license_category",
+    "license_declared", "year", "instances_number", "features_number", "downloads", "likes", "created_at",
+    "updated_at",
+]
+
+
+class DatasetListSerializer(AssetSerializer):
+    domains = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Domain.objects.all(), required=False)
+
+    class Meta:
+        model = Dataset
+        fields = DATASET_LIST_FIELDS
+        read_only_fields = fields
+
+
+class FileColumnSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FileColumn
+        fields = ["name", "position", "data_type_original", "data_type_interpreted", "description",
+                  "is_primary_key_component", "is_nullable", "is_pii", "example_values", "stats"]
+
+
+class DatasetFileSerializer(serializers.ModelSerializer):
+    columns = FileColumnSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DatasetFile
+        fields = ["path", "logical_role", "format", "mime_type", "size_bytes", "row_count", "description", "columns"]
+
+
+class RelationshipSerializer(serializers.ModelSerializer):
+    from_file = serializers.CharField(source="from_file.path")
+    to_file = serializers.CharField(source="to_file.path")
+    column_links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DatasetRelationship
+        fields = ["from_file", "to_file", "relationship_type", "description", "column_links"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_column_links(self, obj) -> list:
+        return [{"from_column": link.from_column.name, "to_column": link.to_column.name, "order": link.link_order}
+                for link in obj.column_links.all()]
+
+
+class DatasetSerializer(DatasetListSerializer):
+    """A dataset with its EXAI metadata, described files and columns, relationships and models using it."""
+
+    described_files = DatasetFileSerializer(source="files", many=True, read_only=True)
+    relationships = RelationshipSerializer(many=True, read_only=True)
+    models = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dataset
+        fields = [*DATASET_LIST_FIELDS, "card", "authors", "objective", "access", "availability", "num_citations",
+                  "citation_link", "sources", "storage_uri", "features_description", "representativity_description",
+                  "representativity_level", "sample_balance_description", "sample_balance_level", "split",
+                  "missing_values_description", "has_missing_values", "global_missing_percentage",
+                  "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
+                  "external_documentation_available", "documentation_link", "data_errors_description",
+                  *Dataset.ETHICS_FLAGS, "described_files", "relationships", "models", "files"]
+        read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_models(self, obj) -> list:
+        links = ModelDataset.objects.filter(dataset=obj, model__in=MLModel.objects.visible_to(
+            self.context["request"].user)).select_related("model__owner")
+        return [{"model": _asset_ref(link.model), "role": link.role} for link in links]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_files(self, obj) -> list:
+        return files_of(obj)
+
+
+class LineageEdgeSerializer(serializers.ModelSerializer):
+    model = serializers.SerializerMethodField()
+    base = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelLineage
+        fields = ["id", "model", "base", "relation", "created_at"]
+
+    @extend_schema_field(AssetRefSerializer)
+    def get_model(self, obj) -> dict:
+        return _asset_ref(obj.model)
+
+    @extend_schema_field(AssetRefSerializer)
+    def get_base(self, obj) -> dict:
+        return _asset_ref(obj.base)
+
+
+class NewLineageEdgeSerializer(serializers.Serializer):
+    base = serializers.CharField(help_text="The base model, as owner/name or id.")
+    relation = serializers.ChoiceField(choices=ModelLineage.Relation.choices)
+
+
+class DatasetLinkSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="The dataset, as owner/name or id.")
+    role = serializers.ChoiceField(choices=ModelDataset.Role.choices)
+
+
+class FileVersionSerializer(serializers.ModelSerializer):
+    path = serializers.CharField(source="file.path", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = FileVersion
+        fields = ["path", "number", "status", "reason", "size", "sha256", "kind", "content_type", "inspection",
+                  "uploaded_by", "created_at", "processed_at"]
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    path = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                 help_text="Path in the repository; default: the uploaded file's name.")
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                        required=False, allow_null=True)
+    affiliation = serializers.SlugRelatedField(slug_field="name", queryset=Affiliation.objects.all(), required=False,
+                                               allow_null=True)
+
+    class Meta:
+        model = Grant
+        fields = ["id", "user", "affiliation", "permission", "expires_at", "created_at", "revoked_at"]
+        read_only_fields = ["id", "created_at", "revoked_at"]
+
+    def validate(self, attrs):
+        if bool(attrs.get("user")) == bool(attrs.get("affiliation")):
+            raise serializers.ValidationError({"user": ["Give either a user or an affiliation."]})
+        return attrs
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                                required=False, allow_null=True)
+    days = serializers.IntegerField(min_value=1, max_value=365, default=14, write_only=True)
+    token = serializers.CharField(read_only=True, help_text="The secret for the accept link; only in this response.")
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "invited_user", "email", "permission", "days", "expires_at", "status", "created_at", "token"]
+        read_only_fields = ["id", "expires_at", "created_at"]
+
+    def validate(self, attrs):
+        if not attrs.get("invited_user") and not attrs.get("email"):
+            raise serializers.ValidationError({"email": ["Give an e-mail address or a registered user."]})
+        return attrs
+
+
+class UserSerializer(serializers.ModelSerializer):
+    affiliations = serializers.SlugRelatedField(many=True, slug_field="name", queryset=Affiliation.objects.all(),
+                                                required=False)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "role", "is_active", "affiliations",
+                  "last_login", "date_joined"]
+        read_only_fields = ["id", "username", "last_login", "date_joined"]
+
+
+class AffiliationSerializer(serializers.ModelSerializer):
+    members = serializers.IntegerField(read_only=True, source="member_count", default=0)
+
+    class Meta:
+        model = Affiliation
+        fields = ["id", "name", "description", "members", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+

@@ -1,0 +1,42 @@
+from django.urls import path
+
+from catalog.api import views as v
+
+
+def asset_routes(detail, prefix: str) -> list:
+    """The same sub-resources under models/ and datasets/, addressed by owner/name."""
+    one = "<str:owner>/<str:name>"
+    return [
+        path(f"{prefix}/<int:pk>/", detail.as_view(), name=f"{prefix}-detail-by-id"),
+        path(f"{prefix}/{one}/", detail.as_view(), name=f"{prefix}-detail"),
+        path(f"{prefix}/{one}/files/", v.FilesView.as_view(asset_model=detail.asset_model), name=f"{prefix}-files"),
+        path(f"{prefix}/{one}/versions/<path:path>", v.FileVersionsView.as_view(asset_model=detail.asset_model),
+             name=f"{prefix}-file-versions"),
+        path(f"{prefix}/{one}/resolve/<path:path>", v.FileDownloadView.as_view(asset_model=detail.asset_model),
+             name=f"{prefix}-file-download"),
+        path(f"{prefix}/{one}/grants/", v.GrantsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-grants"),
+        path(f"{prefix}/{one}/grants/<int:grant_id>/", v.GrantDetailView.as_view(asset_model=detail.asset_model),
+             name=f"{prefix}-grant"),
+        path(f"{prefix}/{one}/invitations/", v.InvitationsView.as_view(asset_model=detail.asset_model),
+             name=f"{prefix}-invitations"),
+        path(f"{prefix}/{one}/invitations/<int:invitation_id>/",
+             v.InvitationDetailView.as_view(asset_model=detail.asset_model), name=f"{prefix}-invitation"),
+    ]
+
+
+urlpatterns = [
+    path("models/", v.ModelListView.as_view(), name="models"),
+    *asset_routes(v.ModelDetailView, "models"),
+    path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
+    path("models/<str:owner>/<str:name>/lineage/<int:edge_id>/", v.ModelLineageEdgeView.as_view(),
+         name="model-lineage-edge"),
+    path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
+    path("datasets/", v.DatasetListView.as_view(), name="datasets"),
+    *asset_routes(v.DatasetDetailView, "datasets"),
+    path("tasks/", v.TaskListView.as_view(), name="tasks"),
+    path("users/", v.UserListView.as_view(), name="users"),
+    path("users/<str:username>/", v.UserDetailView.as_view(), name="user"),
+    path("affiliations/", v.AffiliationListView.as_view(), name="affiliations"),
+]
+
+

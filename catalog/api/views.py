@@ -1,0 +1,442 @@
+"""The catalogue API. Reads start from ``visible_to`` and writes from ``editable_by``; an asset the
+caller may not see is 404, one they may see but not change is 403."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services as sharing
+from accounts.api.permissions import IsAdminRole
+from accounts.models import Affiliation, Grant, Invitation, User
+from catalog import files, filters, services
+from catalog.api import serializers as s
+from catalog.api.pagination import KeysetPagination
+from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelLineage, RepoFile, Task
+from catalog.views import download_response
+
+
+def _drf_error(exc: DjangoValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return ValidationError({k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()})
+    return ValidationError({"detail": exc.messages})
+
+
+class AssetLookupMixin:
+    """Finds the asset by id or owner/name in the URL, through visible_to (404) and, for writes,
+    editable_by (403)."""
+
+    asset_model = MLModel
+
+    def get_asset(self, *, write: bool = False):
+        kwargs = self.kwargs
+        lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
+        asset = get_object_or_404(self.asset_model.objects.visible_to(self.request.user).select_related("owner"),
+                                  **lookup)
+        if write and not self.asset_model.objects.editable_by(self.request.user).filter(pk=asset.pk).exists():
+            raise PermissionDenied("You may not change this asset.")
+        return asset
+
+
+class AssetListView(AssetLookupMixin, generics.ListCreateAPIView):
+    pagination_class = KeysetPagination
+    sorts: dict = {}
+
+    def get_ordering(self):
+        searching = bool(self.request.query_params.get("search", "").strip())
+        return filters.ordering(self.request.query_params.get("sort"), searching, self.sorts)
+
+    def filter_queryset(self, queryset):
+        filterset = self.filterset_class(self.request.query_params, queryset=queryset, request=self.request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+
+class AssetDetailView(AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
+    def get_object(self):
+        return self.get_asset(write=self.request.method not in permissions.SAFE_METHODS)
+
+    def perform_destroy(self, instance):
+        services.delete_asset(user=self.request.user, asset=instance, request=self.request)
+
+
+def _model_detail_queryset():
+    return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").prefetch_related(
+        "media", "tasks", "authors", Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position")))
+
+
+def _model_list_queryset(user):
+    return MLModel.objects.visible_to(user).select_related("owner", "license").prefetch_related("media", "tasks")
+
+
+SEARCH_PARAMS = [OpenApiParameter("search", str, description="Full-text query (names rank above cards)")]
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List models", description="Filters combine with AND; `sort` defaults to "
+                      "`relevance` with `search`, else `updated`."),
+    post=extend_schema(summary="Create a model (you become its owner)"),
+)
+class ModelListView(AssetListView):
+    serializer_class = s.MLModelListSerializer
+    filterset_class = filters.MLModelFilter
+    sorts = filters.MODEL_SORTS
+
+    def get_queryset(self):
+        return _model_list_queryset(self.request.user)
+
+    def get_serializer_class(self):
+        return s.MLModelSerializer if self.request.method == "POST" else s.MLModelListSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = _save_model(self.request, serializer.validated_data)
+
+
+def _save_model(request, data: dict, model: MLModel | None = None) -> MLModel:
+    data = dict(data)
+    if "architecture" in data:
+        arch = dict(data["architecture"])
+        data["architecture"] = {**arch, "modules": [dict(m) for m in arch.get("modules", [])]} \
+            if "modules" in arch else arch
+    try:
+        return services.save_model(user=request.user, data=data, model=model, request=request)
+    except DjangoValidationError as exc:
+        raise _drf_error(exc) from None
+
+
+@extend_schema_view(get=extend_schema(summary="A model with its parts"), put=extend_schema(summary="Replace a model's metadata"),
+                    patch=extend_schema(summary="Change a model's metadata"), delete=extend_schema(summary="Delete a model"))
+class ModelDetailView(AssetDetailView):
+    serializer_class = s.MLModelSerializer
+
+    def get_queryset(self):
+        return _model_detail_queryset()
+
+    def get_asset(self, *, write: bool = False):
+        asset = super().get_asset(write=write)
+        return _model_detail_queryset().get(pk=asset.pk)
+
+    def perform_update(self, serializer):
+        serializer.instance = _save_model(self.request, serializer.validated_data, serializer.instance)
+
+
+def _dataset_list_queryset(user):
+    return Dataset.objects.visible_to(user).select_related("owner", "license").prefetch_related(
+        "media", "tasks", "domains")
+
+
+@extend_schema_view(get=extend_schema(summary="List datasets"), post=extend_schema(summary="Create a dataset"))
+class DatasetListView(AssetListView):
+    asset_model = Dataset
+    filterset_class = filters.DatasetFilter
+    sorts = filters.DATASET_SORTS
+
+    def get_queryset(self):
+        return _dataset_list_queryset(self.request.user)
+
+    def get_serializer_class(self):
+        return s.DatasetSerializer if self.request.method == "POST" else s.DatasetListSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = _save_dataset(self.request, serializer.validated_data)
+
+
+def _save_dataset(request, data: dict, dataset: Dataset | None = None) -> Dataset:
+    try:
+        return services.save_dataset(user=request.user, data=dict(data), dataset=dataset, request=request)
+    except DjangoValidationError as exc:
+        raise _drf_error(exc) from None
+
+
+@extend_schema_view(get=extend_schema(summary="A dataset with its EXAI metadata, files, columns and relationships"),
+                    put=extend_schema(summary="Replace a dataset's metadata"),
+                    patch=extend_schema(summary="Change a dataset's metadata"),
+                    delete=extend_schema(summary="Delete a dataset"))
+class DatasetDetailView(AssetDetailView):
+    asset_model = Dataset
+    serializer_class = s.DatasetSerializer
+
+    def get_asset(self, *, write: bool = False):
+        asset = super().get_asset(write=write)
+        return Dataset.objects.select_related("owner", "license").prefetch_related(
+            "media", "tasks", "domains", "authors", "files__columns",
+            "relationships__from_file", "relationships__to_file", "relationships__column_links__from_column",
+            "relationships__column_links__to_column").get(pk=asset.pk)
+
+    def perform_update(self, serializer):
+        serializer.instance = _save_dataset(self.request, serializer.validated_data, serializer.instance)
+
+
+# --- lineage and dataset links ------------------------------------------------------------------
+
+
+def _resolve(model_cls, ref: str, user):
+    visible = model_cls.objects.visible_to(user)
+    if ref.isdigit():
+        found = visible.filter(pk=int(ref)).first()
+    else:
+        owner, _, name = ref.partition("/")
+        found = visible.filter(owner__username=owner, name=name).first()
+    if found is None:
+        raise ValidationError({"base" if model_cls is MLModel else "dataset": [f"No visible {model_cls._meta.verbose_name} {ref!r}."]})
+    return found
+
+
+@extend_schema_view(get=extend_schema(summary="A model's base models (this model derives from them)"),
+                    post=extend_schema(summary="Add a base model", request=s.NewLineageEdgeSerializer))
+class ModelLineageView(AssetLookupMixin, APIView):
+    serializer_class = s.LineageEdgeSerializer
+
+    def get(self, request, **kwargs):
+        model = self.get_asset()
+        edges = model.base_edges.filter(base__in=MLModel.objects.visible_to(request.user)).select_related(
+            "model__owner", "base__owner")
+        return Response(s.LineageEdgeSerializer(edges, many=True).data)
+
+    def post(self, request, **kwargs):
+        model = self.get_asset(write=True)
+        data = s.NewLineageEdgeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        base = _resolve(MLModel, data.validated_data["base"], request.user)
+        try:
+            edge = services.add_base_model(user=request.user, model=model, base=base,
+                                           relation=data.validated_data["relation"], request=request)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(s.LineageEdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
+
+
+class ModelLineageEdgeView(AssetLookupMixin, APIView):
+    serializer_class = s.LineageEdgeSerializer
+
+    @extend_schema(summary="Remove a base model", responses={204: None})
+    def delete(self, request, edge_id: int, **kwargs):
+        model = self.get_asset(write=True)
+        edge = get_object_or_404(ModelLineage.objects.select_related("model__owner", "base__owner"), pk=edge_id,
+                                 model=model)
+        services.remove_base_model(user=request.user, edge=edge, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(post=extend_schema(summary="Record that the model uses a dataset", request=s.DatasetLinkSerializer))
+class ModelDatasetsView(AssetLookupMixin, APIView):
+    serializer_class = s.DatasetLinkSerializer
+
+    @extend_schema(summary="Datasets the model was trained, fine-tuned or evaluated on")
+    def get(self, request, **kwargs):
+        model = self.get_asset()
+        return Response(s.MLModelSerializer(model, context={"request": request}).get_datasets(model))
+
+    def post(self, request, **kwargs):
+        model = self.get_asset(write=True)
+        data = s.DatasetLinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = _resolve(Dataset, data.validated_data["dataset"], request.user)
+        services.link_dataset(user=request.user, model=model, dataset=dataset, role=data.validated_data["role"],
+                              request=request)
+        return Response({"dataset": {"id": dataset.pk, "owner": dataset.owner.username, "name": dataset.name},
+                         "role": data.validated_data["role"]}, status=status.HTTP_201_CREATED)
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+class FilesView(AssetLookupMixin, APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = s.UploadSerializer
+
+    @extend_schema(summary="Paths with their latest ready version", responses=OpenApiTypes.OBJECT)
+    def get(self, request, **kwargs):
+        return Response(s.files_of(self.get_asset()))
+
+    @extend_schema(summary="Upload a new version of a path (multipart: file, path)", request=s.UploadSerializer,
+                   responses={201: s.FileVersionSerializer, 413: OpenApiResponse(description="Over the size limit")})
+    def post(self, request, **kwargs):
+        asset = self.get_asset(write=True)
+        if getattr(request._request, "upload_too_large", False):
+            return Response({"file": [files.too_large_message()]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        data = s.UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            path = files.normalise_path(data.validated_data.get("path") or upload.name)
+        except DjangoValidationError as exc:
+            raise ValidationError({"path": exc.messages}) from None
+        try:
+            version = files.upload_file(user=request.user, asset=asset, path=path, content=upload, request=request)
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages}) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        version.refresh_from_db()
+        return Response(s.FileVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class FileVersionsView(AssetLookupMixin, generics.ListAPIView):
+    serializer_class = s.FileVersionSerializer
+    pagination_class = None
+
+    @extend_schema(summary="Every version of a path, newest first (pending and rejected ones too)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        repo_file = get_object_or_404(RepoFile.objects.of(self.get_asset()), path=self.kwargs["path"])
+        return FileVersion.objects.filter(file=repo_file).select_related("file", "uploaded_by").order_by("-number")
+
+
+class FileDownloadView(AssetLookupMixin, APIView):
+    @extend_schema(summary="Download a file (Range, ETag = SHA-256)", responses={
+        (200, "application/octet-stream"): OpenApiTypes.BINARY, (206, "application/octet-stream"): OpenApiTypes.BINARY,
+        304: None, 404: None, 416: None},
+        parameters=[OpenApiParameter("version", int, description="A version number; default: the latest ready one")])
+    def get(self, request, path: str, **kwargs):
+        asset = self.get_asset()
+        number = request.query_params.get("version")
+        if number is not None and not number.isdigit():
+            raise ValidationError({"version": ["Give a version number."]})
+        version = files.latest_version(asset, path, int(number) if number else None)
+        if version is None:
+            raise Http404("No such file or version.")
+        return download_response(request._request, asset, version)
+
+    @extend_schema(summary="Delete a path (its history is kept)", responses={204: None})
+    def delete(self, request, path: str, **kwargs):
+        asset = self.get_asset(write=True)
+        try:
+            files.delete_path(user=request.user, asset=asset, path=path, request=request)
+        except DjangoValidationError:
+            raise Http404("No such file.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- sharing ------------------------------------------------------------------------------------
+
+
+class SharingMixin(AssetLookupMixin):
+    def get_managed_asset(self):
+        asset = self.get_asset()
+        if not sharing.can_manage_sharing(self.request.user, asset):
+            raise PermissionDenied("Only the owner of this asset can manage who it is shared with.")
+        return asset
+
+
+class GrantsView(SharingMixin, APIView):
+    serializer_class = s.GrantSerializer
+
+    @extend_schema(summary="Active grants on the asset (owner only)")
+    def get(self, request, **kwargs):
+        asset = self.get_managed_asset()
+        grants = Grant.objects.active().for_asset(asset).select_related("user", "affiliation")
+        return Response(s.GrantSerializer(grants, many=True).data)
+
+    @extend_schema(summary="Grant read or write access to a user or an affiliation")
+    def post(self, request, **kwargs):
+        asset = self.get_managed_asset()
+        data = s.GrantSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            grant = sharing.grant_access(by=request.user, asset=asset, request=request, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantDetailView(SharingMixin, APIView):
+    @extend_schema(summary="Revoke a grant", responses={204: None})
+    def delete(self, request, grant_id: int, **kwargs):
+        asset = self.get_managed_asset()
+        grant = get_object_or_404(Grant.objects.for_asset(asset), pk=grant_id)
+        sharing.revoke_grant(by=request.user, grant=grant, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationsView(SharingMixin, APIView):
+    serializer_class = s.InvitationSerializer
+
+    @extend_schema(summary="Invitations for the asset (owner only)")
+    def get(self, request, **kwargs):
+        asset = self.get_managed_asset()
+        invitations = Invitation.objects.for_asset(asset).select_related("invited_user")
+        return Response(s.InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(summary="Invite a registered user or an e-mail address (the token is returned once)")
+    def post(self, request, **kwargs):
+        asset = self.get_managed_asset()
+        data = s.InvitationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            invitation, token = sharing.invite(by=request.user, asset=asset, request=request, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        invitation.token = token
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationDetailView(SharingMixin, APIView):
+    @extend_schema(summary="Revoke an invitation (and the access it gave)", responses={204: None})
+    def delete(self, request, invitation_id: int, **kwargs):
+        asset = self.get_managed_asset()
+        invitation = get_object_or_404(Invitation.objects.for_asset(asset), pk=invitation_id)
+        sharing.revoke_invitation(by=request.user, invitation=invitation, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- vocabularies, users, affiliations ----------------------------------------------------------
+
+
+class TaskListView(generics.ListAPIView):
+    serializer_class = s.TaskSerializer
+    queryset = Task.objects.order_by("slug")
+    pagination_class = None
+
+    @extend_schema(summary="Every task, with its modality")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class UserListView(generics.ListAPIView):
+    serializer_class = s.UserSerializer
+    permission_classes = [IsAdminRole]
+    queryset = User.objects.prefetch_related("affiliations").order_by("username")
+    pagination_class = None
+
+
+class UserDetailView(generics.RetrieveUpdateAPIView):
+    serializer_class = s.UserSerializer
+    permission_classes = [IsAdminRole]
+    queryset = User.objects.prefetch_related("affiliations")
+    lookup_field = "username"
+
+    def perform_update(self, serializer):
+        user, data = serializer.instance, serializer.validated_data
+        try:
+            if "role" in data:
+                sharing.change_role(by=self.request.user, user=user, role=data.pop("role"), request=self.request)
+            if "is_active" in data:
+                sharing.set_active(by=self.request.user, user=user, active=data.pop("is_active"), request=self.request)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        serializer.save()
+
+
+class AffiliationListView(generics.ListCreateAPIView):
+    serializer_class = s.AffiliationSerializer
+    permission_classes = [IsAdminRole]
+    pagination_class = None
+
+    def get_queryset(self):
+        from django.db.models import Count
+
+        return Affiliation.objects.annotate(member_count=Count("members")).order_by("name")

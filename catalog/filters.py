@@ -1,0 +1,171 @@
+"""FilterSets for models and datasets, shared by the HTML lists and the API (seed 002's
+DatasetFilterCriteria for datasets). Each filter narrows a queryset that already went through
+``visible_to``; unknown choices and malformed numbers or dates are 400s naming the parameter."""
+
+from __future__ import annotations
+
+import django_filters as df
+from django.db.models import Exists, OuterRef, QuerySet
+
+from catalog import search
+from catalog.models import (
+    Dataset,
+    Domain,
+    Family,
+    Media,
+    MLModel,
+    ModelLineage,
+    Relation,
+    RepoFile,
+    Task,
+    TrainingType,
+)
+from licensing.models import LicenseCategory
+
+MODEL_SORTS = {
+    "relevance": None,  # search rank, only with ?search=
+    "downloads": "-downloads",
+    "likes": "-likes",
+    "created": "-created_at",
+    "-created": "created_at",
+    "updated": "-updated_at",
+    "-updated": "updated_at",
+    "parameters": "-parameter_count",
+    "-parameters": "parameter_count",
+    "name": "name",
+}
+DATASET_SORTS = {k: v for k, v in MODEL_SORTS.items() if "parameters" not in k} | {
+    "instances": "-instances_number", "-instances": "instances_number", "year": "-year", "-year": "year",
+}
+
+
+def _choice_list(name: str, choices, label: str):
+    return df.MultipleChoiceFilter(field_name=name, choices=choices, label=label)
+
+
+class AssetFilter(df.FilterSet):
+    search = df.CharFilter(method="filter_search", label="Full-text search over names, cards, tasks and descriptions")
+    sort = df.ChoiceFilter(method="filter_noop", label="Sort order", choices=[])
+    owner = df.CharFilter(field_name="owner__username", label="Owner's user name")
+    task = df.ModelMultipleChoiceFilter(to_field_name="slug", queryset=Task.objects.all(), method="filter_task",
+                                        label="Task slug (repeat for any of several)")
+    media = df.MultipleChoiceFilter(choices=Media.choices, method="filter_media", label="Media type (any of)")
+    license = df.CharFilter(field_name="license__key", label="Licence key (ScanCode), e.g. apache-2.0")
+    license_category = df.MultipleChoiceFilter(field_name="license__category", choices=LicenseCategory.choices,
+                                               label="Licence category")
+    has_license = df.BooleanFilter(field_name="license", lookup_expr="isnull", exclude=True,
+                                   label="Has a recognised licence")
+    visibility = df.ChoiceFilter(choices=[("public", "public"), ("private", "private")])
+    has_files = df.BooleanFilter(method="filter_has_files", label="Has at least one file")
+    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    downloads_min = df.NumberFilter(field_name="downloads", lookup_expr="gte", min_value=0)
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # applied by the view (ordering and pagination go together)
+
+    def filter_search(self, queryset, name, value):
+        return search.apply(queryset, value)
+
+    def _linked(self, queryset, relation: str, **lookup):
+        """Assets with a row in an M2M table matching ``lookup`` (EXISTS: no duplicates, no DISTINCT)."""
+        through = getattr(queryset.model, relation).through
+        owner_column = f"{queryset.model._meta.model_name}_id"
+        return queryset.filter(Exists(through.objects.filter(**{owner_column: OuterRef("pk")}, **lookup)))
+
+    def filter_task(self, queryset, name, value):
+        return self._linked(queryset, "tasks", task__in=value) if value else queryset
+
+    def filter_media(self, queryset, name, value):
+        return self._linked(queryset, "media", mediatype__in=value) if value else queryset
+
+    def filter_has_files(self, queryset, name, value):
+        field = "model" if queryset.model is MLModel else "dataset"
+        present = Exists(RepoFile.objects.filter(**{field: OuterRef("pk")}, deleted_at__isnull=True))
+        return queryset.filter(present if value else ~present)
+
+
+class MLModelFilter(AssetFilter):
+    sort = df.ChoiceFilter(method="filter_noop", choices=[(k, k) for k in MODEL_SORTS], label="Sort order")
+    architecture = _choice_list("architecture_family", Family.choices, "Architecture family")
+    training_type = _choice_list("training_type", TrainingType.choices, "Training type")
+    parameters_min = df.NumberFilter(field_name="parameter_count", lookup_expr="gte", min_value=0)
+    parameters_max = df.NumberFilter(field_name="parameter_count", lookup_expr="lte", min_value=0)
+    base_model = df.CharFilter(method="filter_base_model", label="Derives directly from this model (owner/name or id)")
+    relation = df.MultipleChoiceFilter(method="filter_relation", choices=Relation.choices,
+                                       label="Derives from a base model by this relation")
+    dataset = df.CharFilter(method="filter_dataset", label="Uses this dataset (owner/name or id)")
+
+    class Meta:
+        model = MLModel
+        fields: list[str] = []
+
+    def filter_base_model(self, queryset, name, value):
+        edges = ModelLineage.objects.filter(model=OuterRef("pk"), base__in=_by_ref(MLModel, value))
+        return queryset.filter(Exists(edges))
+
+    def filter_relation(self, queryset, name, value):
+        return queryset.filter(Exists(ModelLineage.objects.filter(model=OuterRef("pk"), relation__in=value)))
+
+    def filter_dataset(self, queryset, name, value):
+        from catalog.models import ModelDataset
+
+        links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__in=_by_ref(Dataset, value))
+        return queryset.filter(Exists(links))
+
+
+def _by_ref(model_cls, value: str) -> QuerySet:
+    if value.isdigit():
+        return model_cls.objects.filter(pk=int(value))
+    owner, _, name = value.partition("/")
+    return model_cls.objects.filter(owner__username=owner, name=name)
+
+
+def _ethics_filters() -> dict:
+    return {flag: df.BooleanFilter(field_name=flag) for flag in Dataset.ETHICS_FLAGS}
+
+
+class DatasetFilter(AssetFilter):
+    sort = df.ChoiceFilter(method="filter_noop", choices=[(k, k) for k in DATASET_SORTS], label="Sort order")
+    domain = df.ModelMultipleChoiceFilter(to_field_name="slug", queryset=Domain.objects.all(), method="filter_domain",
+                                          label="Domain slug (any of)")
+    year_min = df.NumberFilter(field_name="year", lookup_expr="gte")
+    year_max = df.NumberFilter(field_name="year", lookup_expr="lte")
+    instances_min = df.NumberFilter(field_name="instances_number", lookup_expr="gte", min_value=0)
+    instances_max = df.NumberFilter(field_name="instances_number", lookup_expr="lte", min_value=0)
+    features_min = df.NumberFilter(field_name="features_number", lookup_expr="gte", min_value=0)
+    features_max = df.NumberFilter(field_name="features_number", lookup_expr="lte", min_value=0)
+    has_missing_values = df.BooleanFilter()
+    split = df.BooleanFilter()
+    access = df.CharFilter()
+    has_pii = df.BooleanFilter(method="filter_has_pii", label="Has a column flagged as personal data")
+    locals().update(_ethics_filters())
+
+    class Meta:
+        model = Dataset
+        fields: list[str] = []
+
+    def filter_domain(self, queryset, name, value):
+        return self._linked(queryset, "domains", domain__in=value) if value else queryset
+
+    def filter_has_pii(self, queryset, name, value):
+        from catalog.models import FileColumn
+
+        pii = Exists(FileColumn.objects.filter(dataset_file__dataset=OuterRef("pk"), is_pii=True))
+        return queryset.filter(pii if value else ~pii)
+
+
+def ordering(sort: str | None, searching: bool, sorts: dict) -> list:
+    """The ORDER BY for a sort key (newest first by default, relevance first when searching)."""
+    from django.db.models import F
+
+    if (sort in (None, "", "relevance")) and searching:
+        return [F("rank").desc(), F("id").desc()]
+    field = sorts.get(sort or "updated") or "-updated_at"
+    descending = field.startswith("-")
+    expression = F(field.lstrip("-"))
+    key = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+    return [key, F("id").desc() if descending else F("id").asc()]
+

@@ -1,0 +1,202 @@
+"""Writes on models, datasets and lineage that pages and the API share: validated, atomic, audited,
+and followed by licence re-analysis (licensing app) when something upstream changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from accounts import audit
+from catalog.models import (
+    CNNDetails,
+    CNNModule,
+    Dataset,
+    DatasetRole,
+    MediaType,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RNNDetails,
+    TransformerDetails,
+    check_lineage_edge,
+)
+
+DETAIL_CLASSES = {"transformer": TransformerDetails, "cnn": CNNDetails, "rnn": RNNDetails}
+DETAIL_FIELDS = {
+    "transformer": ["decoder_count", "attention_size", "up_size", "down_size", "embedding_size"],
+    "cnn": ["module_count"],
+    "rnn": ["criterion", "batch_size", "input_size"],
+}
+MODEL_FIELDS = ["name", "card", "visibility", "training_type", "architecture_family", "architecture_name",
+                "parameter_count", "license", "license_declared"]
+DATASET_FIELDS = ["name", "card", "visibility", "license", "license_declared", "year", "objective", "access",
+                  "availability", "num_citations", "citation_link", "sources", "storage_uri", "instances_number",
+                  "features_description", "features_number", "representativity_description", "representativity_level",
+                  "sample_balance_description", "sample_balance_level", "split", "missing_values_description",
+                  "has_missing_values", "global_missing_percentage", "missing_values_handling_method",
+                  "temporal_factors", "metadata_provided_with_dataset", "external_documentation_available",
+                  "documentation_link", "data_errors_description", *Dataset.ETHICS_FLAGS]
+
+
+def _schedule_models(model_ids) -> None:
+    from licensing.services import schedule_compliance
+
+    schedule_compliance(list(model_ids))
+
+
+def _schedule_datasets(dataset_ids) -> None:
+    from licensing.services import schedule_compliance_for_datasets
+
+    schedule_compliance_for_datasets(list(dataset_ids))
+
+
+def _set_m2m(asset, data: dict[str, Any]) -> None:
+    if "media" in data:
+        asset.media.set(MediaType.objects.filter(slug__in=data["media"]))
+    if "tasks" in data:
+        asset.tasks.set(data["tasks"])
+    if "domains" in data:
+        asset.domains.set(data["domains"])
+
+
+def _check_editable(user, asset) -> None:
+    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+        raise PermissionDenied("You may not change this asset.")
+
+
+def _save_architecture(model: MLModel, architecture: dict | None) -> None:
+    if architecture is None:
+        return
+    family = model.architecture_family
+    for other, cls in DETAIL_CLASSES.items():
+        if other != family:
+            cls.objects.filter(model=model).delete()
+    if family not in DETAIL_CLASSES:
+        return
+    cls = DETAIL_CLASSES[family]
+    details = cls.objects.filter(model=model).first() or cls(model=model)
+    for field in DETAIL_FIELDS[family]:
+        if field in architecture:
+            setattr(details, field, architecture[field] if architecture[field] is not None or field != "criterion" else "")
+    details.full_clean(exclude=["model"])
+    details.save()
+    if family == "cnn" and "modules" in architecture:
+        details.modules.all().delete()
+        for position, module in enumerate(architecture["modules"], start=1):
+            item = CNNModule(cnn=details, position=position, **module)
+            item.full_clean(exclude=["cnn"])
+            item.save()
+
+
+@transaction.atomic
+def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, request=None) -> MLModel:
+    """Create (``model`` None; the user becomes the owner) or update a model from validated data."""
+    creating = model is None
+    if creating:
+        model = MLModel(owner=user)
+    else:
+        _check_editable(user, model)
+        before = {"visibility": model.visibility, "license_id": model.license_id}
+    for field in MODEL_FIELDS:
+        if field in data:
+            setattr(model, field, data[field])
+    if "architecture" in data and data["architecture"] and "family" in data["architecture"]:
+        model.architecture_family = data["architecture"]["family"]
+    model.full_clean()
+    model.save()
+    _set_m2m(model, data)
+    _save_architecture(model, data.get("architecture"))
+    if "authors" in data:
+        model.authors.set(data["authors"])
+    audit.record("asset.create" if creating else "asset.update", actor=user, target=model, request=request,
+                 details={"name": model.full_name, "fields": sorted(data)})
+    if not creating and before["visibility"] != model.visibility:
+        audit.record("asset.visibility", actor=user, target=model, request=request,
+                     details={"name": model.full_name, "from": before["visibility"], "to": model.visibility})
+    if creating or before["license_id"] != model.license_id or "license_declared" in data:
+        _schedule_models([model.pk])
+    return model
+
+
+@transaction.atomic
+def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, request=None) -> Dataset:
+    creating = dataset is None
+    if creating:
+        dataset = Dataset(owner=user)
+    else:
+        _check_editable(user, dataset)
+        before = {"visibility": dataset.visibility, "license_id": dataset.license_id}
+    for field in DATASET_FIELDS:
+        if field in data:
+            setattr(dataset, field, data[field])
+    dataset.full_clean()
+    dataset.save()
+    _set_m2m(dataset, data)
+    if "authors" in data:
+        dataset.authors.set(data["authors"])
+    audit.record("asset.create" if creating else "asset.update", actor=user, target=dataset, request=request,
+                 details={"name": dataset.full_name, "fields": sorted(data)})
+    if not creating and before["visibility"] != dataset.visibility:
+        audit.record("asset.visibility", actor=user, target=dataset, request=request,
+                     details={"name": dataset.full_name, "from": before["visibility"], "to": dataset.visibility})
+    if not creating and before["license_id"] != dataset.license_id:
+        _schedule_datasets([dataset.pk])
+    return dataset
+
+
+@transaction.atomic
+def delete_asset(*, user, asset, request=None) -> None:
+    _check_editable(user, asset)
+    downstream = []
+    if isinstance(asset, MLModel):
+        downstream = list(asset.derivative_edges.values_list("model_id", flat=True))
+    else:
+        downstream = list(asset.model_links.values_list("model_id", flat=True))
+    audit.record("asset.delete", actor=user, target=asset, request=request, details={"name": asset.full_name})
+    asset.delete()
+    if downstream:
+        _schedule_models(downstream)
+
+
+@transaction.atomic
+def add_base_model(*, user, model: MLModel, base: MLModel, relation: str, request=None) -> ModelLineage:
+    _check_editable(user, model)
+    if relation not in ModelLineage.Relation.values:
+        raise ValidationError({"relation": f"Must be one of {', '.join(ModelLineage.Relation.values)}."})
+    if ModelLineage.objects.filter(model=model, base=base).exists():
+        raise ValidationError({"base": "This model already derives from that base model."})
+    try:
+        check_lineage_edge(model.pk, base.pk)
+    except ValidationError as exc:
+        raise ValidationError({"base": exc.messages}) from None
+    edge = ModelLineage.objects.create(model=model, base=base, relation=relation)
+    audit.record("lineage.add", actor=user, target=model, request=request,
+                 details={"base": base.full_name, "relation": relation})
+    _schedule_models([model.pk])
+    return edge
+
+
+@transaction.atomic
+def remove_base_model(*, user, edge: ModelLineage, request=None) -> None:
+    _check_editable(user, edge.model)
+    audit.record("lineage.remove", actor=user, target=edge.model, request=request,
+                 details={"base": edge.base.full_name, "relation": edge.relation})
+    model_id = edge.model_id
+    edge.delete()
+    _schedule_models([model_id])
+
+
+@transaction.atomic
+def link_dataset(*, user, model: MLModel, dataset: Dataset, role: str, request=None) -> ModelDataset:
+    _check_editable(user, model)
+    if role not in DatasetRole.values:
+        raise ValidationError({"role": f"Must be one of {', '.join(DatasetRole.values)}."})
+    link, created = ModelDataset.objects.get_or_create(model=model, dataset=dataset, role=role)
+    if created:
+        audit.record("dataset_link.add", actor=user, target=model, request=request,
+                     details={"dataset": dataset.full_name, "role": role})
+        _schedule_models([model.pk])
+    return link
+
