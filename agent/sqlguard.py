@@ -125,7 +125,7 @@ def _check_nodes(tree: exp.Expression, dialect: str) -> None:
             name = _function_name(node)
             allowed = name in ALLOWED_FUNCTIONS if isinstance(node, exp.Anonymous) else name in allowed_classes
             if not allowed:
-                shown = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+                shown = node.name if isinstance(node, exp.Anonymous) else node.sql(dialect=dialect).split("(")[0]
                 raise RejectedSQL(f"The function {shown.lower()}() is not allowed.")
         if isinstance(node, exp.Identifier) and not node.quoted and node.name[:1] in ("$", ":", "@", "?"):
             raise RejectedSQL("Query parameters are not allowed; write the values into the query.")
