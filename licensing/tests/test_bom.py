@@ -1,0 +1,107 @@
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from catalog.models import FileVersion, RepoFile
+from licensing import bom
+from licensing.management.commands._common import Operator
+from licensing.tests.factories import dataset, derive, model, train
+
+pytestmark = pytest.mark.django_db
+
+SPDX_SCHEMA = Path(__file__).resolve().parent.parent / "data" / "spdx" / "spdx-json-schema-3.0.1.json"
+SHA = "a" * 64
+
+
+def validate_spdx(document: dict) -> None:
+    schema = json.loads(SPDX_SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: e.json_path)
+    assert not errors, [f"{e.json_path}: {e.message[:200]}" for e in errors[:5]]
+
+
+def validate_cyclonedx(document: dict) -> None:
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(document))
+    assert error is None, str(error)
+
+
+@pytest.fixture
+def lineage(owner):
+    base = model("Llama-3.1-8B", "llama-3.1-license-2024", owner=owner, architecture_family="transformer",
+                 architecture_name="LlamaForCausalLM")
+    quant = model("Llama-3.1-8B-GGUF", "llama-3.1-license-2024", owner=owner)
+    derive(quant, base, "quantization")
+    train(base, dataset("web-text", "cc-by-4.0", owner=owner, card="A corpus"))
+    train(base, dataset("odd-data", declared="Custom licence", owner=owner))
+    train(base, dataset("bench", "mit", owner=owner), role="evaluated_on")
+    secret = model("secret", "apache-2.0", owner=owner, visibility="private")
+    derive(base, secret, "continued_pretraining")
+    weights = RepoFile.objects.create(model=quant, path="model.Q4_K_M.gguf")
+    FileVersion.objects.create(file=weights, number=1, status="ready", size=123, sha256=SHA, storage_key="k/1")
+    return quant
+
+
+def test_the_spdx_export_validates_against_the_spdx_3_schema(lineage, owner):
+    document = bom.export(lineage, "spdx", viewer=owner)
+
+    validate_spdx(document)
+    types = {e["type"] for e in document["@graph"]}
+    assert {"ai_AIPackage", "dataset_DatasetPackage", "simplelicensing_LicenseExpression", "software_File",
+            "Bom", "SpdxDocument"} <= types
+    relations = {e["relationshipType"] for e in document["@graph"] if e["type"] == "Relationship"}
+    assert {"descendantOf", "trainedOn", "testedOn", "hasDeclaredLicense", "contains"} <= relations
+    files = [e for e in document["@graph"] if e["type"] == "software_File"]
+    assert files[0]["verifiedUsing"] == [{"type": "Hash", "algorithm": "sha256", "hashValue": SHA}]
+
+
+def test_the_cyclonedx_export_validates_against_the_cyclonedx_1_6_schema(lineage, owner):
+    document = bom.export(lineage, "cyclonedx", viewer=owner)
+
+    validate_cyclonedx(document)
+    root = document["metadata"]["component"]
+    assert root["type"] == "machine-learning-model"
+    assert root["components"][0]["hashes"] == [{"alg": "SHA-256", "content": SHA}]
+    types = {c["type"] for c in document["components"]}
+    assert types == {"machine-learning-model", "data"}
+    licences = [c.get("licenses") for c in document["components"]]
+    assert [{"license": {"id": "CC-BY-4.0"}}] in licences
+    assert [{"license": {"name": "Custom licence"}}] in licences
+
+
+def test_the_bom_does_not_name_assets_the_viewer_may_not_see(lineage, stranger):
+    for fmt in bom.FORMATS:
+        document = bom.export(lineage, fmt, viewer=stranger)
+        (validate_spdx if fmt == "spdx" else validate_cyclonedx)(document)
+        text = json.dumps(document)
+        assert "secret" not in text
+        assert "a private upstream asset" in text
+
+
+def test_export_bom_writes_a_file(lineage, tmp_path):
+    target = tmp_path / "bom.cdx.json"
+
+    call_command("export_bom", "owner/Llama-3.1-8B-GGUF", "--format", "cyclonedx", "-o", str(target))
+
+    document = json.loads(target.read_text())
+    validate_cyclonedx(document)
+    assert "secret" in target.read_text()  # the operator at the terminal sees everything
+
+
+def test_export_bom_refuses_bad_input_and_writes_nothing(lineage, tmp_path):
+    with pytest.raises(CommandError) as missing:
+        call_command("export_bom", "owner/nope", "-o", str(tmp_path / "x.json"))
+    with pytest.raises(CommandError) as bad_dir:
+        call_command("export_bom", "owner/Llama-3.1-8B-GGUF", "-o", str(tmp_path / "no" / "x.json"))
+
+    assert missing.value.returncode == 2 and "no model" in str(missing.value)
+    assert bad_dir.value.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_operator_viewer_sees_everything(lineage):
+    assert "owner/secret" in json.dumps(bom.export(lineage, "spdx", viewer=Operator()))
