@@ -474,34 +474,29 @@ def _license_statistics() -> Callable | None:
 
 
 def licenses(user) -> dict:
-    """The licensing app's statistics, shaped as a table (its own structure is kept under "data")."""
+    """The licensing app's numbers, as a table of categories (models and datasets) plus a summary.
+
+    Its own structure is kept under "data"; an unknown structure gives an empty table.
+    """
     function = _license_statistics()
     if function is None:
         return {"rows": [], "available": False}
     data = function(user)
-    return {"rows": _flatten(data), "data": data, "available": True}
-
-
-def _flatten(data: Any, prefix: str = "") -> list[dict]:
-    """Turn whatever the licensing selector returns into (statistic, key, value) rows."""
     rows: list[dict] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, (dict, list, tuple)):
-                rows.extend(_flatten(value, name))
-            else:
-                rows.append({"statistic": prefix or name, "key": key if prefix else "", "value": value})
-    elif isinstance(data, (list, tuple)):
-        for i, item in enumerate(data):
-            if isinstance(item, dict):
-                label = next((str(v) for v in item.values() if isinstance(v, str)), str(i))
-                for key, value in item.items():
-                    if not isinstance(value, (dict, list, tuple)) and str(value) != label:
-                        rows.append({"statistic": f"{prefix}.{label}" if prefix else label, "key": key, "value": value})
-            else:
-                rows.append({"statistic": prefix, "key": i, "value": item})
-    return rows
+    summary: list[dict] = []
+    if isinstance(data, dict) and isinstance(data.get("models"), dict):
+        labels = data.get("category_labels") or {}
+        by_model = data["models"].get("by_category") or {}
+        by_dataset = (data.get("datasets") or {}).get("by_category") or {}
+        for category in sorted(set(by_model) | set(by_dataset), key=lambda c: (-by_model.get(c, 0), c)):
+            rows.append({"category": category, "label": str(labels.get(category, category)),
+                         "models": by_model.get(category, 0), "datasets": by_dataset.get(category, 0)})
+        for key, label in (("without_license_share", "Share of assets without a licence"),
+                           ("models_analysed", "Models analysed for compliance"),
+                           ("models_with_violations", "Models with licence violations")):
+            if key in data:
+                summary.append({"label": label, "key": key, "value": data[key]})
+    return {"rows": rows, "summary": summary, "data": data, "available": True}
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,7 +560,8 @@ STATS: dict[str, Stat] = {s.name: s for s in [
          users_per_affiliation, staff_only=True, chart_x="affiliation"),
     Stat("top_uploaders", "Most active uploaders", "users", "bar", ("user", "models", "datasets", "total"),
          top_uploaders, chart_x="user", chart_y=("models", "datasets")),
-    Stat("licenses", "Licences (compliance)", "licences", "table", ("statistic", "key", "value"), licenses),
+    Stat("licenses", "Licence categories and compliance", "licences", "bar",
+         ("category", "label", "models", "datasets"), licenses, chart_x="label", chart_y=("models", "datasets")),
 ]}
 
 

@@ -15,7 +15,7 @@ def cell(value, column: str = ""):
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if column.startswith("share") and isinstance(value, float):
+    if (column.startswith("share") or column.endswith("_share")) and isinstance(value, float):
         return f"{value * 100:.1f} %"
     if isinstance(value, int):
         return intcomma(value)

@@ -57,13 +57,34 @@ def test_an_api_token_reads_the_statistics(client, catalogue, owner):
 
 def test_the_licence_section_appears_when_the_licensing_app_provides_it(client, catalogue, monkeypatch, admin_user):
     def license_statistics(user):
-        return {"by_category": [{"category": "permissive", "models": 2}], "without_licence": 2}
+        return {"models": {"total": 5, "by_category": {"permissive": 2, "none": 2, "copyleft": 1}},
+                "datasets": {"total": 3, "by_category": {"none": 3}},
+                "without_license_share": 0.625, "models_with_violations": 1,
+                "category_labels": {"permissive": "Permissive", "none": "No licence", "copyleft": "Copyleft"}}
 
     monkeypatch.setattr(selectors, "_license_statistics", lambda: license_statistics)
     data = client.get(stat_url("licenses")).json()
-    assert data["available"] is True and data["data"]["without_licence"] == 2
-    assert {"statistic": "by_category.permissive", "key": "models", "value": 2} in data["rows"]
-    monkeypatch.setattr(selectors, "_license_statistics", lambda: None)
-    assert client.get(stat_url("licenses")).status_code == 404
+    assert data["available"] is True and data["data"]["models_with_violations"] == 1
+    assert data["rows"] == [
+        {"category": "none", "label": "No licence", "models": 2, "datasets": 3},
+        {"category": "permissive", "label": "Permissive", "models": 2, "datasets": 0},
+        {"category": "copyleft", "label": "Copyleft", "models": 1, "datasets": 0},
+    ]
+    assert {"label": "Models with licence violations", "key": "models_with_violations", "value": 1} in data["summary"]
     client.force_login(admin_user)
+    page = client.get("/insights/").content.decode()
+    assert 'data-insights-stat="licenses"' in page and "62.5 %" in page
+    monkeypatch.setattr(selectors, "_license_statistics", lambda: None)
+    selectors.invalidate()
+    assert client.get(stat_url("licenses")).status_code == 404
     assert "licenses" not in [s["name"] for s in client.get(INDEX).json()["statistics"]]
+    assert 'data-insights-stat="licenses"' not in client.get("/insights/").content.decode()
+
+
+def test_the_licence_statistics_of_the_licensing_app_count_only_visible_models(client, catalogue, anonymous,
+                                                                               admin_user):
+    if selectors._license_statistics() is None:
+        pytest.skip("licensing.selectors.license_statistics is not there yet")
+    public = {r["category"]: r["models"] for r in selectors.statistic("licenses", anonymous)["rows"]}
+    everything = {r["category"]: r["models"] for r in selectors.statistic("licenses", admin_user)["rows"]}
+    assert sum(public.values()) == 4 and sum(everything.values()) == 5
