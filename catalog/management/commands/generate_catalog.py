@@ -9,6 +9,8 @@ model with a smaller id, so the generated lineage is acyclic by construction.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 import time
@@ -115,8 +117,29 @@ ETHICS_TRUE_SHARE = {
 }
 
 
-def weighted(pairs) -> tuple[list, list]:
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+class Picker:
+    """A weighted choice with the cumulative weights computed once (random.choices recomputes them)."""
+
+    def __init__(self, values, weights):
+        self.values = list(values)
+        self.cumulative = list(itertools.accumulate(weights))
+        self.total = self.cumulative[-1]
+
+    @classmethod
+    def of(cls, pairs) -> "Picker":
+        return cls([p[0] for p in pairs], [p[1] for p in pairs])
+
+    def __call__(self, rnd: random.Random):
+        return self.values[bisect.bisect_right(self.cumulative, rnd.random() * self.total)]
+
+
+FAMILY = Picker(("transformer", "cnn", "rnn", "other"), (70, 12, 5, 13))
+TRAINING = Picker(("pretrain", "finetune", "rl", ""), (35, 55, 4, 6))
+ROLE = Picker(("trained_on", "evaluated_on", "fine_tuned_on"), (60, 25, 15))
+RELATION = Picker.of(RELATIONS)
+MEDIA_BY_FAMILY = {family: Picker.of(pairs) for family, pairs in FAMILY_MEDIA.items()}
+DATASET_MEDIA = Picker(("text", "image", "audio", "video", "tabular", "multimodal", "other"), (40, 20, 8, 4, 18, 7, 3))
+FILE_COUNT = Picker((1, 2, 3, 4), (35, 35, 20, 10))
 
 
 class RowWriter:
@@ -250,9 +273,9 @@ class Generator:
             for key, spdx, name, category, _ in FALLBACK_LICENSES:
                 License.objects.get_or_create(key=key, defaults={"spdx_id": spdx, "name": name, "category": category})
         weights = {k: w for k, _, _, _, w in FALLBACK_LICENSES}
-        self.licenses = list(License.objects.values_list("id", "key"))
-        self.license_weights = [weights.get(key, 1) for _, key in self.licenses]
-        self.license_keys = dict(self.licenses)
+        licenses = list(License.objects.values_list("id", "key"))
+        self.license = Picker([pk for pk, _ in licenses], [weights.get(key, 1) for _, key in licenses])
+        self.license_keys = dict(licenses)
         if not Task.objects.exists():
             Task.objects.bulk_create([Task(slug=s, name=n, modality=m) for s, n, m in FALLBACK_TASKS])
         self.tasks_by_media: dict[str, list[int]] = {}
@@ -284,7 +307,7 @@ class Generator:
             users = list(User.objects.filter(username__in=[u.username for u in users]))
         self.user_ids = [u.pk for u in users]
         # Activity follows a power law: a few owners upload most assets.
-        self.user_weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(self.user_ids))]
+        self.owner = Picker(self.user_ids, [1.0 / (rank + 1) ** 0.9 for rank in range(len(self.user_ids))])
         self.user_names = {u.pk: u.username for u in users}
         Membership = User.affiliations.through
         links = [
@@ -349,8 +372,8 @@ class Generator:
 
     def model_rows(self, model_id: int, first: int, rows: dict) -> None:
         rnd = self.rnd
-        family = rnd.choices(("transformer", "cnn", "rnn", "other"), (70, 12, 5, 13))[0]
-        owner = rnd.choices(self.user_ids, self.user_weights)[0]
+        family = FAMILY(rnd)
+        owner = self.owner(rnd)
         stem = rnd.choice(MODEL_STEMS[family])
         name = f"{stem}-{rnd.choice(SUFFIXES)}-{model_id}"
         params = None if rnd.random() < 0.03 else int(min(2e12, max(1e3, rnd.lognormvariate(math.log(3e8), 2.2))))
@@ -358,9 +381,9 @@ class Generator:
         updated = min(self.now, created + timedelta(days=rnd.expovariate(1 / 30)))
         license_id = None
         if rnd.random() > 0.12:
-            license_id = rnd.choices(self.licenses, self.license_weights)[0][0]
+            license_id = self.license(rnd)
         downloads = int(rnd.lognormvariate(4, 2.5))
-        training = rnd.choices(("pretrain", "finetune", "rl", ""), (35, 55, 4, 6))[0]
+        training = TRAINING(rnd)
         card = (f"# {name}\n\nA {family} model for {stem} style workloads, "
                 f"{'fine-tuned' if training == 'finetune' else 'trained'} by {self.user_names[owner]}.")
         rows["model"].append((
@@ -368,8 +391,7 @@ class Generator:
             self.license_keys.get(license_id, ""), downloads, int(downloads * rnd.random() * 0.05), created, updated,
             training, family, rnd.choice(ARCH_NAMES[family]), params,
         ))
-        media_names, media_weights = weighted(FAMILY_MEDIA[family])
-        media = {rnd.choices(media_names, media_weights)[0]}
+        media = {MEDIA_BY_FAMILY[family](rnd)}
         if rnd.random() < 0.1:
             media.add(rnd.choice(self.media))
         tasks: set[int] = set()
@@ -385,7 +407,7 @@ class Generator:
         self.lineage_rows(model_id, first, created, rows)
         if self.dataset_range[0] and rnd.random() < 0.3:
             ds_first, ds_n = self.dataset_range
-            role = rnd.choices(("trained_on", "evaluated_on", "fine_tuned_on"), (60, 25, 15))[0]
+            role = ROLE(rnd)
             rows["datasets"].append((model_id, ds_first + rnd.randrange(ds_n), role))
 
     def architecture_rows(self, model_id: int, family: str, rows: dict) -> None:
@@ -409,8 +431,7 @@ class Generator:
         earlier = model_id - first
         if earlier < 2 or rnd.random() > 0.4:
             return
-        relations, weights = weighted(RELATIONS)
-        relation = rnd.choices(relations, weights)[0]
+        relation = RELATION(rnd)
         if rnd.random() < 0.5:
             # A popular foundation model among the first 1% ...
             bases = {first + rnd.randrange(max(1, min(earlier, self.plan.models // 100)))}
@@ -460,15 +481,14 @@ class Generator:
 
     def dataset_rows(self, dataset_id: int, ethics: list[str], rows: dict) -> None:
         rnd = self.rnd
-        owner = rnd.choices(self.user_ids, self.user_weights)[0]
-        media = rnd.choices(("text", "image", "audio", "video", "tabular", "multimodal", "other"),
-                            (40, 20, 8, 4, 18, 7, 3))[0]
+        owner = self.owner(rnd)
+        media = DATASET_MEDIA(rnd)
         topic = rnd.choice(FALLBACK_DOMAINS)
         name = f"{topic}-{media}-{rnd.choice(('corpus', 'bench', 'set', 'collection', 'records'))}-{dataset_id}"
         created = self.created_at()
         instances = int(min(5e10, rnd.lognormvariate(math.log(50_000), 2.0)))
         downloads = int(rnd.lognormvariate(3, 2.5))
-        license_id = rnd.choices(self.licenses, self.license_weights)[0][0] if rnd.random() > 0.2 else None
+        license_id = self.license(rnd) if rnd.random() > 0.2 else None
         missing = rnd.random() < 0.4
 
         def flag(share: float):
@@ -490,7 +510,7 @@ class Generator:
             tasks.add(rnd.choice(self.all_task_ids))
         rows["tasks"].extend((dataset_id, t) for t in tasks)
         rows["domains"].extend((dataset_id, d) for d in set(rnd.sample(self.domain_ids, rnd.randint(1, 2))))
-        n_files = rnd.choices((1, 2, 3, 4), (35, 35, 20, 10))[0]
+        n_files = FILE_COUNT(rnd)
         roles = ("training_data", "test_data", "validation_data", "metadata")
         for i in range(n_files):
             fmt, mime = rnd.choice(FILE_KINDS)
