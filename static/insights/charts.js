@@ -40,8 +40,13 @@
       options: {
         indexAxis: horizontal ? "y" : "x",
         plugins: {legend: {display: spec.y.length > 1}},
-        scales: spec.y.length > 1 && spec.chart === "bar" && spec.x === "criterion"
-          ? {x: {stacked: true}, y: {stacked: true}} : {}
+        scales: (function () {
+          // parts of one whole: yes / no / unknown datasets; an uploader's models + datasets
+          var stacked = spec.x === "criterion" || spec.x === "user";
+          var value = {beginAtZero: true, stacked: stacked, ticks: {precision: 0}};
+          var label = {stacked: stacked, ticks: {autoSkip: false}};
+          return horizontal ? {x: value, y: label} : {x: label, y: value};
+        })()
       }
     };
   }
@@ -51,7 +56,8 @@
       type: "bar",
       data: {labels: labelsOf(spec), datasets: [{label: "count", data: spec.rows.map(function (r) { return r.count; }),
               backgroundColor: PALETTE[0], categoryPercentage: 1.0, barPercentage: 0.98}]},
-      options: {plugins: {legend: {display: false}}, scales: {x: {title: {display: true, text: "log-scale bins"}}}}
+      options: {plugins: {legend: {display: false}},
+                scales: {x: {title: {display: true, text: "log-scale bins"}}, y: {beginAtZero: true, ticks: {precision: 0}}}}
     };
   }
 
