@@ -1,5 +1,8 @@
 """Row visibility as SQL: the subquery that stands in for an exposed table in the agent's SQL.
 
+The subquery is an optimisation fence (see ``fence``), so the outer query's expressions only ever
+run on visible rows.
+
 The filter is the SQL Django compiles for ``schema.visible_rows(label, user)`` (itself built on
 ``visible_to``), with its parameters inlined as literals of the few types such querysets use.
 """
@@ -53,4 +56,17 @@ def row_subquery(table: TableInfo, *, user, dialect: str) -> exp.Select:
         pk = table.model._meta.pk.column
         condition = sqlglot.parse_one(compiled_sql(rows.values("pk")), read=dialect)
         select = select.where(exp.In(this=exp.column(pk, quoted=True), query=exp.Subquery(this=condition)))
+        select = fence(select, dialect)
     return select
+
+
+def fence(select: exp.Select, dialect: str) -> exp.Select:
+    """Stop the planner from merging the subquery into the outer query (or pushing conditions into it).
+
+    Without it, PostgreSQL may evaluate the outer query's conditions on rows the filter would drop,
+    and an error such as ``invalid input syntax for type integer: "<private name>"`` leaks them (the
+    leaky-view problem). A subquery with OFFSET (SQLite: LIMIT/OFFSET) is never flattened.
+    """
+    if dialect == "sqlite":
+        return select.limit(-1).offset(0)
+    return select.offset(0)

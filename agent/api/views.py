@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +23,8 @@ class AgentQueryView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(summary="Ask a question about the catalogue", request=QuestionSerializer,
+                   responses={200: AgentQuerySerializer, 202: AgentQuerySerializer})
     def post(self, request):
         serializer = QuestionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -37,6 +40,7 @@ class AgentQueryDetailView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(summary="One of your questions and its answer", responses=AgentQuerySerializer)
     def get(self, request, pk: int):
         query = get_object_or_404(AgentQuery.objects.asked_by(request.user), pk=pk)
         return Response(AgentQuerySerializer(query, context={"request": request}).data)

@@ -89,3 +89,20 @@ def test_an_inactive_user_sees_only_public_assets(fake_llm, catalogue, owner):
     owner.is_active = False
     owner.save()
     assert names(ask(fake_llm, owner, "SELECT name FROM catalog_mlmodel")) == {"open-llm"}
+
+
+LEAKY = [
+    "SELECT 1 AS name FROM catalog_mlmodel WHERE CAST(name AS INTEGER) = 1",
+    "SELECT name FROM catalog_mlmodel WHERE visibility = 'private' AND CAST(name AS INTEGER) > 0",
+    "SELECT m.name FROM catalog_mlmodel m JOIN catalog_dataset d ON CAST(d.name AS INTEGER) = m.id",
+    "SELECT name FROM catalog_filecolumn WHERE CAST(name AS INTEGER) = 1",
+]
+
+
+@pytest.mark.parametrize("sql", LEAKY)
+def test_error_messages_do_not_leak_private_rows(fake_llm, catalogue, stranger, sql):
+    """The filtered subqueries are optimisation fences: conditions never run on rows the user may not see."""
+    fake_llm.default = sql_reply(sql)
+    answer = services.answer_question(user=stranger, question="?")
+    for private in (*PRIVATE, "secret_patient_name"):
+        assert private not in answer.message and private not in repr(answer.rows)
