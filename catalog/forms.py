@@ -1,4 +1,9 @@
 from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from catalog.models import CNNModule, Dataset, DatasetRole, Domain, Media, MLModel, ModelLineage, Task
+from catalog.services import DETAIL_FIELDS
 
 
 class UploadForm(forms.Form):
@@ -7,3 +12,241 @@ class UploadForm(forms.Form):
         required=False, max_length=500,
         help_text="Path in the repository, e.g. model.safetensors or data/train.csv. Default: the file's name.",
     )
+
+
+# --- create and edit ------------------------------------------------------------------------
+
+TEXTAREA = {"rows": 8}
+
+
+class UsernamesField(forms.CharField):
+    """Comma-separated user names -> active users (authors)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "User names, separated by commas.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)) or hasattr(value, "all"):
+            users = value.all() if hasattr(value, "all") else value
+            return ", ".join(getattr(u, "username", str(u)) for u in users)
+        return value
+
+    def clean(self, value):
+        names = [n.strip() for n in (super().clean(value) or "").split(",") if n.strip()]
+        users = {u.username: u for u in User.objects.filter(username__in=names, is_active=True)}
+        missing = [n for n in names if n not in users]
+        if missing:
+            raise ValidationError(f"No active user named {', '.join(missing)}.")
+        return [users[n] for n in dict.fromkeys(names)]
+
+
+class AssetForm(forms.ModelForm):
+    """Fields models and datasets share. ``license_text`` is resolved to a known licence by the
+    licensing app; the declared string is kept either way."""
+
+    license_text = forms.CharField(
+        required=False, max_length=300, label="Licence",
+        help_text="A licence key, SPDX id or expression (apache-2.0, MIT, Apache-2.0 OR MIT).",
+    )
+    media = forms.MultipleChoiceField(choices=Media.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    tasks = forms.ModelMultipleChoiceField(Task.objects.all(), required=False, to_field_name="slug",
+                                           widget=forms.SelectMultiple(attrs={"size": 8}),
+                                           help_text="Hold Ctrl (or ⌘) to choose several.")
+    authors = UsernamesField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("license_text", self.instance.license_declared or
+                                    (self.instance.license.key if self.instance.license else ""))
+            self.initial.setdefault("media", list(self.instance.media.values_list("slug", flat=True)))
+            self.initial.setdefault("authors", self.instance.authors.all())
+
+    def service_data(self) -> dict:
+        """The validated data in the shape catalog.services.save_model / save_dataset take."""
+        from licensing.services import resolve_license
+
+        data = {name: value for name, value in self.cleaned_data.items() if name in self._meta.fields}
+        declared = self.cleaned_data.get("license_text", "").strip()
+        data["license_declared"] = declared
+        data["license"] = resolve_license(declared) if declared else None
+        data["media"] = self.cleaned_data["media"]
+        data["tasks"] = list(self.cleaned_data["tasks"])
+        data["authors"] = self.cleaned_data["authors"]
+        return data
+
+    def _post_clean(self):
+        # Model validation (unique owner/name, constraints) runs in the service, inside its
+        # transaction; running it here too would also mutate the instance the view still needs.
+        pass
+
+
+class ModelForm(AssetForm):
+    class Meta:
+        model = MLModel
+        fields = ["name", "visibility", "training_type", "architecture_family", "architecture_name",
+                  "parameter_count", "card"]
+        widgets = {"card": forms.Textarea(attrs=TEXTAREA)}
+        help_texts = {"card": "Markdown. Scripts, event handlers and javascript: links are removed when shown.",
+                      "architecture_family": "Fill in the matching details below."}
+        labels = {"parameter_count": "Parameters"}
+
+
+class TransformerForm(forms.Form):
+    decoder_count = forms.IntegerField(required=False, min_value=0, label="Decoders")
+    attention_size = forms.IntegerField(required=False, min_value=0, label="Attention size")
+    up_size = forms.IntegerField(required=False, min_value=0, label="Up projection size")
+    down_size = forms.IntegerField(required=False, min_value=0, label="Down projection size")
+    embedding_size = forms.IntegerField(required=False, min_value=0, label="Embedding size")
+
+
+class CNNForm(forms.Form):
+    module_count = forms.IntegerField(required=False, min_value=0, label="Number of modules")
+
+
+class CNNModuleForm(forms.Form):
+    conv_size = forms.IntegerField(required=False, min_value=1, label="Convolution size")
+    pooling_type = forms.ChoiceField(choices=[("", "—"), *CNNModule.Pooling.choices], required=False,
+                                     label="Pooling")
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("conv_size")) != bool(cleaned.get("pooling_type")):
+            raise ValidationError("Give both the convolution size and the pooling, or neither.")
+        return cleaned
+
+
+CNNModuleFormSet = forms.formset_factory(CNNModuleForm, extra=3, max_num=64, validate_max=True)
+
+
+class RNNForm(forms.Form):
+    criterion = forms.CharField(required=False, max_length=100, help_text="Training criterion / loss, e.g. cross_entropy")
+    batch_size = forms.IntegerField(required=False, min_value=0)
+    input_size = forms.IntegerField(required=False, min_value=0)
+
+
+class ArchitectureForms:
+    """The details forms of every family; only the chosen family's form is validated and saved."""
+
+    def __init__(self, data=None, model: MLModel | None = None):
+        initial = _architecture_initial(model)
+        self.transformer = TransformerForm(data, prefix="transformer", initial=initial.get("transformer"))
+        self.cnn = CNNForm(data, prefix="cnn", initial=initial.get("cnn"))
+        self.modules = CNNModuleFormSet(data, prefix="module", initial=initial.get("modules"))
+        self.rnn = RNNForm(data, prefix="rnn", initial=initial.get("rnn"))
+
+    def is_valid(self, family: str) -> bool:
+        if family == "cnn":
+            return self.cnn.is_valid() & self.modules.is_valid()
+        form = getattr(self, family, None)
+        return form.is_valid() if isinstance(form, forms.Form) else True
+
+    def data(self, family: str) -> dict | None:
+        if family == "cnn":
+            modules = [{"conv_size": f.cleaned_data["conv_size"], "pooling_type": f.cleaned_data["pooling_type"]}
+                       for f in self.modules if f.cleaned_data.get("conv_size")]
+            return {"family": "cnn", **self.cnn.cleaned_data, "modules": modules}
+        if family in DETAIL_FIELDS:
+            return {"family": family, **getattr(self, family).cleaned_data}
+        return {"family": family}
+
+
+def _architecture_initial(model: MLModel | None) -> dict:
+    if model is None or model.pk is None:
+        return {}
+    initial = {}
+    for family, fields in DETAIL_FIELDS.items():
+        details = getattr(model, family, None)
+        if details is not None:
+            initial[family] = {f: getattr(details, f) for f in fields}
+    if initial.get("cnn") is not None:
+        initial["modules"] = [{"conv_size": m.conv_size, "pooling_type": m.pooling_type}
+                              for m in model.cnn.modules.order_by("position")]
+    return initial
+
+
+class DatasetForm(AssetForm):
+    domains = forms.ModelMultipleChoiceField(Domain.objects.all(), required=False, to_field_name="slug",
+                                             widget=forms.CheckboxSelectMultiple)
+
+    IDENTIFICATION = ["name", "visibility", "year", "objective", "access", "availability", "num_citations",
+                      "citation_link", "sources", "storage_uri", "documentation_link"]
+    TECHNICAL = ["instances_number", "features_number", "features_description", "representativity_level",
+                 "representativity_description", "sample_balance_level", "sample_balance_description", "split",
+                 "has_missing_values", "global_missing_percentage", "missing_values_description",
+                 "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
+                 "external_documentation_available"]
+    ETHICS = [*Dataset.ETHICS_FLAGS, "data_errors_description"]
+
+    class Meta:
+        model = Dataset
+        fields = ["name", "visibility", "year", "objective", "access", "availability", "num_citations",
+                  "citation_link", "sources", "storage_uri", "documentation_link", "instances_number",
+                  "features_number", "features_description", "representativity_level",
+                  "representativity_description", "sample_balance_level", "sample_balance_description", "split",
+                  "has_missing_values", "global_missing_percentage", "missing_values_description",
+                  "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
+                  "external_documentation_available", *Dataset.ETHICS_FLAGS, "data_errors_description", "card"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in [
+            "objective", "sources", "features_description", "representativity_description",
+            "sample_balance_description", "missing_values_description", "data_errors_description"]} | {
+            "card": forms.Textarea(attrs=TEXTAREA)}
+        help_texts = {"card": "Markdown. Scripts, event handlers and javascript: links are removed when shown."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("domains", list(self.instance.domains.all()))
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data["domains"] = list(self.cleaned_data["domains"])
+        return data
+
+    def groups(self) -> list[tuple[str, list]]:
+        return [("Identification", [self[n] for n in self.IDENTIFICATION]),
+                ("Technical characteristics", [self[n] for n in self.TECHNICAL]),
+                ("Ethics checklist (unknown, yes or no)", [self[n] for n in self.ETHICS]),
+                ("Description, classification and licence",
+                 [self[n] for n in ["card", "license_text", "media", "tasks", "domains", "authors"]])]
+
+
+class AssetRefField(forms.CharField):
+    """``owner/name`` of an asset the user may see (a hidden one reads as missing)."""
+
+    def __init__(self, model_cls, **kwargs):
+        self.model_cls = model_cls
+        super().__init__(max_length=401, **kwargs)
+
+    def resolve(self, value: str, user):
+        owner, _, name = value.strip().partition("/")
+        found = self.model_cls.objects.visible_to(user).filter(owner__username=owner, name=name).first()
+        if found is None:
+            raise ValidationError(f"There is no {self.model_cls._meta.verbose_name} {value!r} you can see.")
+        return found
+
+
+class BaseModelForm(forms.Form):
+    base = AssetRefField(MLModel, label="Base model", help_text="owner/name")
+    relation = forms.ChoiceField(choices=ModelLineage.Relation.choices)
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_base(self):
+        return self.fields["base"].resolve(self.cleaned_data["base"], self.user)
+
+
+class DatasetLinkForm(forms.Form):
+    dataset = AssetRefField(Dataset, help_text="owner/name")
+    role = forms.ChoiceField(choices=DatasetRole.choices)
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_dataset(self):
+        return self.fields["dataset"].resolve(self.cleaned_data["dataset"], self.user)

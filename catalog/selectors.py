@@ -1,8 +1,14 @@
 """Read-side queries of the catalogue, always starting from visible_to(user)."""
 
-from django.db.models import QuerySet
+import dataclasses
+from dataclasses import dataclass
 
-from catalog.models import Dataset, MLModel
+from django.db.models import Count, QuerySet
+from django.http import QueryDict
+
+from catalog import filters
+from catalog.models import Dataset, Domain, Family, Media, MLModel, Task, TrainingType
+from licensing.models import LicenseCategory
 
 
 def catalogue_counts(user) -> dict[str, int]:
@@ -38,3 +44,112 @@ def dataset_detail_queryset(user) -> QuerySet[Dataset]:
         .select_related("owner", "license")
         .prefetch_related("media", "tasks", "domains", "authors", "files__columns")
     )
+
+
+# --- lists: facets and keyset pages (the HTML lists; the API has its own paginator class) -------
+
+FACET_LIMIT = 12  # values shown per facet (the selected ones are always shown)
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    param: str  # the FilterSet parameter it narrows
+    title: str
+    field: str = ""  # a column of the asset: GROUP BY it
+    m2m: str = ""  # or an M2M relation: GROUP BY the through table's column
+    labels: dict = dataclasses.field(default_factory=dict)
+
+
+MODEL_FACETS = [
+    FacetSpec("architecture", "Architecture", field="architecture_family", labels=dict(Family.choices)),
+    FacetSpec("training_type", "Training", field="training_type", labels=dict(TrainingType.choices)),
+    FacetSpec("media", "Media", m2m="media", labels=dict(Media.choices)),
+    FacetSpec("task", "Tasks", m2m="tasks"),
+    FacetSpec("license_category", "Licence category", field="license__category", labels=dict(LicenseCategory.choices)),
+]
+DATASET_FACETS = [
+    FacetSpec("media", "Media", m2m="media", labels=dict(Media.choices)),
+    FacetSpec("task", "Tasks", m2m="tasks"),
+    FacetSpec("domain", "Domains", m2m="domains"),
+    FacetSpec("license_category", "Licence category", field="license__category", labels=dict(LicenseCategory.choices)),
+]
+M2M_TARGETS = {"media": ("mediatype_id", None), "tasks": ("task_id", Task), "domains": ("domain_id", Domain)}
+
+
+def facet_counts(filterset_class, data: QueryDict, base, request, specs: list[FacetSpec]) -> list[dict]:
+    """For each facet: its values with the number of assets that would match, counted by the database
+    over ``base`` (already ``visible_to``) narrowed by every *other* parameter (so choosing one value
+    of a facet still shows the counts of its alternatives). One GROUP BY query per facet."""
+    facets = []
+    for spec in specs:
+        others = data.copy()
+        for param in (spec.param, "sort", "cursor"):
+            others.pop(param, None)
+        narrowed = filterset_class(others, queryset=base, request=request).qs
+        selected = set(data.getlist(spec.param))
+        rows = _count_by(spec, narrowed)
+        values = [{"value": value, "label": label, "count": count, "selected": value in selected}
+                  for value, label, count in rows]
+        shown = [v for v in values[:FACET_LIMIT]] + [v for v in values[FACET_LIMIT:] if v["selected"]]
+        facets.append({"param": spec.param, "title": spec.title, "values": shown, "more": len(values) - len(shown)})
+    return facets
+
+
+def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
+    ids = queryset.order_by().values("pk")
+    if spec.field:
+        grouped = (queryset.model.objects.filter(pk__in=ids).exclude(**{f"{spec.field}__isnull": True})
+                   .exclude(**{spec.field: ""}).values_list(spec.field).annotate(n=Count("pk")).order_by("-n", spec.field))
+        return [(value, spec.labels.get(value, value), n) for value, n in grouped]
+    column, target = M2M_TARGETS[spec.m2m]
+    through = getattr(queryset.model, spec.m2m).through
+    owner_column = f"{queryset.model._meta.model_name}_id"
+    grouped = list(through.objects.filter(**{f"{owner_column}__in": ids}).values_list(column)
+                   .annotate(n=Count("pk")).order_by("-n", column))
+    if target is None:
+        return [(value, spec.labels.get(value, value), n) for value, n in grouped]
+    names = dict(target.objects.filter(pk__in=[value for value, _ in grouped]).values_list("pk", "slug"))
+    titles = dict(target.objects.filter(pk__in=names).values_list("slug", "name"))
+    return [(names[pk], titles[names[pk]], n) for pk, n in grouped]
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    total: int
+    is_first: bool
+
+
+def keyset_page(queryset, ordering: list, cursor: str | None, size: int) -> Page:
+    """One page in ``ordering`` after ``cursor``, with the API's cursor format and its (key, id)
+    comparison (catalog.api.pagination.KeysetPagination): no OFFSET, fast at any depth.
+    Raises ValueError on a cursor this list did not give out."""
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    from catalog.api.pagination import KeysetPagination
+
+    keys = KeysetPagination()
+    keys.key, keys.descending = ordering[0].expression.name, ordering[0].descending
+    total = queryset.count()
+    try:
+        after = keys.decode(cursor, queryset)
+    except DRFValidationError:
+        raise ValueError("Invalid cursor: use the link the previous page gave.") from None
+    queryset = queryset.order_by(*ordering)
+    if after is not None:
+        queryset = queryset.filter(keys.after(*after))
+    rows = list(queryset[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        keys.last = (getattr(rows[-1], keys.key), rows[-1].pk)
+        next_cursor = keys.encode()
+    return Page(rows=rows, next_cursor=next_cursor, total=total, is_first=after is None)
+
+
+def list_queryset(model_cls, user) -> QuerySet:
+    return model_cls.objects.visible_to(user).select_related("owner", "license").prefetch_related("tasks")
+
+
+SORTS = {"models": filters.MODEL_SORTS, "datasets": filters.DATASET_SORTS}

@@ -18,8 +18,16 @@ register_converter(KindConverter, "kind")
 app_name = "catalog"
 
 urlpatterns = [
+    path("search/", views.search_page, name="search"),
+    path("models/", views.model_list, name="model-list"),
+    path("models/new/", views.model_edit, name="model-create"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
+    path("models/<str:owner>/<str:name>/edit/", views.model_edit, name="model-edit"),
+    path("datasets/", views.dataset_list, name="dataset-list"),
+    path("datasets/new/", views.dataset_edit, name="dataset-create"),
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),
+    path("datasets/<str:owner>/<str:name>/edit/", views.dataset_edit, name="dataset-edit"),
+    path("<kind:kind>/<str:owner>/<str:name>/delete/", views.asset_delete, name="asset-delete"),
     path("<kind:kind>/<str:owner>/<str:name>/files/", views.file_list, name="files"),
     path("<kind:kind>/<str:owner>/<str:name>/resolve/<path:path>", views.file_download, name="file-download"),
     path("<kind:kind>/<str:owner>/<str:name>/history/<path:path>", views.file_history, name="file-history"),

@@ -1,17 +1,28 @@
 import logging
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import can_manage_sharing
-from catalog import crypto, files, selectors
+from catalog import crypto, files, filters, forms, search, selectors, services
 from catalog.forms import UploadForm
-from catalog.models import FileVersion, MLModel, RepoFile
+from catalog.models import (
+    Dataset,
+    DatasetRelationshipColumnLink,
+    FileVersion,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RepoFile,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -38,7 +49,9 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "dataset_links": model.dataset_links.filter(
             dataset__in=selectors.dataset_detail_queryset(request.user)
         ).select_related("dataset__owner"),
+        "repo_files": RepoFile.objects.of(model).present().with_latest().order_by("path"),
         "can_share": can_manage_sharing(request.user, model),
+        "can_edit": _can_edit(request.user, model),
     }
     return render(request, "catalog/model_detail.html", context)
 
@@ -46,11 +59,192 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     dataset = get_object_or_404(selectors.dataset_detail_queryset(request.user), owner__username=owner, name=name)
     models_using = (
-        MLModel.objects.visible_to(request.user).filter(dataset_links__dataset=dataset).select_related("owner").distinct()
+        ModelDataset.objects.filter(dataset=dataset, model__in=MLModel.objects.visible_to(request.user))
+        .select_related("model__owner").order_by("model__name", "role")
     )
+    relationships = dataset.relationships.select_related("from_file", "to_file").prefetch_related(
+        Prefetch("column_links", queryset=DatasetRelationshipColumnLink.objects.select_related(
+            "from_column", "to_column").order_by("link_order")))
     return render(request, "catalog/dataset_detail.html", {
-        "dataset": dataset, "models_using": models_using, "can_share": can_manage_sharing(request.user, dataset),
+        "dataset": dataset, "models_using": models_using, "relationships": relationships,
+        "ethics": [(capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
+                   for flag in Dataset.ETHICS_FLAGS],
+        "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
+        "can_share": can_manage_sharing(request.user, dataset), "can_edit": _can_edit(request.user, dataset),
     })
+
+
+# --- lists and search -------------------------------------------------------------------------
+
+PAGE_SIZE = 20
+LISTS = {
+    "models": (MLModel, filters.MLModelFilter, selectors.MODEL_FACETS, "catalog/model_list.html"),
+    "datasets": (Dataset, filters.DatasetFilter, selectors.DATASET_FACETS, "catalog/dataset_list.html"),
+}
+
+
+def asset_list(request: HttpRequest, kind: str) -> HttpResponse:
+    """A list with the API's FilterSet as a facet sidebar; every parameter is in the URL (GET)."""
+    model_cls, filterset_class, facet_specs, template = LISTS[kind]
+    base = selectors.list_queryset(model_cls, request.user)
+    filterset = filterset_class(request.GET, queryset=base, request=request)
+    query = request.GET.get("search", "").strip()
+    context = {"kind": kind, "form": filterset.form, "facets": [], "page": None, "query": query,
+               "sorts": list(selectors.SORTS[kind]), "sort": request.GET.get("sort") or ("relevance" if query else "updated"),
+               "facet_params": [spec.param for spec in facet_specs]}
+    if not filterset.is_valid():
+        return render(request, template, context, status=400)
+    ordering = filters.ordering(filterset.form.cleaned_data.get("sort"), bool(query), selectors.SORTS[kind])
+    try:
+        context["page"] = selectors.keyset_page(filterset.qs, ordering, request.GET.get("cursor"), PAGE_SIZE)
+    except ValueError as exc:
+        context["cursor_error"] = str(exc)
+        return render(request, template, context, status=400)
+    context["facets"] = selectors.facet_counts(filterset_class, request.GET, base, request, facet_specs)
+    return render(request, template, context)
+
+
+def model_list(request: HttpRequest) -> HttpResponse:
+    return asset_list(request, "models")
+
+
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    return asset_list(request, "datasets")
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    """Both lists' best matches for a query, each linking to its full, filterable list."""
+    query = request.GET.get("q", "").strip()
+    results = {}
+    if query:
+        for kind, model_cls in (("models", MLModel), ("datasets", Dataset)):
+            matches = search.apply(selectors.list_queryset(model_cls, request.user), query)
+            results[kind] = list(matches.order_by(*filters.ordering(None, True, selectors.SORTS[kind]))[:10])
+    return render(request, "catalog/search.html", {"query": query, "results": results})
+
+
+# --- create, edit, delete ---------------------------------------------------------------------
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError next to the fields it names (others above the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _editable(request: HttpRequest, model_cls, owner: str, name: str):
+    """An asset the user may change: hidden is 404, visible but read-only is 403."""
+    asset = get_object_or_404(model_cls.objects.visible_to(request.user).select_related("owner"),
+                              owner__username=owner, name=name)
+    if not _can_edit(request.user, asset):
+        raise PermissionDenied("You may not change this asset.")
+    return asset
+
+
+@login_required
+def model_edit(request: HttpRequest, owner: str | None = None, name: str | None = None) -> HttpResponse:
+    """Create (no owner/name) or edit a model; on the edit page also its base models and datasets."""
+    model = _editable(request, MLModel, owner, name) if owner else None
+    if model is not None:
+        model = selectors.model_detail_queryset(request.user).get(pk=model.pk)
+    saving = request.method == "POST" and request.POST.get("action", "save") == "save"
+    lineage_forms = {}
+    if request.method == "POST" and not saving:
+        if model is None:
+            raise Http404("Save the model first.")
+        result = _lineage_action(request, model)
+        if isinstance(result, HttpResponse):
+            return result
+        lineage_forms = result
+    data = request.POST if saving else None
+    form = forms.ModelForm(data, instance=model or MLModel(owner=request.user))
+    architecture = forms.ArchitectureForms(data, model)
+    if saving and form.is_valid() & architecture.is_valid(request.POST.get("architecture_family", "")):
+        payload = {**form.service_data(), "architecture": architecture.data(form.cleaned_data["architecture_family"])}
+        current = MLModel.objects.get(pk=model.pk) if model else None  # the service compares before and after
+        try:
+            saved = services.save_model(user=request.user, data=payload, model=current, request=request)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{saved.full_name} {'saved' if model else 'created'}.")
+            return redirect(saved.get_absolute_url() if model else reverse(
+                "catalog:files", args=["models", saved.owner.username, saved.name]))
+    context = {"form": form, "architecture": architecture, "model": model}
+    if model is not None:
+        context |= {
+            "base_form": forms.BaseModelForm(user=request.user, prefix="base"),
+            "link_form": forms.DatasetLinkForm(user=request.user, prefix="link"),
+            "base_edges": model.base_edges.select_related("base__owner"),
+            "dataset_links": model.dataset_links.select_related("dataset__owner"),
+            **lineage_forms,
+        }
+    return render(request, "catalog/model_form.html", context, status=400 if lineage_forms else 200)
+
+
+def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict:
+    """The base-model and dataset forms of the model's edit page, each its own POST through the
+    services: a redirect when done, else the bound form with its errors."""
+    action = request.POST.get("action")
+    if action == "remove-base":
+        edge = get_object_or_404(ModelLineage.objects.select_related("model", "base"), model=model,
+                                 pk=request.POST.get("id") if str(request.POST.get("id", "")).isdigit() else None)
+        services.remove_base_model(user=request.user, edge=edge, request=request)
+        messages.success(request, f"{edge.base.full_name} is no longer a base model of {model.full_name}.")
+        return redirect(request.path)
+    if action == "add-base":
+        form, key = forms.BaseModelForm(request.POST, user=request.user, prefix="base"), "base_form"
+    elif action == "link-dataset":
+        form, key = forms.DatasetLinkForm(request.POST, user=request.user, prefix="link"), "link_form"
+    else:
+        raise Http404("Unknown action.")
+    if form.is_valid():
+        try:
+            if action == "add-base":
+                services.add_base_model(user=request.user, model=model, base=form.cleaned_data["base"],
+                                        relation=form.cleaned_data["relation"], request=request)
+                done = f"{model.full_name} now derives from {form.cleaned_data['base'].full_name}."
+            else:
+                services.link_dataset(user=request.user, model=model, dataset=form.cleaned_data["dataset"],
+                                      role=form.cleaned_data["role"], request=request)
+                done = f"{form.cleaned_data['dataset'].full_name} linked."
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(request.path)
+    return {key: form}
+
+
+@login_required
+def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | None = None) -> HttpResponse:
+    dataset = _editable(request, Dataset, owner, name) if owner else None
+    form = forms.DatasetForm(request.POST or None, instance=dataset or Dataset(owner=request.user))
+    if request.method == "POST" and form.is_valid():
+        current = Dataset.objects.get(pk=dataset.pk) if dataset else None
+        try:
+            saved = services.save_dataset(user=request.user, data=form.service_data(), dataset=current,
+                                          request=request)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{saved.full_name} {'saved' if dataset else 'created'}.")
+            return redirect(saved.get_absolute_url() if dataset else reverse(
+                "catalog:files", args=["datasets", saved.owner.username, saved.name]))
+    return render(request, "catalog/dataset_form.html", {"form": form, "dataset": dataset})
+
+
+@login_required
+def asset_delete(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:
+    asset = _editable(request, files.asset_of(kind), owner, name)
+    if request.method == "POST":
+        services.delete_asset(user=request.user, asset=asset, request=request)
+        messages.success(request, f"{asset.full_name} deleted.")
+        return redirect(f"catalog:{kind[:-1]}-list")
+    return render(request, "catalog/asset_confirm_delete.html", {"asset": asset, "kind": kind})
 
 
 # --- files ------------------------------------------------------------------------------------

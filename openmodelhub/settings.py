@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "openmodelhub.security.SecurityHeadersMiddleware",  # Content-Security-Policy (UI)
 ]
 
 ROOT_URLCONF = "openmodelhub.urls"
@@ -264,6 +265,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "FamilyEnum": "catalog.models.base.Family",
+        "MediaEnum": "catalog.models.base.Media",
+        "VisibilityEnum": "catalog.models.base.Visibility",
+        "RelationEnum": "catalog.models.base.Relation",
+        "DatasetRoleEnum": "catalog.models.base.DatasetRole",
+        "UserRoleEnum": "accounts.models.User.Role",
+        "LicenseCategoryEnum": "licensing.models.LicenseCategory",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.api.schema.document_errors",
+    ],
 }
 
 # --- Agent (natural-language questions -> read-only SQL) -----------------------------------
