@@ -13,19 +13,18 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from contextlib import contextmanager
-
 from django.db import connection, transaction
-from django.db.models import Avg, Case, Count, F, Max, Min, Q, QuerySet, StdDev, Sum, Value, When, Window
+from django.db.models import Avg, Case, Count, Exists, Max, Min, OuterRef, Q, QuerySet, StdDev, Value, When
 from django.db.models.functions import ExtractYear, TruncMonth
 
 from accounts.models import Affiliation, User
-from catalog.models import Dataset, MLModel, ModelLineage, Task, sees_everything, is_member
+from catalog.models import Dataset, MLModel, ModelLineage, Task, is_member, sees_everything
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def _analytics_session():
         yield
 
 
-def compute(stat: "Stat", user) -> dict:
+def compute(stat: Stat, user) -> dict:
     with _analytics_session():
         return _payload(stat, stat.compute(user), scope_of(user))
 
@@ -211,7 +210,8 @@ def models_by_media(user) -> dict:
     if not sees_everything(user):
         through = through.filter(mlmodel__in=visible.values("id"))
     pairs = list(through.values("mediatype_id").annotate(n=Count("id")).order_by().values_list("mediatype_id", "n"))
-    without = visible.filter(media__isnull=True).count()
+    # NOT EXISTS is an anti-join on the through table's (mlmodel_id, mediatype_id) index.
+    without = visible.filter(~Exists(MLModel.media.through.objects.filter(mlmodel_id=OuterRef("pk")))).count()
     if without:
         pairs.append(("none", without))
     return {"rows": _counted(pairs, total, "media"), "total": total,
@@ -240,7 +240,7 @@ def models_by_license_category(user) -> dict:
 def _media_task_matrix(model, fk: str, user, visible: QuerySet) -> dict:
     media_table = model.media.through._meta.db_table
     task_table = model.tasks.through._meta.db_table
-    condition, params = _in_visible("m.%s" % fk, visible, user)
+    condition, params = _in_visible(f"m.{fk}", visible, user)
     sql = f"""
         SELECT m.mediatype_id, t.slug, COUNT(*)
         FROM {media_table} m
@@ -298,7 +298,8 @@ def _visible_edges(user) -> QuerySet[ModelLineage]:
 
 
 def lineage_relations(user) -> dict:
-    pairs = list(_visible_edges(user).values("relation").annotate(n=Count("id")).order_by().values_list("relation", "n"))
+    grouped = _visible_edges(user).values("relation").annotate(n=Count("id")).order_by()
+    pairs = list(grouped.values_list("relation", "n"))
     total = sum(n for _, n in pairs)
     return {"rows": _counted(pairs, total, "relation"), "total": total}
 

@@ -5,7 +5,7 @@ Models (owner unless said otherwise; m4 and d3 are private):
     name  media         tasks            family       training  params     licence    downloads  created
     m1    text          text-gen         transformer  pretrain  1,000      permissive 100        2024-01-15
     m2    text, image   text-gen, img    transformer  finetune  2,000      permissive 50         2024-01-20
-    m3    image         img              cnn          finetune  3,000,000  copyleft   10         2024-03-01  (stranger's)
+    m3    image         img              cnn          finetune  3,000,000  copyleft   10         2024-03-01  stranger's
     m4    image         img              cnn          pretrain  40,000     -          1000       2024-03-05  PRIVATE
     m5    -             -                other        -         -          -          0          2024-02-10
 

@@ -6,7 +6,9 @@ from django.urls import path
 
 from openmodelhub.urls import urlpatterns as project_urlpatterns
 
-PAGE = Template('{% extends "base.html" %}{% load insights %}{% block content %}{% insights_home_summary %}{% endblock %}')
+PAGE = Template(
+    '{% extends "base.html" %}{% load insights %}{% block content %}{% insights_home_summary %}{% endblock %}'
+)
 
 
 def summary(request):

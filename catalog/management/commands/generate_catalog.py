@@ -126,7 +126,7 @@ class Picker:
         self.total = self.cumulative[-1]
 
     @classmethod
-    def of(cls, pairs) -> "Picker":
+    def of(cls, pairs) -> Picker:
         return cls([p[0] for p in pairs], [p[1] for p in pairs])
 
     def __call__(self, rnd: random.Random):
@@ -184,7 +184,8 @@ class RowWriter:
             else:
                 fields = self.all_fields
                 prepared = [
-                    tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row + extra)) for row in rows
+                    tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row + extra, strict=True))
+                    for row in rows
                 ]
                 marks = ", ".join(["%s"] * len(fields))
                 cursor.executemany(f"INSERT INTO {qn(self.table)} ({cols}) VALUES ({marks})", prepared)
