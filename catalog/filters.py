@@ -5,6 +5,7 @@ DatasetFilterCriteria for datasets). Each filter narrows a queryset that already
 from __future__ import annotations
 
 import django_filters as df
+from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 
 from catalog import search
@@ -39,6 +40,26 @@ DATASET_SORTS = {k: v for k, v in MODEL_SORTS.items() if "parameters" not in k} 
 }
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no); anything else is an error rather than silently ignored."""
+
+    TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Use true or false.")
+
+
+class BooleanFilter(df.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 def _choice_list(name: str, choices, label: str):
     return df.MultipleChoiceFilter(field_name=name, choices=choices, label=label)
 
@@ -53,10 +74,10 @@ class AssetFilter(df.FilterSet):
     license = df.CharFilter(field_name="license__key", label="Licence key (ScanCode), e.g. apache-2.0")
     license_category = df.MultipleChoiceFilter(field_name="license__category", choices=LicenseCategory.choices,
                                                label="Licence category")
-    has_license = df.BooleanFilter(field_name="license", lookup_expr="isnull", exclude=True,
+    has_license = BooleanFilter(field_name="license", lookup_expr="isnull", exclude=True,
                                    label="Has a recognised licence")
     visibility = df.ChoiceFilter(choices=[("public", "public"), ("private", "private")])
-    has_files = df.BooleanFilter(method="filter_has_files", label="Has at least one file")
+    has_files = BooleanFilter(method="filter_has_files", label="Has at least one file")
     created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -124,7 +145,7 @@ def _by_ref(model_cls, value: str) -> QuerySet:
 
 
 def _ethics_filters() -> dict:
-    return {flag: df.BooleanFilter(field_name=flag) for flag in Dataset.ETHICS_FLAGS}
+    return {flag: BooleanFilter(field_name=flag) for flag in Dataset.ETHICS_FLAGS}
 
 
 class DatasetFilter(AssetFilter):
@@ -137,10 +158,10 @@ class DatasetFilter(AssetFilter):
     instances_max = df.NumberFilter(field_name="instances_number", lookup_expr="lte", min_value=0)
     features_min = df.NumberFilter(field_name="features_number", lookup_expr="gte", min_value=0)
     features_max = df.NumberFilter(field_name="features_number", lookup_expr="lte", min_value=0)
-    has_missing_values = df.BooleanFilter()
-    split = df.BooleanFilter()
+    has_missing_values = BooleanFilter()
+    split = BooleanFilter()
     access = df.CharFilter()
-    has_pii = df.BooleanFilter(method="filter_has_pii", label="Has a column flagged as personal data")
+    has_pii = BooleanFilter(method="filter_has_pii", label="Has a column flagged as personal data")
     locals().update(_ethics_filters())
 
     class Meta:

@@ -9,7 +9,18 @@ SQLite: a plain fallback (every word somewhere in name, card or tasks; a name ma
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 
 MAX_QUERY = 200
 
@@ -24,7 +35,9 @@ def apply(queryset: QuerySet, text: str) -> QuerySet:
         query = SearchQuery(text, config="simple", search_type="websearch") | SearchQuery(
             text, config="english", search_type="websearch"
         )
-        return queryset.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
+        # ts_rank is a real; as a double its exact value survives the round trip through a cursor.
+        rank = Cast(SearchRank(F("search_vector"), query), FloatField())
+        return queryset.filter(search_vector=query).annotate(rank=rank)
     return _fallback(queryset, text)
 
 

@@ -20,6 +20,15 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
+class ExactJSONEncoder(DjangoJSONEncoder):
+    """Full microseconds (DjangoJSONEncoder keeps milliseconds, which would skip rows on a cursor)."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 class KeysetPagination(BasePagination):
     page_size = 50
     max_page_size = 200
@@ -58,7 +67,7 @@ class KeysetPagination(BasePagination):
 
     def encode(self) -> str:
         value, pk = self.last
-        raw = json.dumps([value, pk], cls=DjangoJSONEncoder, separators=(",", ":"))
+        raw = json.dumps([value, pk], cls=ExactJSONEncoder, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def decode(self, token: str | None, queryset):
