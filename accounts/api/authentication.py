@@ -1,3 +1,4 @@
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import ApiToken
@@ -31,3 +32,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: personal access tokens are bearer tokens in the Authorization header."""
+
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "omh_<prefix>_<secret>",
+                "description": "A personal access token (`/accounts/tokens/` or `POST /api/v1/tokens/`): "
+                               "`Authorization: Bearer omh_…`. Read-scope tokens get 403 on writes."}

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiToken
@@ -21,4 +22,8 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
     role = serializers.CharField()
-    affiliations = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    affiliations = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_affiliations(self, user) -> list[str]:
+        return [affiliation.name for affiliation in user.affiliations.all()]

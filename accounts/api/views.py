@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -11,11 +12,20 @@ from accounts.services import create_api_token, revoke_api_token
 
 class MeView(APIView):
     permission_classes = [permissions.IsAuthenticated]
+    serializer_class = MeSerializer
 
+    @extend_schema(summary="Who you are (user name, e-mail, role, affiliations)", responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Your personal access tokens"),
+    retrieve=extend_schema(summary="One of your tokens (never its secret)"),
+    create=extend_schema(summary="Create a token (the secret is in this response only)", request=ApiTokenSerializer,
+                         responses={201: NewApiTokenSerializer}),
+    destroy=extend_schema(summary="Revoke a token"),
+)
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Your personal access tokens. DELETE revokes (the record stays, for the audit trail)."""
@@ -24,6 +34,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     serializer_class = ApiTokenSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user)
 
     def create(self, request, *args, **kwargs):

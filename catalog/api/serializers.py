@@ -33,6 +33,21 @@ class AssetRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class FileEntrySerializer(serializers.Serializer):
+    """A path of an asset's repository with its latest ready version."""
+
+    path = serializers.CharField()
+    version = serializers.IntegerField()
+    size = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class ModelDatasetRefSerializer(serializers.Serializer):
+    dataset = AssetRefSerializer()
+    role = serializers.ChoiceField(choices=ModelDataset.Role.choices)
+
+
 class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
@@ -145,12 +160,12 @@ class MLModelSerializer(AssetSerializer):
         edges = obj.derivative_edges.filter(model__in=self._visible(MLModel)).select_related("model__owner")
         return [{"model": _asset_ref(e.model), "relation": e.relation} for e in edges]
 
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    @extend_schema_field(ModelDatasetRefSerializer(many=True))
     def get_datasets(self, obj) -> list:
         links = obj.dataset_links.filter(dataset__in=self._visible(Dataset)).select_related("dataset__owner")
         return [{"dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
 
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    @extend_schema_field(FileEntrySerializer(many=True))
     def get_files(self, obj) -> list:
         return files_of(obj)
 
@@ -232,7 +247,7 @@ class DatasetSerializer(DatasetListSerializer):
             self.context["request"].user)).select_related("model__owner")
         return [{"model": _asset_ref(link.model), "role": link.role} for link in links]
 
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    @extend_schema_field(FileEntrySerializer(many=True))
     def get_files(self, obj) -> list:
         return files_of(obj)
 

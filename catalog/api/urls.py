@@ -3,11 +3,11 @@ from django.urls import path
 from catalog.api import views as v
 
 
-def asset_routes(detail, prefix: str) -> list:
+def asset_routes(detail, by_id, prefix: str) -> list:
     """The same sub-resources under models/ and datasets/, addressed by owner/name."""
     one = "<str:owner>/<str:name>"
     return [
-        path(f"{prefix}/<int:pk>/", detail.as_view(), name=f"{prefix}-detail-by-id"),
+        path(f"{prefix}/<int:pk>/", by_id.as_view(), name=f"{prefix}-detail-by-id"),
         path(f"{prefix}/{one}/", detail.as_view(), name=f"{prefix}-detail"),
         path(f"{prefix}/{one}/files/", v.FilesView.as_view(asset_model=detail.asset_model), name=f"{prefix}-files"),
         path(f"{prefix}/{one}/versions/<path:path>", v.FileVersionsView.as_view(asset_model=detail.asset_model),
@@ -26,13 +26,13 @@ def asset_routes(detail, prefix: str) -> list:
 
 urlpatterns = [
     path("models/", v.ModelListView.as_view(), name="models"),
-    *asset_routes(v.ModelDetailView, "models"),
+    *asset_routes(v.ModelDetailView, v.ModelDetailByIdView, "models"),
     path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
     path("models/<str:owner>/<str:name>/lineage/<int:edge_id>/", v.ModelLineageEdgeView.as_view(),
          name="model-lineage-edge"),
     path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
-    *asset_routes(v.DatasetDetailView, "datasets"),
+    *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("users/", v.UserListView.as_view(), name="users"),
     path("users/<str:username>/", v.UserDetailView.as_view(), name="user"),

@@ -21,6 +21,7 @@ from accounts.api.permissions import IsAdminRole
 from accounts.models import Affiliation, Grant, Invitation, User
 from catalog import files, filters, services
 from catalog.api import serializers as s
+from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
 from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelLineage, RepoFile, Task
 from catalog.views import download_response
@@ -131,6 +132,18 @@ class ModelDetailView(AssetDetailView):
         serializer.instance = _save_model(self.request, serializer.validated_data, serializer.instance)
 
 
+def _by_id(view, prefix: str, summary: str):
+    """The same detail view addressed by id, with operationIds of its own."""
+    ops = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+    parameters = [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {summary}'s id")]
+    return extend_schema_view(**{method: extend_schema(operation_id=f"{prefix}_by_id_{op}", parameters=parameters)
+                                 for method, op in ops.items()})(
+        type(f"{view.__name__}ById", (view,), {"__doc__": view.__doc__}))
+
+
+ModelDetailByIdView = _by_id(ModelDetailView, "models", "model")
+
+
 def _dataset_list_queryset(user):
     return Dataset.objects.visible_to(user).select_related("owner", "license").prefetch_related(
         "media", "tasks", "domains")
@@ -178,6 +191,9 @@ class DatasetDetailView(AssetDetailView):
         serializer.instance = _save_dataset(self.request, serializer.validated_data, serializer.instance)
 
 
+DatasetDetailByIdView = _by_id(DatasetDetailView, "datasets", "dataset")
+
+
 # --- lineage and dataset links ------------------------------------------------------------------
 
 
@@ -193,7 +209,8 @@ def _resolve(model_cls, ref: str, user):
     return found
 
 
-@extend_schema_view(get=extend_schema(summary="A model's base models (this model derives from them)"),
+@extend_schema_view(get=extend_schema(summary="A model's base models (this model derives from them)",
+                                      responses=s.LineageEdgeSerializer(many=True)),
                     post=extend_schema(summary="Add a base model", request=s.NewLineageEdgeSerializer))
 class ModelLineageView(AssetLookupMixin, APIView):
     serializer_class = s.LineageEdgeSerializer
@@ -229,11 +246,13 @@ class ModelLineageEdgeView(AssetLookupMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(post=extend_schema(summary="Record that the model uses a dataset", request=s.DatasetLinkSerializer))
+@extend_schema_view(post=extend_schema(summary="Record that the model uses a dataset", request=s.DatasetLinkSerializer,
+                                       responses={201: s.ModelDatasetRefSerializer}))
 class ModelDatasetsView(AssetLookupMixin, APIView):
     serializer_class = s.DatasetLinkSerializer
 
-    @extend_schema(summary="Datasets the model was trained, fine-tuned or evaluated on")
+    @extend_schema(summary="Datasets the model was trained, fine-tuned or evaluated on",
+                   responses=s.ModelDatasetRefSerializer(many=True))
     def get(self, request, **kwargs):
         model = self.get_asset()
         return Response(s.MLModelSerializer(model, context={"request": request}).get_datasets(model))
@@ -256,7 +275,7 @@ class FilesView(AssetLookupMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.UploadSerializer
 
-    @extend_schema(summary="Paths with their latest ready version", responses=OpenApiTypes.OBJECT)
+    @extend_schema(summary="Paths with their latest ready version", responses=s.FileEntrySerializer(many=True))
     def get(self, request, **kwargs):
         return Response(s.files_of(self.get_asset()))
 
@@ -292,6 +311,8 @@ class FileVersionsView(AssetLookupMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL
+            return FileVersion.objects.none()
         repo_file = get_object_or_404(RepoFile.objects.of(self.get_asset()), path=self.kwargs["path"])
         return FileVersion.objects.filter(file=repo_file).select_related("file", "uploaded_by").order_by("-number")
 
@@ -299,7 +320,8 @@ class FileVersionsView(AssetLookupMixin, generics.ListAPIView):
 class FileDownloadView(AssetLookupMixin, APIView):
     @extend_schema(summary="Download a file (Range, ETag = SHA-256)", responses={
         (200, "application/octet-stream"): OpenApiTypes.BINARY, (206, "application/octet-stream"): OpenApiTypes.BINARY,
-        304: None, 404: None, 416: None},
+        304: OpenApiResponse(description="Not modified (If-None-Match)"),
+        416: OpenApiResponse(description="Range not satisfiable")},
         parameters=[OpenApiParameter("version", int, description="A version number; default: the latest ready one")])
     def get(self, request, path: str, **kwargs):
         asset = self.get_asset()
@@ -335,7 +357,7 @@ class SharingMixin(AssetLookupMixin):
 class GrantsView(SharingMixin, APIView):
     serializer_class = s.GrantSerializer
 
-    @extend_schema(summary="Active grants on the asset (owner only)")
+    @extend_schema(summary="Active grants on the asset (owner only)", responses=s.GrantSerializer(many=True))
     def get(self, request, **kwargs):
         asset = self.get_managed_asset()
         grants = Grant.objects.active().for_asset(asset).select_related("user", "affiliation")
@@ -365,7 +387,7 @@ class GrantDetailView(SharingMixin, APIView):
 class InvitationsView(SharingMixin, APIView):
     serializer_class = s.InvitationSerializer
 
-    @extend_schema(summary="Invitations for the asset (owner only)")
+    @extend_schema(summary="Invitations for the asset (owner only)", responses=s.InvitationSerializer(many=True))
     def get(self, request, **kwargs):
         asset = self.get_managed_asset()
         invitations = Invitation.objects.for_asset(asset).select_related("invited_user")

@@ -7,6 +7,8 @@ the public catalogue). Statistics about users and affiliations are for admins an
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, renderers
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.response import Response
@@ -37,6 +39,8 @@ class InsightsIndexView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(operation_id="insights_list", summary="The statistics you may read, with their URLs",
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request, format=None):
         user = request.user
         return Response({
@@ -60,6 +64,10 @@ class InsightsStatView(APIView):
     permission_classes = [permissions.AllowAny]
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
 
+    @extend_schema(operation_id="insights_stat_retrieve", summary="One statistic (columns and rows)",
+                   parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="csv: a CSV file")],
+                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                              (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The same as CSV")})
     def get(self, request, name: str, format=None):
         stat = selectors.STATS.get(name)
         if stat is None or not stat.available():

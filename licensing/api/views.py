@@ -3,6 +3,8 @@ import json
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -58,6 +60,8 @@ class ModelComplianceView(APIView):
     """Findings of the compliance analysis of a model; ?purpose=commercial|research|redistribution answers
     "may I use this model for that?" with the reasons."""
 
+    @extend_schema(summary="Licence compliance findings of a model", responses=OpenApiTypes.OBJECT,
+                   parameters=[OpenApiParameter("purpose", str, enum=list(compliance.PURPOSES))])
     def get(self, request, owner: str, name: str):
         purpose = request.query_params.get("purpose") or None
         if purpose is not None and purpose not in compliance.PURPOSES:
@@ -85,6 +89,10 @@ class ModelBomView(APIView):
 
     content_negotiation_class = IgnoreFormatParameter
 
+    @extend_schema(summary="AI bill of materials of a model (SPDX 3.0 or CycloneDX 1.6)",
+                   parameters=[OpenApiParameter("format", str, enum=list(bom.FORMATS)),
+                               OpenApiParameter("download", str, enum=["1"], description="1: as an attachment")],
+                   responses={(200, bom.CONTENT_TYPES[f]): OpenApiTypes.OBJECT for f in bom.FORMATS})
     def get(self, request, owner: str, name: str):
         fmt = request.query_params.get("format") or "spdx"
         if fmt not in bom.FORMATS:
