@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from accounts.models import User
 from catalog.models import CNNModule, Dataset, DatasetRole, Domain, Media, MLModel, ModelLineage, Task
@@ -66,21 +67,29 @@ class AssetForm(forms.ModelForm):
 
     def service_data(self) -> dict:
         """The validated data in the shape catalog.services.save_model / save_dataset take."""
+        from licensing.models import License
         from licensing.services import resolve_license
 
         data = {name: value for name, value in self.cleaned_data.items() if name in self._meta.fields}
         declared = self.cleaned_data.get("license_text", "").strip()
         data["license_declared"] = declared
-        data["license"] = resolve_license(declared) if declared else None
+        data["license"] = (resolve_license(declared) or License.objects.filter(
+            Q(key__iexact=declared) | Q(spdx_id__iexact=declared)).first()) if declared else None
         data["media"] = self.cleaned_data["media"]
         data["tasks"] = list(self.cleaned_data["tasks"])
         data["authors"] = self.cleaned_data["authors"]
         return data
 
     def _post_clean(self):
-        # Model validation (unique owner/name, constraints) runs in the service, inside its
-        # transaction; running it here too would also mutate the instance the view still needs.
-        pass
+        # The model's field validators, so that every error shows at once; the whole-model
+        # validation (unique owner/name, constraints) runs in the service, inside its transaction.
+        # Not ModelForm's own: it would write the new values into the instance the view still shows.
+        for name in self._meta.fields:
+            if name in self.cleaned_data:
+                try:
+                    self.instance._meta.get_field(name).run_validators(self.cleaned_data[name])
+                except ValidationError as exc:
+                    self.add_error(name, exc)
 
 
 class ModelForm(AssetForm):
