@@ -45,9 +45,12 @@ def role_statements() -> list[str]:
     """The SQL that (re)creates the reader role's privileges, from nothing, idempotently."""
     quote = connection.ops.quote_name
     role = quote(reader_role())
+    name = reader_role().replace("'", "''")
     statements = [
-        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
-        f"'{reader_role()}') THEN CREATE ROLE {role} NOLOGIN; END IF; END $$",
+        # Tolerates another process creating the role at the same moment (parallel test databases).
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN "
+        f"BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
+        "END IF; END $$",
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
         f"GRANT USAGE ON SCHEMA public TO {role}",
     ]
@@ -66,7 +69,12 @@ def setup_reader_role(*, grant_to_current_user: bool = True) -> list[str]:
     """Create or refresh the role; returns the statements run. PostgreSQL only."""
     statements = role_statements()
     if grant_to_current_user:
-        statements.append(f"GRANT {connection.ops.quote_name(reader_role())} TO CURRENT_USER")
+        name = reader_role().replace("'", "''")
+        statements.append(
+            f"DO $$ BEGIN IF NOT pg_has_role(current_user, '{name}', 'MEMBER') THEN "
+            f"BEGIN GRANT {connection.ops.quote_name(reader_role())} TO CURRENT_USER; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; END IF; END $$"
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
