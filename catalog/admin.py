@@ -12,10 +12,12 @@ from catalog.models import (
     DatasetRelationshipColumnLink,
     Domain,
     FileColumn,
+    FileVersion,
     MediaType,
     MLModel,
     ModelDataset,
     ModelLineage,
+    RepoFile,
     RNNDetails,
     Task,
     TransformerDetails,
@@ -412,3 +414,66 @@ class DatasetRelationshipColumnLinkAdmin(admin.ModelAdmin):
     list_select_related = ["relationship__from_file", "relationship__to_file", "from_column", "to_column"]
     search_fields = ["from_column__name", "to_column__name", "relationship__dataset__name"]
     autocomplete_fields = ["relationship", "from_column", "to_column"]
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+class FileVersionInline(admin.TabularInline):
+    model = FileVersion
+    fields = ["number", "status", "reason", "size", "sha256", "kind", "uploaded_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-number"]
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RepoFile)
+class RepoFileAdmin(admin.ModelAdmin):
+    """Paths of models' and datasets' repositories; versions are immutable (upload through the pages or API)."""
+
+    list_display = ["path", "model", "dataset", "version_count", "created_at", "deleted_at"]
+    list_filter = [("deleted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["model__owner", "dataset__owner"]
+    search_fields = ["path", "model__name", "dataset__name"]
+    readonly_fields = ["model", "dataset", "path", "created_at"]
+    inlines = [FileVersionInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request).annotate(n_versions=count_of(FileVersion, "file"))
+
+    @admin.display(ordering="n_versions", description="versions")
+    def version_count(self, obj) -> int:
+        return obj.n_versions
+
+
+@admin.register(FileVersion)
+class FileVersionAdmin(admin.ModelAdmin):
+    list_display = ["file", "number", "status", "size", "kind", "key_id", "uploaded_by", "created_at"]
+    list_filter = ["status", "kind", "key_id"]
+    list_select_related = ["file__model__owner", "file__dataset__owner", "uploaded_by"]
+    search_fields = ["file__path", "sha256", "file__model__name", "file__dataset__name"]
+    exclude = ["wrapped_key", "nonce_prefix"]
+    actions = ["rerun_pipeline"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [f.name for f in FileVersion._meta.fields if f.name not in ("wrapped_key", "nonce_prefix")]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Re-run the pipeline for pending versions (re-scan)")
+    def rerun_pipeline(self, request, queryset) -> None:
+        from catalog.tasks import process_file_version
+
+        pending = list(queryset.filter(status=FileVersion.Status.PENDING).values_list("pk", flat=True))
+        for pk in pending:
+            process_file_version.delay(pk)
+        self.message_user(request, f"Queued {len(pending)} pending versions; ready and rejected ones are final.")

@@ -1,12 +1,16 @@
+import io
+
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.test import RequestFactory
+from django.test import RequestFactory, TestCase
 from django.urls import reverse
 
 from catalog.models import MLModel, ModelLineage, RNNDetails
 from catalog.records import load_records
 from accounts import services
+from catalog import files
 from catalog.tests.factories import MLModelFactory, UserFactory
 from catalog.tests.test_load_records import V1
 
@@ -14,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalogue(admin_user):
+def catalogue(admin_user, file_store, eager_celery):
     load_records(V1)
     RNNDetails.objects.create(model=MLModelFactory(architecture_family="rnn"), criterion="mse", batch_size=8)
     Group.objects.create(name="reviewers")
@@ -23,6 +27,9 @@ def catalogue(admin_user):
     services.grant_access(by=admin_user, asset=model, permission="read", user=grantee)  # audited too
     services.invite(by=admin_user, asset=model, permission="read", email="someone@example.org")
     services.create_api_token(user=grantee, name="ci", scope="read")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        files.upload_file(user=admin_user, asset=model, path="config.json", content=io.BytesIO(b"{}"))
+    apps.get_model("agent", "AgentQuery").objects.create(user=grantee, question="How many models?")
 
 
 def admin_urls() -> list[tuple[str, str]]:
