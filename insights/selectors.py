@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -604,6 +605,24 @@ def all_statistics(user) -> list[dict]:
             cache.set(key, payload, cache_seconds())
         result.append(payload)
     return result
+
+
+def warm_shared_scopes() -> dict[str, float]:
+    """Compute every statistic of the two shared scopes ("all" for staff, "public") into the cache.
+
+    Per-user scopes are left to their first request. Returns the seconds spent per scope.
+    """
+    from django.contrib.auth.models import AnonymousUser
+
+    staff = User(username="insights-warmer", role=User.Role.ADMIN, is_active=True)  # never saved
+    spent = {}
+    for user in (staff, AnonymousUser()):
+        started = time.perf_counter()
+        generation = _generation()
+        for stat in stats_for(user):
+            cache.set(_key(scope_of(user), stat.name, generation), compute(stat, user), cache_seconds())
+        spent[scope_of(user)] = time.perf_counter() - started
+    return spent
 
 
 def chart_config(name: str, rows: list[dict]) -> dict:

@@ -45,3 +45,24 @@ def test_the_page_needs_one_cache_round_trip_when_warm(client, catalogue, admin_
     client.get("/insights/")
     with django_assert_max_num_queries(3):  # session and user only: every statistic comes from the cache
         assert client.get("/insights/").status_code == 200
+
+
+def test_warming_fills_the_shared_scopes_so_the_page_needs_no_statistics_query(
+    client, catalogue, admin_user, anonymous, django_assert_max_num_queries
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("warm_insights", stdout=out)
+    assert "all:" in out.getvalue() and "public:" in out.getvalue()
+    with django_assert_max_num_queries(0):
+        assert family_counts(anonymous)["cnn"] == 1
+        assert family_counts(admin_user)["cnn"] == 2
+
+
+def test_the_warming_task_runs(catalogue):
+    from insights.tasks import warm_insights_cache
+
+    assert set(warm_insights_cache.delay().get()) == {"all", "public"}
