@@ -107,3 +107,7 @@ def eager_celery(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     yield
     app.conf.task_always_eager = previous
+
+
+# Browser fixtures (chromium, browser_page, second_browser_page) shared by every app's browser tests.
+pytest_plugins = ["catalog.tests.browser"]

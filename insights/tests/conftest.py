@@ -12,8 +12,6 @@ Models (owner unless said otherwise; m4 and d3 are private):
 Lineage: m2 -fine_tune-> m1, m3 -quantization-> m2, m4 -adapter-> m3, m5 -merge-> m1 and m3.
 """
 
-import os
-import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -22,13 +20,6 @@ from django.core.cache import cache
 from accounts.models import Grant
 from catalog.models import Dataset, Domain, Media, MediaType, MLModel, ModelLineage, Task
 from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
-
-# Playwright's sync API runs its own event loop; Django refuses ORM calls from inside one otherwise.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
@@ -98,32 +89,4 @@ def grant_on_private_model(catalogue, owner, grantee):
     return Grant.objects.create(model=catalogue["m4"], user=grantee, permission="read", created_by=owner)
 
 
-# --- browser ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); the browser test needs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browser_page(chromium):
-    """A fresh page that records console errors and uncaught exceptions (a missing favicon is not one)."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.errors = []
-
-    def on_console(message):
-        if message.type == "error" and not (message.location or {}).get("url", "").endswith("favicon.ico"):
-            page.errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
+# Browser fixtures (chromium, browser_page): catalog/tests/browser.py, registered in the root conftest.py.
