@@ -48,6 +48,9 @@ ROW_FILTERS: dict[str, Callable] = {
     "catalog.Dataset": lambda user: apps.get_model("catalog", "Dataset").objects.visible_to(user),
 }
 
+# Field types that are machinery, not data (full-text search vectors): never shown to the model.
+SKIPPED_FIELD_TYPES: frozenset[str] = frozenset({"SearchVectorField"})
+
 # Column names the agent may never mention, whatever table they are looked for in.
 SECRET_COLUMN_NAMES: frozenset[str] = frozenset().union(*EXPOSED_MODELS.values()) | {
     "token_hash", "hash", "prev_hash", "session_data", "session_key",
@@ -129,7 +132,10 @@ def exposed_tables() -> dict[str, TableInfo]:
     tables: dict[str, TableInfo] = {}
     for label, (model, hidden) in exposed.items():
         meta = model._meta
-        fields = [f for f in meta.concrete_fields if f.column not in hidden]
+        fields = [
+            f for f in meta.concrete_fields
+            if f.column not in hidden and f.get_internal_type() not in SKIPPED_FIELD_TYPES
+        ]
         filtered_by = tuple(
             (f.name, f.related_model._meta.label)
             for f in meta.concrete_fields
