@@ -81,8 +81,8 @@ class Node:
     license: Terms | None
     declared: str
 
-    def ref(self) -> dict:
-        return {"kind": self.kind, "id": self.id, "name": self.name}
+    def ref(self) -> str:
+        return f"{self.kind}:{self.id}"
 
 
 @dataclass
@@ -206,6 +206,7 @@ class Result:
     verdicts: dict
     ancestor_count: int
     dataset_count: int
+    assets: dict[str, str]  # "model:12" -> "owner/name", for every asset the findings refer to
 
     @property
     def has_violations(self) -> bool:
@@ -274,12 +275,32 @@ def analyse(graph: Graph, model_id: int) -> Result:
     order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
     verdicts = {purpose: _verdict(purpose, model, ancestors, datasets, findings) for purpose in PURPOSES}
-    return Result(model_id, findings, verdicts, len(ancestors), len(datasets))
+    return Result(model_id, findings, verdicts, len(ancestors), len(datasets), _names(graph, findings, verdicts))
+
+
+def _names(graph: Graph, findings: list[dict], verdicts: dict) -> dict[str, str]:
+    refs = set(_all_refs([*findings, *(r for v in verdicts.values() for r in v["reasons"])]))
+    names = {}
+    for ref in refs:
+        kind, _, pk = ref.partition(":")
+        node = (graph.models if kind == "model" else graph.datasets).get(int(pk))
+        names[ref] = node.name if node else ref
+    return names
 
 
 def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Upstream]) -> list[dict]:
+    """Missing or unknown licences: the model's own, then one finding per kind of problem upstream
+    (the nearest asset, with how many more share it), so a long lineage gives a short report."""
     findings = []
+    seen: dict[tuple, dict] = {}
     for path, node in [([model], model), *((up.path, up.node) for up in [*ancestors, *datasets])]:
+        if node is not model:
+            missing = node.license is None and not node.declared
+            unknown = not missing and (node.license is None or not node.license.is_known)
+            key = (node.kind, "missing" if missing else "unknown" if unknown else "")
+            if key[1] and key in seen:
+                seen[key]["also"] = seen[key].get("also", 0) + 1
+                continue
         who = "This model" if node is model else ("{asset}, upstream of this model," if node.kind == "model"
                                                   else "{asset}, a dataset this model was trained on,")
         if node.license is None and not node.declared:
@@ -295,6 +316,10 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
                 "read it before relying on it.",
                 declared=declared,
             ))
+        else:
+            continue
+        if node is not model:
+            seen[key] = findings[-1]
     return findings
 
 
@@ -393,13 +418,18 @@ def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
     if purpose == "commercial":
         chain += [(up.path, up.node.license) for up in datasets]
     answer = "yes"
-    agreements: set[int] = set()
+    seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
     for path, lic in chain:
         holder = "The model" if len(path) == 1 else "{asset}"
         if lic is None or not lic.is_known:
             answer = "no" if answer == "no" else "unclear"
-            reasons.append(_reason(path, f"{holder} has no licence whose terms are known."))
+            if "unknown" not in seen:
+                seen.add("unknown")
+                reasons.append(_reason(path, f"{holder} has no licence whose terms are known."))
             continue
+        if lic.id in seen:
+            continue
+        seen.add(lic.id)
         allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}[purpose]
         if allowed is False:
             answer = "no"
@@ -407,17 +437,15 @@ def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
         elif allowed is None:
             answer = "no" if answer == "no" else "unclear"
             reasons.append(_reason(path, f"{holder} is under {lic.label}; whether it allows {purpose} use is not known."))
-        elif lic.is_agreement and lic.id not in agreements:
-            agreements.add(lic.id)
-            conditions.append(_reason(path, f"Accept and follow {lic.label}, an agreement with conditions."))
+        elif lic.is_agreement:
+            conditions.append({"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []})
     violations = [f for f in findings if f["severity"] == Severity.VIOLATION]
     if violations and purpose in ("commercial", "redistribution") and answer == "yes":
         answer = "conditional"
         reasons.append(_reason([model], "The declared licence conflicts with upstream terms (see the violations); "
                                         "the upstream terms govern, not the declared licence."))
-    for f in findings:
-        if f["severity"] == Severity.OBLIGATION and purpose != "research":
-            conditions.append({"text": f["text"], "path": f["path"]})
+    if purpose != "research":
+        conditions += [{"finding": i} for i, f in enumerate(findings) if f["severity"] == Severity.OBLIGATION]
     if answer == "yes" and conditions:
         answer = "conditional"
     return {"answer": answer, "reasons": reasons, "conditions": conditions}
@@ -432,48 +460,52 @@ def _reason(path: list[Node], text: str) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def visible_refs(user, refs: list[dict]) -> set[tuple[str, int]]:
+def visible_refs(user, refs) -> set[str]:
     from catalog.models import Dataset, MLModel
 
-    model_ids = {r["id"] for r in refs if r["kind"] == "model"}
-    dataset_ids = {r["id"] for r in refs if r["kind"] == "dataset"}
-    seen: set[tuple[str, int]] = set()
+    model_ids = {int(r.partition(":")[2]) for r in refs if r.startswith("model:")}
+    dataset_ids = {int(r.partition(":")[2]) for r in refs if r.startswith("dataset:")}
+    seen: set[str] = set()
     if model_ids:
-        seen |= {("model", pk) for pk in MLModel.objects.visible_to(user).filter(pk__in=model_ids).values_list("pk", flat=True)}
+        seen |= {f"model:{pk}" for pk in MLModel.objects.visible_to(user).filter(pk__in=model_ids).values_list("pk", flat=True)}
     if dataset_ids:
-        seen |= {("dataset", pk) for pk in Dataset.objects.visible_to(user).filter(pk__in=dataset_ids).values_list("pk", flat=True)}
+        seen |= {f"dataset:{pk}" for pk in Dataset.objects.visible_to(user).filter(pk__in=dataset_ids).values_list("pk", flat=True)}
     return seen
 
 
-def _all_refs(items: list[dict]) -> list[dict]:
+def _all_refs(items: list[dict]) -> list[str]:
     refs = []
     for item in items:
         refs += item.get("path", [])
-        refs += [item[k] for k in ("other", "holder") if isinstance(item.get(k), dict)]
+        refs += [item[k] for k in ("other", "holder") if item.get(k)]
     return refs
 
 
-def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None = None) -> dict:
+def present(findings: list[dict], verdicts: dict, user, *, assets: dict[str, str], purpose: str | None = None) -> dict:
     """Findings and verdicts as plain text for ``user``: hidden assets are not named."""
-    items = [*findings, *(r for v in verdicts.values() for r in [*v.get("reasons", []), *v.get("conditions", [])])]
-    visible = visible_refs(user, _all_refs(items))
+    reasons = [r for v in verdicts.values() for r in v.get("reasons", [])]
+    visible = visible_refs(user, _all_refs([*findings, *reasons]))
 
-    def name(ref: dict) -> str:
-        return ref["name"] if (ref["kind"], ref["id"]) in visible else HIDDEN_NAME
+    def name(ref: str) -> str:
+        return assets.get(ref, ref) if ref in visible else HIDDEN_NAME
 
-    def path(refs: list[dict]) -> list[dict]:
-        return [{"kind": r["kind"], "name": name(r), "hidden": (r["kind"], r["id"]) not in visible} for r in refs]
+    def path(refs: list[str]) -> list[dict]:
+        return [{"kind": r.partition(":")[0], "name": name(r), "hidden": r not in visible} for r in refs]
 
     def text(item: dict) -> str:
+        if "finding" in item:
+            item = findings[item["finding"]]
         refs = item.get("path") or []
         values = {
             "asset": name(refs[-1]) if refs else "", "declared": item.get("declared", ""),
-            "other": name(item["other"]) if isinstance(item.get("other"), dict) else "",
-            "holder": name(item["holder"]) if isinstance(item.get("holder"), dict) else "",
+            "other": name(item["other"]) if item.get("other") else "",
+            "holder": name(item["holder"]) if item.get("holder") else "",
         }
         rendered = item["text"]
         for placeholder, value in values.items():  # not str.format: licence names may contain braces
             rendered = rendered.replace("{" + placeholder + "}", value)
+        if item.get("also"):
+            rendered += f" {item['also']} more upstream asset{'s' if item['also'] > 1 else ''} of the same kind too."
         return rendered
 
     shown = [

@@ -17,8 +17,8 @@ def finding(result, code) -> dict:
     return next(f for f in result.findings if f["code"] == code)
 
 
-def path_names(f) -> list[str]:
-    return [p["name"] for p in f["path"]]
+def path_names(f, result) -> list[str]:
+    return [result.assets[ref] for ref in f["path"]]
 
 
 def test_a_gemma_fine_tune_declared_apache_is_a_relicensing_violation():
@@ -31,7 +31,7 @@ def test_a_gemma_fine_tune_declared_apache_is_a_relicensing_violation():
     assert result.has_violations
     f = finding(result, "relicensed-derivative")
     assert f["severity"] == "violation"
-    assert path_names(f) == ["FreedomIntelligence/Apollo2-9B", "google/gemma-2-9b"]
+    assert path_names(f, result) == ["FreedomIntelligence/Apollo2-9B", "google/gemma-2-9b"]
     assert ComplianceReport.objects.get(model=apollo).has_violations
 
 
@@ -56,7 +56,8 @@ def test_a_model_trained_on_a_non_commercial_dataset_and_released_under_apache_g
 
     f = finding(result, "non-commercial-upstream")
     assert f["severity"] == "violation"
-    assert f["path"][-1] == {"kind": "dataset", "id": data.pk, "name": "maker/nc-corpus"}
+    assert f["path"][-1] == f"dataset:{data.pk}"
+    assert result.assets[f["path"][-1]] == "maker/nc-corpus"
     assert result.verdicts["commercial"]["answer"] == "no"
     assert result.verdicts["research"]["answer"] in ("yes", "conditional")
 
@@ -92,10 +93,11 @@ def test_relicensed_derivative_is_found_through_an_intermediate_model():
     derive(middle, gemma)
     derive(leaf, middle, "quantization")
 
-    f = finding(services.analyse_model(leaf.pk), "relicensed-derivative")
+    result = services.analyse_model(leaf.pk)
+    f = finding(result, "relicensed-derivative")
 
     assert f["severity"] == "violation"
-    assert path_names(f) == ["maker/leaf", "maker/middle", "maker/gemma"]
+    assert path_names(f, result) == ["maker/leaf", "maker/middle", "maker/gemma"]
 
 
 def test_copyleft_not_preserved():
@@ -155,7 +157,7 @@ def test_missing_license_on_an_ancestor():
 
     f = finding(result, "missing-license")
     assert f["severity"] == "warning"
-    assert path_names(f) == ["maker/tuned", "maker/no-licence"]
+    assert path_names(f, result) == ["maker/tuned", "maker/no-licence"]
     assert result.verdicts["commercial"]["answer"] == "unclear"
 
 
@@ -164,7 +166,7 @@ def test_missing_license_on_the_model_itself_means_no_right_is_granted():
 
     result = services.analyse_model(bare.pk)
 
-    assert path_names(finding(result, "missing-license")) == ["maker/bare"]
+    assert path_names(finding(result, "missing-license"), result) == ["maker/bare"]
     assert result.verdicts["commercial"]["answer"] == "no"
 
 
@@ -194,10 +196,11 @@ def test_incompatible_merge_of_two_agreements():
     derive(merged, llama, "merge")
     derive(merged, gemma, "merge")
 
-    f = finding(services.analyse_model(merged.pk), "incompatible-merge")
+    result = services.analyse_model(merged.pk)
+    f = finding(result, "incompatible-merge")
 
     assert f["severity"] == "violation"
-    assert {f["path"][-1]["name"], f["other"]["name"]} == {"maker/llama", "maker/gemma"}
+    assert {result.assets[f["path"][-1]], result.assets[f["other"]]} == {"maker/llama", "maker/gemma"}
 
 
 def test_reuse_not_permitted_when_distilling_llama_2():
@@ -275,8 +278,8 @@ def test_a_private_ancestor_is_not_named_to_a_stranger(owner, stranger):
     derive(public, secret)
     result = services.analyse_model(public.pk)
 
-    for_stranger = compliance.present(result.findings, result.verdicts, stranger)
-    for_owner = compliance.present(result.findings, result.verdicts, owner)
+    for_stranger = compliance.present(result.findings, result.verdicts, stranger, assets=result.assets)
+    for_owner = compliance.present(result.findings, result.verdicts, owner, assets=result.assets)
 
     text = str(for_stranger)
     assert "secret-base" not in text
