@@ -26,12 +26,20 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = authenticate_api_token(secret)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        if request.method not in permissions.SAFE_METHODS and token.scope != ApiToken.Scope.WRITE:
+        if not _is_read(request) and token.scope != ApiToken.Scope.WRITE:
             raise exceptions.PermissionDenied("This token has read scope; writing needs a token with write scope.")
         return token.user, token
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+def _is_read(request) -> bool:
+    """GET, HEAD, OPTIONS, or a POST to a view that only reads (``read_only_post = True``, e.g. scoring)."""
+    if request.method in permissions.SAFE_METHODS:
+        return True
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return request.method == "POST" and getattr(view, "read_only_post", False)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from catalog.api import views as v
+from catalog.api.scoring import DatasetScoreView
 
 
 def asset_routes(detail, by_id, prefix: str) -> list:
@@ -32,6 +33,7 @@ urlpatterns = [
          name="model-lineage-edge"),
     path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
+    path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("users/", v.UserListView.as_view(), name="users"),
