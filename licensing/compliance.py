@@ -191,12 +191,28 @@ def _bool(value) -> bool | None:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
 class Upstream:
-    node: Node
-    path: list[Node]  # from the analysed model to this asset
-    relation: str  # the relation (or dataset role) of the last edge
-    outcome: str
+    """An ancestor or training dataset whose terms reach the analysed model.
+
+    The path back to the model is rebuilt from the walk's parent links only when a finding needs
+    it: most upstream assets produce no finding, and copying paths would cost O(depth²).
+    """
+
+    __slots__ = ("node", "relation", "outcome", "holder", "_parents", "_models")
+
+    def __init__(self, node: Node, relation: str, outcome: str, holder: int, parents: dict, models: dict):
+        self.node, self.relation, self.outcome, self.holder = node, relation, outcome, holder
+        self._parents, self._models = parents, models
+
+    @property
+    def path(self) -> list[Node]:
+        chain = [self.node]
+        current = self.holder
+        while current is not None:
+            chain.append(self._models[current])
+            current = self._parents[current]
+        chain.reverse()
+        return chain
 
 
 @dataclass
@@ -222,25 +238,24 @@ def walk(graph: Graph, model_id: int) -> tuple[list[Upstream], list[Upstream]]:
     An edge whose reuse produces an independent work (per the base's licence) does not carry the
     base's terms, nor those of anything above it.
     """
-    root = graph.models[model_id]
     ancestors: list[Upstream] = []
-    paths: dict[int, list[Node]] = {model_id: [root]}
+    parents: dict[int, int | None] = {model_id: None}  # model -> the derived model it was reached from
     queue = deque([model_id])
     while queue:
         child = queue.popleft()
         for base_id, relation in graph.bases.get(child, ()):
-            if base_id in paths or base_id not in graph.models:
+            if base_id in parents or base_id not in graph.models:
                 continue
             base = graph.models[base_id]
             outcome = base.license.outcome(relation) if base.license else Reuse.DERIVATIVE
             if outcome == Reuse.INDEPENDENT:
                 continue
-            paths[base_id] = [*paths[child], base]
-            ancestors.append(Upstream(base, paths[base_id], relation, outcome))
+            parents[base_id] = child
+            ancestors.append(Upstream(base, relation, outcome, child, parents, graph.models))
             queue.append(base_id)
     datasets: list[Upstream] = []
     seen: set[int] = set()
-    for holder_id, path in paths.items():
+    for holder_id in parents:  # in walk order: the nearest holder of a dataset comes first
         for dataset_id, role in graph.training.get(holder_id, ()):
             if dataset_id in seen:
                 continue
@@ -248,7 +263,7 @@ def walk(graph: Graph, model_id: int) -> tuple[list[Upstream], list[Upstream]]:
             node = graph.datasets[dataset_id]
             outcome = node.license.outcome("training") if node.license else Reuse.UNDEFINED
             if outcome != Reuse.INDEPENDENT:
-                datasets.append(Upstream(node, [*path, node], role, outcome))
+                datasets.append(Upstream(node, role, outcome, holder_id, parents, graph.models))
     return ancestors, datasets
 
 
@@ -263,14 +278,21 @@ def analyse(graph: Graph, model_id: int) -> Result:
     findings += _licence_presence(model, ancestors, datasets)
     own = model.license if model.license and model.license.is_known else None
     if own is not None:
+        checked: set[tuple] = set()  # the nearest asset under a licence speaks for the others
         seen: set[tuple[str, int]] = set()
         for up in [*ancestors, *datasets]:
-            if up.node.license is not None and up.node.license.is_known:
-                for finding in _check_terms(own, up):
-                    dedupe = (finding["code"], up.node.license.id)
-                    if dedupe not in seen:
-                        seen.add(dedupe)
-                        findings.append(finding)
+            lic = up.node.license
+            if lic is None or not lic.is_known:
+                continue
+            case = (lic.id, up.node.kind, up.outcome in (Reuse.COPY, Reuse.FORBIDDEN) and up.outcome)
+            if case in checked:
+                continue
+            checked.add(case)
+            for finding in _check_terms(own, up):
+                dedupe = (finding["code"], lic.id)
+                if dedupe not in seen:
+                    seen.add(dedupe)
+                    findings.append(finding)
     findings += _merges(graph, model, ancestors)
     order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
@@ -293,7 +315,8 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
     (the nearest asset, with how many more share it), so a long lineage gives a short report."""
     findings = []
     seen: dict[tuple, dict] = {}
-    for path, node in [([model], model), *((up.path, up.node) for up in [*ancestors, *datasets])]:
+    for up in [None, *ancestors, *datasets]:
+        node = model if up is None else up.node
         if node is not model:
             missing = node.license is None and not node.declared
             unknown = not missing and (node.license is None or not node.license.is_known)
@@ -301,6 +324,9 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
             if key[1] and key in seen:
                 seen[key]["also"] = seen[key].get("also", 0) + 1
                 continue
+        if node.license is not None and node.license.is_known:
+            continue
+        path = [model] if up is None else up.path
         who = "This model" if node is model else ("{asset}, upstream of this model," if node.kind == "model"
                                                   else "{asset}, a dataset this model was trained on,")
         if node.license is None and not node.declared:
@@ -377,8 +403,11 @@ def _check_terms(own: Terms, up: Upstream) -> list[dict]:
 
 def _merges(graph: Graph, model: Node, ancestors: list[Upstream]) -> list[dict]:
     findings = []
-    holders = [(model, [model]), *((up.node, up.path) for up in ancestors)]
-    for node, path in holders:
+    for up in [None, *ancestors]:
+        node = model if up is None else up.node
+        if len(graph.bases.get(node.id, ())) < 2:
+            continue
+        path = [model] if up is None else up.path
         parents = [graph.models[b] for b, _ in graph.bases.get(node.id, ()) if b in graph.models]
         licensed = [p for p in parents if p.license is not None and p.license.is_known]
         for i, first in enumerate(licensed):
@@ -414,20 +443,20 @@ def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
     if own is None or not own.is_known:
         return {"answer": "unclear", "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
                 "conditions": []}
-    chain = [([model], own), *((up.path, up.node.license) for up in ancestors)]
-    if purpose == "commercial":
-        chain += [(up.path, up.node.license) for up in datasets]
+    chain = [None, *ancestors, *(datasets if purpose == "commercial" else [])]
     answer = "yes"
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
-    for path, lic in chain:
-        holder = "The model" if len(path) == 1 else "{asset}"
+    for up in chain:
+        lic = own if up is None else up.node.license
+        if (lic.id if lic is not None and lic.is_known else "unknown") in seen:
+            continue
+        path = [model] if up is None else up.path
+        holder = "The model" if up is None else "{asset}"
         if lic is None or not lic.is_known:
             answer = "no" if answer == "no" else "unclear"
             if "unknown" not in seen:
                 seen.add("unknown")
                 reasons.append(_reason(path, f"{holder} has no licence whose terms are known."))
-            continue
-        if lic.id in seen:
             continue
         seen.add(lic.id)
         allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}[purpose]
@@ -460,17 +489,17 @@ def _reason(path: list[Node], text: str) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def visible_refs(user, refs) -> set[str]:
+def visible_names(user, refs) -> dict[str, str]:
+    """Current names of the referenced assets that ``user`` may see (one query per kind)."""
     from catalog.models import Dataset, MLModel
 
-    model_ids = {int(r.partition(":")[2]) for r in refs if r.startswith("model:")}
-    dataset_ids = {int(r.partition(":")[2]) for r in refs if r.startswith("dataset:")}
-    seen: set[str] = set()
-    if model_ids:
-        seen |= {f"model:{pk}" for pk in MLModel.objects.visible_to(user).filter(pk__in=model_ids).values_list("pk", flat=True)}
-    if dataset_ids:
-        seen |= {f"dataset:{pk}" for pk in Dataset.objects.visible_to(user).filter(pk__in=dataset_ids).values_list("pk", flat=True)}
-    return seen
+    names: dict[str, str] = {}
+    for kind, cls in (("model", MLModel), ("dataset", Dataset)):
+        ids = {int(r.partition(":")[2]) for r in refs if r.startswith(kind + ":")}
+        if ids:
+            rows = cls.objects.visible_to(user).filter(pk__in=ids).values_list("pk", "owner__username", "name")
+            names.update({f"{kind}:{pk}": f"{owner}/{name}" for pk, owner, name in rows})
+    return names
 
 
 def _all_refs(items: list[dict]) -> list[str]:
@@ -481,13 +510,13 @@ def _all_refs(items: list[dict]) -> list[str]:
     return refs
 
 
-def present(findings: list[dict], verdicts: dict, user, *, assets: dict[str, str], purpose: str | None = None) -> dict:
+def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None = None) -> dict:
     """Findings and verdicts as plain text for ``user``: hidden assets are not named."""
     reasons = [r for v in verdicts.values() for r in v.get("reasons", [])]
-    visible = visible_refs(user, _all_refs([*findings, *reasons]))
+    visible = visible_names(user, _all_refs([*findings, *reasons]))
 
     def name(ref: str) -> str:
-        return assets.get(ref, ref) if ref in visible else HIDDEN_NAME
+        return visible.get(ref, HIDDEN_NAME)
 
     def path(refs: list[str]) -> list[dict]:
         return [{"kind": r.partition(":")[0], "name": name(r), "hidden": r not in visible} for r in refs]

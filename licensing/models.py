@@ -140,7 +140,6 @@ class ComplianceReport(models.Model):
     obligation_count = models.PositiveIntegerField(default=0)
     findings = models.JSONField(default=list, blank=True)
     verdicts = models.JSONField(default=dict, blank=True)
-    assets = models.JSONField(default=dict, blank=True, help_text="Names of the assets the findings refer to.")
     ancestor_count = models.PositiveIntegerField(default=0)
     dataset_count = models.PositiveIntegerField(default=0)
     analysed_at = models.DateTimeField()

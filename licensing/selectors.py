@@ -82,7 +82,7 @@ def stored_report(model) -> ComplianceReport:
 def model_compliance(model, user, *, purpose: str | None = None) -> dict:
     """The findings and verdicts of ``model`` as ``user`` may read them."""
     report = stored_report(model)
-    shown = compliance.present(report.findings, report.verdicts, user, assets=report.assets, purpose=purpose)
+    shown = compliance.present(report.findings, report.verdicts, user, purpose=purpose)
     return {
         "model": model.full_name,
         "license": _license_summary(model),

@@ -167,7 +167,7 @@ def reresolve_assets() -> tuple[int, int]:
 MAX_SCOPED_IDS = 5000  # beyond this, reading the whole catalogue is cheaper than a huge IN list
 
 REPORT_FIELDS = ["has_violations", "violation_count", "warning_count", "obligation_count", "findings", "verdicts",
-                 "assets", "ancestor_count", "dataset_count", "analysed_at"]
+                 "ancestor_count", "dataset_count", "analysed_at"]
 
 
 def analyse_model(model_id: int, *, store: bool = True) -> compliance.Result:
@@ -212,7 +212,7 @@ def store_results(results: list[compliance.Result]) -> None:
         ComplianceReport(
             model_id=r.model_id, has_violations=r.has_violations, violation_count=r.count("violation"),
             warning_count=r.count("warning"), obligation_count=r.count("obligation"), findings=r.findings,
-            verdicts=r.verdicts, assets=r.assets, ancestor_count=r.ancestor_count, dataset_count=r.dataset_count, analysed_at=now,
+            verdicts=r.verdicts, ancestor_count=r.ancestor_count, dataset_count=r.dataset_count, analysed_at=now,
         )
         for r in results
     ]

@@ -278,8 +278,8 @@ def test_a_private_ancestor_is_not_named_to_a_stranger(owner, stranger):
     derive(public, secret)
     result = services.analyse_model(public.pk)
 
-    for_stranger = compliance.present(result.findings, result.verdicts, stranger, assets=result.assets)
-    for_owner = compliance.present(result.findings, result.verdicts, owner, assets=result.assets)
+    for_stranger = compliance.present(result.findings, result.verdicts, stranger)
+    for_owner = compliance.present(result.findings, result.verdicts, owner)
 
     text = str(for_stranger)
     assert "secret-base" not in text

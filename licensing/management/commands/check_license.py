@@ -22,8 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, model: str, purpose: str | None, json: bool, **options) -> None:
         target = model_by_name(model)
         result = services.analyse_model(target.pk)
-        shown = compliance.present(result.findings, result.verdicts, Operator(), assets=result.assets,
-                                   purpose=purpose)
+        shown = compliance.present(result.findings, result.verdicts, Operator(), purpose=purpose)
         if json:
             self.stdout.write(_json({"model": target.full_name, "license": target.license_declared or None,
                                      "has_violations": result.has_violations, **shown}))
