@@ -14,7 +14,8 @@ def test_the_prompt_describes_the_exposed_tables_from_model_metadata(system):
     for model in (MLModel, Dataset):
         assert f"table {model._meta.db_table}" in system
         for field in model._meta.concrete_fields:
-            assert f"  - {field.column} " in system
+            shown = field.get_internal_type() not in schema.SKIPPED_FIELD_TYPES
+            assert (f"  - {field.column} " in system) == shown
     assert "'finetune' (Fine-tune)" in system  # choices
     assert "owner_id bigint not null -> accounts_user.id" in system  # relations and types
     assert "e.g. LlamaForCausalLM, ResNet" in system  # help texts
