@@ -133,8 +133,21 @@ def _check_nodes(tree: exp.Expression, dialect: str) -> None:
             raise RejectedSQL(f"The column {node.name!r} is not available to the agent.")
 
 
+def _lowercase_name(identifier: exp.Expression | None) -> str:
+    """The name, lowercase; a quoted name that is not lowercase is refused, so that comparing names
+    in lowercase means the same on PostgreSQL (where quoted names are case-sensitive) and SQLite."""
+    if not isinstance(identifier, exp.Identifier):
+        raise RejectedSQL("Every table and WITH query needs a plain name.")
+    if identifier.quoted and identifier.name != identifier.name.lower():
+        raise RejectedSQL(f"Use lowercase names for tables and WITH queries, not {identifier.name!r}.")
+    return identifier.name.lower()
+
+
 def _cte_names(tree: exp.Expression) -> set[str]:
-    names: list[str] = [cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)]
+    names: list[str] = []
+    for cte in tree.find_all(exp.CTE):
+        alias = cte.args.get("alias")
+        names.append(_lowercase_name(alias.this if isinstance(alias, exp.TableAlias) else None))
     if len(names) != len(set(names)):
         raise RejectedSQL("Each WITH query needs a distinct name.")
     tables = schema.exposed_tables()
@@ -165,7 +178,7 @@ def _table_name(table: exp.Table) -> str:
     extra = {k for k, v in table.args.items() if v and k not in ("this", "alias", "db", "catalog")}
     if extra:
         raise RejectedSQL(f"Table modifiers ({', '.join(sorted(extra))}) are not allowed.")
-    return table.name.lower()
+    return _lowercase_name(table.this)
 
 
 def _rewrite_tables(tree: exp.Expression, *, user, dialect: str, cte_names: set[str]) -> exp.Expression:

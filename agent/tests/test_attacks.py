@@ -89,6 +89,8 @@ ATTACKS = [
     "WITH catalog_mlmodel AS (SELECT 'x' AS name) SELECT name FROM catalog_mlmodel",
     "SELECT * FROM (WITH pg_user AS (SELECT 1 AS a) SELECT a FROM pg_user) AS x, pg_user",
     "SELECT * FROM (WITH t AS (SELECT 1 AS a) SELECT a FROM t) AS x, t",
+    'WITH "ACCOUNTS_APITOKEN" AS (SELECT 1 AS a) SELECT * FROM accounts_apitoken',
+    'SELECT * FROM "Catalog_MLModel"',
     # session and other statements
     "SET ROLE postgres",
     "RESET ROLE; SELECT * FROM accounts_user",

@@ -46,6 +46,10 @@ def test_a_limit_is_added_or_capped(stranger, settings, sql, limit):
     assert tree.args["limit"].expression.this == str(limit)
 
 
+def test_a_trailing_semicolon_and_quoted_lowercase_names_are_fine(stranger):
+    run('SELECT "name" FROM "catalog_mlmodel";', stranger)
+
+
 def test_comments_never_reach_the_database(stranger):
     out = run("SELECT name /* ; DROP TABLE x */ FROM catalog_mlmodel -- tail", stranger).sql
     assert "DROP" not in out and "--" not in out and "/*" not in out
@@ -75,6 +79,7 @@ def test_ctes_window_functions_and_case_are_fine(stranger):
     ("SELECT * FROM pragma_table_info('accounts_user')", "pragma_table_info"),
     ("WITH catalog_dataset AS (SELECT 1) SELECT * FROM catalog_dataset", "may not be named"),
     ("SELECT FROM WHERE", "parsed"),
+    ('WITH "ACCOUNTS_APITOKEN" AS (SELECT 1) SELECT * FROM accounts_apitoken', "lowercase"),
 ])
 def test_unsafe_sql_is_rejected_with_a_reason(stranger, sql, message):
     with pytest.raises(RejectedSQL, match=message):
