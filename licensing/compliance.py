@@ -105,36 +105,44 @@ NO_LICENSE = ", ".join(["NULL"] * 13)
 
 
 def _graph_sql(scoped: bool, count: int = 0) -> str:
+    """One statement. Scoped: a recursive CTE collects the lineage edges above the given models
+    (each step an index lookup on the edge's model), the ancestors are their bases, and models,
+    edges and training datasets are read by joining on those ids. Unscoped: the whole catalogue."""
+    from accounts.models import User
     from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage
     from licensing.models import License
 
-    from accounts.models import User
-
     m, d, md, ln = MLModel._meta.db_table, Dataset._meta.db_table, ModelDataset._meta.db_table, ModelLineage._meta.db_table
     u, lic = User._meta.db_table, License._meta.db_table
-    cte, in_scope = "", "1 = 1"
+    roles = ", ".join(f"'{r}'" for r in TRAINING_ROLES)
     if scoped:
         placeholders = ", ".join(["%s"] * count)
-        cte = f"""WITH RECURSIVE anc(id) AS (
-            SELECT id FROM {m} WHERE id IN ({placeholders})
-            UNION
-            SELECT l.base_id FROM {ln} l JOIN anc ON l.model_id = anc.id
-        ) """
-        in_scope = "{col} IN (SELECT id FROM anc)"
-    roles = ", ".join(f"'{r}'" for r in TRAINING_ROLES)
+        cte = f"""WITH RECURSIVE edges(model_id, base_id, relation) AS (
+                SELECT l.model_id, l.base_id, l.relation FROM {ln} l WHERE l.model_id IN ({placeholders})
+                UNION
+                SELECT l.model_id, l.base_id, l.relation FROM edges e JOIN {ln} l ON l.model_id = e.base_id
+            ),
+            anc(id) AS (SELECT id FROM {m} WHERE id IN ({placeholders}) UNION SELECT base_id FROM edges)
+        """
+        models_from, edges_from, links_from = f"anc JOIN {m} m ON m.id = anc.id", "edges l", \
+            f"anc JOIN {md} md ON md.model_id = anc.id"
+    else:
+        cte, models_from, edges_from, links_from = "", f"{m} m", f"{ln} l", f"{md} md"
     return f"""{cte}
         SELECT 'm', m.id, u.username, m.name, m.visibility, m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
-          FROM {m} m JOIN {u} u ON u.id = m.owner_id LEFT JOIN {lic} lic ON lic.id = m.license_id
-         WHERE {in_scope.format(col="m.id")}
+          FROM {models_from} JOIN {u} u ON u.id = m.owner_id LEFT JOIN {lic} lic ON lic.id = m.license_id
         UNION ALL
         SELECT 'e', l.base_id, NULL, NULL, NULL, NULL, l.model_id, l.relation, {NO_LICENSE}
-          FROM {ln} l WHERE {in_scope.format(col="l.model_id")}
+          FROM {edges_from}
         UNION ALL
         SELECT 'd', d.id, u.username, d.name, d.visibility, d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}
-          FROM {md} md JOIN {d} d ON d.id = md.dataset_id JOIN {u} u ON u.id = d.owner_id
+          FROM {links_from} JOIN {d} d ON d.id = md.dataset_id JOIN {u} u ON u.id = d.owner_id
           LEFT JOIN {lic} lic ON lic.id = d.license_id
-         WHERE md.role IN ({roles}) AND {in_scope.format(col="md.model_id")}
+         WHERE md.role IN ({roles})
     """
+
+
+PREPARED_NAME = "omh_licensing_lineage"
 
 
 def load_graph(model_ids: list[int] | None) -> Graph:
@@ -143,9 +151,31 @@ def load_graph(model_ids: list[int] | None) -> Graph:
         return Graph()
     ids = list(model_ids or [])
     with connection.cursor() as cursor:
-        cursor.execute(_graph_sql(model_ids is not None, len(ids)), ids)
+        if len(ids) == 1 and _use_prepared_statement():
+            _prepare(cursor)
+            cursor.execute(f"EXECUTE {PREPARED_NAME}(%s)", ids)
+        else:
+            cursor.execute(_graph_sql(model_ids is not None, len(ids)), ids * 2 if model_ids is not None else [])
         rows = cursor.fetchall()
     return build_graph(rows)
+
+
+def _use_prepared_statement() -> bool:
+    """On PostgreSQL the one-model query is prepared once per connection: planning the recursive
+    union costs more than running it. Off with LICENSING_PREPARED_STATEMENTS = False (e.g. behind
+    a transaction-pooling PgBouncer, which does not keep prepared statements)."""
+    from django.conf import settings
+
+    return connection.vendor == "postgresql" and getattr(settings, "LICENSING_PREPARED_STATEMENTS", True)
+
+
+def _prepare(cursor) -> None:
+    raw = connection.connection
+    if getattr(raw, "_omh_licensing_prepared", False):
+        return
+    sql = _graph_sql(True, 1).replace("%s", "$1")
+    cursor.execute(f"PREPARE {PREPARED_NAME} (bigint) AS {sql}")
+    raw._omh_licensing_prepared = True
 
 
 def build_graph(rows) -> Graph:
