@@ -44,6 +44,14 @@ def tristate(value) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+@register.filter
+def stat(value) -> str:
+    """A column statistic: floats to 4 significant digits, everything else as it is."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters replaced (None or "" removes them); the
