@@ -150,11 +150,23 @@ def _cte_names(tree: exp.Expression) -> set[str]:
         names.append(_lowercase_name(alias.this if isinstance(alias, exp.TableAlias) else None))
     if len(names) != len(set(names)):
         raise RejectedSQL("Each WITH query needs a distinct name.")
-    tables = schema.exposed_tables()
+    # A WITH query named like a real table would also capture that name inside the visibility
+    # filters (e.g. a fake accounts_grant granting everything): no table name may be reused.
+    tables = _table_names()
     for name in names:
         if name in tables or name.startswith(RESERVED_PREFIXES):
             raise RejectedSQL(f"A WITH query may not be named {name!r}.")
     return set(names)
+
+
+@cache
+def _table_names() -> frozenset[str]:
+    from django.apps import apps
+
+    from agent.readonly import support_tables
+
+    models = apps.get_models(include_auto_created=True)
+    return frozenset(schema.exposed_tables()) | support_tables() | {m._meta.db_table.lower() for m in models}
 
 
 def _defines_cte(node: exp.Expression, name: str) -> bool:

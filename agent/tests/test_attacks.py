@@ -89,6 +89,10 @@ ATTACKS = [
     "WITH catalog_mlmodel AS (SELECT 'x' AS name) SELECT name FROM catalog_mlmodel",
     "SELECT * FROM (WITH pg_user AS (SELECT 1 AS a) SELECT a FROM pg_user) AS x, pg_user",
     "SELECT * FROM (WITH t AS (SELECT 1 AS a) SELECT a FROM t) AS x, t",
+    # a fake accounts_grant would capture the name inside the visibility filter and grant everything
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500), accounts_grant AS "
+    "(SELECT n.i AS model_id, n.i AS dataset_id, NULL AS revoked_at, NULL AS expires_at, u.id AS user_id, "
+    "NULL AS affiliation_id FROM n, accounts_user AS u) SELECT name FROM catalog_mlmodel",
     'WITH "ACCOUNTS_APITOKEN" AS (SELECT 1 AS a) SELECT * FROM accounts_apitoken',
     'SELECT * FROM "Catalog_MLModel"',
     # session and other statements
