@@ -48,7 +48,7 @@ def demo_catalogue(vocabulary):
     load_records(data)
     model = MLModel.objects.get(owner__username="apple", name="OpenELM-1_1B-Instruct")
     TransformerDetails.objects.update_or_create(model=model, defaults={
-        "decoder_count": 28, "attention_size": 2048, "up_size": 5632, "down_size": 2048, "embedding_size": 2048})
+        "decoder_count": 28, "attention_size": 2048, "embedding_size": 2048})  # its config.json; FFN sizes vary by layer
     apple = model.owner
     files.upload_file(user=apple, asset=model, path="model.safetensors", content=io.BytesIO(safetensors_bytes()))
     files.upload_file(user=apple, asset=model, path="config.json",
@@ -199,7 +199,7 @@ def test_no_page_requests_anything_outside_the_hub_and_screenshots_are_taken(liv
         "model-new": "/models/new/", "dataset-new": "/datasets/new/",
         "model-edit": demo_catalogue.get_absolute_url() + "edit/", "share": "/accounts/share/models/apple/"
         "OpenELM-1_1B-Instruct/", "tokens": "/accounts/tokens/", "users": "/accounts/users/",
-        "agent": "/agent/", "licences": "/licences/", "api-docs": "/api/v1/docs/",
+        "agent": "/agent/", "licences": "/licences/", "api-docs": "/api/v1/docs/", "api-redoc": "/api/v1/redoc/",
         "admin": "/admin/",
     }  # /insights/ has its own browser test (insights/tests/test_browser.py), same fixtures and checks
     for name, path in pages.items():
