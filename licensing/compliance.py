@@ -252,7 +252,13 @@ class Result:
     verdicts: dict
     ancestor_count: int
     dataset_count: int
-    assets: dict[str, str]  # "model:12" -> "owner/name", for every asset the findings refer to
+    graph: Graph = field(repr=False)
+
+    @property
+    def assets(self) -> dict[str, str]:
+        """"model:12" -> "owner/name" for every asset the findings and reasons refer to (not stored:
+        names are looked up for each viewer, see ``present``)."""
+        return _names(self.graph, self.findings, self.verdicts)
 
     @property
     def has_violations(self) -> bool:
@@ -327,7 +333,7 @@ def analyse(graph: Graph, model_id: int) -> Result:
     order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
     verdicts = {purpose: _verdict(purpose, model, ancestors, datasets, findings) for purpose in PURPOSES}
-    return Result(model_id, findings, verdicts, len(ancestors), len(datasets), _names(graph, findings, verdicts))
+    return Result(model_id, findings, verdicts, len(ancestors), len(datasets), graph)
 
 
 def _names(graph: Graph, findings: list[dict], verdicts: dict) -> dict[str, str]:
@@ -383,7 +389,7 @@ def _check_terms(own: Terms, up: Upstream) -> list[dict]:
     lic, path, is_data = up.node.license, up.path, up.node.kind == "dataset"
     via = "trained on" if is_data else up.relation.replace("_", "-")
     found = []
-    params = {"license": own.label, "upstream_license": lic.label}
+    params: dict = {}
     if up.outcome == Reuse.FORBIDDEN:
         found.append(_finding(
             "reuse-not-permitted", Severity.VIOLATION, path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -207,6 +208,8 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
 def store_results(results: list[compliance.Result]) -> None:
     if not results:
         return
+    if connection.vendor == "postgresql" and len(results) >= COPY_THRESHOLD:
+        return _copy_results(results)
     now = timezone.now()
     reports = [
         ComplianceReport(
@@ -218,6 +221,33 @@ def store_results(results: list[compliance.Result]) -> None:
     ]
     ComplianceReport.objects.bulk_create(reports, update_conflicts=True, unique_fields=["model"],
                                          update_fields=REPORT_FIELDS)
+
+
+COPY_THRESHOLD = 200
+
+
+@transaction.atomic
+def _copy_results(results: list[compliance.Result]) -> None:
+    """Many reports on PostgreSQL: COPY into a temporary table, then one upsert. Binding thousands of
+    JSON documents as literals in a multi-row INSERT is what made storing slower than analysing."""
+    table = ComplianceReport._meta.db_table
+    columns = ["model_id", *REPORT_FIELDS]
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS omh_report_stage ON COMMIT DROP AS "
+                       f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+        cursor.execute("TRUNCATE omh_report_stage")
+        with cursor.cursor.copy(f"COPY omh_report_stage ({', '.join(columns)}) FROM STDIN") as copy:
+            for r in results:
+                copy.write_row((
+                    r.model_id, r.has_violations, r.count("violation"), r.count("warning"), r.count("obligation"),
+                    json.dumps(r.findings), json.dumps(r.verdicts), r.ancestor_count, r.dataset_count, now,
+                ))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in REPORT_FIELDS)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM omh_report_stage "
+            f"ON CONFLICT (model_id) DO UPDATE SET {updates}"
+        )
 
 
 def descendant_ids(model_ids: list[int]) -> set[int]:

@@ -295,3 +295,20 @@ def test_analysing_twice_keeps_one_report():
     services.analyse_model(m.pk)
 
     assert ComplianceReport.objects.filter(model=m).count() == 1
+
+
+def test_many_models_are_analysed_and_stored_in_batches():
+    owner = UserFactory(username="many")
+    gemma, apache = license_for("gemma-tou-2024-04-01"), license_for("apache-2.0")
+    roots = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"r{i}", license=gemma) for i in range(150)])
+    leaves = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"l{i}", license=apache) for i in range(150)])
+    ModelLineage.objects.bulk_create([ModelLineage(model=l, base=r, relation="fine_tune") for l, r in zip(leaves, roots)])
+
+    assert services.analyse_models(None, batch_size=250) == (300, 150)
+    assert services.analyse_models(None) == (300, 150)  # and again: upserts, no duplicates
+
+    assert ComplianceReport.objects.count() == 300
+    assert ComplianceReport.objects.filter(has_violations=True).count() == 150
+    stored = ComplianceReport.objects.get(model=leaves[0])
+    assert stored.findings[0]["code"] == "relicensed-derivative"
+    assert stored.verdicts["commercial"]["answer"] == "conditional"
