@@ -108,9 +108,9 @@ def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
                    .annotate(n=Count("pk")).order_by("-n", column))
     if target is None:
         return [(value, spec.labels.get(value, value), n) for value, n in grouped]
-    names = dict(target.objects.filter(pk__in=[value for value, _ in grouped]).values_list("pk", "slug"))
-    titles = dict(target.objects.filter(pk__in=names).values_list("slug", "name"))
-    return [(names[pk], titles[names[pk]], n) for pk, n in grouped]
+    labels = {pk: (slug, name) for pk, slug, name in
+              target.objects.filter(pk__in=[pk for pk, _ in grouped]).values_list("pk", "slug", "name")}
+    return [(*labels[pk], n) for pk, n in grouped]
 
 
 @dataclass
