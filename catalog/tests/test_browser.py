@@ -206,7 +206,7 @@ def test_no_page_requests_anything_outside_the_hub_and_screenshots_are_taken(liv
         response = page.goto(base + path)
         page.wait_for_load_state("networkidle")
         assert response.status == 200, (name, response.status)
-        if name in ("model-list", "model-page", "dataset-page"):
+        if name in ("home", "model-list", "model-page", "dataset-page", "model-new", "dataset-new"):
             screenshot(page, name)
     assert page.log.outside(base) == []
     assert page.log.errors == []  # a CSP violation (inline script or style, outside resource) is a console error
