@@ -21,11 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Avg, Case, Count, Exists, Max, Min, OuterRef, Q, QuerySet, StdDev, Value, When
+from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, StdDev, Value, When
 from django.db.models.functions import ExtractYear, TruncMonth
 
 from accounts.models import Affiliation, User
-from catalog.models import Dataset, MLModel, ModelLineage, Task, is_member, sees_everything
+from catalog.models import Dataset, MLModel, ModelLineage, Task, Visibility, is_member, sees_everything
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,23 @@ def _analytics_session():
         yield
 
 
+@contextmanager
+def _planner(*, nested_loops_only: bool):
+    """For the recursive CTE: each step should probe the (base_id, model_id) index for the few rows
+    of the frontier; the planner, misjudging the work table's size, may instead rescan the whole
+    lineage table with a merge or hash join at every step."""
+    if connection.vendor != "postgresql" or not nested_loops_only:
+        yield
+        return
+    switch = "SELECT set_config('enable_mergejoin', %s, true), set_config('enable_hashjoin', %s, true)"
+    with connection.cursor() as cursor:
+        cursor.execute(switch, ["off", "off"])
+        try:
+            yield
+        finally:
+            cursor.execute(switch, ["on", "on"])
+
+
 def compute(stat: Stat, user) -> dict:
     with _analytics_session():
         return _payload(stat, stat.compute(user), scope_of(user))
@@ -105,12 +122,40 @@ def _datasets(user) -> QuerySet[Dataset]:
     return Dataset.objects.visible_to(user).order_by()
 
 
-def _in_visible(column: str, queryset: QuerySet, user) -> tuple[str, list]:
-    """SQL condition "column IN (visible ids)", or nothing when the viewer sees everything."""
+def _hidden(queryset: QuerySet, user) -> QuerySet | None:
+    """The assets of this kind the viewer may NOT see, or None when they see everything.
+
+    Public assets are visible to everyone (visible_to's contract), so the hidden ones are the
+    private ones outside visible_to: usually a small set, cheaper to exclude than to hash every
+    visible id.
+    """
     if sees_everything(user):
-        return "TRUE" if connection.vendor == "postgresql" else "1 = 1", []
-    sql, params = queryset.values("id").order_by().query.sql_with_params()
-    return f"{column} IN ({sql})", list(params)
+        return None
+    model = queryset.model
+    private = model.objects.order_by().filter(visibility=Visibility.PRIVATE)
+    return private.exclude(pk__in=model.objects.visible_to(user).filter(visibility=Visibility.PRIVATE).values("pk"))
+
+
+def _hidden_cte(user) -> tuple[str, list, Callable[[str], str]]:
+    """For a recursive query: the hidden models as a CTE computed once, and the test "column is visible"."""
+    hidden = _hidden(_models(user), user)
+    if hidden is None:
+        return "", [], lambda column: "1 = 1"
+    sql, params = hidden.values("id").query.sql_with_params()
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    cte = f"hidden(id) AS {materialized} ({sql}),"
+    return cte, list(params), lambda column: f"{column} NOT IN (SELECT id FROM hidden)"
+
+
+def _in_visible(column: str, queryset: QuerySet, user) -> tuple[str, list]:
+    """SQL condition "column is a visible id" (an anti-join on the hidden ids), TRUE for staff."""
+    hidden = _hidden(queryset, user)
+    if hidden is None:
+        return "1 = 1", []
+    # NOT IN keeps it a hashed subplan, built once: as an anti-join the planner may pick a nested
+    # loop into the models table, one heap visit per row.
+    sql, params = hidden.values("id").query.sql_with_params()
+    return f"{column} NOT IN ({sql})", list(params)
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -207,14 +252,9 @@ def _counted(pairs, total: int, label: str, names: dict | None = None) -> list[d
 def models_by_media(user) -> dict:
     visible = _models(user)
     total = visible.count()
-    through = MLModel.media.through.objects.all()
-    if not sees_everything(user):
-        through = through.filter(mlmodel__in=visible.values("id"))
-    pairs = list(through.values("mediatype_id").annotate(n=Count("id")).order_by().values_list("mediatype_id", "n"))
-    # NOT EXISTS is an anti-join on the through table's (mlmodel_id, mediatype_id) index.
-    without = visible.filter(~Exists(MLModel.media.through.objects.filter(mlmodel_id=OuterRef("pk")))).count()
-    if without:
-        pairs.append(("none", without))
+    # One LEFT JOIN pass over the through table: models without media land in the NULL group.
+    pairs = [(media or "none", n) for media, n in visible.values("media").annotate(n=Count("id")).order_by()
+             .values_list("media", "n")]
     return {"rows": _counted(pairs, total, "media"), "total": total,
             "note": "A model with several media counts once for each; shares are of all visible models."}
 
@@ -292,9 +332,10 @@ def most_downloaded_models(user) -> dict:
 
 def _visible_edges(user) -> QuerySet[ModelLineage]:
     edges = ModelLineage.objects.order_by()
-    if not sees_everything(user):
-        ids = _models(user).values("id")
-        edges = edges.filter(model__in=ids, base__in=ids)
+    hidden = _hidden(_models(user), user)
+    if hidden is not None:
+        ids = hidden.values("id")
+        edges = edges.exclude(model__in=ids).exclude(base__in=ids)
     return edges
 
 
@@ -312,23 +353,22 @@ def lineage_deepest(user) -> dict:
     so the work stays bounded on graphs with merges; depth is capped at MAX_LINEAGE_DEPTH.
     """
     table = ModelLineage._meta.db_table
-    visible = _models(user)
-    model_ok, p1 = _in_visible("e.model_id", visible, user)
-    base_ok, p2 = _in_visible("e.base_id", visible, user)
-    parent_ok, p3 = _in_visible("p.base_id", visible, user)
-    step_ok, p4 = _in_visible("e.model_id", visible, user)
+    hidden_cte, params, visible = _hidden_cte(user)
+    model_ok, base_ok, parent_ok = visible("e.model_id"), visible("e.base_id"), visible("p.base_id")
     sql = f"""
-        WITH RECURSIVE chain(id, depth) AS (
+        WITH RECURSIVE {hidden_cte}
+        chain(id, depth) AS (
             SELECT e.model_id, 1 FROM {table} e
             WHERE {model_ok} AND {base_ok}
               AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.model_id = e.base_id AND {parent_ok})
             UNION
             SELECT e.model_id, c.depth + 1 FROM chain c JOIN {table} e ON e.base_id = c.id
-            WHERE {step_ok} AND c.depth < {MAX_LINEAGE_DEPTH}
+            WHERE {model_ok} AND c.depth < {MAX_LINEAGE_DEPTH}
         )
         SELECT id, MAX(depth) AS depth FROM chain GROUP BY id ORDER BY depth DESC, id LIMIT {TOP_N}
     """
-    top = _fetch(sql, [*p1, *p2, *p3, *p4])
+    with _planner(nested_loops_only=True):
+        top = _fetch(sql, list(params))
     paths = _longest_paths([leaf for leaf, _ in top], user)
     ids = {i for path in paths.values() for i in path}
     names = {
@@ -347,10 +387,12 @@ def _longest_paths(leaves: list[int], user) -> dict[int, list[int]]:
     if not leaves:
         return {}
     table = ModelLineage._meta.db_table
-    base_ok, params = _in_visible("e.base_id", _models(user), user)
+    hidden_cte, params, visible = _hidden_cte(user)
+    base_ok = visible("e.base_id")
     marks = ", ".join(["%s"] * len(leaves))
     sql = f"""
-        WITH RECURSIVE up(leaf, model_id, base_id) AS (
+        WITH RECURSIVE {hidden_cte}
+        up(leaf, model_id, base_id) AS (
             SELECT e.model_id, e.model_id, e.base_id FROM {table} e WHERE e.model_id IN ({marks}) AND {base_ok}
             UNION
             SELECT up.leaf, e.model_id, e.base_id FROM up JOIN {table} e ON e.model_id = up.base_id WHERE {base_ok}
@@ -358,7 +400,7 @@ def _longest_paths(leaves: list[int], user) -> dict[int, list[int]]:
         SELECT leaf, model_id, base_id FROM up
     """
     graphs: dict[int, dict[int, list[int]]] = {}
-    for leaf, model_id, base_id in _fetch(sql, [*leaves, *params, *params]):
+    for leaf, model_id, base_id in _fetch(sql, [*params, *leaves]):
         graphs.setdefault(leaf, {}).setdefault(model_id, []).append(base_id)
     return {leaf: _longest_path(leaf, graphs.get(leaf, {})) for leaf in leaves}
 
