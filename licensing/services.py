@@ -208,8 +208,19 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
 def store_results(results: list[compliance.Result]) -> None:
     if not results:
         return
-    if connection.vendor == "postgresql" and len(results) >= COPY_THRESHOLD:
-        return _copy_results(results)
+    owns_transaction = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql" and owns_transaction:
+            # Reports are derived data, recomputed at will: no need to wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if connection.vendor == "postgresql" and len(results) >= COPY_THRESHOLD:
+            _copy_results(results)
+        else:
+            _upsert_results(results)
+
+
+def _upsert_results(results: list[compliance.Result]) -> None:
     now = timezone.now()
     reports = [
         ComplianceReport(
@@ -226,7 +237,6 @@ def store_results(results: list[compliance.Result]) -> None:
 COPY_THRESHOLD = 200
 
 
-@transaction.atomic
 def _copy_results(results: list[compliance.Result]) -> None:
     """Many reports on PostgreSQL: COPY into a temporary table, then one upsert. Binding thousands of
     JSON documents as literals in a multi-row INSERT is what made storing slower than analysing."""
