@@ -67,7 +67,7 @@ def test_a_file_round_trips_byte_exact(owner, size, file_store):
     assert download(version) == data
     stored = (file_store / "media" / version.storage_key).read_bytes()
     assert len(stored) == crypto.ciphertext_size(size, CHUNK)
-    assert data[:64] not in stored or size == 0  # encrypted at rest
+    assert size < 16 or data[:64] not in stored  # encrypted at rest (a byte or two may occur by chance)
     assert staged(file_store) == []
 
 
