@@ -54,14 +54,11 @@ class Terms:
     use_restrictions: bool | None
     reuse: dict
     compatible: tuple[str, ...]
+    is_known: bool  # the terms are known (the category is not "unknown")
 
     @property
     def label(self) -> str:
         return self.spdx_id if self.spdx_id and not self.spdx_id.startswith("LicenseRef-") else self.name
-
-    @property
-    def is_known(self) -> bool:
-        return self.category != Cat.UNKNOWN
 
     @property
     def keeps_own_terms(self) -> bool:
@@ -80,9 +77,10 @@ class Node:
     visibility: str
     license: Terms | None
     declared: str
+    ref: str = ""  # "model:12" / "dataset:3": how findings refer to it
 
-    def ref(self) -> str:
-        return f"{self.kind}:{self.id}"
+    def __post_init__(self) -> None:
+        self.ref = f"{self.kind}:{self.id}"
 
 
 @dataclass
@@ -124,20 +122,28 @@ def _graph_sql(scoped: bool, count: int = 0) -> str:
             ),
             anc(id) AS (SELECT id FROM {m} WHERE id IN ({placeholders}) UNION SELECT base_id FROM edges)
         """
-        models_from, edges_from, links_from = f"anc JOIN {m} m ON m.id = anc.id", "edges l", \
-            f"anc JOIN {md} md ON md.model_id = anc.id"
+        # LATERAL ... OFFSET 0: one index lookup per ancestor, whatever the planner guesses of the
+        # CTE's size (it guesses ~100 rows and would hash-join against the whole link table).
+        if connection.vendor == "postgresql":
+            models_from = f"anc CROSS JOIN LATERAL (SELECT * FROM {m} WHERE id = anc.id OFFSET 0) m"
+            links_from = f"anc CROSS JOIN LATERAL (SELECT * FROM {md} WHERE model_id = anc.id OFFSET 0) md"
+        else:  # SQLite has no LATERAL, and loops over the small side with the index anyway
+            models_from = f"anc JOIN {m} m ON m.id = anc.id"
+            links_from = f"anc JOIN {md} md ON md.model_id = anc.id"
+        edges_from = "edges l"
     else:
         cte, models_from, edges_from, links_from = "", f"{m} m", f"{ln} l", f"{md} md"
     return f"""{cte}
-        SELECT 'm', m.id, u.username, m.name, m.visibility, m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
-          FROM {models_from} JOIN {u} u ON u.id = m.owner_id LEFT JOIN {lic} lic ON lic.id = m.license_id
+        SELECT 'm', m.id, (SELECT username FROM {u} WHERE id = m.owner_id), m.name, m.visibility,
+               m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
+          FROM {models_from} LEFT JOIN {lic} lic ON lic.id = m.license_id
         UNION ALL
         SELECT 'e', l.base_id, NULL, NULL, NULL, NULL, l.model_id, l.relation, {NO_LICENSE}
           FROM {edges_from}
         UNION ALL
-        SELECT 'd', d.id, u.username, d.name, d.visibility, d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}
-          FROM {links_from} JOIN {d} d ON d.id = md.dataset_id JOIN {u} u ON u.id = d.owner_id
-          LEFT JOIN {lic} lic ON lic.id = d.license_id
+        SELECT 'd', d.id, (SELECT username FROM {u} WHERE id = d.owner_id), d.name, d.visibility,
+               d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}
+          FROM {links_from} JOIN {d} d ON d.id = md.dataset_id LEFT JOIN {lic} lic ON lic.id = d.license_id
          WHERE md.role IN ({roles})
     """
 
@@ -207,7 +213,7 @@ def _terms(cols, cache: dict[int, Terms]) -> Terms:
             id=pk, key=cols[1], spdx_id=cols[2] or "", name=cols[3], category=cols[4], is_agreement=bool(cols[5]),
             commercial_use=_bool(cols[6]), redistribution=_bool(cols[7]), relicensing=cols[8],
             share_alike=bool(cols[9]), attribution=_bool(cols[10]), use_restrictions=_bool(cols[11]),
-            reuse=data.get("reuse") or {}, compatible=tuple(data.get("compatible") or ()),
+            reuse=data.get("reuse") or {}, compatible=tuple(data.get("compatible") or ()), is_known=cols[4] != Cat.UNKNOWN,
         )
     return cache[pk]
 
@@ -304,7 +310,7 @@ def walk(graph: Graph, model_id: int) -> tuple[list[Upstream], list[Upstream]]:
 
 
 def _finding(code: str, severity: str, path: list[Node], text: str, **params) -> dict:
-    return {"code": code, "severity": str(severity), "path": [n.ref() for n in path], "text": text, **params}
+    return {"code": code, "severity": str(severity), "path": [n.ref for n in path], "text": text, **params}
 
 
 def analyse(graph: Graph, model_id: int) -> Result:
@@ -454,7 +460,7 @@ def _merges(graph: Graph, model: Node, ancestors: list[Upstream]) -> list[dict]:
                         "incompatible-merge", Severity.VIOLATION, [*path, first],
                         f"{'This model' if node is model else '{holder}'} merges {{asset}} ({first.license.label}) "
                         f"with {{other}} ({second.license.label}): {reason}",
-                        other=second.ref(), holder=node.ref(),
+                        other=second.ref, holder=node.ref,
                     ))
     return findings
 
@@ -517,7 +523,7 @@ def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
 
 
 def _reason(path: list[Node], text: str) -> dict:
-    return {"text": text, "path": [n.ref() for n in path]}
+    return {"text": text, "path": [n.ref for n in path]}
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from dataclasses import dataclass, field
@@ -193,15 +194,19 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
     wanted = [pk for pk in (graph.models if model_ids is None else model_ids) if pk in graph.models]
     analysed = violating = 0
     batch: list[compliance.Result] = []
-    for pk in wanted:
-        result = compliance.analyse(graph, pk)
-        violating += result.has_violations
-        batch.append(result)
-        if len(batch) >= batch_size:
-            store_results(batch)
-            analysed += len(batch)
-            batch = []
-    store_results(batch)
+    gc.freeze()  # the graph lives until the end: keep the collector from re-scanning it for every batch
+    try:
+        for pk in wanted:
+            result = compliance.analyse(graph, pk)
+            violating += result.has_violations
+            batch.append(result)
+            if len(batch) >= batch_size:
+                store_results(batch)
+                analysed += len(batch)
+                batch = []
+        store_results(batch)
+    finally:
+        gc.unfreeze()
     return analysed + len(batch), violating
 
 
