@@ -61,7 +61,9 @@ class BooleanFilter(df.BooleanFilter):
 
 
 def _choice_list(name: str, choices, label: str):
-    return df.MultipleChoiceFilter(field_name=name, choices=choices, label=label)
+    # distinct=False: a column of the asset itself cannot duplicate rows, and a DISTINCT over whole rows
+    # (search vector, licence terms ...) makes PostgreSQL sort every match before the LIMIT.
+    return df.MultipleChoiceFilter(field_name=name, choices=choices, label=label, distinct=False)
 
 
 class AssetFilter(df.FilterSet):
@@ -73,6 +75,7 @@ class AssetFilter(df.FilterSet):
     media = df.MultipleChoiceFilter(choices=Media.choices, method="filter_media", label="Media type (any of)")
     license = df.CharFilter(field_name="license__key", label="Licence key (ScanCode), e.g. apache-2.0")
     license_category = df.MultipleChoiceFilter(field_name="license__category", choices=LicenseCategory.choices,
+                                               distinct=False,
                                                label="Licence category")
     has_license = BooleanFilter(field_name="license", lookup_expr="isnull", exclude=True,
                                    label="Has a recognised licence")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Case, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Ln
@@ -183,13 +184,23 @@ def effective_weights(given: list[dict]) -> dict[str, float]:
     return weights
 
 
+def _query_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _query_dict(criteria: dict) -> QueryDict:
     data = QueryDict(mutable=True)
     for name, value in criteria.items():
         if value is None:
             continue
         values = value if isinstance(value, list) else [value]
-        data.setlist(name, [("true" if v else "false") if isinstance(v, bool) else str(v) for v in values])
+        data.setlist(name, [_query_value(v) for v in values])
     return data
 
 
@@ -279,7 +290,7 @@ class DatasetScoreView(APIView):
         data = DatasetScoreRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         weights = effective_weights(data.validated_data.get("weights", []))
-        criteria = {k: v for k, v in (request.data.get("filters") or {}).items()}
+        criteria = data.validated_data.get("filters") or {}
         rows, maxima = score(candidates(request, criteria), weights, data.validated_data["limit"])
         results = DatasetScoredSerializer(rows, many=True, context={"request": request, "weights": weights}).data
         return Response({"weights": weights, "popularity_maxima": maxima, "results": results})

@@ -27,6 +27,7 @@ def asset_routes(detail, by_id, prefix: str) -> list:
 
 urlpatterns = [
     path("models/", v.ModelListView.as_view(), name="models"),
+    path("models/facets", v.ModelFacetsView.as_view(), name="model-facets"),
     *asset_routes(v.ModelDetailView, v.ModelDetailByIdView, "models"),
     path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
     path("models/<str:owner>/<str:name>/lineage/<int:edge_id>/", v.ModelLineageEdgeView.as_view(),

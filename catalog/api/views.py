@@ -8,9 +8,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
+from rest_framework import serializers as serializers_
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -21,6 +23,7 @@ from accounts.api.permissions import IsAdminRole
 from accounts.models import Affiliation, Grant, Invitation, User
 from catalog import files, filters, services
 from catalog.api import serializers as s
+from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
 from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelLineage, RepoFile, Task
@@ -462,3 +465,37 @@ class AffiliationListView(generics.ListCreateAPIView):
         from django.db.models import Count
 
         return Affiliation.objects.annotate(member_count=Count("members")).order_by("name")
+
+
+# --- facet counts -------------------------------------------------------------------------------
+
+
+class FacetValueSerializer(serializers_.Serializer):
+    value = serializers_.CharField()
+    label = serializers_.CharField()
+    count = serializers_.IntegerField()
+
+
+class ModelFacetsSerializer(serializers_.Serializer):
+    total = serializers_.IntegerField(help_text="Models matching every filter.")
+    facets = serializers_.DictField(child=FacetValueSerializer(many=True),
+                                    help_text="task, media, architecture, training_type, license_category: "
+                                              "each value with its count, largest first.")
+
+
+class ModelFacetsView(generics.GenericAPIView):
+    """Counts per task, media, architecture family, training type and licence category of the models you
+    may see that match the filters (the model list's query parameters), every filter applied. Without
+    filters the counts
+    come from a cache (at most a minute old) plus, for a signed-in user, a live count of
+    the private models they may see."""
+
+    serializer_class = ModelFacetsSerializer
+
+    filterset_class = filters.MLModelFilter  # documents the same query parameters as the list
+    filter_backends = [DjangoFilterBackend]
+    queryset = MLModel.objects.none()
+
+    @extend_schema(summary="Facet counts of the (filtered) model list", responses=ModelFacetsSerializer, filters=True)
+    def get(self, request):
+        return Response(facets.model_facets(request))
