@@ -338,7 +338,7 @@ def analyse(graph: Graph, model_id: int) -> Result:
     findings += _merges(graph, model, ancestors)
     order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
-    verdicts = {purpose: _verdict(purpose, model, ancestors, datasets, findings) for purpose in PURPOSES}
+    verdicts = _verdicts(model, ancestors, datasets, findings)
     return Result(model_id, findings, verdicts, len(ancestors), len(datasets), graph)
 
 
@@ -475,51 +475,62 @@ def _conflict(a: Terms, b: Terms) -> str:
     return ""
 
 
-def _verdict(purpose: str, model: Node, ancestors, datasets, findings) -> dict:
+def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], findings: list[dict]) -> dict:
+    """May the model be used for each purpose? One pass over the licences that reach it."""
     own = model.license
-    reasons: list[dict] = []
-    conditions: list[dict] = []
     if own is None and not model.declared:
-        return {"answer": "no", "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
-                "conditions": []}
+        answer = {"answer": "no", "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
+                  "conditions": []}
+        return {p: answer for p in PURPOSES}
     if own is None or not own.is_known:
-        return {"answer": "unclear", "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
-                "conditions": []}
-    chain = [None, *ancestors, *(datasets if purpose == "commercial" else [])]
-    answer = "yes"
+        answer = {"answer": "unclear", "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
+                  "conditions": []}
+        return {p: answer for p in PURPOSES}
+    verdicts = {p: {"answer": "yes", "reasons": [], "conditions": []} for p in PURPOSES}
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
-    for up in chain:
+    for up in [None, *ancestors, *datasets]:
         lic = own if up is None else up.node.license
-        if (lic.id if lic is not None and lic.is_known else "unknown") in seen:
+        case = lic.id if lic is not None and lic.is_known else "unknown"
+        if case in seen:
             continue
+        seen.add(case)
         path = [model] if up is None else up.path
         holder = "The model" if up is None else "{asset}"
-        if lic is None or not lic.is_known:
-            answer = "no" if answer == "no" else "unclear"
-            if "unknown" not in seen:
-                seen.add("unknown")
-                reasons.append(_reason(path, f"{holder} has no licence whose terms are known."))
+        purposes = PURPOSES if up is None or up.node.kind == "model" else ("commercial",)
+        if case == "unknown":
+            for p in purposes:
+                _worsen(verdicts[p], "unclear")
+                verdicts[p]["reasons"].append(_reason(path, f"{holder} has no licence whose terms are known."))
             continue
-        seen.add(lic.id)
-        allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}[purpose]
-        if allowed is False:
-            answer = "no"
-            reasons.append(_reason(path, f"{holder} is under {lic.label}, which does not allow {purpose} use."))
-        elif allowed is None:
-            answer = "no" if answer == "no" else "unclear"
-            reasons.append(_reason(path, f"{holder} is under {lic.label}; whether it allows {purpose} use is not known."))
-        elif lic.is_agreement:
-            conditions.append({"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []})
-    violations = [f for f in findings if f["severity"] == Severity.VIOLATION]
-    if violations and purpose in ("commercial", "redistribution") and answer == "yes":
-        answer = "conditional"
-        reasons.append(_reason([model], "The declared licence conflicts with upstream terms (see the violations); "
-                                        "the upstream terms govern, not the declared licence."))
-    if purpose != "research":
-        conditions += [{"finding": i} for i, f in enumerate(findings) if f["severity"] == Severity.OBLIGATION]
-    if answer == "yes" and conditions:
-        answer = "conditional"
-    return {"answer": answer, "reasons": reasons, "conditions": conditions}
+        allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
+        for p in purposes:
+            if allowed[p] is False:
+                _worsen(verdicts[p], "no")
+                verdicts[p]["reasons"].append(_reason(path, f"{holder} is under {lic.label}, which does not allow {p} use."))
+            elif allowed[p] is None:
+                _worsen(verdicts[p], "unclear")
+                verdicts[p]["reasons"].append(
+                    _reason(path, f"{holder} is under {lic.label}; whether it allows {p} use is not known."))
+            elif lic.is_agreement:
+                verdicts[p]["conditions"].append(
+                    {"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []})
+    has_violations = any(f["severity"] == Severity.VIOLATION for f in findings)
+    obligations = [{"finding": i} for i, f in enumerate(findings) if f["severity"] == Severity.OBLIGATION]
+    for p, verdict in verdicts.items():
+        if has_violations and p in ("commercial", "redistribution") and verdict["answer"] == "yes":
+            verdict["answer"] = "conditional"
+            verdict["reasons"].append(_reason([model], "The declared licence conflicts with upstream terms (see the "
+                                                       "violations); the upstream terms govern, not the declared licence."))
+        if p != "research":
+            verdict["conditions"] += obligations
+        if verdict["answer"] == "yes" and verdict["conditions"]:
+            verdict["answer"] = "conditional"
+    return verdicts
+
+
+def _worsen(verdict: dict, answer: str) -> None:
+    if verdict["answer"] != "no":
+        verdict["answer"] = answer
 
 
 def _reason(path: list[Node], text: str) -> dict:
