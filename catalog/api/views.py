@@ -45,8 +45,8 @@ class AssetLookupMixin:
     def get_asset(self, *, write: bool = False):
         kwargs = self.kwargs
         lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
-        asset = get_object_or_404(self.asset_model.objects.visible_to(self.request.user).select_related("owner"),
-                                  **lookup)
+        asset = get_object_or_404(self.asset_model.objects.visible_to(self.request.user).select_related("owner")
+                                  .defer("search_vector", "card"), **lookup)
         if write and not self.asset_model.objects.editable_by(self.request.user).filter(pk=asset.pk).exists():
             raise PermissionDenied("You may not change this asset.")
         return asset
@@ -76,12 +76,18 @@ class AssetDetailView(AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
 
 
 def _model_detail_queryset():
-    return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").prefetch_related(
+    return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").defer(
+        "search_vector").prefetch_related(
         "media", "tasks", "authors", Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position")))
 
 
+# What a list row does not show: large text (cards, search vectors, licence terms) stays in the database.
+LIST_DEFERRED = ("card", "search_vector", "license__terms", "owner__password")
+
+
 def _model_list_queryset(user):
-    return MLModel.objects.visible_to(user).select_related("owner", "license").prefetch_related("media", "tasks")
+    return (MLModel.objects.visible_to(user).select_related("owner", "license").defer(*LIST_DEFERRED)
+            .prefetch_related("media", "tasks"))
 
 
 SEARCH_PARAMS = [OpenApiParameter("search", str, description="Full-text query (names rank above cards)")]
@@ -148,7 +154,9 @@ ModelDetailByIdView = _by_id(ModelDetailView, "models", "model")
 
 
 def _dataset_list_queryset(user):
-    return Dataset.objects.visible_to(user).select_related("owner", "license").prefetch_related(
+    return Dataset.objects.visible_to(user).select_related("owner", "license").defer(
+        *LIST_DEFERRED, "objective", "sources", "features_description", "representativity_description",
+        "sample_balance_description", "missing_values_description", "data_errors_description").prefetch_related(
         "media", "tasks", "domains")
 
 
