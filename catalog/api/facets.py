@@ -1,20 +1,21 @@
 """Facet counts for ``GET /api/v1/models/facets``: the HTML list's facets (catalog.selectors) counted
-over the filtered set (every filter applied), every value rather than the first few; the unfiltered
-case cached.
+over the filtered set (every filter applied), every value rather than the first few.
 
-Unfiltered, everybody's counts are the public catalogue's plus the private models they may see. The
-public counts (and the whole catalogue's, for admins and curators) are cached for CACHE_SECONDS;
-a signed-in user's own and granted private models are counted live, which is cheap: they are few
-next to the catalogue, and found through the owner index and the grants.
+Everybody's counts are the public catalogue's plus those of the private models they may see. The
+public counts (and the whole catalogue's, for admins and curators) are cached per set of filters
+for CACHE_SECONDS; a signed-in user's own and granted private models are counted live, which is
+cheap: they are few next to the catalogue, and found through the owner index and the grants.
+A first (uncached) request with selective filters over the whole catalogue is slow at a million
+models (seconds: every match is counted); see bench/README.md.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from catalog import filters, selectors
@@ -30,11 +31,18 @@ def _counts(queryset) -> dict[str, dict]:
             for spec in selectors.MODEL_FACETS}
 
 
-def _cached(scope: str, queryset) -> dict:
-    key = f"api:facets:models:{scope}:v1"
+def _compute(base, data, request) -> dict:
+    queryset = filters.MLModelFilter(data, queryset=base, request=request).qs if data else base
+    return {"total": queryset.count(), "facets": _counts(queryset)}
+
+
+def _cached(scope: str, base, data, request) -> dict:
+    """The counts of a shared scope (the public catalogue, or everything) for these filters."""
+    digest = hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]
+    key = f"api:facets:models:{scope}:{digest}:v1"
     found = cache.get(key)
     if found is None:
-        found = {"total": queryset.count(), "facets": _counts(queryset)}
+        found = _compute(base, data, request)
         cache.set(key, found, CACHE_SECONDS)
     return found
 
@@ -56,22 +64,26 @@ def _render(found: dict) -> dict:
         for param, values in found["facets"].items()}}
 
 
+def _filters(request) -> QueryDict:
+    """The filter parameters given, in a canonical order (the cache key), blank ones dropped."""
+    data = QueryDict(mutable=True)
+    for param in sorted(request.query_params):
+        values = sorted(v for v in request.query_params.getlist(param) if v.strip())
+        if values and param in filters.MLModelFilter.base_filters and param not in NOT_FILTERS:
+            data.setlist(param, values)
+    return data
+
+
 def model_facets(request) -> dict:
-    user = request.user
-    data = request.query_params.copy()
-    for param in list(data):
-        if param in NOT_FILTERS or param not in filters.MLModelFilter.base_filters:
-            data.pop(param)
-    if any(value for _, values in data.lists() for value in values):
+    user, data = request.user, _filters(request)
+    if data:
         filterset = filters.MLModelFilter(data, queryset=MLModel.objects.visible_to(user), request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        return _render({"total": filterset.qs.count(), "facets": _counts(filterset.qs)})
     if sees_everything(user):
-        return _render(_cached("all", MLModel.objects.all()))
-    public = _cached("public", MLModel.objects.public())
+        return _render(_cached("all", MLModel.objects.all(), data, request))
+    public = _cached("public", MLModel.objects.public(), data, request)
     if not is_member(user):
         return _render(public)
-    own_or_granted = Q(owner=user) | Q(pk__in=MLModel.objects._grants(user))
-    private = MLModel.objects.filter(own_or_granted).exclude(visibility=Visibility.PUBLIC)
-    return _render(_merge(public, {"total": private.count(), "facets": _counts(private)}))
+    private = MLModel.objects.visible_to(user).exclude(visibility=Visibility.PUBLIC)  # own or granted
+    return _render(_merge(public, _compute(private, data, request)))
