@@ -95,11 +95,20 @@ class Graph:
 # Loading
 # --------------------------------------------------------------------------------------------
 
-LICENSE_COLUMNS = (
-    "lic.id, lic.key, lic.spdx_id, lic.name, lic.category, lic.is_agreement, lic.commercial_use, "
-    "lic.redistribution, lic.relicensing, lic.share_alike, lic.attribution, lic.use_restrictions, lic.terms"
-)
-NO_LICENSE = ", ".join(["NULL"] * 13)
+def _license_columns() -> str:
+    """The licence terms the analysis needs; of the JSON terms only the reuse table and the compatible
+    licences (the rest — rights, obligations, notes — is for pages, and costs parsing on every row)."""
+    if connection.vendor == "postgresql":
+        extra = "lic.terms -> 'reuse', lic.terms -> 'compatible'"
+    else:
+        extra = "json_extract(lic.terms, '$.reuse'), json_extract(lic.terms, '$.compatible')"
+    return (
+        "lic.id, lic.key, lic.spdx_id, lic.name, lic.category, lic.is_agreement, lic.commercial_use, "
+        f"lic.redistribution, lic.relicensing, lic.share_alike, lic.attribution, lic.use_restrictions, {extra}"
+    )
+
+
+NO_LICENSE = ", ".join(["NULL"] * 14)
 
 
 def _graph_sql(scoped: bool, count: int = 0) -> str:
@@ -133,6 +142,7 @@ def _graph_sql(scoped: bool, count: int = 0) -> str:
         edges_from = "edges l"
     else:
         cte, models_from, edges_from, links_from = "", f"{m} m", f"{ln} l", f"{md} md"
+    LICENSE_COLUMNS = _license_columns()  # noqa: N806
     return f"""{cte}
         SELECT 'm', m.id, (SELECT username FROM {u} WHERE id = m.owner_id), m.name, m.visibility,
                m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
@@ -207,13 +217,12 @@ def build_graph(rows) -> Graph:
 def _terms(cols, cache: dict[int, Terms]) -> Terms:
     pk = cols[0]
     if pk not in cache:
-        raw = cols[12]
-        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+        reuse, compatible = (json.loads(v) if isinstance(v, str) else v for v in cols[12:14])
         cache[pk] = Terms(
             id=pk, key=cols[1], spdx_id=cols[2] or "", name=cols[3], category=cols[4], is_agreement=bool(cols[5]),
             commercial_use=_bool(cols[6]), redistribution=_bool(cols[7]), relicensing=cols[8],
             share_alike=bool(cols[9]), attribution=_bool(cols[10]), use_restrictions=_bool(cols[11]),
-            reuse=data.get("reuse") or {}, compatible=tuple(data.get("compatible") or ()), is_known=cols[4] != Cat.UNKNOWN,
+            reuse=reuse or {}, compatible=tuple(compatible or ()), is_known=cols[4] != Cat.UNKNOWN,
         )
     return cache[pk]
 
