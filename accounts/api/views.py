@@ -42,7 +42,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         serializer = ApiTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            token, secret = create_api_token(user=request.user, request=request, **serializer.validated_data)
+            data = {"scope": ApiToken.Scope.READ, **serializer.validated_data}  # the model's default scope
+            token, secret = create_api_token(user=request.user, request=request, **data)
         except ValidationError as exc:
             raise ApiValidationError({"detail": exc.messages}) from None
         token.token = secret
