@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from insights import selectors
 from insights.exports import filename, to_csv
@@ -35,17 +37,24 @@ def page(request: HttpRequest) -> HttpResponse:
         if name not in {s.name for s in selectors.stats_for(request.user)}:
             raise Http404("No such statistic.")
         return csv_response(selectors.statistic(name, request.user))
+    sections_html, toc = selectors.cached_fragment(request.user, "page", lambda: _render_sections(request.user))
+    return render(request, "insights/page.html", {
+        "sections_html": mark_safe(sections_html),  # rendered (and escaped) by _sections.html
+        "toc": toc,
+        "cache_seconds": selectors.cache_seconds(),
+    })
+
+
+def _render_sections(user) -> tuple[str, list]:
     items = []
-    for payload in selectors.all_statistics(request.user):
+    for payload in selectors.all_statistics(user):
         items.append({
             "stat": payload,
             "table": [[(c, row.get(c)) for c in payload["columns"]] for row in payload["rows"]],
             "pivot": pivot(payload) if payload["chart"] == "heatmap" else None,
         })
     sections = [(key, title, [i for i in items if i["stat"]["section"] == key]) for key, title in SECTIONS]
+    sections = [s for s in sections if s[2]]
     chart_data = {i["stat"]["name"]: selectors.chart_config(i["stat"]["name"], i["stat"]["rows"]) for i in items}
-    return render(request, "insights/page.html", {
-        "sections": [s for s in sections if s[2]],
-        "chart_data": chart_data,
-        "cache_seconds": selectors.cache_seconds(),
-    })
+    html = render_to_string("insights/_sections.html", {"sections": sections, "chart_data": chart_data})
+    return html, [(key, title) for key, title, _ in sections]

@@ -182,3 +182,15 @@ def test_statistics_of_an_empty_catalogue(db, admin_user, anonymous):
         assert isinstance(statistic(stat.name, admin_user, use_cache=False)["rows"], list)
     [summary] = rows("model_parameters", anonymous)
     assert summary["count"] == 0 and summary["median"] is None
+
+
+@pytest.mark.parametrize("viewer", ["admin_user", "anonymous", "owner"])
+def test_the_shortcut_for_deep_chains_agrees_with_the_full_walk(request, viewer):
+    from django.core.management import call_command
+
+    call_command("generate_catalog", models=600, datasets=0, seed=5, batch=200, stdout=__import__("io").StringIO())
+    user = request.getfixturevalue(viewer)
+    full = selectors._deepest(user, skip_first_level_leaves=False)
+    shortcut = selectors._deepest(user, skip_first_level_leaves=True)
+    assert len(shortcut) == selectors.TOP_N and shortcut[0][1] >= 3
+    assert shortcut == full
