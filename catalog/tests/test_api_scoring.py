@@ -166,5 +166,5 @@ def test_scoring_takes_a_fixed_number_of_queries(owner, django_assert_num_querie
     for i in range(10):
         DatasetFactory(owner=owner, name=f"d{i}", **ETHICS_ALL_MET).media.add("tabular")
     client = api(owner)
-    with django_assert_num_queries(5):  # maxima, scored page, media, tasks, domains
+    with django_assert_num_queries(6):  # candidate ids, maxima, scored page, media, tasks, domains
         assert len(scored(client)) == 10
