@@ -340,13 +340,15 @@ class Generator:
             return
         first = reserve_ids(MLModel, plan.models)
         t0 = time.perf_counter()
+        # Link rows first: the foreign keys are deferred to the commit, and the search-vector trigger
+        # on the model rows then sees their tasks, instead of a link trigger rewriting every model.
         w = {
+            "tasks": RowWriter(MLModel.tasks.through, ["mlmodel_id", "task_id"]),
             "model": RowWriter(MLModel, [
                 "id", "owner_id", "name", "card", "visibility", "license_id", "license_declared", "downloads",
                 "likes", "created_at", "updated_at", "training_type", "architecture_family", "architecture_name",
                 "parameter_count"]),
             "media": RowWriter(MLModel.media.through, ["mlmodel_id", "mediatype_id"]),
-            "tasks": RowWriter(MLModel.tasks.through, ["mlmodel_id", "task_id"]),
             "authors": RowWriter(MLModel.authors.through, ["mlmodel_id", "user_id"]),
             "lineage": RowWriter(ModelLineage, ["model_id", "base_id", "relation", "created_at"]),
             "transformer": RowWriter(TransformerDetails, [
@@ -452,7 +454,9 @@ class Generator:
         first, _ = self.dataset_range
         t0 = time.perf_counter()
         ethics = list(ETHICS_TRUE_SHARE)
-        w = {
+        w = {  # link rows first, as for models
+            "tasks": RowWriter(Dataset.tasks.through, ["dataset_id", "task_id"]),
+            "domains": RowWriter(Dataset.domains.through, ["dataset_id", "domain_id"]),
             "dataset": RowWriter(Dataset, [
                 "id", "owner_id", "name", "card", "visibility", "license_id", "license_declared", "downloads",
                 "likes", "created_at", "updated_at", "year", "objective", "access", "availability", "num_citations",
@@ -460,8 +464,6 @@ class Generator:
                 "has_missing_values", "global_missing_percentage", "temporal_factors",
                 "metadata_provided_with_dataset", "external_documentation_available", *ethics]),
             "media": RowWriter(Dataset.media.through, ["dataset_id", "mediatype_id"]),
-            "tasks": RowWriter(Dataset.tasks.through, ["dataset_id", "task_id"]),
-            "domains": RowWriter(Dataset.domains.through, ["dataset_id", "domain_id"]),
             "files": RowWriter(DatasetFile, [
                 "dataset_id", "path", "logical_role", "format", "mime_type", "size_bytes", "row_count",
                 "description", "created_at", "updated_at"]),
