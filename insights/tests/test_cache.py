@@ -62,7 +62,7 @@ def test_warming_fills_the_shared_scopes_so_the_page_needs_no_statistics_query(
         assert family_counts(admin_user)["cnn"] == 2
 
 
-def test_the_warming_task_runs(catalogue):
+def test_the_warming_task_runs(catalogue, eager_celery):  # in process: CI has a broker but no worker
     from insights.tasks import warm_insights_cache
 
     assert set(warm_insights_cache.delay().get()) == {"all", "public"}
