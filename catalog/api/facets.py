@@ -85,5 +85,16 @@ def model_facets(request) -> dict:
     public = _cached("public", MLModel.objects.public(), data, request)
     if not is_member(user):
         return _render(public)
-    private = MLModel.objects.visible_to(user).exclude(visibility=Visibility.PUBLIC)  # own or granted
-    return _render(_merge(public, _compute(private, data, request)))
+    return _render(_merge(public, _compute(_private_visible(user), data, request)))
+
+
+def _private_visible(user):
+    """The private models the user may see (own or granted), by id: the owner index and the grants,
+    rather than an OR over the whole table."""
+    from accounts.models import Grant
+
+    own = MLModel.objects.filter(owner=user).exclude(visibility=Visibility.PUBLIC).values_list("pk", flat=True)
+    granted = Grant.objects.active().reaching(user).filter(model__isnull=False).values_list("model_id", flat=True)
+    ids = set(own) | set(MLModel.objects.filter(pk__in=list(granted)).exclude(
+        visibility=Visibility.PUBLIC).values_list("pk", flat=True))
+    return MLModel.objects.filter(pk__in=ids)

@@ -71,3 +71,11 @@ def test_filters_narrow_the_counts(models, owner):
 def test_a_bad_filter_is_a_400_naming_it(models):
     response = as_user().get(f"{URL}?architecture=steam-engine")
     assert response.status_code == 400 and "architecture" in response.json()
+
+
+def test_a_grantee_counts_the_private_models_granted_to_them(models, owner, grantee):
+    from accounts import services as sharing
+    from catalog.models import MLModel
+
+    sharing.grant_access(by=owner, asset=MLModel.objects.get(name="secret"), permission="read", user=grantee)
+    assert counts(as_user(grantee))["architecture"].get("rnn") == 1
