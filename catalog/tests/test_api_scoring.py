@@ -1,6 +1,7 @@
 import math
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts import services as sharing
@@ -15,6 +16,12 @@ TECHNICAL_ALL_MET = dict(external_documentation_available=True, metadata_provide
                          has_missing_values=False, instances_number=1000, features_number=12,
                          representativity_level="high", sample_balance_level="balanced")
 ETHICS_ALL_MET = {flag: True for flag in Dataset.ETHICS_FLAGS}
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_buckets():
+    """With Redis (CI) the anonymous bucket of 127.0.0.1 outlives a test: start each one empty."""
+    cache.clear()
 
 
 def api(user=None) -> APIClient:
