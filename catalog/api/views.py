@@ -493,10 +493,9 @@ class ModelFacetsSerializer(serializers_.Serializer):
 
 class ModelFacetsView(generics.GenericAPIView):
     """Counts per task, media, architecture family, training type and licence category of the models you
-    may see that match the filters (the model list's query parameters), every filter applied. Without
-    filters the counts
-    come from a cache (at most a minute old) plus, for a signed-in user, a live count of
-    the private models they may see."""
+    may see that match the filters (the model list's query parameters), every filter applied. Counts
+    come from a cache, at most a minute old: the public catalogue's (everything, for admins and
+    curators) per set of filters, plus those of the private models you may see."""
 
     serializer_class = ModelFacetsSerializer
 
