@@ -111,3 +111,13 @@ def eager_celery(settings):
 
 # Browser fixtures (chromium, browser_page, second_browser_page) shared by every app's browser tests.
 pytest_plugins = ["catalog.tests.browser"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache (Redis in CI): throttle counters, login lock-outs and
+    cached statistics never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

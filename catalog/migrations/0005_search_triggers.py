@@ -59,15 +59,17 @@ LINK_TRIGGERS = [
     ("catalog_dataset_domains", "catalog_dataset_links_tsv"),
 ]
 
+# Fill the vectors first and index afterwards: building the GIN index once is far cheaper than
+# updating it row by row (20 minutes against a few at a million models).
 INDEXES = r"""
+UPDATE catalog_mlmodel m SET search_vector = catalog_mlmodel_tsv(m);
+UPDATE catalog_dataset d SET search_vector = catalog_dataset_tsv(d);
 CREATE INDEX IF NOT EXISTS mlmodel_search_gin ON catalog_mlmodel USING gin (search_vector);
 CREATE INDEX IF NOT EXISTS dataset_search_gin ON catalog_dataset USING gin (search_vector);
 CREATE INDEX IF NOT EXISTS mlmodel_params_desc_id_idx ON catalog_mlmodel (parameter_count DESC NULLS LAST, id DESC);
 CREATE INDEX IF NOT EXISTS dataset_instances_desc_id_idx ON catalog_dataset (instances_number DESC NULLS LAST, id DESC);
 CREATE INDEX IF NOT EXISTS dataset_year_desc_id_idx ON catalog_dataset (year DESC NULLS LAST, id DESC);
 CREATE INDEX IF NOT EXISTS dataset_year_id_idx ON catalog_dataset (year, id);
-UPDATE catalog_mlmodel m SET search_vector = catalog_mlmodel_tsv(m);
-UPDATE catalog_dataset d SET search_vector = catalog_dataset_tsv(d);
 """
 
 BACKWARD = r"""
