@@ -9,7 +9,8 @@ from accounts.models import User
 
 class Command(BaseCommand):
     help = (
-        "Prepare the embedded demo hub: load fixtures/demo.json (idempotent) and make sure an admin account "
+        "Prepare the embedded demo hub: load fixtures/demo.json and the licence knowledge base (both idempotent) "
+        "and make sure an admin account "
         "exists. A new admin gets a random password, kept in var/admin_password so it can be printed again; "
         "the credentials are printed every time."
     )
@@ -21,6 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, skip_data: bool, **options) -> None:
         if not skip_data:
             call_command("load_records", str(settings.BASE_DIR / "fixtures" / "demo.json"), stdout=self.stdout)
+            # The licence knowledge base (ScanCode + ModelGo + curated terms); it also resolves the
+            # demo's declared licence strings and re-analyses compliance.
+            call_command("load_licenses", stdout=self.stdout)
         password_file = settings.VAR_DIR / "admin_password"
         admin = User.objects.filter(username=username).first()
         if admin is None:
