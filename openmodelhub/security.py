@@ -25,7 +25,7 @@ STRICT = {
     "form-action": "'self'",
 }
 # Paths whose third-party pages need an inline bootstrap script (nonce) and inline styles.
-API_DOC_PATHS = ("/api/v1/docs/", "/api/v1/redoc/")
+API_DOC_PATHS = ("/api/v1/docs/",)
 
 
 def policy(path: str, nonce: str | None = None) -> str:

@@ -199,7 +199,7 @@ def test_no_page_requests_anything_outside_the_hub_and_screenshots_are_taken(liv
         "model-new": "/models/new/", "dataset-new": "/datasets/new/",
         "model-edit": demo_catalogue.get_absolute_url() + "edit/", "share": "/accounts/share/models/apple/"
         "OpenELM-1_1B-Instruct/", "tokens": "/accounts/tokens/", "users": "/accounts/users/",
-        "agent": "/agent/", "licences": "/licences/", "api-docs": "/api/v1/docs/", "api-redoc": "/api/v1/redoc/",
+        "agent": "/agent/", "licences": "/licences/", "api-docs": "/api/v1/docs/",
         "admin": "/admin/",
     }  # /insights/ has its own browser test (insights/tests/test_browser.py), same fixtures and checks
     for name, path in pages.items():
