@@ -4,7 +4,9 @@ it (in process, through the WSGI application, as the owner of a small catalogue)
 import pytest
 import schemathesis
 import yaml
+from django.core import signals
 from django.core.management import call_command
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -69,9 +71,14 @@ def api_schema(catalogue, file_store, eager_celery, settings, monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100000/minute", "user": "100000/minute"})
     from openmodelhub.wsgi import application
 
+    # Like Django's test client: requests must not close the test's connection (its transaction).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
     # Revoking the token that drives the run would only turn the rest into 401s.
-    return schema.exclude(method="DELETE", path_regex=r"^/api/v1/tokens/")
+    yield schema.exclude(method="DELETE", path_regex=r"^/api/v1/tokens/")
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
