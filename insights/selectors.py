@@ -201,9 +201,10 @@ def _percentiles(queryset: QuerySet, field: str, fractions: tuple[float, ...]) -
 
 def _summary(queryset: QuerySet, field: str, measure: str) -> dict:
     # NULLs filtered explicitly: SQLite's STDDEV_SAMP (a Python aggregate in Django) does not skip them.
-    agg = queryset.filter(**{f"{field}__isnull": False}).aggregate(
-        count=Count(field), min=Min(field), max=Max(field), mean=Avg(field), stddev=StdDev(field, sample=True)
-    )
+    known = queryset.filter(**{f"{field}__isnull": False})
+    agg = known.aggregate(count=Count(field), min=Min(field), max=Max(field), mean=Avg(field))
+    # A sample standard deviation needs two values (SQLite's Python aggregate raises on one).
+    agg["stddev"] = known.aggregate(s=StdDev(field, sample=True))["s"] if agg["count"] >= 2 else None
     p25, median, p75 = _percentiles(queryset, field, (0.25, 0.5, 0.75))
     return {
         "measure": measure, "count": agg["count"], "min": agg["min"], "max": agg["max"], "mean": _num(agg["mean"]),
