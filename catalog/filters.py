@@ -56,6 +56,21 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError("Use true or false.")
 
 
+class UtcDateTimeField(df.fields.IsoDateTimeField):
+    """ISO 8601 with an offset of at most 14 hours (real time zones; PostgreSQL refuses larger ones)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        offset = parsed.utcoffset() if parsed is not None else None
+        if offset is not None and abs(offset.total_seconds()) > 14 * 3600:
+            raise forms.ValidationError("The time zone offset must be within ±14:00.")
+        return parsed
+
+
+class DateTimeFilter(df.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class BooleanFilter(df.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -81,10 +96,10 @@ class AssetFilter(df.FilterSet):
                                    label="Has a recognised licence")
     visibility = df.ChoiceFilter(choices=[("public", "public"), ("private", "private")])
     has_files = BooleanFilter(method="filter_has_files", label="Has at least one file")
-    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
     downloads_min = df.NumberFilter(field_name="downloads", lookup_expr="gte", min_value=0)
 
     def filter_noop(self, queryset, name, value):

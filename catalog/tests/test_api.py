@@ -414,3 +414,9 @@ def test_downloads_through_the_api_need_visibility(owner, stranger, file_store, 
         files.upload_file(user=owner, asset=model, path="a.txt", content=io.BytesIO(b"secret"))
     assert api(stranger).get("/api/v1/models/owner/m/resolve/a.txt").status_code == 404
     assert api().get("/api/v1/models/owner/m/versions/a.txt").status_code == 404
+
+
+def test_a_time_zone_offset_postgresql_cannot_store_is_a_400_not_a_500(catalogue):
+    response = api().get("/api/v1/models/?updated_after=0400-07-19T16:59:02%2B22:33")
+    assert response.status_code == 400 and "updated_after" in response.json()
+    assert api().get("/api/v1/models/facets?created_before=2024-01-01T00:00:00%2B14:00").status_code == 200
