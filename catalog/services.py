@@ -90,58 +90,56 @@ def _save_architecture(model: MLModel, architecture: dict | None) -> None:
             item.save()
 
 
+def _begin_save(user, asset_cls, asset):
+    """The asset to write (a new one owned by ``user``) and what a change must be compared with."""
+    if asset is None:
+        return asset_cls(owner=user), None
+    _check_editable(user, asset)
+    return asset, {"visibility": asset.visibility, "license_id": asset.license_id}
+
+
+def _finish_save(user, asset, data: dict, before: dict | None, request) -> None:
+    """Links, authors and the audit events shared by models and datasets."""
+    _set_m2m(asset, data)
+    if "authors" in data:
+        asset.authors.set(data["authors"])
+    audit.record("asset.create" if before is None else "asset.update", actor=user, target=asset, request=request,
+                 details={"name": asset.full_name, "fields": sorted(data)})
+    if before is not None and before["visibility"] != asset.visibility:
+        audit.record("asset.visibility", actor=user, target=asset, request=request,
+                     details={"name": asset.full_name, "from": before["visibility"], "to": asset.visibility})
+
+
+def _apply(asset, fields: list[str], data: dict) -> None:
+    for field in fields:
+        if field in data:
+            setattr(asset, field, data[field])
+
+
 @transaction.atomic
 def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, request=None) -> MLModel:
     """Create (``model`` None; the user becomes the owner) or update a model from validated data."""
-    creating = model is None
-    if creating:
-        model = MLModel(owner=user)
-    else:
-        _check_editable(user, model)
-        before = {"visibility": model.visibility, "license_id": model.license_id}
-    for field in MODEL_FIELDS:
-        if field in data:
-            setattr(model, field, data[field])
+    model, before = _begin_save(user, MLModel, model)
+    _apply(model, MODEL_FIELDS, data)
     if "architecture" in data and data["architecture"] and "family" in data["architecture"]:
         model.architecture_family = data["architecture"]["family"]
     model.full_clean()
     model.save()
-    _set_m2m(model, data)
     _save_architecture(model, data.get("architecture"))
-    if "authors" in data:
-        model.authors.set(data["authors"])
-    audit.record("asset.create" if creating else "asset.update", actor=user, target=model, request=request,
-                 details={"name": model.full_name, "fields": sorted(data)})
-    if not creating and before["visibility"] != model.visibility:
-        audit.record("asset.visibility", actor=user, target=model, request=request,
-                     details={"name": model.full_name, "from": before["visibility"], "to": model.visibility})
-    if creating or before["license_id"] != model.license_id or "license_declared" in data:
+    _finish_save(user, model, data, before, request)
+    if before is None or before["license_id"] != model.license_id or "license_declared" in data:
         _schedule_models([model.pk])
     return model
 
 
 @transaction.atomic
 def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, request=None) -> Dataset:
-    creating = dataset is None
-    if creating:
-        dataset = Dataset(owner=user)
-    else:
-        _check_editable(user, dataset)
-        before = {"visibility": dataset.visibility, "license_id": dataset.license_id}
-    for field in DATASET_FIELDS:
-        if field in data:
-            setattr(dataset, field, data[field])
+    dataset, before = _begin_save(user, Dataset, dataset)
+    _apply(dataset, DATASET_FIELDS, data)
     dataset.full_clean()
     dataset.save()
-    _set_m2m(dataset, data)
-    if "authors" in data:
-        dataset.authors.set(data["authors"])
-    audit.record("asset.create" if creating else "asset.update", actor=user, target=dataset, request=request,
-                 details={"name": dataset.full_name, "fields": sorted(data)})
-    if not creating and before["visibility"] != dataset.visibility:
-        audit.record("asset.visibility", actor=user, target=dataset, request=request,
-                     details={"name": dataset.full_name, "from": before["visibility"], "to": dataset.visibility})
-    if not creating and before["license_id"] != dataset.license_id:
+    _finish_save(user, dataset, data, before, request)
+    if before is not None and before["license_id"] != dataset.license_id:
         _schedule_datasets([dataset.pk])
     return dataset
 
