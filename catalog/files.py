@@ -3,8 +3,8 @@
 Upload: the request body is streamed to the staging folder by Django's upload handlers (never held
 in memory, refused past ``OMH_MAX_UPLOAD_BYTES``); ``upload_file`` checks the path and the kind
 (extension and content), records a *pending* version and queues ``process_version`` after commit.
-The pipeline inspects the staged file, hashes and encrypts it in one pass while streaming it into
-storage, and marks the version *ready* — or *rejected* with the reason, storing nothing. The latest
+The pipeline inspects the staged file, hashes it (in a thread of its own) while encrypting it and
+streaming the ciphertext into storage, and marks the version *ready* — or *rejected* with the reason, storing nothing. The latest
 version of a path is always the newest *ready* one, so a rejected upload leaves the previous one.
 """
 
@@ -16,7 +16,9 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,11 +183,21 @@ def process_version(version_id: int) -> FileVersion:
 
     chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
     envelope, data_key = crypto.Envelope.new(chunk_size)
-    digest = hashlib.sha256()
     key = f"objects/{version.uuid.hex[:2]}/{version.uuid.hex}"
     size = staged.stat().st_size
-    with open(staged, "rb", buffering=0) as handle:
-        storage.save_object(key, ahead(crypto.encrypt_file(handle, size, data_key, envelope, digest)))
+    # Three overlapping streams over the staged file: SHA-256 in one thread, AES-GCM in another, the
+    # storage write here. Hashing (the slowest) gets a core of its own; all three release the GIL.
+    stop = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+        hashed = hasher.submit(_sha256_of, staged, size, stop)
+        try:
+            with open(staged, "rb", buffering=0) as handle:
+                storage.save_object(key, ahead(crypto.encrypt_file(handle, size, data_key, envelope)))
+        except BaseException:
+            stop.set()
+            storage.delete_object(key)  # no partial object left behind; the staged file stays for a retry
+            raise
+        sha256 = hashed.result()
     if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
         storage.delete_object(key)
         raise RuntimeError(f"stored object {key} has the wrong size")
@@ -195,7 +207,7 @@ def process_version(version_id: int) -> FileVersion:
             if locked.storage_key != key:
                 transaction.on_commit(lambda: storage.delete_object(key))
             return locked
-        locked.status, locked.sha256, locked.size, locked.storage_key = FileVersion.Status.READY, digest.hexdigest(), size, key
+        locked.status, locked.sha256, locked.size, locked.storage_key = FileVersion.Status.READY, sha256, size, key
         locked.cipher, locked.key_id, locked.wrapped_key = crypto.CIPHER, envelope.key_id, envelope.wrapped_key
         locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, chunk_size
         locked.inspection, locked.processed_at, locked.staging_name = report.summary, timezone.now(), ""
@@ -207,11 +219,27 @@ def process_version(version_id: int) -> FileVersion:
     return locked
 
 
+def _sha256_of(path: Path, size: int, stop: threading.Event, block: int = 1 << 20) -> str | None:
+    """SHA-256 of the first ``size`` bytes of a file, which must have at least that many (None when
+    ``stop`` is set before the end)."""
+    digest, buffer = hashlib.sha256(), bytearray(block)
+    view, remaining = memoryview(buffer), size
+    with open(path, "rb", buffering=0) as handle:
+        while remaining:
+            if stop.is_set():
+                return None
+            n = handle.readinto(view[: min(block, remaining)])
+            if not n:
+                raise crypto.IntegrityError("the file to hash is shorter than its recorded size")
+            digest.update(view[:n])
+            remaining -= n
+    return digest.hexdigest()
+
+
 def ahead(blocks: Iterator, depth: int = 4) -> Iterator[bytes]:
-    """Produce the blocks in a thread, up to ``depth`` ahead, so that hashing and encryption overlap the
-    storage writes (both release the GIL for most of their work). Memory: ``depth`` blocks."""
+    """Produce the blocks in a thread, up to ``depth`` ahead, so that encryption overlaps the storage
+    writes (both release the GIL for most of their work). Memory: ``depth`` blocks."""
     import queue
-    import threading
 
     done = object()
     pipe: queue.Queue = queue.Queue(maxsize=depth)

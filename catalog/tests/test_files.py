@@ -7,13 +7,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from celery.exceptions import Retry
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.test import TestCase
 
 from accounts import services as sharing
 from accounts.models import AuditEvent
 from catalog import crypto, files
+from catalog.storage import BlockStream
 from catalog.models import DatasetFile, FileVersion
 from catalog.tests.factories import DatasetFactory, MLModelFactory
 
@@ -340,3 +343,31 @@ def test_an_over_size_upload_through_the_page_is_refused_with_a_message(client, 
     response = client.post("/models/owner/m/files/", {"file": SimpleUploadedFile("big.txt", text_bytes(5000))})
     assert response.status_code == 200 and "larger than the limit" in response.content.decode()
     assert not FileVersion.objects.exists() and staged(file_store) == []
+
+
+class FailingStorage(FileSystemStorage):
+    """A disk that fills up after two chunks have been written."""
+
+    def _save(self, name, content):
+        class Full(BlockStream):
+            def chunks(self, chunk_size=None):
+                for n, chunk in enumerate(content.chunks()):
+                    if n == 2:
+                        raise OSError(28, "No space left on device")
+                    yield chunk
+
+        return super()._save(name, Full(iter(()), name))
+
+
+def test_a_storage_failure_mid_write_keeps_nothing_partial_and_the_upload_can_be_retried(owner, file_store, settings):
+    model = MLModelFactory(owner=owner)
+    data = text_bytes(10 * CHUNK + 5)
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "BACKEND": f"{__name__}.FailingStorage"}}
+    with pytest.raises(Retry, match="No space left"), committed():  # the task is retried later
+        files.upload_file(user=owner, asset=model, path="weights.bin.md", content=io.BytesIO(data))
+    version = FileVersion.objects.get(file__model=model)
+    assert version.status == "pending" and stored_objects(file_store) == [] and len(staged(file_store)) == 1
+    settings.STORAGES = {**settings.STORAGES, "default": default}
+    assert files.process_version(version.pk).status == "ready"  # the task's retry
+    assert download(FileVersion.objects.get(pk=version.pk)) == data and staged(file_store) == []
