@@ -1,9 +1,9 @@
 """Dataset scoring (seed 002: ``DatasetFilterCriteria``, ``DatasetScoreRequest``, ``DatasetScoredRead``).
 
 ``POST /api/v1/datasets/score`` ranks the datasets the caller may see that match ``filters`` by a
-weighted score. Everything but the final serialisation runs in the database: one aggregate (the
-popularity maxima of the candidate set), then one query that annotates every criterion, the three
-group scores and the total, and keeps the ``limit`` best (``ORDER BY score DESC, id``).
+weighted score. Everything but the final serialisation runs in the database, in one statement over
+the bounded candidate set: the popularity maxima, every criterion, the three group scores and the
+total, keeping the ``limit`` best (``ORDER BY score DESC, id``); then the winners are loaded whole.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Ln
+from django.db import connection
+from django.db.models import QuerySet
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
@@ -32,27 +32,6 @@ MAX_WEIGHT = 1000.0
 # The candidate set: the caller's visible datasets matching the filters, at most this many, the
 # most downloaded first. Bounds the work of one request whatever the filters.
 MAX_CANDIDATES = 10_000
-
-
-def _flag(field: str):
-    return Case(When(**{field: True}, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
-
-
-def _present(field: str):
-    return Case(When(**{f"{field}__gt": 0}, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
-
-
-def _levels(field: str, levels: dict):
-    return Case(*[When(**{field: key}, then=Value(value)) for key, value in levels.items()],
-                default=Value(0.0), output_field=FloatField())
-
-
-def _missing_values():
-    known_share = ExpressionWrapper(Value(1.0) - F("global_missing_percentage") / Value(100.0),
-                                    output_field=FloatField())
-    return Case(When(has_missing_values=False, then=Value(1.0)),
-                When(has_missing_values=True, global_missing_percentage__isnull=False, then=known_share),
-                default=Value(0.0), output_field=FloatField())
 
 
 @dataclass(frozen=True)
@@ -85,20 +64,44 @@ POPULARITY_FIELDS = {"downloads": "downloads", "likes": "likes", "citations": "n
 WEIGHT_NAMES = [*CRITERIA, *GROUPS]
 
 
-def _value_expression(name: str, maxima: dict[str, int]):
+def _flag(column: str) -> str:
+    return f"(CASE WHEN c.{column} THEN 1 ELSE 0 END)"
+
+
+def _present(column: str) -> str:
+    return f"(CASE WHEN c.{column} > 0 THEN 1 ELSE 0 END)"
+
+
+def _levels(column: str, levels: dict[str, float]) -> str:
+    whens = " ".join(f"WHEN '{key}' THEN {_double(value)}" for key, value in levels.items())
+    return f"(CASE c.{column} {whens} ELSE 0 END)"
+
+
+def _popularity(column: str, name: str) -> str:
+    return (f"(CASE WHEN m.{name} > 0 THEN LN({_double(f'1 + COALESCE(c.{column}, 0)')}) / "
+            f"LN({_double(f'1 + m.{name}')}) ELSE 0 END)")
+
+
+def _double(sql) -> str:
+    """Double precision everywhere: PostgreSQL types a bare 1.0 as NUMERIC, whose arithmetic made the
+    scoring ten times slower. Only constants of this module and finite floats are passed here."""
+    return f"CAST({sql} AS DOUBLE PRECISION)"
+
+
+def _value_sql(name: str) -> str:
+    """SQL for a criterion's value (0 to 1) over the candidate row ``c`` and the maxima row ``m``."""
     if name in Dataset.ETHICS_FLAGS:
         return _flag(name)
     if name in POPULARITY_FIELDS:
-        field, top = POPULARITY_FIELDS[name], maxima[name] or 0
-        if top <= 0:
-            return Value(0.0, output_field=FloatField())
-        return ExpressionWrapper(Ln(Value(1.0) + Coalesce(F(field), Value(0)) * Value(1.0)) / Value(math.log1p(top)),
-                                 output_field=FloatField())
+        return _popularity(POPULARITY_FIELDS[name], name)
     return {
         "documentation": lambda: _flag("external_documentation_available"),
         "metadata": lambda: _flag("metadata_provided_with_dataset"),
         "split": lambda: _flag("split"),
-        "missing_values": _missing_values,
+        "missing_values": lambda: (
+            "(CASE WHEN c.has_missing_values = FALSE THEN 1 WHEN c.has_missing_values = TRUE AND "
+            f"c.global_missing_percentage IS NOT NULL THEN 1 - {_double('c.global_missing_percentage')} / 100 "
+            "ELSE 0 END)"),
         "instances": lambda: _present("instances_number"),
         "features": lambda: _present("features_number"),
         "representativity": lambda: _levels("representativity_level", {Level.HIGH: 1.0, Level.MEDIUM: 0.5}),
@@ -107,12 +110,13 @@ def _value_expression(name: str, maxima: dict[str, int]):
     }[name]()
 
 
-def _weighted_mean(terms: list[tuple[object, float]]):
+def _weighted_mean_sql(terms: list[tuple[str, float]]) -> str | None:
+    """sum(weight x value) / sum(weight) over the terms with a weight, or None when every weight is 0."""
     total = sum(weight for _, weight in terms)
     if total <= 0:
         return None
-    expression = sum((value * Value(weight) for value, weight in terms if weight), Value(0.0))
-    return ExpressionWrapper(expression / Value(total), output_field=FloatField())
+    products = " + ".join(f"{value} * {_double(repr(weight))}" for value, weight in terms if weight)
+    return f"(({products}) / {_double(repr(total))})"
 
 
 # --- request -------------------------------------------------------------------------------------
@@ -205,38 +209,66 @@ def _query_dict(criteria: dict) -> QueryDict:
 
 
 def candidates(request, criteria: dict) -> QuerySet:
-    """The caller's visible datasets matching the criteria (the dataset list's FilterSet), bounded."""
+    """The caller's visible datasets matching the criteria (the dataset list's FilterSet), bounded:
+    the most downloaded first, at most MAX_CANDIDATES."""
     visible = Dataset.objects.visible_to(request.user)
     filterset = filters.DatasetFilter(_query_dict(criteria), queryset=visible, request=request)
     if not filterset.is_valid():
         raise ValidationError({"filters": filterset.errors})
-    # The ids, not a subquery: PostgreSQL then reads the candidates by primary key, not the whole table.
-    ids = list(filterset.qs.order_by("-downloads", "-id").values_list("pk", flat=True)[:MAX_CANDIDATES])
-    return Dataset.objects.filter(pk__in=ids)
+    return filterset.qs.order_by("-downloads", "-id")[:MAX_CANDIDATES]
 
 
-# --- computation ---------------------------------------------------------------------------------
+SCORED_COLUMNS = sorted({
+    "id", *Dataset.ETHICS_FLAGS, *POPULARITY_FIELDS.values(), "external_documentation_available",
+    "metadata_provided_with_dataset", "split", "has_missing_values", "global_missing_percentage",
+    "instances_number", "features_number", "representativity_level", "sample_balance_level",
+})
 
 
 def score(queryset: QuerySet, weights: dict[str, float], limit: int) -> tuple[list[Dataset], dict]:
-    """The ``limit`` best datasets of ``queryset``, annotated with ``criterion_<name>``, ``score_<group>``
-    and ``score``; and the popularity maxima used to normalise."""
-    maxima = queryset.aggregate(**{name: Max(field) for name, field in POPULARITY_FIELDS.items()})
-    values = {name: _value_expression(name, maxima) for name in CRITERIA}
-    annotations = {f"criterion_{name}": expression for name, expression in values.items()}
+    """The ``limit`` best datasets of ``queryset`` (the bounded candidates), with ``criterion_<name>``,
+    ``score_<group>`` and ``score`` set on each; and the popularity maxima used to normalise.
+
+    One statement: the candidates as a CTE (one index walk, only the columns scored), their maxima,
+    every criterion, group and total computed over those rows, the best ``limit`` kept by a top-N sort.
+    The winners are then loaded whole (owner, licence, media, tasks, domains) by primary key.
+    """
     groups = {}
     for group in GROUPS:
-        terms = [(F(f"criterion_{c.name}"), weights[c.name]) for c in CRITERIA.values() if c.group == group]
-        groups[group] = _weighted_mean(terms)
-    for group, expression in groups.items():
-        annotations[f"score_{group}"] = expression if expression is not None else Value(None, FloatField())
-    total = _weighted_mean([(F(f"score_{g}"), weights[g]) for g in GROUPS if groups[g] is not None])
+        terms = [(f"criterion_{c.name}", weights[c.name]) for c in CRITERIA.values() if c.group == group]
+        groups[group] = _weighted_mean_sql(terms)
+    total = _weighted_mean_sql([(f"score_{g}", weights[g]) for g in GROUPS if groups[g] is not None])
     if total is None:
         raise ValidationError({"weights": ["Every group has a zero weight or only zero-weight criteria."]})
-    rows = (queryset.annotate(**annotations).annotate(score=total)
-            .select_related("owner", "license").prefetch_related("media", "tasks", "domains")
-            .order_by(F("score").desc(), "id")[:limit])
-    return list(rows), maxima
+    inner, params = queryset.values(*SCORED_COLUMNS).query.sql_with_params()
+    maxima_sql = ", ".join(f"MAX({column}) AS {name}" for name, column in POPULARITY_FIELDS.items())
+    criteria_sql = ", ".join(f"{_value_sql(name)} AS criterion_{name}" for name in CRITERIA)
+    groups_sql = ", ".join(f"{expression or 'NULL'} AS score_{group}" for group, expression in groups.items())
+    sql = f"""
+        WITH c AS ({inner}),
+        m AS (SELECT {maxima_sql} FROM c),
+        v AS (SELECT c.id, {criteria_sql}, {", ".join(f"m.{n}" for n in POPULARITY_FIELDS)} FROM c CROSS JOIN m),
+        g AS (SELECT v.*, {groups_sql} FROM v)
+        SELECT g.*, {total} AS score FROM g ORDER BY score DESC, id LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        names = [column[0] for column in cursor.description]
+        ranked = [dict(zip(names, row)) for row in cursor.fetchall()]
+        if not ranked:
+            cursor.execute(f"WITH c AS ({inner}) SELECT {maxima_sql} FROM c", params)
+            maxima = dict(zip(POPULARITY_FIELDS, cursor.fetchone()))
+        else:
+            maxima = {name: ranked[0][name] for name in POPULARITY_FIELDS}
+    loaded = (Dataset.objects.filter(pk__in=[r["id"] for r in ranked]).select_related("owner", "license")
+              .prefetch_related("media", "tasks", "domains").in_bulk())
+    rows = []
+    for r in ranked:
+        dataset = loaded[r["id"]]
+        for name in (*(f"criterion_{c}" for c in CRITERIA), *(f"score_{g}" for g in GROUPS), "score"):
+            setattr(dataset, name, None if r[name] is None else float(r[name]))
+        rows.append(dataset)
+    return rows, maxima
 
 
 class DatasetScoredSerializer(DatasetListSerializer):

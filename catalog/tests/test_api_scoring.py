@@ -173,5 +173,9 @@ def test_scoring_takes_a_fixed_number_of_queries(owner, django_assert_num_querie
     for i in range(10):
         DatasetFactory(owner=owner, name=f"d{i}", **ETHICS_ALL_MET).media.add("tabular")
     client = api(owner)
-    with django_assert_num_queries(6):  # candidate ids, maxima, scored page, media, tasks, domains
+    with django_assert_num_queries(5):  # scored page (candidates, maxima, scores), winners, media, tasks, domains
         assert len(scored(client)) == 10
+    with django_assert_num_queries(2):  # an empty page, then the maxima of the (empty) candidates
+        response = client.post("/api/v1/datasets/score", {"filters": {"owner": "nobody-such"}}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["results"] == [] and set(response.json()["popularity_maxima"].values()) == {None}
