@@ -7,3 +7,12 @@ from catalog import files
 def process_file_version(version_id: int) -> str:
     """Inspect, hash, encrypt and store one uploaded version (safe to run twice)."""
     return files.process_version(version_id).status
+
+
+@shared_task(acks_late=True)
+def warm_model_facets() -> dict[str, int]:
+    """Recount the unfiltered model facets of the public catalogue and of everything into the cache
+    (scheduled by Celery beat; safe to run any time)."""
+    from catalog.api.facets import warm_shared_facets
+
+    return warm_shared_facets()

@@ -291,6 +291,15 @@ AGENT_MAX_ROWS = int(os.environ.get("AGENT_MAX_ROWS", "1000"))
 
 # --- Insights -------------------------------------------------------------------------------
 INSIGHTS_CACHE_SECONDS = int(os.environ.get("INSIGHTS_CACHE_SECONDS", "300"))
+API_FACETS_CACHE_SECONDS = int(os.environ.get("API_FACETS_CACHE_SECONDS", "60"))
+# `celery -A openmodelhub beat`: keeps the costly shared aggregates warm, a little more often than
+# they expire, so that no visitor waits for a cold computation at a million models.
+CELERY_BEAT_SCHEDULE = {
+    "warm-insights": {"task": "insights.tasks.warm_insights_cache",
+                      "schedule": max(30.0, 0.8 * INSIGHTS_CACHE_SECONDS)},
+    "warm-model-facets": {"task": "catalog.tasks.warm_model_facets",
+                          "schedule": max(30.0, 0.8 * API_FACETS_CACHE_SECONDS)},
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -6,7 +6,8 @@ public counts (and the whole catalogue's, for admins and curators) are cached pe
 for CACHE_SECONDS; a signed-in user's own and granted private models are counted by id (owner
 index, grants) and cached per user for as long.
 A first (uncached) request with selective filters over the whole catalogue is slow at a million
-models (seconds: every match is counted); see bench/README.md.
+models (seconds: every match is counted); see bench/README.md. The unfiltered counts of the shared
+scopes are kept warm by Celery beat (``warm_shared_facets``).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ def _compute(base, data, request) -> dict:
     return {"total": queryset.count(), "facets": _counts(queryset)}
 
 
+def _shared_key(scope: str, data: QueryDict) -> str:
+    return f"api:facets:models:{scope}:{hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]}:v1"
+
+
 def _cached(scope: str, base, data, request) -> dict:
     """The counts of a shared scope (the public catalogue, or everything) for these filters."""
-    digest = hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]
-    key = f"api:facets:models:{scope}:{digest}:v1"
+    key = _shared_key(scope, data)
     found = cache.get(key)
     if found is None:
         found = _compute(base, data, request)
@@ -91,6 +95,18 @@ def model_facets(request) -> dict:
         private = _compute(_private_visible(user), data, request)
         cache.set(key, private, CACHE_SECONDS)
     return _render(_merge(public, private))
+
+
+def warm_shared_facets() -> dict[str, int]:
+    """Recount the unfiltered facets of the shared scopes (public, everything) into the cache, so that
+    the first request of a cache period does not wait seconds for them at a million models. Run by
+    Celery beat (``catalog.tasks.warm_model_facets``) a little more often than CACHE_SECONDS."""
+    totals = {}
+    for scope, base in (("public", MLModel.objects.public()), ("all", MLModel.objects.all())):
+        found = _compute(base, QueryDict(), None)
+        cache.set(_shared_key(scope, QueryDict()), found, CACHE_SECONDS)
+        totals[scope] = found["total"]
+    return totals
 
 
 def _private_visible(user):

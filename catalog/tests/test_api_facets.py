@@ -79,3 +79,22 @@ def test_a_grantee_counts_the_private_models_granted_to_them(models, owner, gran
 
     sharing.grant_access(by=owner, asset=MLModel.objects.get(name="secret"), permission="read", user=grantee)
     assert counts(as_user(grantee))["architecture"].get("rnn") == 1
+
+
+def test_the_beat_task_warms_the_shared_counts_so_the_first_request_counts_nothing(
+        models, django_assert_num_queries):
+    from catalog.tasks import warm_model_facets
+
+    assert warm_model_facets.apply().get() == {"public": 3, "all": 4}
+    with django_assert_num_queries(0):  # anonymous: the public counts straight from the cache
+        assert counts(as_user()) == counts(as_user()) and counts(as_user())["total"] == 3
+
+
+def test_the_beat_schedule_names_registered_tasks(settings):
+    from openmodelhub.celery import app
+
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry
+        assert entry["schedule"] >= 30
