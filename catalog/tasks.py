@@ -10,9 +10,9 @@ def process_file_version(version_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def warm_model_facets() -> dict[str, int]:
-    """Recount the unfiltered model facets of the public catalogue and of everything into the cache
-    (scheduled by Celery beat; safe to run any time)."""
+def warm_facets() -> dict[str, int]:
+    """Recount the unfiltered model and dataset facets of the public catalogue and of everything into
+    the cache (scheduled by Celery beat; safe to run any time)."""
     from catalog.api.facets import warm_shared_facets
 
     return warm_shared_facets()

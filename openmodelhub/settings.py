@@ -297,7 +297,7 @@ API_FACETS_CACHE_SECONDS = int(os.environ.get("API_FACETS_CACHE_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     "warm-insights": {"task": "insights.tasks.warm_insights_cache",
                       "schedule": max(30.0, 0.8 * INSIGHTS_CACHE_SECONDS)},
-    "warm-model-facets": {"task": "catalog.tasks.warm_model_facets",
+    "warm-facets": {"task": "catalog.tasks.warm_facets",
                           "schedule": max(30.0, 0.8 * API_FACETS_CACHE_SECONDS)},
 }
 

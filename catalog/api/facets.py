@@ -1,10 +1,12 @@
-"""Facet counts for ``GET /api/v1/models/facets``: the HTML list's facets (catalog.selectors) counted
-over the filtered set (every filter applied), every value rather than the first few.
+"""Facet counts for ``GET /api/v1/models/facets`` and ``GET /api/v1/datasets/facets``: the HTML lists'
+facets (catalog.selectors) counted over the filtered set (every filter applied), every value rather
+than the first few.
 
-Everybody's counts are the public catalogue's plus those of the private models they may see. The
+Everybody's counts are the public catalogue's plus those of the private assets they may see. The
 public counts (and the whole catalogue's, for admins and curators) are cached per set of filters
-for CACHE_SECONDS; a signed-in user's own and granted private models are counted by id (owner
-index, grants) and cached per user for as long.
+for CACHE_SECONDS; a signed-in user's own and granted private assets are counted by id (owner
+index, grants) and cached for as long under a key made of those ids, so that a grant, a revocation
+or a new private asset shows in the next request.
 A first (uncached) request with selective filters over the whole catalogue is slow at a million
 models (seconds: every match is counted); see bench/README.md. The unfiltered counts of the shared
 scopes are kept warm by Celery beat (``warm_shared_facets``).
@@ -13,6 +15,7 @@ scopes are kept warm by Celery beat (``warm_shared_facets``).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,33 +23,52 @@ from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from catalog import filters, selectors
-from catalog.models import MLModel, Visibility, is_member, sees_everything
+from catalog.models import Dataset, MLModel, Visibility, is_member, sees_everything
 
 CACHE_SECONDS = getattr(settings, "API_FACETS_CACHE_SECONDS", 60)
 NOT_FILTERS = {"sort", "cursor", "limit", "format"}
 
 
-def _counts(queryset) -> dict[str, dict]:
+@dataclass(frozen=True)
+class Kind:
+    name: str  # "models" or "datasets": the cache keys' and URLs' word
+    asset: type
+    filterset: type
+    specs: list
+    grant_field: str  # Grant's foreign key to this kind of asset
+
+
+KINDS = {
+    "models": Kind("models", MLModel, filters.MLModelFilter, selectors.MODEL_FACETS, "model"),
+    "datasets": Kind("datasets", Dataset, filters.DatasetFilter, selectors.DATASET_FACETS, "dataset"),
+}
+
+
+def _counts(kind: Kind, queryset) -> dict[str, dict]:
     """Per facet: value -> (label, count) over ``queryset``: one GROUP BY per facet."""
     return {spec.param: {value: (label, count) for value, label, count in selectors._count_by(spec, queryset)}
-            for spec in selectors.MODEL_FACETS}
+            for spec in kind.specs}
 
 
-def _compute(base, data, request) -> dict:
-    queryset = filters.MLModelFilter(data, queryset=base, request=request).qs if data else base
-    return {"total": queryset.count(), "facets": _counts(queryset)}
+def _compute(kind: Kind, base, data, request) -> dict:
+    queryset = kind.filterset(data, queryset=base, request=request).qs if data else base
+    return {"total": queryset.count(), "facets": _counts(kind, queryset)}
 
 
-def _shared_key(scope: str, data: QueryDict) -> str:
-    return f"api:facets:models:{scope}:{hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]}:v1"
+def _digest(data: QueryDict) -> str:
+    return hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]
 
 
-def _cached(scope: str, base, data, request) -> dict:
+def _shared_key(kind: Kind, scope: str, data: QueryDict) -> str:
+    return f"api:facets:{kind.name}:{scope}:{_digest(data)}:v1"
+
+
+def _cached(kind: Kind, scope: str, base, data, request) -> dict:
     """The counts of a shared scope (the public catalogue, or everything) for these filters."""
-    key = _shared_key(scope, data)
+    key = _shared_key(kind, scope, data)
     found = cache.get(key)
     if found is None:
-        found = _compute(base, data, request)
+        found = _compute(kind, base, data, request)
         cache.set(key, found, CACHE_SECONDS)
     return found
 
@@ -68,54 +90,67 @@ def _render(found: dict) -> dict:
         for param, values in found["facets"].items()}}
 
 
-def _filters(request) -> QueryDict:
+def _filters(kind: Kind, request) -> QueryDict:
     """The filter parameters given, in a canonical order (the cache key), blank ones dropped."""
     data = QueryDict(mutable=True)
     for param in sorted(request.query_params):
         values = sorted(v for v in request.query_params.getlist(param) if v.strip())
-        if values and param in filters.MLModelFilter.base_filters and param not in NOT_FILTERS:
+        if values and param in kind.filterset.base_filters and param not in NOT_FILTERS:
             data.setlist(param, values)
     return data
 
 
-def model_facets(request) -> dict:
-    user, data = request.user, _filters(request)
+def asset_facets(request, kind_name: str) -> dict:
+    kind = KINDS[kind_name]
+    user, data = request.user, _filters(kind, request)
+    objects = kind.asset.objects
     if data:
-        filterset = filters.MLModelFilter(data, queryset=MLModel.objects.visible_to(user), request=request)
+        filterset = kind.filterset(data, queryset=objects.visible_to(user), request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
     if sees_everything(user):
-        return _render(_cached("all", MLModel.objects.all(), data, request))
-    public = _cached("public", MLModel.objects.public(), data, request)
+        return _render(_cached(kind, "all", objects.all(), data, request))
+    public = _cached(kind, "public", objects.public(), data, request)
     if not is_member(user):
         return _render(public)
-    key = f"api:facets:models:user:{user.pk}:{hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]}:v1"
+    # Keyed by the very ids counted, so a new grant, a revocation or a new private asset shows at once;
+    # a heavy uploader's thousands of private models are then counted once per change, not per request.
+    ids = _private_visible_ids(kind, user)
+    if not ids:
+        return _render(public)
+    id_digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+    key = f"api:facets:{kind.name}:user:{user.pk}:{id_digest}:{_digest(data)}:v1"
     private = cache.get(key)
-    if private is None:  # a heavy uploader has thousands of private models: cached like the rest
-        private = _compute(_private_visible(user), data, request)
+    if private is None:
+        private = _compute(kind, kind.asset.objects.filter(pk__in=ids), data, request)
         cache.set(key, private, CACHE_SECONDS)
     return _render(_merge(public, private))
 
 
 def warm_shared_facets() -> dict[str, int]:
-    """Recount the unfiltered facets of the shared scopes (public, everything) into the cache, so that
-    the first request of a cache period does not wait seconds for them at a million models. Run by
-    Celery beat (``catalog.tasks.warm_model_facets``) a little more often than CACHE_SECONDS."""
+    """Recount the unfiltered facets of the shared scopes (public, everything) of models and datasets
+    into the cache, so that the first request of a cache period does not wait seconds for them at a
+    million models. Run by Celery beat (``catalog.tasks.warm_facets``) a little more often than
+    CACHE_SECONDS."""
     totals = {}
-    for scope, base in (("public", MLModel.objects.public()), ("all", MLModel.objects.all())):
-        found = _compute(base, QueryDict(), None)
-        cache.set(_shared_key(scope, QueryDict()), found, CACHE_SECONDS)
-        totals[scope] = found["total"]
+    for kind in KINDS.values():
+        objects = kind.asset.objects
+        for scope, base in (("public", objects.public()), ("all", objects.all())):
+            found = _compute(kind, base, QueryDict(), None)
+            cache.set(_shared_key(kind, scope, QueryDict()), found, CACHE_SECONDS)
+            totals[f"{kind.name}:{scope}"] = found["total"]
     return totals
 
 
-def _private_visible(user):
-    """The private models the user may see (own or granted), by id: the owner index and the grants,
-    rather than an OR over the whole table."""
+def _private_visible_ids(kind: Kind, user) -> list[int]:
+    """The private assets the user may see (own or granted), sorted ids: the owner index and the
+    grants, rather than an OR over the whole table."""
     from accounts.models import Grant
 
-    own = MLModel.objects.filter(owner=user).exclude(visibility=Visibility.PUBLIC).values_list("pk", flat=True)
-    granted = Grant.objects.active().reaching(user).filter(model__isnull=False).values_list("model_id", flat=True)
-    ids = set(own) | set(MLModel.objects.filter(pk__in=list(granted)).exclude(
+    objects = kind.asset.objects
+    own = objects.filter(owner=user).exclude(visibility=Visibility.PUBLIC).values_list("pk", flat=True)
+    granted = (Grant.objects.active().reaching(user).filter(**{f"{kind.grant_field}__isnull": False})
+               .values_list(f"{kind.grant_field}_id", flat=True))
+    ids = set(own) | set(objects.filter(pk__in=list(granted)).exclude(
         visibility=Visibility.PUBLIC).values_list("pk", flat=True))
-    return MLModel.objects.filter(pk__in=ids)
+    return sorted(ids)

@@ -35,6 +35,7 @@ urlpatterns = [
     path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
     path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
+    path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("users/", v.UserListView.as_view(), name="users"),

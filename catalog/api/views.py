@@ -484,25 +484,46 @@ class FacetValueSerializer(serializers_.Serializer):
     count = serializers_.IntegerField()
 
 
-class ModelFacetsSerializer(serializers_.Serializer):
-    total = serializers_.IntegerField(help_text="Models matching every filter.")
-    facets = serializers_.DictField(child=FacetValueSerializer(many=True),
-                                    help_text="task, media, architecture, training_type, license_category: "
-                                              "each value with its count, largest first.")
+def _facets_serializer(name: str, noun: str, params: str) -> type[serializers_.Serializer]:
+    return type(name, (serializers_.Serializer,), {
+        "total": serializers_.IntegerField(help_text=f"{noun} matching every filter."),
+        "facets": serializers_.DictField(child=FacetValueSerializer(many=True),
+                                         help_text=f"{params}: each value with its count, largest first."),
+    })
 
 
-class ModelFacetsView(generics.GenericAPIView):
+class _FacetsView(generics.GenericAPIView):
+    kind = ""  # "models" or "datasets" (catalog.api.facets.KINDS)
+    filter_backends = [DjangoFilterBackend]
+
+    def get(self, request):
+        return Response(facets.asset_facets(request, self.kind))
+
+
+ModelFacetsSerializer = _facets_serializer(
+    "ModelFacetsSerializer", "Models", "task, media, architecture, training_type, license_category")
+DatasetFacetsSerializer = _facets_serializer("DatasetFacetsSerializer", "Datasets",
+                                             "media, task, domain, license_category")
+
+
+@extend_schema_view(get=extend_schema(summary="Facet counts of the (filtered) model list",
+                                      responses=ModelFacetsSerializer, filters=True))
+class ModelFacetsView(_FacetsView):
     """Counts per task, media, architecture family, training type and licence category of the models you
     may see that match the filters (the model list's query parameters), every filter applied. Counts
     come from a cache, at most a minute old: the public catalogue's (everything, for admins and
     curators) per set of filters, plus those of the private models you may see."""
 
-    serializer_class = ModelFacetsSerializer
-
+    kind, serializer_class, queryset = "models", ModelFacetsSerializer, MLModel.objects.none()
     filterset_class = filters.MLModelFilter  # documents the same query parameters as the list
-    filter_backends = [DjangoFilterBackend]
-    queryset = MLModel.objects.none()
 
-    @extend_schema(summary="Facet counts of the (filtered) model list", responses=ModelFacetsSerializer, filters=True)
-    def get(self, request):
-        return Response(facets.model_facets(request))
+
+@extend_schema_view(get=extend_schema(summary="Facet counts of the (filtered) dataset list",
+                                      responses=DatasetFacetsSerializer, filters=True))
+class DatasetFacetsView(_FacetsView):
+    """Counts per media, task, domain and licence category of the datasets you may see that match the
+    filters (the dataset list's query parameters, EXAI criteria included), every filter applied.
+    Cached like the model facets: at most a minute old."""
+
+    kind, serializer_class, queryset = "datasets", DatasetFacetsSerializer, Dataset.objects.none()
+    filterset_class = filters.DatasetFilter

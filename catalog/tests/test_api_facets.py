@@ -3,10 +3,11 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from catalog.models import Task
-from catalog.tests.factories import LicenseFactory, MLModelFactory
+from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/models/facets"
+DATASETS_URL = "/api/v1/datasets/facets"
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +30,8 @@ def models(owner, stranger):
     MLModelFactory(owner=owner, name="secret", visibility="private", architecture_family="rnn").media.add("audio")
 
 
-def counts(client, query="") -> dict:
-    response = client.get(f"{URL}{query}")
+def counts(client, query="", url=URL) -> dict:
+    response = client.get(f"{url}{query}")
     assert response.status_code == 200, response.content
     body = response.json()
     return {"total": body["total"], **{facet: {v["value"]: v["count"] for v in values}
@@ -83,9 +84,10 @@ def test_a_grantee_counts_the_private_models_granted_to_them(models, owner, gran
 
 def test_the_beat_task_warms_the_shared_counts_so_the_first_request_counts_nothing(
         models, django_assert_num_queries):
-    from catalog.tasks import warm_model_facets
+    from catalog.tasks import warm_facets
 
-    assert warm_model_facets.apply().get() == {"public": 3, "all": 4}
+    assert warm_facets.apply().get() == {"models:public": 3, "models:all": 4, "datasets:public": 0,
+                                         "datasets:all": 0}
     with django_assert_num_queries(0):  # anonymous: the public counts straight from the cache
         assert counts(as_user()) == counts(as_user()) and counts(as_user())["total"] == 3
 
@@ -98,3 +100,46 @@ def test_the_beat_schedule_names_registered_tasks(settings):
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry
         assert entry["schedule"] >= 30
+
+
+@pytest.fixture
+def datasets(owner, stranger):
+    from catalog.models import Domain
+
+    health = Domain.objects.get_or_create(slug="healthcare", defaults={"name": "Healthcare"})[0]
+    finance = Domain.objects.get_or_create(slug="finance", defaults={"name": "Finance"})[0]
+    task = Task.objects.get_or_create(slug="text-classification", defaults={"name": "Text classification"})[0]
+    permissive = LicenseFactory()
+    for i, (media, domain, anonymised) in enumerate([("tabular", health, True), ("tabular", finance, False),
+                                                     ("text", health, True)]):
+        dataset = DatasetFactory(owner=stranger, name=f"d{i}", license=permissive, anonymization_applied=anonymised)
+        dataset.media.add(media)
+        dataset.domains.add(domain)
+        if media == "text":
+            dataset.tasks.add(task)
+    DatasetFactory(owner=owner, name="secret-data", visibility="private").domains.add(finance)
+
+
+def test_dataset_facets_count_media_tasks_domains_and_licence_categories(datasets, stranger):
+    found = counts(as_user(stranger), url=DATASETS_URL)
+    assert found == {"total": 3, "media": {"tabular": 2, "text": 1}, "task": {"text-classification": 1},
+                     "domain": {"healthcare": 2, "finance": 1}, "license_category": {"permissive": 3}}
+
+
+def test_dataset_facets_follow_visibility_and_the_exai_filters(datasets, owner, grantee, admin_user):
+    from accounts import services as sharing
+    from catalog.models import Dataset
+
+    assert counts(as_user(), url=DATASETS_URL)["domain"] == {"healthcare": 2, "finance": 1}
+    assert counts(as_user(owner), url=DATASETS_URL)["domain"] == {"healthcare": 2, "finance": 2}
+    assert counts(as_user(admin_user), url=DATASETS_URL)["total"] == 4
+    assert counts(as_user(grantee), url=DATASETS_URL)["total"] == 3
+    grant = sharing.grant_access(by=owner, asset=Dataset.objects.get(name="secret-data"), permission="read",
+                                 user=grantee)
+    assert counts(as_user(grantee), url=DATASETS_URL)["domain"]["finance"] == 2  # at once, despite the cache
+    sharing.revoke_grant(by=owner, grant=grant)
+    assert counts(as_user(grantee), url=DATASETS_URL)["domain"]["finance"] == 1  # and gone at once
+    narrowed = counts(as_user(), "?anonymization_applied=true&domain=healthcare", url=DATASETS_URL)
+    assert narrowed["total"] == 2 and narrowed["media"] == {"tabular": 1, "text": 1}
+    response = as_user().get(f"{DATASETS_URL}?anonymization_applied=perhaps")
+    assert response.status_code == 400 and "anonymization_applied" in response.json()
