@@ -5,8 +5,8 @@ than the first few.
 Everybody's counts are the public catalogue's plus those of the private assets they may see. The
 public counts (and the whole catalogue's, for admins and curators) are cached per set of filters
 for CACHE_SECONDS; a signed-in user's own and granted private assets are counted by id (owner
-index, grants) and cached for as long under a key made of those ids, so that a grant, a revocation
-or a new private asset shows in the next request.
+index, grants) and cached for as long under a key made of the grants reaching them, so that a
+grant, a revocation or an expiry shows in the next request.
 A first (uncached) request with selective filters over the whole catalogue is slow at a million
 models (seconds: every match is counted); see bench/README.md. The unfiltered counts of the shared
 scopes are kept warm by Celery beat (``warm_shared_facets``).
@@ -113,16 +113,14 @@ def asset_facets(request, kind_name: str) -> dict:
     public = _cached(kind, "public", objects.public(), data, request)
     if not is_member(user):
         return _render(public)
-    # Keyed by the very ids counted, so a new grant, a revocation or a new private asset shows at once;
-    # a heavy uploader's thousands of private models are then counted once per change, not per request.
-    ids = _private_visible_ids(kind, user)
-    if not ids:
-        return _render(public)
-    id_digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
-    key = f"api:facets:{kind.name}:user:{user.pk}:{id_digest}:{_digest(data)}:v1"
+    # Keyed by the grants reaching the user: a new grant, a revocation or an expiry shows in the next
+    # request; the user's own private assets follow the cache period like the public counts.
+    grants = _grant_ids(kind, user)
+    key = (f"api:facets:{kind.name}:user:{user.pk}:{hashlib.sha256(repr(grants).encode()).hexdigest()[:16]}:"
+           f"{_digest(data)}:v1")
     private = cache.get(key)
-    if private is None:
-        private = _compute(kind, kind.asset.objects.filter(pk__in=ids), data, request)
+    if private is None:  # a heavy uploader has thousands of private models: cached like the rest
+        private = _compute(kind, _private_visible(kind, user, grants), data, request)
         cache.set(key, private, CACHE_SECONDS)
     return _render(_merge(public, private))
 
@@ -142,15 +140,18 @@ def warm_shared_facets() -> dict[str, int]:
     return totals
 
 
-def _private_visible_ids(kind: Kind, user) -> list[int]:
-    """The private assets the user may see (own or granted), sorted ids: the owner index and the
-    grants, rather than an OR over the whole table."""
+def _grant_ids(kind: Kind, user) -> list[tuple[int, int]]:
+    """(grant id, asset id) of the active grants on this kind of asset reaching the user, sorted."""
     from accounts.models import Grant
 
+    return sorted(Grant.objects.active().reaching(user).filter(**{f"{kind.grant_field}__isnull": False})
+                  .values_list("pk", f"{kind.grant_field}_id"))
+
+
+def _private_visible(kind: Kind, user, grants: list[tuple[int, int]]):
+    """The private assets the user may see (own or granted), by id: the owner index and the grants,
+    rather than an OR over the whole table."""
     objects = kind.asset.objects
     own = objects.filter(owner=user).exclude(visibility=Visibility.PUBLIC).values_list("pk", flat=True)
-    granted = (Grant.objects.active().reaching(user).filter(**{f"{kind.grant_field}__isnull": False})
-               .values_list(f"{kind.grant_field}_id", flat=True))
-    ids = set(own) | set(objects.filter(pk__in=list(granted)).exclude(
-        visibility=Visibility.PUBLIC).values_list("pk", flat=True))
-    return sorted(ids)
+    granted = objects.filter(pk__in=[asset for _, asset in grants]).exclude(visibility=Visibility.PUBLIC)
+    return objects.filter(pk__in=set(own) | set(granted.values_list("pk", flat=True)))
