@@ -7,8 +7,8 @@ public counts (and the whole catalogue's, for admins and curators) are cached pe
 for CACHE_SECONDS; a signed-in user's own and granted private assets are counted by id (owner
 index, grants) and cached for as long under a key made of the grants reaching them, so that a
 grant, a revocation or an expiry shows in the next request.
-A first (uncached) request with selective filters over the whole catalogue is slow at a million
-models (seconds: every match is counted); see bench/README.md. The unfiltered counts of the shared
+A first (uncached) request counts every match (about half a second with three filters at a million
+models: see ``_compute`` and bench/README.md). The unfiltered counts of the shared
 scopes are kept warm by Celery beat (``warm_shared_facets``).
 """
 
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
@@ -44,15 +46,74 @@ KINDS = {
 }
 
 
-def _counts(kind: Kind, queryset) -> dict[str, dict]:
-    """Per facet: value -> (label, count) over ``queryset``: one GROUP BY per facet."""
-    return {spec.param: {value: (label, count) for value, label, count in selectors._count_by(spec, queryset)}
-            for spec in kind.specs}
+def _facet_select(kind: Kind, spec) -> tuple[str, str]:
+    """(a column of the matching rows ``f`` the facet needs, or "", the SELECT counting it over ``f``)."""
+    model, value = kind.asset, "CAST({} AS TEXT)"  # one type for every facet's values in the UNION
+    if spec.m2m:
+        column, _ = selectors.M2M_TARGETS[spec.m2m]
+        through = getattr(model, spec.m2m).through._meta.db_table
+        owner = f"{model._meta.model_name}_id"
+        return "", (f"SELECT '{spec.param}', {value.format(f't.{column}')}, COUNT(*) FROM {through} t "
+                    f"JOIN f ON f.id = t.{owner} GROUP BY t.{column}")
+    name, _, target = spec.field.partition("__")
+    field = model._meta.get_field(name)
+    if not target:
+        return field.column, (f"SELECT '{spec.param}', {value.format(f'f.{field.column}')}, COUNT(*) FROM f "
+                              f"WHERE f.{field.column} IS NOT NULL AND f.{field.column} <> '' GROUP BY f.{field.column}")
+    related = field.related_model
+    column = related._meta.get_field(target).column
+    return field.column, (
+        f"SELECT '{spec.param}', {value.format(f'r.{column}')}, COUNT(*) FROM f JOIN {related._meta.db_table} r "
+        f"ON r.{related._meta.pk.column} = f.{field.column} WHERE r.{column} IS NOT NULL AND r.{column} <> '' "
+        f"GROUP BY r.{column}")
 
 
 def _compute(kind: Kind, base, data, request) -> dict:
-    queryset = kind.filterset(data, queryset=base, request=request).qs if data else base
-    return {"total": queryset.count(), "facets": _counts(kind, queryset)}
+    """The total and every facet's counts over the matching rows.
+
+    Filtered: one statement, the filters evaluated once (the matching rows as a materialized CTE),
+    then one GROUP BY per facet over them; as one query per facet, a cold count with three filters at
+    1M models evaluated them six times (2.3 s against 0.6 s). Unfiltered: one GROUP BY per facet
+    straight over the table and its link tables, cheaper than copying every row first (1.6 s against
+    2.3 s at 1M models; and kept warm by Celery beat for the shared scopes).
+    """
+    if not data:
+        return {"total": base.count(), "facets": {
+            spec.param: {value: (label, n) for value, label, n in selectors._count_by(spec, base)}
+            for spec in kind.specs}}
+    queryset = kind.filterset(data, queryset=base, request=request).qs
+    selects = [_facet_select(kind, spec) for spec in kind.specs]
+    columns = ["id", *dict.fromkeys(column for column, _ in selects if column)]
+    try:
+        inner, params = queryset.order_by().values_list(*columns).query.sql_with_params()
+    except EmptyResultSet:  # e.g. no private assets to count
+        return {"total": 0, "facets": {spec.param: {} for spec in kind.specs}}
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    sql = (f"WITH f({', '.join(columns)}) AS {materialized} ({inner}) SELECT 'total', NULL, COUNT(*) FROM f "
+           + " ".join(f"UNION ALL {select}" for _, select in selects))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the matching rows stay in memory (SET LOCAL: this transaction)
+            cursor.execute("SELECT set_config('work_mem', '64MB', true)")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    counts: dict[str, list[tuple[str, int]]] = {spec.param: [] for spec in kind.specs}
+    total = 0
+    for facet, value, n in rows:
+        if facet == "total":
+            total = n
+        else:
+            counts[facet].append((value, n))
+    return {"total": total, "facets": {spec.param: _labelled(spec, counts[spec.param]) for spec in kind.specs}}
+
+
+def _labelled(spec, pairs: list[tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """value -> (label, count): choices by their labels, tasks and domains by slug and name."""
+    target = selectors.M2M_TARGETS[spec.m2m][1] if spec.m2m else None
+    if target is None:
+        return {value: (spec.labels.get(value, value), n) for value, n in pairs}
+    names = {str(pk): (slug, name) for pk, slug, name in
+             target.objects.filter(pk__in=[int(value) for value, _ in pairs]).values_list("pk", "slug", "name")}
+    return {names[value][0]: (names[value][1], n) for value, n in pairs}
 
 
 def _digest(data: QueryDict) -> str:

@@ -65,7 +65,11 @@ def test_private_models_count_only_for_those_who_may_see_them(models, owner, adm
 
 def test_filters_narrow_the_counts(models, owner):
     found = counts(as_user(owner), "?media=text&architecture=transformer")
-    assert found["total"] == 2 and found["architecture"] == {"transformer": 2}
+    assert found == {"total": 2, "architecture": {"transformer": 2}, "media": {"text": 2},
+                     "task": {"text-generation": 2}, "training_type": {"pretrain": 2},
+                     "license_category": {"permissive": 2}}
+    assert counts(as_user(owner), "?task=text-generation&architecture=cnn") == {
+        "total": 0, "architecture": {}, "media": {}, "task": {}, "training_type": {}, "license_category": {}}
     assert counts(as_user(owner), "?architecture=rnn")["total"] == 1  # the private part, live
 
 
