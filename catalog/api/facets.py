@@ -68,20 +68,21 @@ def _facet_select(kind: Kind, spec) -> tuple[str, str]:
         f"GROUP BY r.{column}")
 
 
-def _compute(kind: Kind, base, data, request) -> dict:
+def _compute(kind: Kind, base, data, request, *, shared: bool = True) -> dict:
     """The total and every facet's counts over the matching rows.
 
     Filtered: one statement, the filters evaluated once (the matching rows as a materialized CTE),
     then one GROUP BY per facet over them; as one query per facet, a cold count with three filters at
     1M models evaluated them six times (2.3 s against 0.6 s). Unfiltered: one GROUP BY per facet
     straight over the table and its link tables, cheaper than copying every row first (1.6 s against
-    2.3 s at 1M models; and kept warm by Celery beat for the shared scopes).
+    2.3 s at 1M models; and kept warm by Celery beat for the shared scopes). A user's private assets
+    (``shared=False``, thousands of ids at most) are always counted in one statement.
     """
-    if not data:
+    if not data and shared:
         return {"total": base.count(), "facets": {
             spec.param: {value: (label, n) for value, label, n in selectors._count_by(spec, base)}
             for spec in kind.specs}}
-    queryset = kind.filterset(data, queryset=base, request=request).qs
+    queryset = kind.filterset(data, queryset=base, request=request).qs if data else base
     selects = [_facet_select(kind, spec) for spec in kind.specs]
     columns = ["id", *dict.fromkeys(column for column, _ in selects if column)]
     try:
@@ -181,7 +182,7 @@ def asset_facets(request, kind_name: str) -> dict:
            f"{_digest(data)}:v1")
     private = cache.get(key)
     if private is None:  # a heavy uploader has thousands of private models: cached like the rest
-        private = _compute(kind, _private_visible(kind, user, grants), data, request)
+        private = _compute(kind, _private_visible(kind, user, grants), data, request, shared=False)
         cache.set(key, private, CACHE_SECONDS)
     return _render(_merge(public, private))
 
