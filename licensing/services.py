@@ -265,29 +265,10 @@ def _copy_results(results: list[compliance.Result]) -> None:
         )
 
 
-def descendant_ids(model_ids: list[int]) -> set[int]:
-    """Every model derived (at any depth) from the given ones, by one recursive query."""
-    from catalog.models import ModelLineage
-
-    if not model_ids:
-        return set()
-    table = ModelLineage._meta.db_table
-    placeholders = ", ".join(["%s"] * len(model_ids))
-    sql = f"""
-        WITH RECURSIVE descendants(id) AS (
-            SELECT model_id FROM {table} WHERE base_id IN ({placeholders})
-            UNION
-            SELECT l.model_id FROM {table} l JOIN descendants d ON l.base_id = d.id
-        )
-        SELECT id FROM descendants
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(model_ids))
-        return {row[0] for row in cursor.fetchall()}
-
-
 def recompute_compliance(model_ids: list[int]) -> tuple[int, int]:
     """Re-analyse the given models and all their descendants (what a changed licence or edge affects)."""
+    from catalog.models import descendant_ids
+
     ids = {int(pk) for pk in model_ids}
     if len(ids) > MAX_SCOPED_IDS:
         return analyse_models(None)

@@ -31,6 +31,7 @@ from catalog.models.mlmodels import (  # noqa: F401
     TransformerDetails,
     ancestor_ids,
     check_lineage_edge,
+    descendant_ids,
 )
 from catalog.models.datasets import (  # noqa: F401
     Dataset,

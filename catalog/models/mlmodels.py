@@ -71,20 +71,30 @@ class MLModel(Asset):
 
 def ancestor_ids(model_ids: list[int]) -> set[int]:
     """All ancestors (bases of bases ...) of the given models, by one recursive CTE."""
+    return _lineage_closure(model_ids, up=True)
+
+
+def descendant_ids(model_ids: list[int]) -> set[int]:
+    """Every model derived (at any depth) from the given ones, by one recursive CTE."""
+    return _lineage_closure(model_ids, up=False)
+
+
+def _lineage_closure(model_ids: list[int], *, up: bool) -> set[int]:
     if not model_ids:
         return set()
     table = ModelLineage._meta.db_table
+    start, follow = ("model_id", "base_id") if up else ("base_id", "model_id")
     placeholders = ", ".join(["%s"] * len(model_ids))
     sql = f"""
-        WITH RECURSIVE ancestors(id) AS (
-            SELECT base_id FROM {table} WHERE model_id IN ({placeholders})
+        WITH RECURSIVE closure(id) AS (
+            SELECT {follow} FROM {table} WHERE {start} IN ({placeholders})
             UNION
-            SELECT l.base_id FROM {table} l JOIN ancestors a ON l.model_id = a.id
+            SELECT l.{follow} FROM {table} l JOIN closure c ON l.{start} = c.id
         )
-        SELECT id FROM ancestors
+        SELECT id FROM closure
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, model_ids)
+        cursor.execute(sql, list(model_ids))
         return {row[0] for row in cursor.fetchall()}
 
 

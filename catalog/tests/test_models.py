@@ -14,6 +14,7 @@ from catalog.models import (
     Task,
     ancestor_ids,
     check_lineage_edge,
+    descendant_ids,
 )
 from catalog.tests.factories import DatasetFactory, DatasetFileFactory, MLModelFactory, UserFactory
 
@@ -115,6 +116,8 @@ def test_a_model_may_have_several_bases_and_ancestors_are_found_at_any_depth():
     ModelLineage.objects.create(model=chain[0], base=other, relation="merge")
     assert ancestor_ids([chain[0].pk]) == {m.pk for m in chain[1:]} | {other.pk}
     assert chain[-1].ancestor_ids() == set()
+    assert descendant_ids([chain[-1].pk]) == {m.pk for m in chain[:-1]}
+    assert descendant_ids([other.pk]) == {chain[0].pk} and descendant_ids([chain[0].pk]) == set()
 
 
 def test_asset_names_may_not_contain_a_slash_or_control_characters():
