@@ -178,11 +178,15 @@ def add_base_model(*, user, model: MLModel, base: MLModel, relation: str, reques
 
 @transaction.atomic
 def remove_base_model(*, user, edge: ModelLineage, request=None) -> None:
-    _check_editable(user, edge.model)
-    audit.record("lineage.remove", actor=user, target=edge.model, request=request,
-                 details={"base": edge.base.full_name, "relation": edge.relation})
-    model_id = edge.model_id
-    edge.delete()
+    _remove_link(user, edge, "lineage.remove", {"base": edge.base.full_name, "relation": edge.relation}, request)
+
+
+def _remove_link(user, link: ModelLineage | ModelDataset, action: str, details: dict, request) -> None:
+    """Delete a lineage edge or a dataset link of a model the user may edit; audit; re-analyse it."""
+    _check_editable(user, link.model)
+    audit.record(action, actor=user, target=link.model, request=request, details=details)
+    model_id = link.model_id
+    link.delete()
     _schedule_models([model_id])
 
 
@@ -197,4 +201,10 @@ def link_dataset(*, user, model: MLModel, dataset: Dataset, role: str, request=N
                      details={"dataset": dataset.full_name, "role": role})
         _schedule_models([model.pk])
     return link
+
+
+@transaction.atomic
+def unlink_dataset(*, user, link: ModelDataset, request=None) -> None:
+    """Forget that the model used the dataset (in that role); its compliance is analysed again."""
+    _remove_link(user, link, "dataset_link.remove", {"dataset": link.dataset.full_name, "role": link.role}, request)
 

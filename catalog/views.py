@@ -189,11 +189,18 @@ def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict
     """The base-model and dataset forms of the model's edit page, each its own POST through the
     services: a redirect when done, else the bound form with its errors."""
     action = request.POST.get("action")
-    if action == "remove-base":
-        edge = get_object_or_404(ModelLineage.objects.select_related("model", "base"), model=model,
+    if action in ("remove-base", "unlink-dataset"):
+        base = action == "remove-base"
+        links = (ModelLineage.objects.select_related("model", "base__owner") if base
+                 else ModelDataset.objects.select_related("model", "dataset__owner"))
+        link = get_object_or_404(links, model=model,
                                  pk=request.POST.get("id") if str(request.POST.get("id", "")).isdigit() else None)
-        services.remove_base_model(user=request.user, edge=edge, request=request)
-        messages.success(request, f"{edge.base.full_name} is no longer a base model of {model.full_name}.")
+        if base:
+            services.remove_base_model(user=request.user, edge=link, request=request)
+            messages.success(request, f"{link.base.full_name} is no longer a base model of {model.full_name}.")
+        else:
+            services.unlink_dataset(user=request.user, link=link, request=request)
+            messages.success(request, f"{link.dataset.full_name} is no longer linked to {model.full_name}.")
         return redirect(request.path)
     if action == "add-base":
         form, key = forms.BaseModelForm(request.POST, user=request.user, prefix="base"), "base_form"

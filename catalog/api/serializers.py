@@ -44,6 +44,7 @@ class FileEntrySerializer(serializers.Serializer):
 
 
 class ModelDatasetRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The link's id (DELETE .../datasets/{id}/ removes it).")
     dataset = AssetRefSerializer()
     role = serializers.ChoiceField(choices=ModelDataset.Role.choices)
 
@@ -163,7 +164,7 @@ class MLModelSerializer(AssetSerializer):
     @extend_schema_field(ModelDatasetRefSerializer(many=True))
     def get_datasets(self, obj) -> list:
         links = obj.dataset_links.filter(dataset__in=self._visible(Dataset)).select_related("dataset__owner")
-        return [{"dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
+        return [{"id": link.pk, "dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
 
     @extend_schema_field(FileEntrySerializer(many=True))
     def get_files(self, obj) -> list:

@@ -33,6 +33,8 @@ urlpatterns = [
     path("models/<str:owner>/<str:name>/lineage/<int:edge_id>/", v.ModelLineageEdgeView.as_view(),
          name="model-lineage-edge"),
     path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
+    path("models/<str:owner>/<str:name>/datasets/<int:link_id>/", v.ModelDatasetLinkView.as_view(),
+         name="model-dataset-link"),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
     path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),

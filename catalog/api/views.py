@@ -26,7 +26,7 @@ from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
-from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelLineage, RepoFile, Task
+from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelDataset, ModelLineage, RepoFile, Task
 from catalog.views import download_response
 
 
@@ -245,16 +245,22 @@ class ModelLineageView(AssetLookupMixin, APIView):
         return Response(s.LineageEdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
 
-class ModelLineageEdgeView(AssetLookupMixin, APIView):
+class _ModelLinkView(AssetLookupMixin, APIView):
+    """DELETE one of a model's lineage edges or dataset links (by its id) through the services."""
+
+    def remove(self, request, link_id: int, links, service, argument: str) -> Response:
+        link = get_object_or_404(links, pk=link_id, model=self.get_asset(write=True))
+        service(user=request.user, request=request, **{argument: link})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModelLineageEdgeView(_ModelLinkView):
     serializer_class = s.LineageEdgeSerializer
 
     @extend_schema(summary="Remove a base model", responses={204: None})
     def delete(self, request, edge_id: int, **kwargs):
-        model = self.get_asset(write=True)
-        edge = get_object_or_404(ModelLineage.objects.select_related("model__owner", "base__owner"), pk=edge_id,
-                                 model=model)
-        services.remove_base_model(user=request.user, edge=edge, request=request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.remove(request, edge_id, ModelLineage.objects.select_related("model__owner", "base__owner"),
+                           services.remove_base_model, "edge")
 
 
 @extend_schema_view(post=extend_schema(summary="Record that the model uses a dataset", request=s.DatasetLinkSerializer,
@@ -273,10 +279,20 @@ class ModelDatasetsView(AssetLookupMixin, APIView):
         data = s.DatasetLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = _resolve(Dataset, data.validated_data["dataset"], request.user)
-        services.link_dataset(user=request.user, model=model, dataset=dataset, role=data.validated_data["role"],
-                              request=request)
-        return Response({"dataset": {"id": dataset.pk, "owner": dataset.owner.username, "name": dataset.name},
+        link = services.link_dataset(user=request.user, model=model, dataset=dataset,
+                                     role=data.validated_data["role"], request=request)
+        return Response({"id": link.pk, "dataset": {"id": dataset.pk, "owner": dataset.owner.username,
+                                                    "name": dataset.name},
                          "role": data.validated_data["role"]}, status=status.HTTP_201_CREATED)
+
+
+class ModelDatasetLinkView(_ModelLinkView):
+    serializer_class = s.DatasetLinkSerializer
+
+    @extend_schema(summary="Remove a model-dataset link", responses={204: None})
+    def delete(self, request, link_id: int, **kwargs):
+        return self.remove(request, link_id, ModelDataset.objects.select_related("model__owner", "dataset__owner"),
+                           services.unlink_dataset, "link")
 
 
 # --- files --------------------------------------------------------------------------------------

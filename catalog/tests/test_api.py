@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from accounts import services as sharing
 from accounts.models import AuditEvent
 from catalog import files
-from catalog.models import Dataset, MLModel, ModelLineage, Task, TransformerDetails
+from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage, Task, TransformerDetails
 from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,30 @@ def test_lineage_edges_through_the_api_refuse_cycles(owner, stranger):
     edge = ModelLineage.objects.get(model=a, base=b)
     assert client.delete(f"/api/v1/models/owner/a/lineage/{edge.pk}/").status_code == 204
     assert not ModelLineage.objects.exists()
+
+
+def test_dataset_links_through_the_api_are_listed_with_an_id_and_removed_by_editors_only(owner, grantee, stranger):
+    from accounts import services as sharing
+    from accounts.models import AuditEvent
+
+    model = MLModelFactory(owner=owner, name="m")
+    DatasetFactory(owner=owner, name="d")
+    created = api(owner).post("/api/v1/models/owner/m/datasets/", {"dataset": "owner/d", "role": "trained_on"},
+                              format="json")
+    assert created.status_code == 201, created.content
+    link_id = created.json()["id"]
+    assert api().get("/api/v1/models/owner/m/datasets/").json() == [
+        {"id": link_id, "dataset": created.json()["dataset"], "role": "trained_on"}]
+    url = f"/api/v1/models/owner/m/datasets/{link_id}/"
+    assert api().delete(url).status_code in (401, 403)
+    assert api(stranger).delete(url).status_code == 403
+    sharing.grant_access(by=owner, asset=model, permission="read", user=grantee)
+    assert api(grantee).delete(url).status_code == 403  # reading is not editing
+    assert api(owner).delete("/api/v1/models/owner/m/datasets/999999/").status_code == 404
+    assert ModelDataset.objects.filter(pk=link_id).exists()
+    assert api(owner).delete(url).status_code == 204
+    assert not ModelDataset.objects.filter(pk=link_id).exists()
+    assert AuditEvent.objects.filter(action="dataset_link.remove").count() == 1
 
 
 def test_grants_and_invitations_through_the_api(owner, grantee, stranger, affiliation):

@@ -379,7 +379,11 @@ def test_base_models_and_datasets_are_linked_from_the_edit_page(client, owner, s
     assert not ModelLineage.objects.filter(pk=edge.pk).exists()
     assert client.post(url, {"action": "link-dataset", "link-dataset": "owner/shop", "link-role": "evaluated_on"}
                        ).status_code == 302
-    assert ModelDataset.objects.filter(model=shelf["bert"], dataset=shelf["shop"], role="evaluated_on").exists()
+    link = ModelDataset.objects.get(model=shelf["bert"], dataset=shelf["shop"], role="evaluated_on")
+    assert "unlink-dataset" in body(client.get(url))
+    assert client.post(url, {"action": "unlink-dataset", "id": link.pk}).status_code == 302
+    assert not ModelDataset.objects.filter(pk=link.pk).exists()
+    assert client.post(url, {"action": "unlink-dataset", "id": link.pk}).status_code == 404
 
 
 def dataset_post(**changes) -> dict:
