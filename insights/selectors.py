@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, StdDev, Value, When
 from django.db.models.functions import ExtractYear, TruncMonth
 
@@ -401,8 +401,11 @@ def _deepest(user, *, skip_first_level_leaves: bool) -> list[tuple[int, int]]:
             if bounded is not None:
                 return bounded
         finally:
-            for name in (START_TABLE, DEPTH_TABLE, HIDDEN_TABLE):
-                cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            try:
+                for name in (START_TABLE, DEPTH_TABLE, HIDDEN_TABLE):
+                    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            except DatabaseError:  # a failed statement aborted the transaction: its rollback drops them
+                pass
     return _deepest_direct(user, skip_first_level_leaves=skip_first_level_leaves)
 
 
