@@ -82,9 +82,10 @@ def measure(client, url: str, runs: int, method: str = "get", body=None, before=
     return [once() for _ in range(runs)]
 
 
-def deep_cursor_url(client, url: str, pages: int) -> str:
+def deep_cursor_url(client, url: str, pages: int, link: str = "next") -> str:
+    """The URL reached by following ``link`` ``pages`` times from ``url``."""
     for _ in range(pages):
-        following = client.get(url).json()["next"]
+        following = client.get(url).json()[link]
         if not following:
             break
         parts = urlsplit(following)
@@ -109,7 +110,9 @@ def scenarios(client, sample) -> list[tuple[str, str, str, object]]:
     base = "/api/v1/models/"
     return [
         ("first list page", "get", base, None),
-        (f"page {DEEP_PAGES + 1} of the cursor", "get", deep_cursor_url(client, base, DEEP_PAGES), None),
+        (f"page {DEEP_PAGES + 1} of the cursor", "get", deep := deep_cursor_url(client, base, DEEP_PAGES), None),
+        (f"page {DEEP_PAGES} (previous of {DEEP_PAGES + 1})", "get", deep_cursor_url(client, deep, 1, "previous"),
+         None),
         ("three-facet filter", "get", f"{base}?task={task}&media={media}&architecture={family}", None),
         ("full-text search", "get", f"{base}?search=llama%20instruct", None),
         ("model detail", "get", None, None),  # filled per caller

@@ -121,35 +121,26 @@ def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
 class Page:
     rows: list
     next_cursor: str | None
+    previous_cursor: str | None
     total: int
     is_first: bool
 
 
 def keyset_page(queryset, ordering: list, cursor: str | None, size: int) -> Page:
-    """One page in ``ordering`` after ``cursor``, with the API's cursor format and its (key, id)
-    comparison (catalog.api.pagination.KeysetPagination): no OFFSET, fast at any depth.
+    """One page in ``ordering`` after (or before) ``cursor``, with the API's cursors and (key, id)
+    comparisons (catalog.api.pagination.Keyset): no OFFSET, fast at any depth.
     Raises ValueError on a cursor this list did not give out."""
     from rest_framework.exceptions import ValidationError as DRFValidationError
 
-    from catalog.api.pagination import KeysetPagination
+    from catalog.api.pagination import Keyset
 
-    keys = KeysetPagination()
-    keys.key, keys.descending = ordering[0].expression.name, ordering[0].descending
     total = queryset.count()
     try:
-        after = keys.decode(cursor, queryset)
+        page = Keyset(ordering).page(queryset, cursor, size)
     except DRFValidationError:
         raise ValueError("Invalid cursor: use the link the previous page gave.") from None
-    queryset = queryset.order_by(*ordering)
-    if after is not None:
-        queryset = queryset.filter(keys.after(*after))
-    rows = list(queryset[: size + 1])
-    next_cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        keys.last = (getattr(rows[-1], keys.key), rows[-1].pk)
-        next_cursor = keys.encode()
-    return Page(rows=rows, next_cursor=next_cursor, total=total, is_first=after is None)
+    return Page(rows=page.rows, next_cursor=page.next, previous_cursor=page.previous, total=total,
+                is_first=page.at_start)
 
 
 def list_queryset(model_cls, user) -> QuerySet:

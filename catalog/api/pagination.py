@@ -1,14 +1,17 @@
 """Keyset ("cursor") pagination: fast at any depth, stable while rows are added.
 
-The cursor holds the last row's sort value and id; the next page is ``WHERE (key, id) < (v, id)``
-in the list's order, which the (key, id) indexes answer directly — no OFFSET, however deep.
-NULL sort values (parameter counts, instances) come last in either direction.
+The cursor holds the last row's sort value and id; the next page is ``WHERE key <= v AND (key, id)
+< (v, id)`` in the list's order (then the NULLs), which the (key, id) indexes answer as a range —
+no OFFSET, and no skipping of the rows before, however deep. The previous page is the same
+comparison the other way, read in the reverse order (the same index, backwards). NULL sort values
+(parameter counts, instances) come last in either direction.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -29,6 +32,111 @@ class ExactJSONEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+@dataclass
+class KeysetPage:
+    rows: list
+    next: str | None  # cursor of the following page
+    previous: str | None  # cursor of the preceding page
+    at_start: bool  # nothing comes before this page
+
+
+class Keyset:
+    """Pages of a queryset in ``ordering`` ((key, id), key NULLs last) around an opaque cursor.
+
+    A cursor is the base64 of ``[key value, id]`` ("the rows after this one") or of
+    ``[key value, id, 1]`` ("the rows before this one", read in the reverse order, which the same
+    index answers backwards).
+    """
+
+    def __init__(self, ordering: list[OrderBy], param: str = "cursor"):
+        self.ordering, self.param = ordering, param
+        self.key, self.descending = ordering[0].expression.name, ordering[0].descending
+
+    def page(self, queryset, token: str | None, size: int) -> KeysetPage:
+        cursor = self.decode(token, queryset)
+        if cursor is not None and cursor[2]:  # backwards: the rows before the cursor, nearest first
+            value, pk, _ = cursor
+            reverse = [o.copy().reverse_ordering() for o in self.ordering]
+            rows = self._read(queryset.order_by(*reverse), self.before(value, pk), size + 1)
+            more = len(rows) > size
+            rows = rows[:size][::-1]
+            return KeysetPage(rows, self.encode(rows[-1]) if rows else None,
+                              self.encode(rows[0], before=True) if more else None, at_start=not more)
+        ordered = queryset.order_by(*self.ordering)
+        if cursor is None:
+            rows = list(ordered[: size + 1])
+        else:
+            rows = self._read(ordered, self.after(cursor[0], cursor[1]), size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        previous = None
+        if cursor is not None:  # something came before: the rows before this page's first row
+            previous = self.encode(rows[0], before=True) if rows else self._token(cursor[0], cursor[1], True)
+        return KeysetPage(rows, self.encode(rows[-1]) if more else None, previous, at_start=cursor is None)
+
+    @staticmethod
+    def _read(ordered, segments: list[Q], limit: int) -> list:
+        """Up to ``limit`` rows of ``ordered`` from consecutive segments of the order, each a condition
+        the index answers as a range (``key <= v``, ``key IS NULL``), so that a page deep in the list
+        starts where it is instead of skipping every row before it; the next segment (the NULLs) is
+        read only when the first runs out."""
+        rows: list = []
+        for segment in segments:
+            rows += list(ordered.filter(segment)[: limit - len(rows)])
+            if len(rows) >= limit:
+                break
+        return rows
+
+    def after(self, value, pk) -> list[Q]:
+        """The rows after (value, pk) in the list's order, as consecutive segments."""
+        past, key = ("lt" if self.descending else "gt"), self.key
+        if value is None:  # among the NULLs (last): the NULLs after this id
+            return [Q(**{f"{key}__isnull": True, f"id__{past}": pk})]
+        rest = [Q(**{f"{key}__isnull": True})] if self.key != "rank" else []
+        return [Q(**{f"{key}__{past}e": value}) & (Q(**{f"{key}__{past}": value}) | Q(**{key: value, f"id__{past}": pk})),
+                *rest]
+
+    def before(self, value, pk) -> list[Q]:
+        """The rows before (value, pk), nearest first (for the reversed order), as consecutive segments."""
+        ahead, key = ("gt" if self.descending else "lt"), self.key
+        if value is None:  # among the NULLs: the NULLs before this id, then every row with a key
+            return [Q(**{f"{key}__isnull": True, f"id__{ahead}": pk}), Q(**{f"{key}__isnull": False})]
+        return [Q(**{f"{key}__{ahead}e": value}) & (Q(**{f"{key}__{ahead}": value}) | Q(**{key: value, f"id__{ahead}": pk}))]
+
+    def encode(self, row, before: bool = False) -> str:
+        return self._token(getattr(row, self.key), row.pk, before)
+
+    @staticmethod
+    def _token(value, pk, before: bool) -> str:
+        raw = json.dumps([value, pk, 1] if before else [value, pk], cls=ExactJSONEncoder, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def decode(self, token: str | None, queryset):
+        if not token:
+            return None
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            if not isinstance(raw, list) or len(raw) not in (2, 3) or raw[2:] not in ([], [1]):
+                raise ValueError
+            value, pk = raw[0], raw[1]
+            if not isinstance(pk, int) or isinstance(pk, bool):
+                raise ValueError
+            if value is not None:
+                value = self.to_python(queryset, value)
+        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+            raise ValidationError({self.param: ["Invalid cursor: use the link the previous page gave."]}) from None
+        return value, pk, len(raw) == 3
+
+    def to_python(self, queryset, value):
+        if self.key == "rank":
+            return float(value)
+        field = queryset.model._meta.get_field(self.key)
+        converted = field.to_python(value)
+        if isinstance(converted, datetime) and converted.tzinfo is None:
+            raise ValueError
+        return converted
+
+
 class KeysetPagination(BasePagination):
     page_size = 50
     max_page_size = 200
@@ -44,66 +152,23 @@ class KeysetPagination(BasePagination):
         return int(raw)
 
     def paginate_queryset(self, queryset, request, view=None):
-        ordering: list[OrderBy] = view.get_ordering()
-        self.request, self.size = request, self.get_page_size(request)
-        self.key = ordering[0].expression.name
-        self.descending = ordering[0].descending
-        cursor = self.decode(request.query_params.get(self.cursor_query_param), queryset)
-        queryset = queryset.order_by(*ordering)
-        if cursor is not None:
-            queryset = queryset.filter(self.after(*cursor))
-        rows = list(queryset[: self.size + 1])
-        self.has_next = len(rows) > self.size
-        rows = rows[: self.size]
-        self.last = (getattr(rows[-1], self.key), rows[-1].pk) if rows else None
-        return rows
+        self.request = request
+        keyset = Keyset(view.get_ordering(), self.cursor_query_param)
+        self.page = keyset.page(queryset, request.query_params.get(self.cursor_query_param), self.get_page_size(request))
+        return self.page.rows
 
-    def after(self, value, pk) -> Q:
-        past, key = ("lt" if self.descending else "gt"), self.key
-        if value is None:
-            return Q(**{f"{key}__isnull": True, f"id__{past}": pk})
-        return (Q(**{f"{key}__{past}": value}) | Q(**{key: value, f"id__{past}": pk})
-                | Q(**{f"{key}__isnull": True}))
-
-    def encode(self) -> str:
-        value, pk = self.last
-        raw = json.dumps([value, pk], cls=ExactJSONEncoder, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    def decode(self, token: str | None, queryset):
-        if not token:
+    def _link(self, token: str | None) -> str | None:
+        if token is None:
             return None
-        try:
-            value, pk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if not isinstance(pk, int):
-                raise ValueError
-            if value is not None:
-                value = self.to_python(queryset, value)
-        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-            raise ValidationError({self.cursor_query_param: ["Invalid cursor: use the link the previous page gave."]}) from None
-        return value, pk
-
-    def to_python(self, queryset, value):
-        if self.key == "rank":
-            return float(value)
-        field = queryset.model._meta.get_field(self.key)
-        converted = field.to_python(value)
-        if isinstance(converted, datetime) and converted.tzinfo is None:
-            raise ValueError
-        return converted
-
-    def next_link(self) -> str | None:
-        if not self.has_next:
-            return None
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, self.encode())
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, token)
 
     def get_paginated_response(self, data) -> Response:
-        next_link = self.next_link()
-        headers = {"Link": f'<{next_link}>; rel="next"'} if next_link else {}
+        next_link, previous_link = self._link(self.page.next), self._link(self.page.previous)
         first = remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
-        headers["Link"] = ", ".join(filter(None, [headers.get("Link"), f'<{first}>; rel="first"']))
-        return Response({"next": next_link, "results": data}, headers=headers)
+        links = [f'<{next_link}>; rel="next"' if next_link else None,
+                 f'<{previous_link}>; rel="prev"' if previous_link else None, f'<{first}>; rel="first"']
+        return Response({"next": next_link, "previous": previous_link, "results": data},
+                        headers={"Link": ", ".join(filter(None, links))})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
@@ -112,6 +177,8 @@ class KeysetPagination(BasePagination):
             "properties": {
                 "next": {"type": "string", "nullable": True, "format": "uri",
                          "description": "The next page (also in the Link header); null on the last page."},
+                "previous": {"type": "string", "nullable": True, "format": "uri",
+                             "description": "The previous page (Link rel=prev); null on the first page."},
                 "results": schema,
             },
         }
@@ -119,7 +186,7 @@ class KeysetPagination(BasePagination):
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
             {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "Opaque cursor from the previous page's `next` link.", "schema": {"type": "string"}},
+             "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string"}},
             {"name": self.page_size_query_param, "required": False, "in": "query",
              "description": f"Page size, 1 to {self.max_page_size} (default {self.page_size}).",
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},

@@ -380,15 +380,42 @@ def test_cursor_pagination_returns_every_row_once_while_rows_are_inserted(owner,
     assert originals <= set(seen), f"missing: {originals - set(seen)}"
 
 
+@pytest.mark.parametrize("sort", ["updated", "downloads", "parameters", "-parameters", "name"])
+def test_previous_links_walk_back_through_exactly_the_same_pages(owner, sort):
+    for i in range(23):
+        MLModelFactory(owner=owner, name=f"m{i:02d}", downloads=i % 4, parameter_count=None if i % 5 == 0 else i % 3)
+    forward, url = [], f"/api/v1/models/?sort={sort}&limit=5"
+    while url:
+        body = api().get(url).json()
+        assert (body["previous"] is None) == (not forward)  # only the first page has none
+        forward.append([row["name"] for row in body["results"]])
+        url = body["next"]
+    assert len(forward) == 5 and sum(map(len, forward)) == 23
+    backward, response = [], api().get(url := body["previous"])
+    while True:
+        assert response.status_code == 200
+        body = response.json()
+        backward.append([row["name"] for row in body["results"]])
+        if not body["previous"]:
+            break
+        assert f'<{body["previous"]}>; rel="prev"' in response["Link"]
+        response = api().get(body["previous"])
+    assert backward[::-1] == forward[:-1]  # from the last page back to the first, page for page
+    again = api().get(body["next"]).json()  # and forward again from a page reached backwards
+    assert [row["name"] for row in again["results"]] == forward[1]
+
+
 def test_search_results_paginate_by_rank(owner):
     for i in range(7):
         MLModelFactory(owner=owner, name=f"falcon-{i}", card="falcon " * i)
-    seen, url = [], "/api/v1/models/?search=falcon&limit=3"
+    pages, url = [], "/api/v1/models/?search=falcon&limit=3"
     while url:
         body = api().get(url).json()
-        seen += [r["name"] for r in body["results"]]
+        pages.append([r["name"] for r in body["results"]])
         url = body["next"]
-    assert sorted(seen) == sorted(f"falcon-{i}" for i in range(7))
+    assert sorted(sum(pages, [])) == sorted(f"falcon-{i}" for i in range(7))
+    back = api().get(body["previous"]).json()  # backwards by rank too
+    assert [r["name"] for r in back["results"]] == pages[-2]
 
 
 def test_list_endpoints_use_a_fixed_number_of_queries(owner, django_assert_num_queries, catalogue):

@@ -178,6 +178,10 @@ def test_the_model_list_searches_sorts_and_pages_with_bookmarkable_links(client,
     assert [m.name for m in second.context["page"].rows] == ["bulk-20", "bulk-21", "bulk-22", "bulk-23", "bulk-24",
                                                              "llama-tiny", "bert-mini", "resnet-8"]
     assert second.context["page"].next_cursor is None and 'rel="first"' in body(second)
+    previous = re.search(r'href="(\?[^"]*cursor=[^"]+)" rel="prev"', body(second)).group(1).replace("&amp;", "&")
+    back = client.get("/models/" + previous)
+    assert [m.name for m in back.context["page"].rows] == [m.name for m in page.rows]
+    assert back.context["page"].is_first and 'rel="prev"' not in body(back) and 'rel="first"' not in body(back)
 
 
 def test_the_model_list_makes_a_fixed_number_of_queries(client, owner, shelf, django_assert_num_queries):
