@@ -158,8 +158,8 @@ def ciphertext_size(size: int, chunk_size: int) -> int:
     return size + TAG_SIZE * chunk_count(size, chunk_size)
 
 
-def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope, digest=None) -> Iterator[memoryview]:
-    """Encrypt ``size`` bytes read from ``handle`` chunk by chunk (hashing the plaintext into ``digest``).
+def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope) -> Iterator[memoryview]:
+    """Encrypt ``size`` bytes read from ``handle`` chunk by chunk.
 
     Buffers are reused: each yielded view is valid until the next one is requested, so the consumer
     must write it out at once (storage.save_object does). Memory stays at two chunks whatever the size.
@@ -176,8 +176,6 @@ def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope, digest=
             if not n:
                 raise IntegrityError("the file to encrypt is shorter than its recorded size")
             got += n
-        if digest is not None:
-            digest.update(plain_view[:want])
         aes.encrypt_into(_nonce(prefix, index), plain_view[:want], _aad(index, index == final_index),
                          sealed_view[: want + TAG_SIZE])
         yield sealed_view[: want + TAG_SIZE]

@@ -114,7 +114,7 @@ def _labelled(spec, pairs: list[tuple[str, int]]) -> dict[str, tuple[str, int]]:
         return {value: (spec.labels.get(value, value), n) for value, n in pairs}
     names = {str(pk): (slug, name) for pk, slug, name in
              target.objects.filter(pk__in=[int(value) for value, _ in pairs]).values_list("pk", "slug", "name")}
-    return {names[value][0]: (names[value][1], n) for value, n in pairs}
+    return {names[value][0]: (names[value][1], n) for value, n in pairs if value in names}  # not deleted since
 
 
 def _digest(data: QueryDict) -> str:
