@@ -192,7 +192,7 @@ def test_dataset_links_through_the_api_are_listed_with_an_id_and_removed_by_edit
 
 
 def test_grants_and_invitations_through_the_api(owner, grantee, stranger, affiliation):
-    model = MLModelFactory(owner=owner, name="m", visibility="private")
+    MLModelFactory(owner=owner, name="m", visibility="private")
     client = api(owner)
     response = client.post("/api/v1/models/owner/m/grants/", {"user": "grantee", "permission": "read"}, format="json")
     assert response.status_code == 201
