@@ -54,7 +54,9 @@ def _schedule_datasets(dataset_ids) -> None:
 
 def _set_m2m(asset, data: dict[str, Any]) -> None:
     if "media" in data:
-        asset.media.set(MediaType.objects.filter(slug__in=data["media"]))
+        # Forms send slugs, serializers MediaType rows: compare by slug, never by str(row) (its label).
+        slugs = [getattr(media, "slug", media) for media in data["media"]]
+        asset.media.set(MediaType.objects.filter(slug__in=slugs))
     if "tasks" in data:
         asset.tasks.set(data["tasks"])
     if "domains" in data:
