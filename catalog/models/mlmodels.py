@@ -35,6 +35,10 @@ class MLModel(Asset):
     architecture_family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER, db_index=True)
     architecture_name = models.CharField(max_length=200, blank=True, help_text="e.g. LlamaForCausalLM, ResNet")
     parameter_count = models.BigIntegerField(null=True, blank=True, db_index=True, validators=[non_negative])
+    release_date = models.DateField(
+        null=True, blank=True, db_index=True,
+        help_text="When its authors first released it (not when it was added here); empty when unknown.",
+    )
     authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_models", blank=True)
     bases = models.ManyToManyField(
         "self", through="ModelLineage", through_fields=("model", "base"), symmetrical=False,
