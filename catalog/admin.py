@@ -3,6 +3,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts import audit
+from catalog import cache_scopes
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -107,16 +108,20 @@ class AuditedAssetAdmin(admin.ModelAdmin):
         if change and before != obj.visibility:
             audit.record("asset.visibility", actor=request.user, target=obj, request=request,
                          details={"name": obj.full_name, "from": before, "to": obj.visibility})
+        if change and (before != obj.visibility or "owner" in form.changed_data):
+            cache_scopes.bump_generation()  # cached insights and facet counts follow who may see it
 
     def delete_model(self, request, obj) -> None:
         audit.record("asset.delete", actor=request.user, target=obj, request=request, details={"name": obj.full_name})
         super().delete_model(request, obj)
+        cache_scopes.bump_generation()
 
     def delete_queryset(self, request, queryset) -> None:
         for obj in queryset.select_related("owner"):
             audit.record("asset.delete", actor=request.user, target=obj, request=request,
                          details={"name": obj.full_name})
         super().delete_queryset(request, queryset)
+        cache_scopes.bump_generation()
 
 
 # --- Models ---------------------------------------------------------------------------------

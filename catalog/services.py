@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import audit
+from catalog import cache_scopes
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -110,6 +111,7 @@ def _finish_save(user, asset, data: dict, before: dict | None, request) -> None:
     if before is not None and before["visibility"] != asset.visibility:
         audit.record("asset.visibility", actor=user, target=asset, request=request,
                      details={"name": asset.full_name, "from": before["visibility"], "to": asset.visibility})
+        cache_scopes.bump_generation()  # cached insights and facet counts stop naming it
 
 
 def _apply(asset, fields: list[str], data: dict) -> None:
@@ -156,6 +158,7 @@ def delete_asset(*, user, asset, request=None) -> None:
         downstream = list(asset.model_links.values_list("model_id", flat=True))
     audit.record("asset.delete", actor=user, target=asset, request=request, details={"name": asset.full_name})
     asset.delete()
+    cache_scopes.bump_generation()
     if downstream:
         _schedule_models(downstream)
 

@@ -5,7 +5,9 @@ depth, ``percentile_cont`` on PostgreSQL with an ORDER BY/OFFSET fallback elsewh
 shapes the result. Each statistic is a table (``columns`` + ``rows``) so that the chart, the HTML
 table, the JSON API and the CSV download all show the same numbers.
 
-Results are cached per visibility scope (see ``scope_of``) for ``INSIGHTS_CACHE_SECONDS``.
+Results are cached per visibility scope for ``INSIGHTS_CACHE_SECONDS``, under keys that change with
+who may see what (``catalog.cache_scopes``): a visibility change, a revocation or an expiry shows in
+the next request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, StdDev, Va
 from django.db.models.functions import ExtractYear, TruncMonth
 
 from accounts.models import Affiliation, User
+from catalog import cache_scopes
 from catalog.models import Dataset, MLModel, ModelLineage, Task, Visibility, is_member, sees_everything
 
 logger = logging.getLogger(__name__)
@@ -45,7 +48,8 @@ SIZE_EDGES = [0] + [10**e for e in range(0, 13)]  # 0, 1, 10, 100 ... 1e12
 
 
 def scope_of(user) -> str:
-    """Viewers who see the same assets share a scope (and a cache entry)."""
+    """Viewers who see the same assets share a scope (shown with each statistic; the cache key adds the
+    visibility generation and a user's active grants: catalog.cache_scopes)."""
     if not is_member(user):
         return "public"
     if sees_everything(user):
@@ -61,16 +65,10 @@ def cache_seconds() -> int:
     return int(getattr(settings, "INSIGHTS_CACHE_SECONDS", 300))
 
 
-def _generation() -> int:
-    return cache.get_or_set(f"{CACHE_PREFIX}:generation", 1, None) or 1
-
-
 def invalidate() -> None:
-    """Drop every cached statistic (all scopes) at once, e.g. after a bulk import."""
-    try:
-        cache.incr(f"{CACHE_PREFIX}:generation")
-    except ValueError:
-        cache.set(f"{CACHE_PREFIX}:generation", 2, None)
+    """Drop every cached statistic (all scopes, and the API's facet counts) at once, e.g. after a
+    bulk import."""
+    cache_scopes.bump_generation(on_commit=False)
 
 
 @contextmanager
@@ -108,8 +106,14 @@ def compute(stat: Stat, user) -> dict:
         return _payload(stat, stat.compute(user), scope_of(user))
 
 
-def _key(scope: str, name: str, generation: int) -> str:
-    return f"{CACHE_PREFIX}:{generation}:{scope}:{name}"
+def _prefix(user) -> str:
+    """The viewer's cache scope in the current visibility generation: a change of visibility, a
+    deletion, a grant, a revocation or an expiry shows in the next request (catalog.cache_scopes)."""
+    return f"{CACHE_PREFIX}:{cache_scopes.generation()}:{cache_scopes.cache_scope(user)}"
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}:{name}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -736,11 +740,11 @@ def _payload(stat: Stat, result: dict, scope: str) -> dict:
             "columns": list(stat.columns), "scope": scope, **result}
 
 
-def statistic(name: str, user, *, use_cache: bool = True) -> dict:
-    """One statistic for this viewer, from the cache when fresh. Raises KeyError for unknown names."""
+def statistic(name: str, user, *, use_cache: bool = True, prefix: str | None = None) -> dict:
+    """One statistic for this viewer, from the cache when fresh. Raises KeyError for unknown names.
+    ``prefix``: the viewer's ``_prefix``, when the caller has it already."""
     stat = STATS[name]
-    scope = scope_of(user)
-    key = _key(scope, name, _generation())
+    key = _key(prefix or _prefix(user), name)
     if use_cache:
         cached = cache.get(key)
         if cached is not None:
@@ -753,9 +757,8 @@ def statistic(name: str, user, *, use_cache: bool = True) -> dict:
 def all_statistics(user) -> list[dict]:
     """Every statistic this viewer may see, fetched from the cache in one round trip."""
     stats = stats_for(user)
-    scope = scope_of(user)
-    generation = _generation()
-    keys = {_key(scope, s.name, generation): s for s in stats}
+    prefix = _prefix(user)
+    keys = {_key(prefix, s.name): s for s in stats}
     cached = cache.get_many(list(keys))
     result = []
     for key, stat in keys.items():
@@ -769,7 +772,7 @@ def all_statistics(user) -> list[dict]:
 
 def cached_fragment(user, name: str, render: Callable[[], Any]) -> Any:
     """A rendered piece of page for the viewer's scope, cached like the statistics it shows."""
-    key = _key(scope_of(user), f"fragment:{name}", _generation())
+    key = _key(_prefix(user), f"fragment:{name}")
     value = cache.get(key)
     if value is None:
         value = render()
@@ -788,9 +791,9 @@ def warm_shared_scopes() -> dict[str, float]:
     spent = {}
     for user in (staff, AnonymousUser()):
         started = time.perf_counter()
-        generation = _generation()
+        prefix = _prefix(user)
         for stat in stats_for(user):
-            cache.set(_key(scope_of(user), stat.name, generation), compute(stat, user), cache_seconds())
+            cache.set(_key(prefix, stat.name), compute(stat, user), cache_seconds())
         spent[scope_of(user)] = time.perf_counter() - started
     return spent
 
@@ -806,14 +809,15 @@ HOME_STATS = ("models_by_media", "models_by_family", "models_by_license_category
 
 def home_summary(user) -> dict:
     """The public summary for the home page: counts and a few shares over what the viewer may see."""
-    key = _key(scope_of(user), "home_counts", _generation())
+    prefix = _prefix(user)
+    key = _key(prefix, "home_counts")
     counts = cache.get(key)
     if counts is None:
         counts = {"models": _models(user).count(), "datasets": _datasets(user).count()}
         cache.set(key, counts, cache_seconds())
     charts, chart_data = [], {}
     for name in HOME_STATS:
-        payload = statistic(name, user)
+        payload = statistic(name, user, prefix=prefix)
         label = STATS[name].chart_x
         charts.append({"name": name, "title": payload["title"],
                        "rows": [{"label": r[label], "value": r["count"]} for r in payload["rows"]]})

@@ -5,8 +5,9 @@ than the first few.
 Everybody's counts are the public catalogue's plus those of the private assets they may see. The
 public counts (and the whole catalogue's, for admins and curators) are cached per set of filters
 for CACHE_SECONDS; a signed-in user's own and granted private assets are counted by id (owner
-index, grants) and cached for as long under a key made of the grants reaching them, so that a
-grant, a revocation or an expiry shows in the next request.
+index, grants) and cached for as long. Every key holds the visibility generation and a user's key
+the grants reaching them (``catalog.cache_scopes``, shared with insights), so that a visibility
+change, a deletion, a grant, a revocation or an expiry shows in the next request.
 A first (uncached) request counts every match (about half a second with three filters at a million
 models: see ``_compute`` and bench/README.md). The unfiltered counts of the shared
 scopes are kept warm by Celery beat (``warm_shared_facets``).
@@ -24,7 +25,7 @@ from django.db import connection, transaction
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from catalog import filters, selectors
+from catalog import cache_scopes, filters, selectors
 from catalog.models import Dataset, MLModel, Visibility, is_member, sees_everything
 
 CACHE_SECONDS = getattr(settings, "API_FACETS_CACHE_SECONDS", 60)
@@ -121,13 +122,14 @@ def _digest(data: QueryDict) -> str:
     return hashlib.sha256(data.urlencode().encode()).hexdigest()[:32]
 
 
-def _shared_key(kind: Kind, scope: str, data: QueryDict) -> str:
-    return f"api:facets:{kind.name}:{scope}:{_digest(data)}:v1"
+def _key(kind: Kind, scope: str, data: QueryDict) -> str:
+    """``scope``: catalog.cache_scopes.cache_scope (a user's names the grants reaching them)."""
+    return f"api:facets:{cache_scopes.generation()}:{kind.name}:{scope}:{_digest(data)}:v2"
 
 
 def _cached(kind: Kind, scope: str, base, data, request) -> dict:
     """The counts of a shared scope (the public catalogue, or everything) for these filters."""
-    key = _shared_key(kind, scope, data)
+    key = _key(kind, scope, data)
     found = cache.get(key)
     if found is None:
         found = _compute(kind, base, data, request)
@@ -153,13 +155,14 @@ def _render(found: dict) -> dict:
 
 
 def _filters(kind: Kind, request) -> QueryDict:
-    """The filter parameters given, in a canonical order (the cache key), blank ones dropped."""
+    """The filter parameters given, in a canonical order (the cache key), blank ones dropped, asset
+    references as the ids the caller may see (a hidden asset reads as a missing one)."""
     data = QueryDict(mutable=True)
     for param in sorted(request.query_params):
         values = sorted(v for v in request.query_params.getlist(param) if v.strip())
         if values and param in kind.filterset.base_filters and param not in NOT_FILTERS:
             data.setlist(param, values)
-    return data
+    return filters.canonical_references(kind.filterset, data, request.user)
 
 
 def asset_facets(request, kind_name: str) -> dict:
@@ -177,12 +180,10 @@ def asset_facets(request, kind_name: str) -> dict:
         return _render(public)
     # Keyed by the grants reaching the user: a new grant, a revocation or an expiry shows in the next
     # request; the user's own private assets follow the cache period like the public counts.
-    grants = _grant_ids(kind, user)
-    key = (f"api:facets:{kind.name}:user:{user.pk}:{hashlib.sha256(repr(grants).encode()).hexdigest()[:16]}:"
-           f"{_digest(data)}:v1")
+    key = _key(kind, cache_scopes.cache_scope(user), data)
     private = cache.get(key)
     if private is None:  # a heavy uploader has thousands of private models: cached like the rest
-        private = _compute(kind, _private_visible(kind, user, grants), data, request, shared=False)
+        private = _compute(kind, _private_visible(kind, user, _grant_ids(kind, user)), data, request, shared=False)
         cache.set(key, private, CACHE_SECONDS)
     return _render(_merge(public, private))
 
@@ -196,8 +197,9 @@ def warm_shared_facets() -> dict[str, int]:
     for kind in KINDS.values():
         objects = kind.asset.objects
         for scope, base in (("public", objects.public()), ("all", objects.all())):
+            key = _key(kind, scope, QueryDict())  # before counting: a bump meanwhile retires these counts
             found = _compute(kind, base, QueryDict(), None)
-            cache.set(_shared_key(kind, scope, QueryDict()), found, CACHE_SECONDS)
+            cache.set(key, found, CACHE_SECONDS)
             totals[f"{kind.name}:{scope}"] = found["total"]
     return totals
 
