@@ -4,8 +4,10 @@ Upload: the request body is streamed to the staging folder by Django's upload ha
 in memory, refused past ``OMH_MAX_UPLOAD_BYTES``); ``upload_file`` checks the path and the kind
 (extension and content), records a *pending* version and queues ``process_version`` after commit.
 The pipeline inspects the staged file, hashes it (in a thread of its own) while encrypting it and
-streaming the ciphertext into storage, and marks the version *ready* — or *rejected* with the reason, storing nothing. The latest
-version of a path is always the newest *ready* one, so a rejected upload leaves the previous one.
+streaming the ciphertext into storage, and marks the version *ready* — or *rejected* with the reason,
+storing nothing: any failure of inspection is a rejection, and a failure to record the results after
+the object was stored deletes the object. The latest version of a path is always the newest *ready*
+one, so a rejected upload leaves the previous one.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def normalise_path(raw: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError("A file path is required.")
     path = raw.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in path):
-        raise ValidationError("The path contains control characters.")
+    if refused := inspection.refused_characters(path):  # control, bidirectional overrides, zero-width...
+        raise ValidationError(f"The path contains control or invisible characters ({', '.join(refused)}).")
     if "\\" in path:
         raise ValidationError("Use '/' to separate folders in the path.")
     if path.startswith("/") or _DRIVE.match(path):
@@ -200,7 +202,20 @@ def process_version(version_id: int) -> FileVersion:
         sha256 = hashed.result()
     if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
         storage.delete_object(key)
-        raise RuntimeError(f"stored object {key} has the wrong size")
+        raise OSError(f"stored object {key} has the wrong size")  # retried by the task, like a storage error
+    try:
+        ready = _mark_ready(version, asset, report, key=key, sha256=sha256, size=size, envelope=envelope)
+    except Exception:
+        # What inspection learnt could not be recorded: nothing may stay half-written, so the object goes.
+        log.exception("recording version %s failed after its object was stored", version.pk)
+        storage.delete_object(key)
+        ready = _reject(version, "the file's inspection results could not be recorded")
+    staged.unlink(missing_ok=True)
+    return ready
+
+
+def _mark_ready(version: FileVersion, asset, report: inspection.Report, *, key: str, sha256: str, size: int,
+                envelope: crypto.Envelope) -> FileVersion:
     with transaction.atomic():
         locked = FileVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != FileVersion.Status.PENDING:  # another run finished first
@@ -209,13 +224,12 @@ def process_version(version_id: int) -> FileVersion:
             return locked
         locked.status, locked.sha256, locked.size, locked.storage_key = FileVersion.Status.READY, sha256, size, key
         locked.cipher, locked.key_id, locked.wrapped_key = crypto.CIPHER, envelope.key_id, envelope.wrapped_key
-        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, chunk_size
+        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, envelope.chunk_size
         locked.inspection, locked.processed_at, locked.staging_name = report.summary, timezone.now(), ""
         locked.save()
         _apply_report(locked, asset, report)
         audit.record("file.ready", target=asset, details={"path": locked.file.path, "version": locked.number,
                                                           "sha256": locked.sha256})
-    staged.unlink(missing_ok=True)
     return locked
 
 
@@ -274,6 +288,7 @@ def ahead(blocks: Iterator, depth: int = 4) -> Iterator[bytes]:
 
 
 def _reject(version: FileVersion, reason: str) -> FileVersion:
+    reason = reason.replace("\x00", "\\x00")[:2000]  # a reason may quote the file; text columns refuse NUL
     with transaction.atomic():
         updated = FileVersion.objects.filter(pk=version.pk, status=FileVersion.Status.PENDING).update(
             status=FileVersion.Status.REJECTED, reason=reason, processed_at=timezone.now(), staging_name=""

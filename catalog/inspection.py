@@ -1,38 +1,67 @@
 """What an uploaded file is, and whether it is safe to keep: checks by extension and content.
 
 ``detect_kind`` runs while the request is handled (a few bytes from the start and end of the file);
-``inspect`` runs in the worker: safetensors header (no tensors loaded), pickle scan (never
-unpickled), zip archive limits, and tabular profiling of dataset files.
+``inspect`` runs in the worker (or in the web process when Celery runs eagerly): safetensors header
+(no tensors loaded), pickle allow-list scan (never unpickled, see ``catalog.pickle_safety``), zip
+archive checks, text encoding, and tabular profiling of dataset files. Every inspection ends in a
+``Report`` or in ``Rejected`` with a reason — also when the file makes a parser fail — and runs under
+a time budget (``OMH_INSPECTION_SECONDS``): a deadline checked inside every loop over the file's
+content, so it holds in eager mode too; single parser calls without a loop (a safetensors header, a
+JSON document) are bounded by the size caps instead.
 """
 
 from __future__ import annotations
 
+import ast
+import codecs
 import csv
 import json
+import logging
 import math
+import re
+import stat
 import struct
+import tempfile
+import time
+import unicodedata
 import zipfile
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-MODEL_KINDS = {"safetensors", "pt", "pth", "ckpt", "bin", "onnx", "gguf", "json", "txt", "md"}
-DATASET_KINDS = {"csv", "tsv", "json", "jsonl", "parquet", "txt", "zip", "md"}
+from catalog import pickle_safety
+
+log = logging.getLogger(__name__)
+
+MODEL_KINDS = {"safetensors", "pt", "pth", "ckpt", "bin", "npy", "onnx", "gguf", "json", "txt", "md"}
+DATASET_KINDS = {"csv", "tsv", "json", "jsonl", "parquet", "npy", "txt", "zip", "md"}
 PICKLE_KINDS = {"pt", "pth", "ckpt", "bin"}
+TEXT_KINDS = {"json", "jsonl", "csv", "tsv", "txt", "md"}
 CONTENT_TYPES = {
     "safetensors": "application/octet-stream", "pt": "application/octet-stream", "pth": "application/octet-stream",
-    "ckpt": "application/octet-stream", "bin": "application/octet-stream", "onnx": "application/octet-stream",
-    "gguf": "application/octet-stream", "json": "application/json", "jsonl": "application/jsonl",
-    "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8", "parquet": "application/vnd.apache.parquet",
-    "zip": "application/zip",
+    "ckpt": "application/octet-stream", "bin": "application/octet-stream", "npy": "application/octet-stream",
+    "onnx": "application/octet-stream", "gguf": "application/octet-stream", "json": "application/json",
+    "jsonl": "application/jsonl", "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet", "zip": "application/zip",
 }
-SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
+# Real headers stay far below: tens of thousands of tensors take a few MB (the Rust reader's own cap is 100 MB).
+SAFETENSORS_MAX_HEADER = 16 * 1024 * 1024
+SAFETENSORS_MAX_DIMS = 16
 SAFETENSORS_DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
     "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
 }
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+               zipfile.ZIP_LZMA: "lzma"}
+ZIP_MAX_DEPTH = 3  # an archive inside an archive inside an archive, and no deeper
+NPY_MAX_HEADER = 10000  # numpy's own default limit (max_header_size)
+# Path characters an uploader may use: letters, marks, digits, punctuation, symbols and spaces. Control,
+# format (bidirectional overrides, zero-width), surrogate, private-use and unassigned characters are not.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_deadline: ContextVar[float] = ContextVar("inspection_deadline", default=math.inf)
 
 
 class Rejected(Exception):
@@ -48,6 +77,17 @@ class Report:
 
 def extension(path: str) -> str:
     return PurePosixPath(path).suffix.lower().lstrip(".")
+
+
+def refused_characters(name: str) -> list[str]:
+    """The characters of a path or archive member name that are not allowed, as U+XXXX."""
+    return sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in _REFUSED_CATEGORIES})
+
+
+def tick() -> None:
+    """Called inside every loop over a file's content: ends an inspection that ran out of time."""
+    if time.monotonic() > _deadline.get():
+        raise Rejected(f"inspection took longer than {settings.OMH_INSPECTION_SECONDS} s, the limit for one file")
 
 
 def _head_tail(path: Path, size: int, n: int = 65536) -> tuple[bytes, bytes]:
@@ -80,8 +120,8 @@ def detect_kind(path: str, local_file: Path, asset_type: str) -> str:
     head, tail = _head_tail(local_file, size)
     stripped = head.lstrip()
     ok = {
-        "safetensors": lambda: size >= 10 and 2 <= struct.unpack("<Q", head[:8])[0] <= min(size - 8, SAFETENSORS_MAX_HEADER)
-        and head[8:9] == b"{",
+        "safetensors": lambda: size >= 10 and 2 <= struct.unpack("<Q", head[:8])[0] <= size - 8 and head[8:9] == b"{",
+        "npy": lambda: head[:6] == b"\x93NUMPY",
         "pt": lambda: head[:4] == b"PK\x03\x04" or head[:1] == b"\x80",
         "gguf": lambda: head[:4] == b"GGUF",
         "onnx": lambda: size > 0 and head[:1] == b"\x08",
@@ -101,12 +141,39 @@ def detect_kind(path: str, local_file: Path, asset_type: str) -> str:
 
 
 def inspect(local_file: Path, kind: str, asset_type: str) -> Report:
+    """What the file holds, or Rejected: any failure of a parser on crafted content is a rejection."""
+    token = _deadline.set(time.monotonic() + settings.OMH_INSPECTION_SECONDS)
+    try:
+        report = _inspect(local_file, kind, asset_type)
+        _check_storable(report.summary)
+        _check_storable(report.table)
+        return report
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("the file is nested too deeply to be inspected") from None
+    except MemoryError:
+        raise Rejected("the file needs too much memory to be inspected") from None
+    except Exception as exc:  # a parser failing on crafted content is the file's fault, not the worker's
+        log.warning("inspection of a .%s file failed", kind, exc_info=True)
+        raise Rejected(f"the file could not be inspected ({type(exc).__name__}: {str(exc)[:200]})") from None
+    finally:
+        _deadline.reset(token)
+
+
+def _inspect(local_file: Path, kind: str, asset_type: str) -> Report:
+    if kind in TEXT_KINDS:
+        check_text(local_file)
     if kind == "safetensors":
         return inspect_safetensors(local_file)
     if kind in PICKLE_KINDS:
         return inspect_pickle(local_file)
+    if kind == "npy":
+        return inspect_npy(local_file)
     if kind == "zip":
         return inspect_zip(local_file)
+    if kind == "json" and asset_type == "model":
+        return check_json(local_file)
     if asset_type == "dataset" and kind in ("csv", "tsv"):
         return profile_delimited(local_file, "\t" if kind == "tsv" else ",", kind)
     if asset_type == "dataset" and kind == "jsonl":
@@ -118,97 +185,408 @@ def inspect(local_file: Path, kind: str, asset_type: str) -> Report:
     return Report()
 
 
+def _check_storable(value) -> None:
+    """What inspection learnt goes into JSON and text columns: no NUL characters, no NaN or infinity."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Rejected("the file's content holds a NUL character where a name or value is recorded")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise Rejected("the file's content holds a number that is not finite (NaN or infinity)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_storable(item)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def check_text(local_file: Path) -> None:
+    """Text kinds are UTF-8 throughout, without NUL bytes, and not also a zip archive (a polyglot)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(local_file, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            tick()
+            if (nul := chunk.find(b"\x00")) >= 0:
+                raise Rejected(f"a text file may not contain NUL bytes (one at byte {offset + nul})")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise Rejected(f"not valid UTF-8 text (at byte {offset + exc.start})") from None
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise Rejected("not valid UTF-8 text (the file ends inside a character)") from None
+    if zipfile.is_zipfile(local_file):
+        raise Rejected("the file is also a zip archive (a polyglot); upload archives as .zip")
+
+
+def _no_constants(name: str):
+    raise Rejected(f"{name} is not valid JSON (JSON has no NaN or Infinity)")
+
+
+def _unique_pairs(pairs: list) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise Rejected(f"the JSON object has the key {duplicate!r} twice")
+    return result
+
+
+def parse_json(text: str | bytes, what: str, *, strict: bool = True):
+    """JSON, or Rejected saying why not. Strict: no NaN/Infinity and no duplicate keys."""
+    extra = {"parse_constant": _no_constants, "object_pairs_hook": _unique_pairs} if strict else {}
+    try:
+        return json.loads(text, **extra)
+    except RecursionError:
+        raise Rejected(f"{what} is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and integers past Python's digit limit
+        raise Rejected(f"{what} is not valid JSON: {exc}") from None
+
+
+def check_json(local_file: Path) -> Report:
+    """A model's JSON file (config, tokenizer) must parse; NaN is allowed there (trainer states hold it)."""
+    if local_file.stat().st_size > settings.OMH_JSON_PROFILE_MAX_BYTES:
+        return Report(summary={"format": "json", "checked": False, "why": "too large to check"})
+    data = parse_json(local_file.read_bytes(), "the file", strict=False)
+    return Report(summary={"format": "json", "type": type(data).__name__})
+
+
+# --- safetensors --------------------------------------------------------------------------------
+
+
 def inspect_safetensors(local_file: Path) -> Report:
     size = local_file.stat().st_size
     with open(local_file, "rb") as handle:
-        (header_len,) = struct.unpack("<Q", handle.read(8))
-        if header_len > min(size - 8, SAFETENSORS_MAX_HEADER):
+        (header_len,) = struct.unpack("<Q", handle.read(8).ljust(8, b"\xff"))
+        if header_len > size - 8:
             raise Rejected("safetensors header length is larger than the file")
-        try:
-            header = json.loads(handle.read(header_len))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Rejected(f"safetensors header is not valid JSON: {exc}") from None
+        if header_len > SAFETENSORS_MAX_HEADER:
+            raise Rejected(f"safetensors header is {header_len} bytes; at most {SAFETENSORS_MAX_HEADER} are accepted")
+        header = parse_json(handle.read(header_len).decode("utf-8"), "safetensors header")
     if not isinstance(header, dict):
         raise Rejected("safetensors header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    data_size, dtypes, params, spans = size - 8 - header_len, {}, 0, []
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise Rejected("safetensors __metadata__ must map names to strings")
+    data_size = size - 8 - header_len
+    dtypes: dict[str, int] = {}
+    params, spans = 0, []
     for name, info in header.items():
-        try:
-            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise Rejected(f"safetensors tensor {name!r} lacks dtype, shape or data_offsets") from None
-        if dtype not in SAFETENSORS_DTYPE_BYTES or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise Rejected(f"safetensors tensor {name!r} has an invalid dtype or shape")
-        count = math.prod(shape)
-        if not (0 <= begin <= end <= data_size) or end - begin != count * SAFETENSORS_DTYPE_BYTES[dtype]:
-            raise Rejected(f"safetensors tensor {name!r} has data offsets that do not match its shape")
+        tick()
+        begin, end, count, dtype = _tensor_entry(name, info, data_size)
         spans.append((begin, end))
         dtypes[dtype] = dtypes.get(dtype, 0) + 1
         params += count
-    spans.sort()
-    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-        raise Rejected("safetensors tensors overlap")
+    _check_coverage(spans, data_size)
     return Report(
         summary={"format": "safetensors", "tensors": len(header), "dtypes": dtypes, "parameters": params,
-                 "metadata": {str(k): str(v)[:200] for k, v in list(metadata.items())[:50]}},
+                 "metadata": {str(k)[:200]: v[:200] for k, v in list(metadata.items())[:50]}},
         parameter_count=params,
     )
 
 
-def inspect_pickle(local_file: Path) -> Report:
-    from picklescan.scanner import scan_file_path
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
-    result = scan_file_path(str(local_file))
-    findings = sorted({f"{g.module}.{g.name}" for g in result.globals if getattr(g.safety, "value", "") == "dangerous"})
-    if result.scan_err:
-        raise Rejected("the file could not be scanned as a pickle (or PyTorch) file, so it cannot be shown to be safe")
-    if result.issues_count or findings:
-        raise Rejected("unsafe pickle: it would import " + ", ".join(findings or ["unsafe globals"])
-                       + " when loaded. Convert the weights to .safetensors.")
-    imports = sorted({f"{g.module}.{g.name}" for g in result.globals})
-    return Report(summary={"format": "pickle", "imports": imports[:100], "scanned_files": result.scanned_files})
+
+def _tensor_entry(name: str, info, data_size: int) -> tuple[int, int, int, str]:
+    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+        raise Rejected(f"safetensors tensor {name!r} must have exactly dtype, shape and data_offsets")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if dtype not in SAFETENSORS_DTYPE_BYTES:
+        raise Rejected(f"safetensors tensor {name!r} has an unknown dtype")
+    if not isinstance(shape, list) or len(shape) > SAFETENSORS_MAX_DIMS or not all(_is_int(d) and d >= 0 for d in shape):
+        raise Rejected(f"safetensors tensor {name!r} has an invalid shape "
+                       f"(at most {SAFETENSORS_MAX_DIMS} non-negative integer dimensions)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+        raise Rejected(f"safetensors tensor {name!r} has data offsets that are not two integers")
+    begin, end = offsets
+    count = _element_count(shape, data_size)
+    if not (0 <= begin <= end <= data_size) or end - begin != count * SAFETENSORS_DTYPE_BYTES[dtype]:
+        raise Rejected(f"safetensors tensor {name!r} has data offsets that do not match its shape")
+    return begin, end, count, dtype
+
+
+def _element_count(shape: list[int], limit: int) -> int:
+    """The product of the dimensions, or limit + 1 as soon as it is past limit (no huge products)."""
+    if 0 in shape:
+        return 0
+    count = 1
+    for dim in shape:
+        count *= dim
+        if count > limit:
+            return limit + 1
+    return count
+
+
+def _check_coverage(spans: list[tuple[int, int]], data_size: int) -> None:
+    """The tensors tile the data exactly: no overlap, no gap, nothing after the last one."""
+    position = 0
+    for begin, end in sorted(spans):
+        if begin < position:
+            raise Rejected("safetensors tensors overlap")
+        if begin > position:
+            raise Rejected(f"safetensors data has bytes {position}..{begin} that no tensor covers")
+        position = end
+    if position != data_size:
+        raise Rejected(f"safetensors data has {data_size - position} trailing bytes that no tensor covers")
+
+
+# --- pickles ------------------------------------------------------------------------------------
+
+_TORCH_MEMBER = re.compile(r"[^/]+/(data\.pkl|byteorder|version|\.format_version|\.storage_alignment|data/\d+|"
+                           r"\.data/serialization_id|\.data/version)")
+
+
+def inspect_pickle(local_file: Path) -> Report:
+    with open(local_file, "rb") as handle:
+        is_zip = handle.read(4) == b"PK\x03\x04"
+    try:
+        if is_zip:
+            container, imports = _scan_torch_zip(local_file)
+        else:
+            container, imports = _scan_pickle_file(local_file)
+    except pickle_safety.UnsafePickle as exc:
+        raise Rejected(f"unsafe pickle: {exc}. Convert the weights to .safetensors.") from None
+    return Report(summary={"format": "pickle", "container": container, "imports": sorted(imports)[:100]})
+
+
+def _refuse(scan: pickle_safety.Scan, where: str) -> None:
+    if scan.refused:
+        names = sorted(scan.refused)
+        raise pickle_safety.UnsafePickle(
+            f"{where} would import {', '.join(names[:10])}{' and more' if len(names) > 10 else ''} when loaded, "
+            "which is not on the allow-list of tensor and array types")
+
+
+def _scan_pickle_file(local_file: Path) -> tuple[str, set[str]]:
+    """A file of pickles: a plain one, several in a row, or torch's legacy format (five pickles, then raw
+    storage bytes, which are never unpickled)."""
+    size, imports, count = local_file.stat().st_size, set(), 0
+    container = "pickle"
+    with open(local_file, "rb") as handle:
+        while handle.tell() < size and not (container == "pytorch-legacy" and count == 5):
+            scan = pickle_safety.scan(handle, "the pickle" if count == 0 else f"pickle #{count + 1}", tick)
+            _refuse(scan, "the pickle" if count == 0 else f"pickle #{count + 1}")
+            if count == 0 and scan.first_value == pickle_safety.TORCH_LEGACY_MAGIC:
+                container = "pytorch-legacy"
+            imports |= scan.imports
+            count += 1
+    if container == "pytorch-legacy" and count < 5:
+        raise pickle_safety.UnsafePickle("the legacy PyTorch file ends before its five pickles")
+    return container, imports
+
+
+def _scan_torch_zip(local_file: Path) -> tuple[str, set[str]]:
+    """A PyTorch zip checkpoint: one top folder with data.pkl, tensor data and small records, nothing else
+    (TorchScript code or other content is not a weights file)."""
+    with _open_zip(local_file) as archive:
+        entries = archive.infolist()
+        names = [info.filename for info in entries]
+        if strays := [n for n in names if not _TORCH_MEMBER.fullmatch(n)]:
+            raise Rejected(f"the archive entry {strays[0]!r} is not part of a PyTorch weights file "
+                           "(only data.pkl, tensor data and version records are accepted)")
+        if len({n.split("/", 1)[0] for n in names}) != 1 or not any(n.endswith("/data.pkl") for n in names):
+            raise Rejected("not a PyTorch checkpoint: it needs exactly one top folder holding data.pkl")
+        budget = _ZipBudget.from_settings()
+        _check_entries(archive, entries, local_file.stat().st_size, budget)
+        _read_entries(archive, entries, budget, depth=0, nest=False)  # CRCs; tensor bytes are not archives
+        pickle_name = next(n for n in names if n.endswith("/data.pkl"))
+        with archive.open(pickle_name) as member:
+            scan = pickle_safety.scan(member, pickle_name, tick)
+        _refuse(scan, pickle_name)
+    return "pytorch-zip", scan.imports
+
+
+_NPY_PLAIN = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248]|f16|c(8|16|32)|[SUV]\d+|[Mm]8(\[\w+\])?)")
+
+
+def inspect_npy(local_file: Path) -> Report:
+    """A NumPy .npy array: plain dtypes are raw bytes of the declared size; anything else is what numpy
+    loads with pickle (allow_pickle=True), scanned like any pickle."""
+    size = local_file.stat().st_size
+    with open(local_file, "rb") as handle:
+        head = handle.read(12)
+        major = head[6] if len(head) > 6 else 0
+        if head[:6] != b"\x93NUMPY" or major not in (1, 2, 3):
+            raise Rejected("not a .npy file this hub can read (versions 1 to 3)")
+        length_format, start = ("<H", 10) if major == 1 else ("<I", 12)
+        (header_len,) = struct.unpack(length_format, head[8:start])
+        if header_len > NPY_MAX_HEADER:
+            raise Rejected(f"the .npy header is {header_len} bytes; at most {NPY_MAX_HEADER} are accepted")
+        handle.seek(start)
+        descr, shape = _npy_header(handle.read(header_len), "utf-8" if major == 3 else "latin-1")
+        data_start = start + header_len
+        if isinstance(descr, str) and _NPY_PLAIN.fullmatch(descr):
+            itemsize = int(re.sub(r"\D", "", descr.split("[")[0]) or 1) * (4 if "U" in descr else 1)
+            if descr.lstrip("<>|=")[0] in "Mm":
+                itemsize = 8
+            if _element_count(list(shape), size) * itemsize != size - data_start:
+                raise Rejected("the .npy data does not have the size its shape and dtype give")
+            return Report(summary={"format": "npy", "dtype": descr, "shape": list(shape)})
+        try:
+            scan = pickle_safety.scan(handle, "the .npy object array", tick)
+            _refuse(scan, "the .npy object array")
+        except pickle_safety.UnsafePickle as exc:
+            raise Rejected(f"unsafe pickle: {exc}. Save plain numeric arrays instead.") from None
+        if handle.tell() != size:
+            raise Rejected("the .npy file has bytes after its object array")
+    return Report(summary={"format": "npy", "dtype": "object", "shape": list(shape),
+                           "imports": sorted(scan.imports)[:100]})
+
+
+def _npy_header(raw: bytes, encoding: str) -> tuple[object, tuple]:
+    try:
+        header = ast.literal_eval(raw.decode(encoding))
+    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
+        raise Rejected("the .npy header is not a Python literal") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise Rejected("the .npy header must have exactly descr, fortran_order and shape")
+    shape = header["shape"]
+    if not isinstance(shape, tuple) or len(shape) > 64 or not all(_is_int(d) and d >= 0 for d in shape):
+        raise Rejected("the .npy shape is not a tuple of at most 64 non-negative integers")
+    return header["descr"], shape
+
+
+# --- zip archives -------------------------------------------------------------------------------
+
+
+@dataclass
+class _ZipBudget:
+    """What all the archives of one upload, nested ones included, may still expand to."""
+
+    bytes_left: int
+    entries_left: int
+
+    @classmethod
+    def from_settings(cls) -> _ZipBudget:
+        return cls(settings.OMH_ZIP_MAX_TOTAL_BYTES, settings.OMH_ZIP_MAX_ENTRIES)
+
+
+def _open_zip(path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError) as exc:
+        raise Rejected(f"not a readable zip archive: {exc}") from None
 
 
 def inspect_zip(local_file: Path) -> Report:
-    max_total = settings.OMH_ZIP_MAX_TOTAL_BYTES
-    max_ratio = settings.OMH_ZIP_MAX_RATIO
-    max_entries = settings.OMH_ZIP_MAX_ENTRIES
-    try:
-        archive = zipfile.ZipFile(local_file)
-    except zipfile.BadZipFile as exc:
-        raise Rejected(f"not a readable zip archive: {exc}") from None
-    with archive:
+    budget = _ZipBudget.from_settings()
+    entries = _inspect_archive(local_file, budget, depth=0, where="")
+    return Report(summary={"format": "zip", "entries": entries,
+                           "uncompressed_bytes": settings.OMH_ZIP_MAX_TOTAL_BYTES - budget.bytes_left})
+
+
+def _inspect_archive(source, budget: _ZipBudget, depth: int, where: str) -> int:
+    with _open_zip(source) as archive:
         entries = archive.infolist()
-        if len(entries) > max_entries:
-            raise Rejected(f"the archive has {len(entries)} entries; at most {max_entries} are accepted")
-        total = compressed = 0
-        for info in entries:
-            name = info.filename
-            parts = PurePosixPath(name.replace("\\", "/")).parts
-            if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-                raise Rejected(f"the archive entry {name!r} would be written outside the archive's folder")
-            total += info.file_size
-            compressed += info.compress_size
-            if info.compress_size and info.file_size / info.compress_size > max_ratio:
-                raise Rejected(f"the archive entry {name!r} expands {info.file_size // info.compress_size}-fold (zip bomb?)")
-        if total > max_total:
-            raise Rejected(f"the archive expands to {total} bytes; at most {max_total} are accepted")
-        if compressed and total / compressed > max_ratio:
-            raise Rejected("the archive expands too much for its size (zip bomb?)")
-        # Stream every member once so a member whose real size disagrees with its header is caught.
-        for info in entries:
-            seen = 0
-            with archive.open(info) as member:
-                while chunk := member.read(1 << 20):
-                    seen += len(chunk)
-                    if seen > info.file_size:
-                        raise Rejected(f"the archive entry {info.filename!r} is larger than it declares")
-    return Report(summary={"format": "zip", "entries": len(entries), "uncompressed_bytes": total})
+        archive.fp.seek(0, 2)
+        _check_entries(archive, entries, archive.fp.tell(), budget, where)
+        _read_entries(archive, entries, budget, depth, where)
+    return len(entries)
+
+
+def _check_entries(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], size: int, budget: _ZipBudget,
+                   where: str = "") -> None:
+    """Decide on the central directory alone: names, kinds of entry, methods, sizes."""
+    max_ratio = settings.OMH_ZIP_MAX_RATIO
+    budget.entries_left -= len(entries)
+    if budget.entries_left < 0:
+        raise Rejected(f"the archive has more than {settings.OMH_ZIP_MAX_ENTRIES} entries")
+    seen: set[str] = set()
+    total = compressed = 0
+    for info in entries:
+        _check_entry(info, f"the archive entry {where + info.filename!r}", seen)
+        total += info.file_size
+        compressed += info.compress_size
+        if info.compress_size and info.file_size / info.compress_size > max_ratio:
+            raise Rejected(f"the archive entry {where + info.filename!r} expands "
+                           f"{info.file_size // info.compress_size}-fold (zip bomb?)")
+    budget.bytes_left -= total
+    if budget.bytes_left < 0:
+        raise Rejected(f"the archive expands to more than {settings.OMH_ZIP_MAX_TOTAL_BYTES} bytes")
+    if compressed and total / compressed > max_ratio:
+        raise Rejected("the archive expands too much for its size (zip bomb?)")
+    if compressed > size:
+        raise Rejected("the archive's entries overlap (they claim more bytes than the archive has)")
+
+
+def _check_entry(info: zipfile.ZipInfo, label: str, seen: set[str]) -> None:
+    name = info.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        raise Rejected(f"{label} would be written outside the archive's folder")
+    if bad := refused_characters(name):
+        raise Rejected(f"{label} has control or invisible characters in its name ({', '.join(bad)})")
+    if name in seen:
+        raise Rejected(f"{label} appears twice")
+    seen.add(name)
+    if info.flag_bits & 0x1:
+        raise Rejected(f"{label} is encrypted")
+    if info.compress_type not in ZIP_METHODS:
+        raise Rejected(f"{label} uses compression method {info.compress_type}; accepted: "
+                       + ", ".join(ZIP_METHODS.values()))
+    mode = info.external_attr >> 16
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise Rejected(f"{label} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a regular file'}")
+
+
+def _read_entries(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], budget: _ZipBudget, depth: int,
+                  where: str = "", nest: bool = True) -> None:
+    """Stream every member once: checks CRCs and real sizes, and inspects archives nested inside."""
+    for info in entries:
+        if info.is_dir():
+            continue
+        label = f"the archive entry {where + info.filename!r}"
+        try:
+            copy = _stream_member(archive, info, label, nest)
+        except Rejected:
+            raise
+        except Exception as exc:  # zipfile, zlib, bz2 and lzma each fail in their own way
+            raise Rejected(f"{label} is damaged: {exc}") from None
+        if copy is not None:
+            with copy:
+                if depth >= ZIP_MAX_DEPTH:
+                    raise Rejected(f"{label} is an archive nested more than {ZIP_MAX_DEPTH} levels deep")
+                copy.seek(0)
+                _inspect_archive(copy, budget, depth + 1, f"{where}{info.filename}/")
+
+
+def _stream_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, nest: bool):
+    """Read one member to its end (zipfile checks the CRC there); return a copy of it when it is itself
+    a zip archive (and nest is set), else None."""
+    copy, seen = None, 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(1 << 20):
+                tick()
+                if seen == 0 and nest and chunk[:4] == b"PK\x03\x04":
+                    copy = tempfile.TemporaryFile(dir=settings.OMH_STAGING_DIR)
+                seen += len(chunk)
+                if seen > info.file_size:
+                    raise Rejected(f"{label} is larger than it declares")
+                if copy is not None:
+                    copy.write(chunk)
+    except BaseException:
+        if copy is not None:
+            copy.close()
+        raise
+    return copy
 
 
 # --- tabular profiling ------------------------------------------------------------------------
 
 MAX_EXAMPLES = 5
+MAX_EXAMPLE_CHARS = 200
+MAX_COLUMNS = 10_000
 
 
 class ColumnProfile:
@@ -226,8 +604,13 @@ class ColumnProfile:
         if value is None or value == "":
             self.nulls += 1
             return
-        if len(self.examples) < MAX_EXAMPLES and value not in self.examples:
-            self.examples.append(value if isinstance(value, (str, int, float, bool)) else json.dumps(value)[:100])
+        if isinstance(value, str) and "\x00" in value:
+            raise Rejected(f"column {self.name[:100]!r} holds a NUL character")
+        if len(self.examples) < MAX_EXAMPLES:
+            example = (value[:MAX_EXAMPLE_CHARS] if isinstance(value, str) else value
+                       if isinstance(value, (int, float, bool)) else json.dumps(value)[:100])
+            if example not in self.examples:
+                self.examples.append(example)
         if isinstance(value, bool):
             self.types.add("boolean")
             self.numeric = False
@@ -237,7 +620,11 @@ class ColumnProfile:
             self.numeric = False
             self.types.add(type(value).__name__)
             return
-        self.integer = self.integer and float(number).is_integer()
+        try:
+            self.integer = self.integer and float(number).is_integer()
+        except OverflowError:
+            raise Rejected(f"column {self.name[:100]!r} holds a number too large to profile "
+                           f"({len(str(number))} digits)") from None
         self.minimum = number if self.minimum is None else min(self.minimum, number)
         self.maximum = number if self.maximum is None else max(self.maximum, number)
         self.total += number
@@ -247,7 +634,8 @@ class ColumnProfile:
         numeric = self.numeric and values > 0
         stats = {"count": self.count, "nulls": self.nulls}
         if numeric:
-            stats.update(min=self.minimum, max=self.maximum, mean=self.total / values)
+            mean = self.total / values
+            stats.update(min=self.minimum, max=self.maximum, mean=mean if math.isfinite(mean) else None)
         original = ("integer" if self.integer else "float") if numeric else ("boolean" if self.types == {"boolean"} else "string")
         interpreted = "numerical" if numeric else ("boolean" if original == "boolean" else "text")
         return {
@@ -278,23 +666,35 @@ def _table(kind: str, rows: int, profiles: list[ColumnProfile]) -> Report:
 
 
 def profile_delimited(local_file: Path, delimiter: str, kind: str) -> Report:
-    with open(local_file, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(local_file, newline="", encoding="utf-8") as handle:  # UTF-8 checked by check_text
         reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return _table(kind, 0, [])
-        profiles = [ColumnProfile(name.strip()) for name in header]
-        rows = 0
-        for row in reader:
-            if not row:
-                continue
-            rows += 1
-            for profile, value in zip(profiles, row):
-                profile.add(value)
-            for profile in profiles[len(row):]:
-                profile.add(None)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return _table(kind, 0, [])
+            if len(header) > MAX_COLUMNS:
+                raise Rejected(f"the file has {len(header)} columns; at most {MAX_COLUMNS} are profiled")
+            profiles = [ColumnProfile(name.strip()) for name in header]
+            rows = _profile_rows(reader, profiles)
+        except csv.Error as exc:  # e.g. a field past csv.field_size_limit() (128 KiB)
+            raise Rejected(f"line {reader.line_num}: {exc}") from None
     _dedupe_names(profiles)
     return _table(kind, rows, profiles)
+
+
+def _profile_rows(reader, profiles: list[ColumnProfile]) -> int:
+    rows = 0
+    for row in reader:
+        if rows % 1024 == 0:
+            tick()
+        if not row:
+            continue
+        rows += 1
+        for profile, value in zip(profiles, row):
+            profile.add(value)
+        for profile in profiles[len(row):]:
+            profile.add(None)
+    return rows
 
 
 def _dedupe_names(profiles: list[ColumnProfile]) -> None:
@@ -306,24 +706,26 @@ def _dedupe_names(profiles: list[ColumnProfile]) -> None:
 
 
 def _jsonl_rows(local_file: Path):
-    with open(local_file, encoding="utf-8") as handle:
+    with open(local_file, encoding="utf-8") as handle:  # UTF-8 checked by check_text
         for number, line in enumerate(handle, start=1):
+            if number % 1024 == 0:
+                tick()
             if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise Rejected(f"line {number} is not valid JSON: {exc.msg}") from None
+                yield parse_json(line, f"line {number}")
 
 
 def profile_records(local_file: Path, kind: str, records) -> Report:
     profiles: dict[str, ColumnProfile] = {}
     rows = 0
     for record in records:
+        tick()
         rows += 1
         if not isinstance(record, dict):
             continue
         for key, value in record.items():
             if key not in profiles:
+                if len(profiles) >= MAX_COLUMNS:
+                    raise Rejected(f"the records have more than {MAX_COLUMNS} different keys")
                 profiles[key] = ColumnProfile(str(key))
                 profiles[key].count, profiles[key].nulls = rows - 1, rows - 1  # absent so far
             profiles[key].add(value)
@@ -336,11 +738,7 @@ def profile_records(local_file: Path, kind: str, records) -> Report:
 def profile_json(local_file: Path) -> Report:
     if local_file.stat().st_size > settings.OMH_JSON_PROFILE_MAX_BYTES:
         return Report(summary={"format": "json", "profiled": False, "why": "too large to profile"})
-    try:
-        with open(local_file, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected(f"not valid JSON: {exc}") from None
+    data = parse_json(local_file.read_bytes(), "the file")
     if isinstance(data, list):
         return profile_records(local_file, "json", data)
     return Report(summary={"format": "json", "type": type(data).__name__})
@@ -358,7 +756,10 @@ def profile_parquet(local_file: Path) -> Report:
     for i, column in enumerate(parquet.schema_arrow, start=1):
         stats: dict = {}
         nulls = 0
+        if i > MAX_COLUMNS:
+            raise Rejected(f"the file has more than {MAX_COLUMNS} columns")
         for g in range(meta.num_row_groups):
+            tick()
             col = meta.row_group(g).column(i - 1)
             if col.statistics is not None and col.statistics.has_null_count:
                 nulls += col.statistics.null_count

@@ -192,6 +192,8 @@ OMH_ZIP_MAX_TOTAL_BYTES = int(os.environ.get("OMH_ZIP_MAX_TOTAL_BYTES", str(50 *
 OMH_ZIP_MAX_RATIO = int(os.environ.get("OMH_ZIP_MAX_RATIO", "200"))
 OMH_ZIP_MAX_ENTRIES = int(os.environ.get("OMH_ZIP_MAX_ENTRIES", "100000"))
 OMH_JSON_PROFILE_MAX_BYTES = int(os.environ.get("OMH_JSON_PROFILE_MAX_BYTES", str(256 * 1024**2)))
+# Time budget of one file's inspection (pickle scan, archive reads, profiling); past it the version is rejected.
+OMH_INSPECTION_SECONDS = float(os.environ.get("OMH_INSPECTION_SECONDS", "600"))
 
 # S3-compatible object storage for file content (django-storages) when a bucket is named.
 OMH_S3_BUCKET = os.environ.get("OMH_S3_BUCKET", "")
