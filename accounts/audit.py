@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditChainHead, AuditEvent
+from openmodelhub.network import client_ip
 
 GENESIS = "0" * 64
 
@@ -40,10 +41,6 @@ def canonical(event: AuditEvent) -> bytes:
 
 def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical(event)).hexdigest()
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def record(

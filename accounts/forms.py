@@ -4,27 +4,26 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from accounts import audit, ratelimit
 from accounts.models import Affiliation, ApiToken, Grant, User
+from openmodelhub.network import client_ip
 
 
 class RateLimitedLoginMixin:
-    """Refuses logins while the account or the client IP is locked out (see accounts.ratelimit)."""
+    """Counts each attempt before its password is checked, and refuses it past the limit (accounts.ratelimit)."""
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        ip = audit.client_ip(self.request)
-        if ratelimit.is_locked_out(username, ip):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (username and password):  # a missing field reports its own error; nothing is checked
+            return super().clean()
+        ip = client_ip(self.request)
+        if not ratelimit.admit_attempt(username, ip):
             audit.record("login.locked", request=self.request, details={"username": username})
             raise forms.ValidationError(
                 "Too many failed log-in attempts for this account or from this address. "
                 f"Try again in {ratelimit.lockout_minutes()} minutes, or reset your password.",
                 code="locked",
             )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            ratelimit.register_failure(username, ip)
-            raise
-        ratelimit.clear_account(username)
+        cleaned = super().clean()  # a wrong password raises here, and its attempt stays counted
+        ratelimit.register_success(username, ip)
         return cleaned
 
 

@@ -1,14 +1,31 @@
-"""Login throttling per account and per client IP, counted in the cache (Redis in production).
+"""Login throttling per account and per client address, counted in the cache (Redis in production).
 
-A fixed window opens at the first failure; once an account or an IP reaches its limit within the
-window, further attempts are refused with a clear message until the window ends — even with the
-right password, so that guessing cannot continue.
+Every attempt is counted before its password is checked, by an atomic increment, and refused once the
+count passes the limit: simultaneous attempts each get their own number, so no more than the limit
+ever reach the password hasher. A fixed window opens at the first attempt; while it lasts, refused
+attempts keep being refused, even with the right password, so guessing cannot continue. A successful
+log-in clears its account's count and gives its address the attempt back (an address counts
+failures, so that many people behind one address can still sign in).
+
+The increments are atomic on Redis (one Lua script: INCR, and EXPIRE when the key has no expiry),
+in local memory (a lock) and on memcached (add + incr). The address is openmodelhub.network.client_ip.
 """
 
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+
+_INCREMENT = """
+local count = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 def _key(kind: str, value: str) -> str:
@@ -22,21 +39,48 @@ def _keys(username: str, ip: str | None) -> list[tuple[str, int]]:
     return keys
 
 
-def is_locked_out(username: str, ip: str | None) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in _keys(username, ip))
+def _run_on_redis(script: str, key: str, *args) -> int | None:
+    """Run ``script`` on ``key`` when the cache is Redis; None otherwise."""
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(cache, RedisCache):
+        return None
+    full_key = cache.make_and_validate_key(key)
+    return int(cache._cache.get_client(full_key, write=True).eval(script, 1, full_key, *args))
 
 
-def register_failure(username: str, ip: str | None) -> None:
-    for key, _ in _keys(username, ip):
-        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+def _increment(key: str) -> int:
+    timeout = settings.LOGIN_LOCKOUT_SECONDS
+    count = _run_on_redis(_INCREMENT, key, timeout)
+    if count is not None:
+        return count
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    while True:
+        cache.add(key, 0, timeout=timeout)
         try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr: open a new window
+            continue
 
 
-def clear_account(username: str) -> None:
-    cache.delete(_key("account", username or ""))
+def _give_back(key: str) -> None:
+    if _run_on_redis(_GIVE_BACK, key) is not None:
+        return
+    try:
+        caches[DEFAULT_CACHE_ALIAS].decr(key)
+    except ValueError:  # the window has ended
+        pass
+
+
+def admit_attempt(username: str, ip: str | None) -> bool:
+    """Count one attempt on the account and the address; False when either is past its limit."""
+    counts = [(_increment(key), limit) for key, limit in _keys(username, ip)]
+    return all(count <= limit for count, limit in counts)
+
+
+def register_success(username: str, ip: str | None) -> None:
+    caches[DEFAULT_CACHE_ALIAS].delete(_key("account", username or ""))
+    if ip:
+        _give_back(_key("ip", ip))
 
 
 def lockout_minutes() -> int:

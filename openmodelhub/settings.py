@@ -148,6 +148,9 @@ LOGOUT_REDIRECT_URL = "home"
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
 LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "20"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# How many reverse proxies stand in front of the hub (0: none, X-Forwarded-For is ignored). One
+# setting for the log-in lock-out, the audit trail's addresses and DRF's throttles (openmodelhub.network).
+OMH_NUM_PROXIES = int(os.environ.get("OMH_NUM_PROXIES", "0"))
 
 # --- E-mail (invitations, password resets) --------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -246,9 +249,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "openmodelhub.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "openmodelhub.throttling.AnonRateThrottle",
+        "openmodelhub.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": OMH_NUM_PROXIES,  # our throttles key on openmodelhub.network.client_ip, which reads the same
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "1200/minute"),

@@ -1,9 +1,27 @@
-import pytest
-from django.core.cache import cache
+import re
+import sqlite3
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from http.cookies import SimpleCookie
+from typing import TypeVar
 
-from accounts.models import User
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.cache import cache
+from django.db import connection, connections
+from django.test.testcases import LiveServerThread
+
+from accounts.models import AuditEvent, User
 
 pytestmark = pytest.mark.django_db
+
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +74,34 @@ def test_a_success_clears_the_account_counter(client, owner, settings):
     assert attempt(client, "owner", "owner-pass-123").status_code == 302
 
 
+def test_an_empty_password_does_not_reset_the_account_counter(client, owner, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 3
+    attempt(client, "owner", "wrong")
+    attempt(client, "owner", "wrong")
+    assert attempt(client, "owner", "").status_code == 200  # the form's own error, no check, no reset
+    attempt(client, "owner", "wrong")
+    assert "Too many failed" in attempt(client, "owner", "owner-pass-123").content.decode()
+    assert AuditEvent.objects.filter(action="login.failed").count() == 3
+
+
+def test_the_lockout_ends_with_its_window(client, owner, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_LOCKOUT_SECONDS = 2, 1
+    for _ in range(3):
+        attempt(client, "owner", "wrong")
+    time.sleep(1.5)  # Redis expires the counter it created by INCR; local memory the one it added
+    assert attempt(client, "owner", "owner-pass-123").status_code == 302
+
+
+def test_a_success_gives_the_address_its_attempt_back(client, owner, settings):
+    settings.LOGIN_FAILURES_PER_IP = 2
+    for _ in range(3):
+        assert attempt(client, "owner", "owner-pass-123").status_code == 302
+        client.logout()
+    attempt(client, "owner", "wrong")
+    attempt(client, "owner", "wrong")
+    assert "Too many failed" in attempt(client, "owner", "owner-pass-123").content.decode()
+
+
 @pytest.mark.argon2
 def test_registration_creates_a_user_with_an_argon2_password_and_logs_in(client):
     response = client.post("/accounts/register/", {
@@ -84,3 +130,96 @@ def test_auth_pages_render(client, owner):
     client.force_login(owner)
     assert client.get("/accounts/password/change/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
+
+
+class LoginPage:
+    """The log-in form over real HTTP: one CSRF token, reused by every attempt (as a script would)."""
+
+    def __init__(self, base_url: str):
+        self.url = f"{base_url}/accounts/login/"
+        with urllib.request.urlopen(self.url) as response:
+            cookies = SimpleCookie()
+            for header in response.headers.get_all("Set-Cookie"):
+                cookies.load(header)
+            self.csrf_cookie = cookies["csrftoken"].value
+            self.csrf_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
+
+    def post(self, username: str, password: str) -> tuple[int, str]:
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf_token, "username": username,
+                                       "password": password}).encode()
+        request = urllib.request.Request(self.url, data=data, headers={"Cookie": f"csrftoken={self.csrf_cookie}"})
+        try:
+            with NO_REDIRECTS.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:  # the 302 of a successful log-in
+            return error.code, error.read().decode()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+NO_REDIRECTS = urllib.request.build_opener(_NoRedirect)
+
+
+class Hub:
+    """A hub served over real HTTP whose request threads each open their own database connection."""
+
+    def __init__(self, url: str, in_server_thread: bool):
+        self.url, self.in_server_thread = url, in_server_thread
+
+    def query(self, read: Callable[[], T]) -> T:
+        """Run ``read`` against the database the server uses."""
+        if not self.in_server_thread:
+            return read()
+
+        def read_and_close() -> T:
+            try:
+                return read()
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(read_and_close).result()
+
+
+@pytest.fixture
+def hub(request, transactional_db, tmp_path) -> Iterator[Hub]:
+    """pytest-django's live server, except on in-memory SQLite, where it hands every request thread the test's one
+    connection, which cannot hold concurrent transactions. There the committed rows are copied to a database file
+    (WAL, as the embedded hub runs) that each request thread of a server of our own opens for itself."""
+    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
+        yield Hub(request.getfixturevalue("live_server").url, in_server_thread=False)
+        return
+    path = tmp_path / "hub.sqlite3"
+    connection.ensure_connection()
+    with closing(sqlite3.connect(path)) as copy:
+        connection.connection.backup(copy)
+    memory_name, connections.settings["default"]["NAME"] = connection.settings_dict["NAME"], str(path)
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    try:
+        assert server.error is None, server.error
+        yield Hub(f"http://127.0.0.1:{server.port}", in_server_thread=True)
+    finally:
+        server.terminate()
+        connections.settings["default"]["NAME"] = memory_name
+
+
+def test_thirty_simultaneous_wrong_passwords_reach_the_hasher_only_up_to_the_limit(hub, owner, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 5
+    settings.LOGIN_FAILURES_PER_IP = 1000  # the account limit is the one under test
+    page = LoginPage(hub.url)
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(lambda _: page.post("owner", "wrong"), range(30)))
+    assert [status for status, _ in answers] == [200] * 30
+    # Each password that reached the hasher and failed left a login.failed event; each refusal a login.locked.
+    actions = hub.query(lambda: Counter(AuditEvent.objects.values_list("action", flat=True)))
+    assert actions == {"login.failed": 5, "login.locked": 25}
+    assert sum("Too many failed" in body for _, body in answers) == 25
+    status, body = page.post("owner", "owner-pass-123")
+    assert status == 200 and "Too many failed" in body
+    assert hub.query(lambda: AuditEvent.objects.filter(action="login").exists()) is False
