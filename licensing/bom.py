@@ -2,8 +2,10 @@
 
 Two formats: SPDX 3.0.1 JSON-LD with the AI and Dataset profiles, and CycloneDX 1.6 (ML-BOM). Both
 are validated against the published schemas in ``licensing/tests/test_bom.py``. The viewer decides
-what is named: an asset the viewer may not see appears as "a private upstream asset", with its
-licence (which still binds the model) but without its name, owner or files.
+what is named: an asset the viewer may not see appears as "a private upstream asset", with the
+known licence it is under (which still binds the model) but without its name, owner, files, database
+id (its reference is ``hidden-model-1``, numbered within the document) or declared free text (an
+unrecognised declared licence shows only as unrecognised).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from licensing import compliance
 FORMATS = ("spdx", "cyclonedx")
 CONTENT_TYPES = {"spdx": "application/spdx+json", "cyclonedx": "application/vnd.cyclonedx+json"}
 TOOL_NAME = "OpenModelHub"
+WITHHELD_LICENSE = "Unrecognised licence (declared text not shown)"
 SPDX_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
 DATASET_TYPES = {"text": "text", "image": "image", "audio": "audio", "video": "video", "tabular": "structured",
                  "multimodal": "other", "other": "other"}
@@ -44,10 +47,8 @@ class Item:
     architecture: str = ""
     family: str = ""
     files: list[tuple[str, str, int]] = field(default_factory=list)  # (path, sha256, size)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind}-{self.pk}"
+    withheld: bool = False  # hidden, with a declared licence that matches nothing: say so, not what it says
+    ref: str = ""  # how the document refers to it: "model-12", or "hidden-model-1" for a hidden asset
 
     @property
     def full_name(self) -> str:
@@ -59,8 +60,8 @@ class Inventory:
     root: Item
     models: list[Item]
     datasets: list[Item]
-    lineage: list[tuple[int, int, str]]  # (model, base, relation)
-    uses: list[tuple[int, int, str]]  # (model, dataset, role)
+    lineage: list[tuple[str, str, str]]  # (model ref, base ref, relation)
+    uses: list[tuple[str, str, str]]  # (model ref, dataset ref, role)
 
 
 def collect(model, viewer) -> Inventory:
@@ -79,23 +80,45 @@ def collect(model, viewer) -> Inventory:
     data_items = {d.pk: _dataset_item(d, d.pk not in visible_datasets) for d in datasets}
     attach_file_hashes([i for i in items.values() if not i.hidden], [i for i in data_items.values() if not i.hidden])
     ordered = sorted(items.values(), key=lambda i: (i.pk != model.pk, i.pk))
-    return Inventory(items[model.pk], ordered, sorted(data_items.values(), key=lambda i: i.pk), lineage, links)
+    data_ordered = sorted(data_items.values(), key=lambda i: i.pk)
+    _assign_refs([*ordered, *data_ordered])
+    refs = {("model", i.pk): i.ref for i in ordered} | {("dataset", i.pk): i.ref for i in data_ordered}
+    return Inventory(
+        items[model.pk], ordered, data_ordered,
+        [(refs["model", m], refs["model", b], r) for m, b, r in lineage if ("model", b) in refs],
+        [(refs["model", m], refs["dataset", d], r) for m, d, r in links if ("dataset", d) in refs],
+    )
 
 
-def _license_fields(asset) -> dict:
+def _assign_refs(items: list[Item]) -> None:
+    """Visible assets keep their id (the API shows it); hidden ones are numbered within the document."""
+    hidden = {"model": 0, "dataset": 0}
+    for item in items:
+        if item.hidden:
+            hidden[item.kind] += 1
+            item.ref = f"hidden-{item.kind}-{hidden[item.kind]}"
+        else:
+            item.ref = f"{item.kind}-{item.pk}"
+
+
+def _license_fields(asset, hidden: bool) -> dict:
     lic = asset.license
-    return {
+    fields = {
         "license_key": lic.key if lic else "", "license_spdx": lic.spdx_id if lic else "",
         "license_name": lic.name if lic else "", "license_url": lic.url if lic else "",
         "declared": asset.license_declared,
     }
+    if hidden:  # the declared text is the owner's own words: only the known licence it resolved to is shown
+        fields["declared"] = ""
+        return {**fields, "withheld": lic is None and bool(asset.license_declared)}
+    return fields
 
 
 def _model_item(m, hidden: bool) -> Item:
     if hidden:
-        return Item("model", m.pk, True, "", "", "", **_license_fields(m))
+        return Item("model", m.pk, True, "", "", "", **_license_fields(m, True))
     return Item(
-        "model", m.pk, False, m.name, m.owner.username, m.get_absolute_url(), **_license_fields(m),
+        "model", m.pk, False, m.name, m.owner.username, m.get_absolute_url(), **_license_fields(m, False),
         description=m.card[:1000], tasks=[t.slug for t in m.tasks.all()], media=[x.slug for x in m.media.all()],
         architecture=m.architecture_name, family=m.architecture_family,
     )
@@ -103,8 +126,8 @@ def _model_item(m, hidden: bool) -> Item:
 
 def _dataset_item(d, hidden: bool) -> Item:
     if hidden:
-        return Item("dataset", d.pk, True, "", "", "", **_license_fields(d))
-    return Item("dataset", d.pk, False, d.name, d.owner.username, d.get_absolute_url(), **_license_fields(d),
+        return Item("dataset", d.pk, True, "", "", "", **_license_fields(d, True))
+    return Item("dataset", d.pk, False, d.name, d.owner.username, d.get_absolute_url(), **_license_fields(d, False),
                 description=(d.objective or d.card)[:1000], media=[x.slug for x in d.media.all()])
 
 
@@ -178,6 +201,8 @@ def spdx_document(inv: Inventory) -> dict:
         elif item.declared:
             expression = _license_ref("omh-declared-" + re.sub(r"[^a-z0-9]+", "-", item.declared.lower()).strip("-"))
             comment = f"Declared as {item.declared!r}; not a licence known to the hub."
+        elif item.withheld:
+            expression, comment = _license_ref("omh-unrecognised"), WITHHELD_LICENSE
         else:
             return None
         if expression not in licences:
@@ -200,13 +225,13 @@ def spdx_document(inv: Inventory) -> dict:
             element("Relationship", f"{item.ref}-contains-{n}", relationshipType="contains",
                     **{"from": ids[item.ref], "to": [file_id]})
     for child, base, relation in inv.lineage:
-        if f"model-{child}" in ids and f"model-{base}" in ids:
+        if child in ids and base in ids:
             element("Relationship", f"lineage-{child}-{base}", relationshipType="descendantOf", comment=relation,
-                    **{"from": ids[f"model-{child}"], "to": [ids[f"model-{base}"]]})
-    for model_pk, dataset_pk, role in inv.uses:
+                    **{"from": ids[child], "to": [ids[base]]})
+    for model_ref, dataset_ref, role in inv.uses:
         kind = "testedOn" if role == "evaluated_on" else "trainedOn"
-        element("Relationship", f"use-{model_pk}-{dataset_pk}-{role}", relationshipType=kind, comment=role,
-                **{"from": ids[f"model-{model_pk}"], "to": [ids[f"dataset-{dataset_pk}"]]})
+        element("Relationship", f"use-{model_ref}-{dataset_ref}-{role}", relationshipType=kind, comment=role,
+                **{"from": ids[model_ref], "to": [ids[dataset_ref]]})
     profiles = ["core", "software", "simpleLicensing", "ai", "dataset"]
     elements = [e["spdxId"] for e in graph if "spdxId" in e]
     bom = element("Bom", "bom", name=f"AI BOM of {inv.root.full_name}", profileConformance=profiles,
@@ -265,6 +290,8 @@ def _cdx_licenses(item: Item) -> list[dict]:
         return [{"license": lic}]
     if item.declared:
         return [{"license": {"name": item.declared[:300]}}]
+    if item.withheld:
+        return [{"license": {"name": WITHHELD_LICENSE}}]
     return []
 
 
@@ -279,7 +306,7 @@ def _cdx_component(item: Item, inv: Inventory) -> dict:
     if licenses:
         component["licenses"] = licenses
     if item.kind == "model":
-        trained = [f"dataset-{d}" for m, d, role in inv.uses if m == item.pk and role != "evaluated_on"]
+        trained = [d for m, d, role in inv.uses if m == item.ref and role != "evaluated_on"]
         params: dict = {}
         if item.tasks:
             params["task"] = item.tasks[0]
@@ -291,9 +318,9 @@ def _cdx_component(item: Item, inv: Inventory) -> dict:
             params["datasets"] = [{"ref": ref} for ref in trained]
         if params:
             component["modelCard"] = {"modelParameters": params}
-        relations = [(b, r) for m, b, r in inv.lineage if m == item.pk]
+        relations = [(b, r) for m, b, r in inv.lineage if m == item.ref]
         if relations:
-            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of model-{b}"}
+            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of {b}"}
                                        for b, r in relations]
     else:
         component["data"] = [{"type": "dataset", "name": component["name"]}]
@@ -311,9 +338,9 @@ def cyclonedx_document(inv: Inventory) -> dict:
     root = components.pop(inv.root.ref)
     depends: dict[str, list[str]] = {}
     for child, base, _relation in inv.lineage:
-        depends.setdefault(f"model-{child}", []).append(f"model-{base}")
-    for model_pk, dataset_pk, _role in inv.uses:
-        depends.setdefault(f"model-{model_pk}", []).append(f"dataset-{dataset_pk}")
+        depends.setdefault(child, []).append(base)
+    for model_ref, dataset_ref, _role in inv.uses:
+        depends.setdefault(model_ref, []).append(dataset_ref)
     return {
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",

@@ -35,6 +35,9 @@ CODES = {
     "incompatible-merge": "Merged parents whose terms cannot both be honoured.",
     "use-restrictions-apply": "Upstream use restrictions (acceptable-use policy) bind every user of this model.",
     "reuse-not-permitted": "The upstream licence forbids this kind of reuse.",
+    "derivative-not-shareable": "A no-derivatives licence upstream: this derived model may be made and used, not shared.",
+    "successor-licence": "Released under a later version of the upstream licence's family; the earlier terms still "
+                         "govern the upstream material.",
 }
 
 
@@ -54,6 +57,7 @@ class Terms:
     use_restrictions: bool | None
     reuse: dict
     compatible: tuple[str, ...]
+    successors: tuple[str, ...]  # later versions of the family a derivative may be released under
     is_known: bool  # the terms are known (the category is not "unknown")
 
     @property
@@ -96,19 +100,21 @@ class Graph:
 # --------------------------------------------------------------------------------------------
 
 def _license_columns() -> str:
-    """The licence terms the analysis needs; of the JSON terms only the reuse table and the compatible
-    licences (the rest — rights, obligations, notes — is for pages, and costs parsing on every row)."""
+    """The licence terms the analysis needs; of the JSON terms only the reuse table, the compatible licences
+    and the successor versions (the rest — rights, obligations, notes — is for pages, and costs parsing on
+    every row)."""
     if connection.vendor == "postgresql":
-        extra = "lic.terms -> 'reuse', lic.terms -> 'compatible'"
+        extra = "lic.terms -> 'reuse', lic.terms -> 'compatible', lic.terms -> 'successors'"
     else:
-        extra = "json_extract(lic.terms, '$.reuse'), json_extract(lic.terms, '$.compatible')"
+        extra = ("json_extract(lic.terms, '$.reuse'), json_extract(lic.terms, '$.compatible'), "
+                 "json_extract(lic.terms, '$.successors')")
     return (
         "lic.id, lic.key, lic.spdx_id, lic.name, lic.category, lic.is_agreement, lic.commercial_use, "
         f"lic.redistribution, lic.relicensing, lic.share_alike, lic.attribution, lic.use_restrictions, {extra}"
     )
 
 
-NO_LICENSE = ", ".join(["NULL"] * 14)
+NO_LICENSE = ", ".join(["NULL"] * 15)
 
 
 def _graph_sql(scoped: bool, count: int = 0) -> str:
@@ -217,12 +223,13 @@ def build_graph(rows) -> Graph:
 def _terms(cols, cache: dict[int, Terms]) -> Terms:
     pk = cols[0]
     if pk not in cache:
-        reuse, compatible = (json.loads(v) if isinstance(v, str) else v for v in cols[12:14])
+        reuse, compatible, successors = (json.loads(v) if isinstance(v, str) else v for v in cols[12:15])
         cache[pk] = Terms(
             id=pk, key=cols[1], spdx_id=cols[2] or "", name=cols[3], category=cols[4], is_agreement=bool(cols[5]),
             commercial_use=_bool(cols[6]), redistribution=_bool(cols[7]), relicensing=cols[8],
             share_alike=bool(cols[9]), attribution=_bool(cols[10]), use_restrictions=_bool(cols[11]),
-            reuse=reuse or {}, compatible=tuple(compatible or ()), is_known=cols[4] != Cat.UNKNOWN,
+            reuse=reuse or {}, compatible=tuple(compatible or ()), successors=tuple(successors or ()),
+            is_known=cols[4] != Cat.UNKNOWN,
         )
     return cache[pk]
 
@@ -335,11 +342,11 @@ def analyse(graph: Graph, model_id: int) -> Result:
             lic = up.node.license
             if lic is None or not lic.is_known:
                 continue
-            case = (lic.id, up.node.kind, up.outcome in (Reuse.COPY, Reuse.FORBIDDEN) and up.outcome)
+            case = (lic.id, up.node.kind, up.outcome in (Reuse.COPY, Reuse.FORBIDDEN, Reuse.UNSHARED) and up.outcome)
             if case in checked:
                 continue
             checked.add(case)
-            for finding in _check_terms(own, up):
+            for finding in _check_terms(model, own, up):
                 dedupe = (finding["code"], lic.id)
                 if dedupe not in seen:
                     seen.add(dedupe)
@@ -400,7 +407,28 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
     return findings
 
 
-def _check_terms(own: Terms, up: Upstream) -> list[dict]:
+def _not_shareable(model: Node, up: Upstream, via: str) -> dict:
+    """No-derivatives upstream (CC BY-ND 4.0 §2(a)(1)(B): adapted material may be produced, not shared)."""
+    lic = up.node.license
+    term = (f"{{asset}} is under {lic.label}, whose no-derivatives term allows adapted material (this {via}) to be "
+            "made and used but not shared")
+    if model.visibility == "public":
+        return _finding("derivative-not-shareable", Severity.VIOLATION if up.node.kind == "model" else Severity.WARNING,
+                        up.path, f"{term}; this model is public, so it shares it.")
+    return _finding("derivative-not-shareable", Severity.OBLIGATION, up.path,
+                    f"{term}: keep this model private, whatever licence it declares.")
+
+
+def _successor(own: Terms, up: Upstream) -> dict:
+    lic = up.node.license
+    return _finding(
+        "successor-licence", Severity.OBLIGATION, up.path,
+        f"This model declares {own.label}, a later version of {lic.label} (the licence of {{asset}}), which "
+        f"derivatives may move to; {lic.label} still governs the material taken from {{asset}}: ship its text too "
+        "and follow its conditions.")
+
+
+def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
     lic, path, is_data = up.node.license, up.path, up.node.kind == "dataset"
     via = "trained on" if is_data else up.relation.replace("_", "-")
     found = []
@@ -409,7 +437,14 @@ def _check_terms(own: Terms, up: Upstream) -> list[dict]:
         found.append(_finding(
             "reuse-not-permitted", Severity.VIOLATION, path,
             f"{{asset}} is under {lic.label}, which does not permit {via.replace('-', ' ')} of the work.", **params))
-    same = own.key == lic.key or own.key in lic.compatible or (own.spdx_id or "").lower() in lic.compatible
+    unshared = up.outcome == Reuse.UNSHARED
+    if unshared:
+        found.append(_not_shareable(model, up, "training" if is_data else via.replace("-", " ")))
+    successor = own.key in lic.successors
+    if successor:
+        found.append(_successor(own, up))
+    same = (own.key == lic.key or own.key in lic.compatible or (own.spdx_id or "").lower() in lic.compatible
+            or successor or unshared)  # nothing may be shared: which licence it would go under is moot
     relicensed = False
     if lic.keeps_own_terms and not lic.share_alike and not same:
         relicensed = True
@@ -499,7 +534,8 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
     for up in [None, *ancestors, *datasets]:
         lic = own if up is None else up.node.license
-        case = lic.id if lic is not None and lic.is_known else "unknown"
+        unshared = up is not None and up.outcome == Reuse.UNSHARED and up.node.kind == "model"
+        case = (lic.id, unshared) if lic is not None and lic.is_known else "unknown"
         if case in seen:
             continue
         seen.add(case)
@@ -512,6 +548,14 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
                 verdicts[p]["reasons"].append(_reason(path, f"{holder} has no licence whose terms are known."))
             continue
         allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
+        if unshared:
+            verdicts["redistribution"]["reasons"].append(_reason(
+                path, f"{holder} is under {lic.label}, whose no-derivatives term forbids sharing a model derived "
+                      "from it."))
+            _worsen(verdicts["redistribution"], "no")
+            purposes = tuple(p for p in purposes if p != "redistribution")
+        if up is None:
+            _own_conditions(verdicts["redistribution"], lic)
         for p in purposes:
             if allowed[p] is False:
                 _worsen(verdicts[p], "no")
@@ -535,6 +579,16 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
         if verdict["answer"] == "yes" and verdict["conditions"]:
             verdict["answer"] = "conditional"
     return verdicts
+
+
+def _own_conditions(verdict: dict, lic: Terms) -> None:
+    """What sharing a verbatim copy of the model requires under its own licence (CC BY-ND 4.0 §3(a))."""
+    if lic.attribution:
+        verdict["conditions"].append(
+            {"text": f"Keep the notices and the licence text of {lic.label} with every copy you share.", "path": []})
+    if lic.commercial_use is False and lic.redistribution:
+        verdict["conditions"].append(
+            {"text": f"Share it only for non-commercial purposes, as {lic.label} requires.", "path": []})
 
 
 def _worsen(verdict: dict, answer: str) -> None:
@@ -587,12 +641,15 @@ def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None =
         if "finding" in item:
             item = findings[item["finding"]]
         refs = item.get("path") or []
+        rendered = item["text"]
+        declared = item.get("declared", "")
+        if declared and refs and refs[-1] not in visible:  # a hidden asset's own words are not shown
+            rendered, declared = rendered.replace('the licence "{declared}"', "a licence"), "(not shown)"
         values = {
-            "asset": name(refs[-1]) if refs else "", "declared": item.get("declared", ""),
+            "asset": name(refs[-1]) if refs else "", "declared": declared,
             "other": name(item["other"]) if item.get("other") else "",
             "holder": name(item["holder"]) if item.get("holder") else "",
         }
-        rendered = item["text"]
         for placeholder, value in values.items():  # not str.format: licence names may contain braces
             rendered = rendered.replace("{" + placeholder + "}", value)
         if item.get("also"):

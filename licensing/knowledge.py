@@ -35,6 +35,14 @@ MODELGO_RESULT = {
     "duplicate": Reuse.COPY, "derivative": Reuse.DERIVATIVE, "modification": Reuse.DERIVATIVE,
     "translation": Reuse.DERIVATIVE, "independent": Reuse.INDEPENDENT, "NODEF": Reuse.UNDEFINED,
 }
+# ModelGo's ``coverage`` lists the results that may be shared; these two always may.
+ALWAYS_SHAREABLE = {"independent", "NODEF"}
+# Creative Commons No-Derivatives licences, every version and port (cc-by-nd-4.0, cc-by-nc-nd-3.0-de, cc-nd-1.0).
+NO_DERIVATIVES_KEY = re.compile(r"^cc-(by-)?(nc-)?nd(-nc)?-\d")
+# Adapted Material (CC BY-ND 4.0 §1(a): "translated, altered, arranged, transformed, or otherwise modified")
+# may be produced but not shared (§2(a)(1)(B)): every relation that yields a new model. Whether training on
+# ND data makes the model adapted material is left as ModelGo leaves it (NODEF).
+NO_DERIVATIVES_RELATIONS = ("fine_tune", "adapter", "quantization", "merge", "distillation", "continued_pretraining")
 # ModelGo short ids whose ScanCode key is not found through the SPDX id.
 MODELGO_KEYS = {
     "GPL-3.0": "gpl-3.0", "AGPL-3.0": "agpl-3.0", "LGPL-3.0": "lgpl-3.0", "LGPL-2.1": "lgpl-2.1",
@@ -73,13 +81,15 @@ CATEGORY_DEFAULTS: dict[str, dict] = {
                              share_alike=False, attribution=True, use_restrictions=True),
     Cat.PROPRIETARY: dict(is_agreement=True, commercial_use=None, redistribution=None, relicensing=Relicensing.SAME,
                           share_alike=False, attribution=True, use_restrictions=None),
+    Cat.NO_DERIVATIVES: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.CONDITIONAL,
+                             share_alike=False, attribution=True, use_restrictions=False),
     Cat.NON_COMMERCIAL: dict(commercial_use=False, redistribution=True, relicensing=Relicensing.CONDITIONAL,
                              share_alike=False, attribution=True, use_restrictions=False),
     Cat.UNKNOWN: dict(commercial_use=None, redistribution=None, relicensing=Relicensing.UNKNOWN,
                       share_alike=False, attribution=None, use_restrictions=None),
 }
 
-RESTRICTIVE = {Cat.PROPRIETARY, Cat.USE_RESTRICTED, Cat.NON_COMMERCIAL, Cat.UNKNOWN}
+RESTRICTIVE = {Cat.PROPRIETARY, Cat.USE_RESTRICTED, Cat.NO_DERIVATIVES, Cat.NON_COMMERCIAL, Cat.UNKNOWN}
 
 
 def default_reuse(category: str) -> dict[str, str]:
@@ -136,6 +146,8 @@ def _category_for(key: str, scancode_category: str) -> str:
         return Cat.USE_RESTRICTED
     if re.search(r"(^|-)nc(-|$)|non-?commercial|noncommercial", key):
         return Cat.NON_COMMERCIAL
+    if NO_DERIVATIVES_KEY.match(key):  # ScanCode files these "Source-available", but ND allows commercial use
+        return Cat.NO_DERIVATIVES
     return SCANCODE_CATEGORY.get(scancode_category, Cat.UNKNOWN)
 
 
@@ -202,9 +214,13 @@ def _merge_modelgo(entry: Entry, item: dict) -> None:
         for usage in term.get("usages") or []:
             usages.setdefault(usage, (term.get("result"), term.get("relicense")))
     reuse = dict(entry.terms.get("reuse") or default_reuse(entry.category))
+    coverage = item.get("coverage")  # the results that may be shared ("range of sharing allowed")
+    shareable = None if coverage is None else {*coverage, *ALWAYS_SHAREABLE}
     for relation, usage in MODELGO_USAGE.items():
-        if usage in usages and usages[usage][0] in MODELGO_RESULT:
-            reuse[relation] = MODELGO_RESULT[usages[usage][0]].value
+        result = usages[usage][0] if usage in usages else None
+        if result in MODELGO_RESULT:
+            shared = shareable is None or result in shareable
+            reuse[relation] = (MODELGO_RESULT[result] if shared else Reuse.UNSHARED).value
     rights = item.get("rights") or []
     obligations = [*(item.get("redistribute") or [])]
     for term in item.get("terms") or []:
@@ -215,7 +231,8 @@ def _merge_modelgo(entry: Entry, item: dict) -> None:
         "incompatible": [c.lower() for c in item.get("incompat") or []], "modelgo_id": item.get("short_id"),
     }
     entry.commercial_use = "commercial_use" in rights
-    entry.redistribution = "redistribute" in rights
+    # ModelGo reserves "redistribute" for ND licences, yet covers "duplicate": verbatim copies may be shared.
+    entry.redistribution = "redistribute" in rights or "duplicate" in (coverage or ())
     entry.attribution = bool({"include_notice", "include_license"} & set(obligations)) or entry.attribution
     if {"include_use_restriction", "include_runtime_restriction"} & set(obligations):
         entry.use_restrictions = True
@@ -238,10 +255,29 @@ def _finish_modelgo(entry: Entry, item: dict) -> None:
     entry.source = "modelgo"
 
 
+def apply_no_derivatives(entries: dict[str, Entry]) -> int:
+    """Creative Commons ND licences of every version: verbatim copies may be shared (§2(a)(1)(A)),
+    adapted material may be produced but not shared (§2(a)(1)(B)). Returns how many entries."""
+    count = 0
+    for entry in entries.values():
+        if not NO_DERIVATIVES_KEY.match(entry.key):
+            continue
+        reuse = dict(entry.terms.get("reuse") or default_reuse(entry.category))
+        reuse.update({relation: Reuse.UNSHARED.value for relation in NO_DERIVATIVES_RELATIONS})
+        reuse["training"] = Reuse.UNDEFINED.value
+        entry.terms = {**entry.terms, "reuse": reuse}
+        entry.redistribution = True
+        count += 1
+    return count
+
+
 CURATED_FIELDS = {
     "name", "spdx_id", "url", "category", "is_agreement", "commercial_use", "redistribution", "relicensing",
     "share_alike", "attribution", "use_restrictions",
 }
+# Curated fields kept in ``License.terms``: notes, the version family and the later versions of it that a
+# derivative may be released under (see docs/licensing.md, "Licence families").
+CURATED_TERMS = {"notes", "family", "successors"}
 
 
 def apply_curated(entries: dict[str, Entry], path: Path = CURATED_FILE) -> list[str]:
@@ -251,7 +287,7 @@ def apply_curated(entries: dict[str, Entry], path: Path = CURATED_FILE) -> list[
         if not isinstance(item, dict) or not item.get("key"):
             raise ValueError(f"{path}: entry {index} has no key")
         key = item["key"]
-        unknown_fields = set(item) - CURATED_FIELDS - {"key", "reuse", "notes", "aliases"}
+        unknown_fields = set(item) - CURATED_FIELDS - CURATED_TERMS - {"key", "reuse", "aliases"}
         if unknown_fields:
             raise ValueError(f"{path}: entry {key!r} has unknown fields {sorted(unknown_fields)}")
         entry = entries.get(key)
@@ -268,24 +304,34 @@ def apply_curated(entries: dict[str, Entry], path: Path = CURATED_FILE) -> list[
                 setattr(entry, attr, item[attr])
             entry.terms = {**entry.terms, "reuse": {**(entry.terms.get("reuse") or default_reuse(entry.category)),
                                                      **(item.get("reuse") or {})}}
-            if item.get("notes"):
-                entry.terms["notes"] = item["notes"]
+            entry.terms.update({name: item[name] for name in CURATED_TERMS if item.get(name)})
             entry.source = "curated"
         entry.aliases |= {key, entry.name, entry.spdx_id}
         entry.curated_aliases |= {str(a) for a in item.get("aliases") or []}
     return problems
 
 
-def build_entries() -> tuple[dict[str, Entry], list[str]]:
+def build_entries(curated: Path = CURATED_FILE) -> tuple[dict[str, Entry], list[str]]:
     entries = scancode_entries()
     apply_modelgo(entries)
-    problems = apply_curated(entries)
+    apply_no_derivatives(entries)
+    problems = apply_curated(entries, path=curated)
     for entry in entries.values():
         if entry.category not in Cat.values:
             raise ValueError(f"licence {entry.key!r}: unknown category {entry.category!r}")
         if entry.relicensing not in Relicensing.values:
             raise ValueError(f"licence {entry.key!r}: unknown relicensing {entry.relicensing!r}")
+        _check_successors(entry, entries)
     return entries, problems
+
+
+def _check_successors(entry: Entry, entries: dict[str, Entry]) -> None:
+    successors = entry.terms.get("successors") or []
+    if not isinstance(successors, list) or (successors and not entry.terms.get("family")):
+        raise ValueError(f"licence {entry.key!r}: successors must be a list of licence keys of its family")
+    for key in successors:
+        if key not in entries or entries[key].terms.get("family") != entry.terms.get("family"):
+            raise ValueError(f"licence {entry.key!r}: successor {key!r} is not a licence of the same family")
 
 
 def alias_map(entries: dict[str, Entry]) -> dict[str, str]:

@@ -15,6 +15,7 @@ class LicenseCategory(models.TextChoices):
     WEAK_COPYLEFT = "weak_copyleft", "Weak copyleft"
     COPYLEFT = "copyleft", "Copyleft"
     USE_RESTRICTED = "use_restricted", "OpenRAIL / use-restricted"
+    NO_DERIVATIVES = "no_derivatives", "No derivatives (shared verbatim only)"
     PROPRIETARY = "proprietary", "Proprietary agreement"
     NON_COMMERCIAL = "non_commercial", "Non-commercial / source-available"
     UNKNOWN = "unknown", "Unknown"
@@ -37,6 +38,7 @@ class Reuse(models.TextChoices):
     INDEPENDENT = "independent", "An independent work"
     UNDEFINED = "undefined", "Not defined by the licence"
     FORBIDDEN = "forbidden", "Not permitted"
+    UNSHARED = "unshared", "A derivative that may be made but not shared"
 
 
 class Source(models.TextChoices):
@@ -101,6 +103,16 @@ class License(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("licensing:license-detail", kwargs={"key": self.key})
+
+    @property
+    def no_derivatives(self) -> bool:
+        """Adapted material may be made but not shared (CC ND, ModelGo ``coverage: [duplicate]``)."""
+        return Reuse.UNSHARED in (self.terms.get("reuse") or {}).values()
+
+    @property
+    def successors(self) -> list[str]:
+        """Keys of the later versions of this licence's family a derivative may be released under."""
+        return list(self.terms.get("successors") or [])
 
 
 class LicenseAlias(models.Model):

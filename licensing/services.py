@@ -16,8 +16,8 @@ from licensing.knowledge import Entry, alias_map, build_entries, normalise_alias
 from licensing.models import ComplianceReport, License, LicenseAlias
 
 # Most to least permissive: an OR picks the first the user may choose, an AND keeps the last.
-CATEGORY_RANK = ["public_domain", "permissive", "weak_copyleft", "copyleft", "use_restricted", "non_commercial",
-                 "proprietary", "unknown"]
+CATEGORY_RANK = ["public_domain", "permissive", "weak_copyleft", "copyleft", "use_restricted", "no_derivatives",
+                 "non_commercial", "proprietary", "unknown"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -34,29 +34,41 @@ class LoadSummary:
     resolved_models: int = 0
     resolved_datasets: int = 0
     problems: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # "key (why)": edited since loaded, left as they are
 
 
 @transaction.atomic
-def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True) -> LoadSummary:
-    """Upsert every licence and alias; then resolve assets whose licence is unset but declared."""
+def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True, update: bool = False) -> LoadSummary:
+    """Upsert every licence and alias; then resolve assets whose licence is unset but declared.
+
+    A licence edited since it was loaded (or not loaded by a loader) is kept and listed in
+    ``summary.kept`` (catalog.baselines); ``update`` overwrites it with the knowledge base's terms."""
+    from catalog import baselines
+
     entries, problems = build_entries()
     summary = LoadSummary(problems=problems)
     existing = {lic.key: lic for lic in License.objects.all()}
-    to_create, to_update = [], []
+    loaded = baselines.baselines(baselines.Kind.LICENSE, existing.keys() & entries.keys())
+    to_create, to_update, unchanged = [], [], []
     for entry in entries.values():
         lic = existing.get(entry.key)
         if lic is None:
             to_create.append(_license_from(entry, License(key=entry.key)))
-        elif _changed(lic, entry):
-            to_update.append(_license_from(entry, lic))
+        elif not _changed(lic, entry):
+            unchanged.append(lic)
+        elif (why := _edited(lic, loaded.get(lic.key))) and not update:
+            summary.kept.append(f"{lic.key} ({why})")
         else:
-            summary.unchanged += 1
-    summary.created, summary.updated = len(to_create), len(to_update)
+            to_update.append(_license_from(entry, lic))
+    summary.created, summary.updated, summary.unchanged = len(to_create), len(to_update), len(unchanged)
     if dry_run:
         summary.aliases = len(alias_map(entries))
         return summary
     License.objects.bulk_create(to_create, batch_size=500)
     License.objects.bulk_update(to_update, [*Entry.FIELDS, "updated_at"], batch_size=500)
+    written = {lic.key: (lic.pk, baselines.license_state(lic), "") for lic in [*to_create, *to_update, *unchanged]}
+    baselines.remember(baselines.Kind.LICENSE, {key: row for key, row in written.items()
+                                                if key not in loaded or loaded[key].state != row[1]})
     ids = dict(License.objects.values_list("key", "pk"))
     aliases = [LicenseAlias(alias=a[:300], license_id=ids[key]) for a, key in alias_map(entries).items()]
     LicenseAlias.objects.bulk_create(aliases, batch_size=1000, update_conflicts=True, unique_fields=["alias"],
@@ -79,6 +91,16 @@ def _changed(lic: License, entry: Entry) -> bool:
     return any(getattr(lic, attr) != getattr(entry, attr) for attr in Entry.FIELDS)
 
 
+def _edited(lic: License, baseline) -> str:
+    """Why a licence is not the loader's to overwrite ("" when it is as it was loaded)."""
+    from catalog import baselines
+
+    if baseline is None or baseline.object_id != lic.pk:
+        return "not loaded by a loader"
+    parts = baselines.edited_parts(baseline.state, baselines.license_state(lic))
+    return f"edited: {', '.join(parts)}" if parts else ""
+
+
 # --------------------------------------------------------------------------------------------
 # Resolving declared licence strings
 # --------------------------------------------------------------------------------------------
@@ -87,6 +109,9 @@ def _changed(lic: License, entry: Entry) -> bool:
 def resolve_license(text: str | None, *, aliases: dict[str, License] | None = None) -> License | None:
     """The licence a declared string names: a key, SPDX id, Hugging Face tag, name or SPDX expression.
 
+    The one reading of a declared licence for every door: the model and dataset forms, the API's
+    ``license_declared``, ``load_records`` and the Hub protocol. ``aliases`` (from ``all_aliases()``)
+    answers from memory when many strings are resolved at once; without it each lookup is a query.
     For ``A OR B`` the most permissive choice is returned, for ``A AND B`` the most restrictive;
     ``None`` when nothing matches (callers keep the string and the analysis flags it).
     """
@@ -105,7 +130,11 @@ def _alias_lookup(aliases: dict[str, License] | None):
         if aliases is not None:
             return aliases.get(key)
         alias = LicenseAlias.objects.filter(alias=key).select_related("license").first()
-        return alias.license if alias else None
+        if alias is not None:
+            return alias.license
+        # A licence added without aliases (admin, load_records) is still found by its key or SPDX id.
+        return License.objects.filter(key=key).first() or License.objects.filter(spdx_id__iexact=key).order_by(
+            "key").first()
     return lookup
 
 
@@ -136,30 +165,54 @@ def _resolve_node(node, lookup) -> License | None:
 
 
 def all_aliases() -> dict[str, License]:
+    """Normalised alias -> licence for ``resolve_license``: aliases first, then keys, then SPDX ids."""
     licenses = {lic.pk: lic for lic in License.objects.all()}
-    return {alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")}
+    lookup = {normalise_alias(lic.spdx_id): lic for lic in sorted(licenses.values(), key=lambda x: x.key, reverse=True)
+              if lic.spdx_id}
+    lookup.update({normalise_alias(lic.key): lic for lic in licenses.values()})
+    lookup.update({alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")})
+    return lookup
 
 
-def reresolve_assets() -> tuple[int, int]:
-    """Set the licence of models and datasets whose licence is unset but whose declared string now resolves."""
+def _unresolved(cls):
+    """Assets declaring a licence the hub did not recognise: none, or one whose terms are unknown ("other")."""
+    from django.db.models import Q
+
+    return cls.objects.filter(Q(license__isnull=True) | Q(license__category=License.Category.UNKNOWN)).exclude(
+        license_declared="")
+
+
+@transaction.atomic
+def reresolve_assets(*, dry_run: bool = False) -> tuple[int, int]:
+    """Resolve again the declared strings of models and datasets the knowledge base did not recognise
+    (after it grew: ``load_licenses``, a curator's new licence or alias); returns (models, datasets) whose
+    licence changed. Strings, not rows, are resolved: one pass per distinct declared string."""
     from catalog.models import Dataset, MLModel
 
     aliases = all_aliases()
     counts = []
     for cls in (MLModel, Dataset):
-        changed = []
-        for asset in cls.objects.filter(license__isnull=True).exclude(license_declared="").only("pk", "license_declared"):
-            lic = resolve_license(asset.license_declared, aliases=aliases)
-            if lic is not None:
-                asset.license = lic
-                changed.append(asset)
-        cls.objects.bulk_update(changed, ["license"], batch_size=500)
+        changed: list[int] = []
+        pairs = _unresolved(cls).order_by().values_list("license_declared", "license_id").distinct()
+        for declared, current in pairs:
+            lic = resolve_license(declared, aliases=aliases)
+            if lic is None or lic.pk == current:
+                continue
+            rows = cls.objects.filter(license_declared=declared, license_id=current)  # current: None or "unknown"
+            changed += rows.values_list("pk", flat=True)
+            if not dry_run:
+                rows.update(license=lic)
         counts.append(len(changed))
-        if cls is MLModel:
-            schedule_compliance([a.pk for a in changed])
-        else:
-            schedule_compliance_for_datasets([a.pk for a in changed])
+        if not dry_run:
+            (schedule_compliance if cls is MLModel else schedule_compliance_for_datasets)(changed)
     return counts[0], counts[1]
+
+
+def schedule_reresolution() -> None:
+    """Queue ``reresolve_assets`` once the current transaction (a licence or alias added) commits."""
+    from licensing.tasks import reresolve_licenses_task
+
+    transaction.on_commit(reresolve_licenses_task.delay)
 
 
 # --------------------------------------------------------------------------------------------
