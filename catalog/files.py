@@ -296,7 +296,10 @@ def _reject(version: FileVersion, reason: str) -> FileVersion:
         if updated:
             audit.record("file.rejected", target=version.file.asset,
                          details={"path": version.file.path, "version": version.number, "reason": reason})
-    version.refresh_from_db()
+    try:
+        version.refresh_from_db()
+    except FileVersion.DoesNotExist:  # deleted with its asset while it was processed
+        pass
     return version
 
 

@@ -206,7 +206,9 @@ def _check_storable(value) -> None:
 
 
 def check_text(local_file: Path) -> None:
-    """Text kinds are UTF-8 throughout, without NUL bytes, and not also a zip archive (a polyglot)."""
+    """Text kinds are not also a zip archive (a polyglot), and are UTF-8 throughout without NUL bytes."""
+    if zipfile.is_zipfile(local_file):
+        raise Rejected("the file is also a zip archive (a polyglot); upload archives as .zip")
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     with open(local_file, "rb") as handle:
@@ -223,8 +225,6 @@ def check_text(local_file: Path) -> None:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise Rejected("not valid UTF-8 text (the file ends inside a character)") from None
-    if zipfile.is_zipfile(local_file):
-        raise Rejected("the file is also a zip archive (a polyglot); upload archives as .zip")
 
 
 def _no_constants(name: str):
@@ -764,10 +764,10 @@ def profile_parquet(local_file: Path) -> Report:
             if col.statistics is not None and col.statistics.has_null_count:
                 nulls += col.statistics.null_count
         stats["nulls"] = nulls
-        type_name = str(column.type)
+        type_name = str(column.type)[:100]  # nested types can be long; the column holds 100 characters
         interpreted = "numerical" if any(t in type_name for t in ("int", "float", "double", "decimal")) else (
             "boolean" if type_name == "bool" else "datetime" if "timestamp" in type_name or "date" in type_name else "text")
-        columns.append({"name": column.name, "position": i, "data_type_original": type_name,
+        columns.append({"name": column.name[:255], "position": i, "data_type_original": type_name,
                         "data_type_interpreted": interpreted, "is_nullable": column.nullable, "example_values": [],
                         "stats": stats})
     return Report(summary={"format": "parquet", "rows": meta.num_rows, "columns": len(columns)},
