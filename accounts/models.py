@@ -82,8 +82,31 @@ class User(AbstractUser):
 
 
 class Permission(models.TextChoices):
+    """What a grant allows, in increasing order; each level includes those before it. This is the one
+    list of who may do what to an asset (used through ``AssetQuerySet.with_permission`` and
+    ``Asset.has_permission`` by pages, API, admin and services):
+
+    - read: see the asset and download its files;
+    - write: also edit its metadata, lineage, dataset links and files;
+    - manage: also change its visibility, delete it, transfer it and share it (grants, invitations,
+      which may give manage again: it can be delegated).
+
+    The owner, admins and curators hold every level on every asset they own or curate.
+    """
+
     READ = "read", "Read"
     WRITE = "write", "Write"
+    MANAGE = "manage", "Manage"
+
+    @classmethod
+    def at_least(cls, level: str) -> list[str]:
+        """The levels that include ``level``: ``at_least("write") == ["write", "manage"]``."""
+        values = cls.values
+        return values[values.index(level):]
+
+    @classmethod
+    def highest(cls, *levels: str) -> str:
+        return max(levels, key=cls.values.index)
 
 
 class SharedAssetQuerySet(models.QuerySet):
@@ -106,7 +129,9 @@ def asset_field(asset) -> str:
 
 
 class Grant(models.Model):
-    """Read or write access to one model or dataset, for one user or every member of an affiliation."""
+    """Read, write or manage access (``Permission``) to one model or dataset, for one user or every
+    member of an affiliation. A grantee holds at most one unrevoked grant per asset (constraints
+    below): a new grant replaces the previous one."""
 
     Permission = Permission
 
@@ -140,6 +165,10 @@ class Grant(models.Model):
                 name="grant_exactly_one_grantee",
             ),
             models.CheckConstraint(condition=Q(permission__in=Permission.values), name="grant_permission_valid"),
+            # One unrevoked grant per grantee and asset (NULLs never clash, so each pair is its own index).
+            *[models.UniqueConstraint(fields=[asset, grantee], condition=Q(revoked_at__isnull=True),
+                                      name=f"grant_one_per_{grantee}_{asset}")
+              for asset in ("model", "dataset") for grantee in ("user", "affiliation")],
         ]
 
     def __str__(self) -> str:

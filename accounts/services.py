@@ -4,10 +4,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from accounts import audit
-from accounts.models import Affiliation, ApiToken, Grant, Invitation, User, asset_field
+from accounts.models import Affiliation, ApiToken, Grant, Invitation, Permission, User, asset_field
 
 
 def ensure_affiliation(*, name: str, description: str = "") -> tuple[Affiliation, bool]:
@@ -60,13 +62,29 @@ def token_digest(token: str) -> str:
 
 
 def can_manage_sharing(user, asset) -> bool:
-    """The owner shares an asset; admins may manage anyone's sharing."""
-    return user.is_authenticated and user.is_active and (asset.owner_id == user.pk or user.role == User.Role.ADMIN)
+    """Sharing needs the manage level (accounts.models.Permission): owner, manage grantees, admins, curators."""
+    return asset.is_manageable_by(user)
+
+
+MANAGE_REFUSED = "Only the owner of this asset, someone it is shared with to manage, an admin or a curator may {}."
 
 
 def _require_manager(user, asset) -> None:
     if not can_manage_sharing(user, asset):
-        raise PermissionDenied("Only the owner of this asset can manage who it is shared with.")
+        raise PermissionDenied(MANAGE_REFUSED.format("manage who it is shared with"))
+
+
+def _unrevoked_grants(*, asset, user: User | None, affiliation: Affiliation | None) -> list[Grant]:
+    """The grantee's unrevoked grants on the asset, locked: at most one (a constraint), expired or not.
+    The grantee's row is locked first, so that two grants or acceptances for them wait for each other."""
+    grantees = User.objects.filter(pk=user.pk) if user else Affiliation.objects.filter(pk=affiliation.pk)
+    list(grantees.select_for_update().values_list("pk", flat=True))
+    return list(Grant.objects.select_for_update().filter(
+        **{asset_field(asset): asset, "user": user, "affiliation": affiliation, "revoked_at__isnull": True}))
+
+
+def _revoke_all(grants: list[Grant]) -> None:
+    Grant.objects.filter(pk__in=[grant.pk for grant in grants]).update(revoked_at=timezone.now())
 
 
 @transaction.atomic
@@ -83,13 +101,10 @@ def grant_access(
         raise ValidationError(f"Permission must be one of {', '.join(Grant.Permission.values)}.")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry must be in the future.")
-    field = asset_field(asset)
-    # One active grant per grantee and asset: a new grant replaces the previous one.
-    Grant.objects.active().filter(**{field: asset, "user": user, "affiliation": affiliation}).update(
-        revoked_at=timezone.now()
-    )
+    # One unrevoked grant per grantee and asset: a new grant replaces the previous one.
+    _revoke_all(_unrevoked_grants(asset=asset, user=user, affiliation=affiliation))
     grant = Grant.objects.create(
-        **{field: asset}, user=user, affiliation=affiliation, permission=permission, created_by=by,
+        **{asset_field(asset): asset}, user=user, affiliation=affiliation, permission=permission, created_by=by,
         expires_at=expires_at,
     )
     audit.record("grant.create", actor=by, target=asset, request=request, details={
@@ -136,6 +151,23 @@ def invite(
     return invitation, token
 
 
+def mail_invitation(*, invitation: Invitation, token: str, request) -> str:
+    """E-mail the accept link to the invitation's address (or its user's); returns the link. Pages and
+    the API both call this right after ``invite``."""
+    url = request.build_absolute_uri(reverse("accounts:invitation", args=[token]))
+    address = invitation.email or (invitation.invited_user.email if invitation.invited_user else "")
+    if address:
+        sender = invitation.created_by.username if invitation.created_by else "Someone"
+        send_mail(
+            f"{sender} shared {invitation.asset} with you on OpenModelHub",
+            f"You are invited to {invitation.permission} {invitation.asset}.\n\nAccept: {url}\n\n"
+            f"Or with the API: POST /api/v1/invitations/accept/ with {{\"token\": \"{token}\"}}\n\n"
+            f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+            None, [address], fail_silently=True,
+        )
+    return url
+
+
 def find_invitation(token: str) -> Invitation | None:
     return Invitation.objects.select_related("model__owner", "dataset__owner", "invited_user").filter(
         token_hash=token_digest(token)
@@ -144,6 +176,9 @@ def find_invitation(token: str) -> Invitation | None:
 
 @transaction.atomic
 def accept_invitation(*, user: User, token: str, request=None) -> Grant:
+    """Accept for ``user``. The result is their one grant on the asset: the grant they hold already
+    when its permission is as high (never a downgrade; revoking this invitation then leaves it), else
+    a new grant with the invitation's permission that replaces it."""
     invitation = Invitation.objects.select_for_update().filter(token_hash=token_digest(token)).first()
     if invitation is None:
         raise ValidationError("This invitation does not exist.")
@@ -153,14 +188,23 @@ def accept_invitation(*, user: User, token: str, request=None) -> Grant:
         raise ValidationError("This invitation is addressed to another account.")
     if not invitation.invited_user_id and invitation.email != user.email.strip().lower():
         raise ValidationError("This invitation is addressed to another e-mail address than your account's.")
-    grant = Grant.objects.create(
-        model=invitation.model, dataset=invitation.dataset, user=user, permission=invitation.permission,
-        created_by=invitation.created_by,
-    )
-    invitation.accepted_at, invitation.accepted_by, invitation.grant = timezone.now(), user, grant
+    current = _unrevoked_grants(asset=invitation.asset, user=user, affiliation=None)
+    held = next((grant for grant in current if grant.is_active), None)
+    if held is not None and Permission.highest(held.permission, invitation.permission) == held.permission:
+        _revoke_all([grant for grant in current if grant.pk != held.pk])
+        grant, linked = held, None  # the access stays the existing grant's, revoked with it
+    else:
+        _revoke_all(current)
+        grant = linked = Grant.objects.create(
+            model=invitation.model, dataset=invitation.dataset, user=user, permission=invitation.permission,
+            created_by=invitation.created_by,
+        )
+    invitation.accepted_at, invitation.accepted_by, invitation.grant = timezone.now(), user, linked
     invitation.save(update_fields=["accepted_at", "accepted_by", "grant"])
-    audit.record("invitation.accept", actor=user, target=invitation.asset, request=request,
-                 details={"invitation": invitation.pk, "grant": grant.pk})
+    audit.record("invitation.accept", actor=user, target=invitation.asset, request=request, details={
+        "invitation": invitation.pk, "grant": grant.pk, "permission": grant.permission,
+        "replaced": [g.pk for g in current if g.pk != grant.pk],
+    })
     return grant
 
 

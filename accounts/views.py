@@ -3,11 +3,9 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import audit, services
@@ -43,21 +41,8 @@ def _shareable_asset(request: HttpRequest, kind: str, owner: str, name: str):
     asset = get_object_or_404(model_cls.objects.visible_to(request.user).select_related("owner"),
                               owner__username=owner, name=name)
     if not services.can_manage_sharing(request.user, asset):
-        raise PermissionDenied("Only the owner of this asset can manage who it is shared with.")
+        raise PermissionDenied(services.MANAGE_REFUSED.format("manage who it is shared with"))
     return asset
-
-
-def _send_invitation_mail(request: HttpRequest, invitation: Invitation, token: str) -> str:
-    url = request.build_absolute_uri(reverse("accounts:invitation", args=[token]))
-    address = invitation.email or (invitation.invited_user.email if invitation.invited_user else "")
-    if address:
-        send_mail(
-            f"{request.user.username} shared {invitation.asset} with you on OpenModelHub",
-            f"You are invited to {invitation.permission} {invitation.asset}.\n\nAccept: {url}\n\n"
-            f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
-            None, [address], fail_silently=True,
-        )
-    return url
 
 
 @login_required
@@ -86,7 +71,7 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                         email="" if invite_form.invited_user else data["recipient"], days=data["days"],
                         request=request,
                     )
-                    url = _send_invitation_mail(request, invitation, token)
+                    url = services.mail_invitation(invitation=invitation, token=token, request=request)
                     messages.success(request, f"Invitation sent to {invitation.recipient}. Its link, shown only "
                                               f"now: {url}")
                     return redirect(request.path)

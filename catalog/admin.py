@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -98,10 +99,17 @@ class DomainAdmin(admin.ModelAdmin):
 
 
 class AuditedAssetAdmin(admin.ModelAdmin):
-    """Creating, changing (visibility included) and deleting a model or dataset here is audited."""
+    """Creating, changing (visibility included) and deleting a model or dataset here is audited.
+    Visibility changes and deletion need the manage level (accounts.models.Permission), as on the
+    pages and in the API; the admin's users (admins, curators) hold it on every asset."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_manageable_by(request.user))
 
     def save_model(self, request, obj, form, change) -> None:
         before = type(obj).objects.filter(pk=obj.pk).values_list("visibility", flat=True).first() if change else None
+        if change and before != obj.visibility and not obj.is_manageable_by(request.user):
+            raise PermissionDenied("Changing the visibility needs the manage permission.")
         super().save_model(request, obj, form, change)
         audit.record("asset.update" if change else "asset.create", actor=request.user, target=obj, request=request,
                      details={"name": obj.full_name, "fields": form.changed_data})
@@ -117,6 +125,8 @@ class AuditedAssetAdmin(admin.ModelAdmin):
         cache_scopes.bump_generation()
 
     def delete_queryset(self, request, queryset) -> None:
+        if queryset.exclude(pk__in=queryset.model.objects.manageable_by(request.user).values("pk")).exists():
+            raise PermissionDenied("Deleting needs the manage permission on every selected asset.")
         for obj in queryset.select_related("owner"):
             audit.record("asset.delete", actor=request.user, target=obj, request=request,
                          details={"name": obj.full_name})

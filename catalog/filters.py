@@ -7,6 +7,7 @@ from __future__ import annotations
 import django_filters as df
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
+from django.http import QueryDict
 
 from catalog import search
 from catalog.models import (
@@ -141,9 +142,12 @@ class MLModelFilter(AssetFilter):
         model = MLModel
         fields: list[str] = []
 
+    # Parameters naming another asset: resolved through visible_to, so a hidden one is a missing one.
+    REFERENCES = {"base_model": MLModel, "dataset": Dataset}
+
     def filter_base_model(self, queryset, name, value):
-        edges = ModelLineage.objects.filter(model=OuterRef("pk"), base__in=_by_ref(MLModel, value))
-        return queryset.filter(Exists(edges))
+        base = visible_ref(MLModel, value, getattr(self.request, "user", None))
+        return queryset.filter(Exists(ModelLineage.objects.filter(model=OuterRef("pk"), base__in=base)))
 
     def filter_relation(self, queryset, name, value):
         return queryset.filter(Exists(ModelLineage.objects.filter(model=OuterRef("pk"), relation__in=value)))
@@ -151,15 +155,38 @@ class MLModelFilter(AssetFilter):
     def filter_dataset(self, queryset, name, value):
         from catalog.models import ModelDataset
 
-        links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__in=_by_ref(Dataset, value))
-        return queryset.filter(Exists(links))
+        dataset = visible_ref(Dataset, value, getattr(self.request, "user", None))
+        return queryset.filter(Exists(ModelDataset.objects.filter(model=OuterRef("pk"), dataset__in=dataset)))
 
 
-def _by_ref(model_cls, value: str) -> QuerySet:
-    if value.isdigit():
-        return model_cls.objects.filter(pk=int(value))
+def visible_ref(model_cls, value: str, user) -> QuerySet:
+    """The asset an ``owner/name`` or id reference names, among those ``user`` may see (None: anonymous).
+    A hidden asset gives the same empty queryset as a missing one: no filter, form or serializer may
+    tell them apart."""
+    visible = model_cls.objects.visible_to(user)
+    value = value.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:  # an id (a bigint); longer is no id
+        return visible.filter(pk=int(value))
     owner, _, name = value.partition("/")
-    return model_cls.objects.filter(owner__username=owner, name=name)
+    return visible.filter(owner__username=owner, name=name)
+
+
+MISSING_REF = "0"  # no asset has the id 0
+
+
+def canonical_references(filterset_class, data: QueryDict, user) -> QueryDict:
+    """``data`` with each asset reference replaced by the id of the asset it names when ``user`` may
+    see it, else by MISSING_REF: a cache key made of it is the same for a hidden and a missing asset,
+    so counts cached for someone who may see an asset never answer someone who may not."""
+    references = getattr(filterset_class, "REFERENCES", {})
+    if not references.keys() & data.keys():
+        return data
+    data = data.copy()
+    for param, model_cls in references.items():
+        if param in data:
+            data.setlist(param, [str(visible_ref(model_cls, value, user).values_list("pk", flat=True).first()
+                                     or MISSING_REF) for value in data.getlist(param)])
+    return data
 
 
 def _ethics_filters() -> dict:

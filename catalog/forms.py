@@ -57,13 +57,23 @@ class AssetForm(forms.ModelForm):
                                            help_text="Hold Ctrl (or ⌘) to choose several.")
     authors = UsernamesField()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Changing the visibility of an existing asset needs the manage level (accounts.models.Permission).
+        self.may_change_visibility = not self.instance.pk or self.instance.is_manageable_by(user)
+        if not self.may_change_visibility:
+            self.fields["visibility"].help_text = "Only its owner, a manager, an admin or a curator may change this."
         if self.instance.pk:
             self.initial.setdefault("license_text", self.instance.license_declared or
                                     (self.instance.license.key if self.instance.license else ""))
             self.initial.setdefault("media", list(self.instance.media.values_list("slug", flat=True)))
             self.initial.setdefault("authors", self.instance.authors.all())
+
+    def clean_visibility(self) -> str:
+        value = self.cleaned_data["visibility"]
+        if not self.may_change_visibility and value != self.instance.visibility:
+            raise ValidationError("Only its owner, a manager, an admin or a curator may change the visibility.")
+        return value
 
     def service_data(self) -> dict:
         """The validated data in the shape catalog.services.save_model / save_dataset take."""

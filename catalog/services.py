@@ -65,8 +65,16 @@ def _set_m2m(asset, data: dict[str, Any]) -> None:
 
 
 def _check_editable(user, asset) -> None:
-    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+    if not asset.is_editable_by(user):
         raise PermissionDenied("You may not change this asset.")
+
+
+def _check_manageable(user, asset, action: str) -> None:
+    """Visibility, deletion and sharing need the manage level (accounts.models.Permission)."""
+    from accounts.services import MANAGE_REFUSED
+
+    if not asset.is_manageable_by(user):
+        raise PermissionDenied(MANAGE_REFUSED.format(action))
 
 
 def _save_architecture(model: MLModel, architecture: dict | None) -> None:
@@ -93,11 +101,14 @@ def _save_architecture(model: MLModel, architecture: dict | None) -> None:
             item.save()
 
 
-def _begin_save(user, asset_cls, asset):
-    """The asset to write (a new one owned by ``user``) and what a change must be compared with."""
+def _begin_save(user, asset_cls, asset, data: dict):
+    """The asset to write (a new one owned by ``user``) and what a change must be compared with.
+    A write grant edits; changing the visibility needs manage (refused, never silently dropped)."""
     if asset is None:
         return asset_cls(owner=user), None
     _check_editable(user, asset)
+    if "visibility" in data and data["visibility"] != asset.visibility:
+        _check_manageable(user, asset, "change its visibility")
     return asset, {"visibility": asset.visibility, "license_id": asset.license_id}
 
 
@@ -123,7 +134,7 @@ def _apply(asset, fields: list[str], data: dict) -> None:
 @transaction.atomic
 def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, request=None) -> MLModel:
     """Create (``model`` None; the user becomes the owner) or update a model from validated data."""
-    model, before = _begin_save(user, MLModel, model)
+    model, before = _begin_save(user, MLModel, model, data)
     _apply(model, MODEL_FIELDS, data)
     if "architecture" in data and data["architecture"] and "family" in data["architecture"]:
         model.architecture_family = data["architecture"]["family"]
@@ -138,7 +149,7 @@ def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, requ
 
 @transaction.atomic
 def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, request=None) -> Dataset:
-    dataset, before = _begin_save(user, Dataset, dataset)
+    dataset, before = _begin_save(user, Dataset, dataset, data)
     _apply(dataset, DATASET_FIELDS, data)
     dataset.full_clean()
     dataset.save()
@@ -150,7 +161,7 @@ def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, 
 
 @transaction.atomic
 def delete_asset(*, user, asset, request=None) -> None:
-    _check_editable(user, asset)
+    _check_manageable(user, asset, "delete it")
     downstream = []
     if isinstance(asset, MLModel):
         downstream = list(asset.derivative_edges.values_list("model_id", flat=True))

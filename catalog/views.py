@@ -11,7 +11,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from accounts.services import can_manage_sharing
+from accounts.services import MANAGE_REFUSED
 from catalog import crypto, files, filters, forms, search, selectors, services
 from catalog.forms import UploadForm
 from catalog.models import (
@@ -50,7 +50,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             dataset__in=selectors.dataset_detail_queryset(request.user)
         ).select_related("dataset__owner"),
         "repo_files": RepoFile.objects.of(model).present().with_latest().order_by("path"),
-        "can_share": can_manage_sharing(request.user, model),
+        "can_manage": model.is_manageable_by(request.user),
         "can_edit": _can_edit(request.user, model),
     }
     return render(request, "catalog/model_detail.html", context)
@@ -70,7 +70,7 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "ethics": [(capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
                    for flag in Dataset.ETHICS_FLAGS],
         "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
-        "can_share": can_manage_sharing(request.user, dataset), "can_edit": _can_edit(request.user, dataset),
+        "can_manage": dataset.is_manageable_by(request.user), "can_edit": _can_edit(request.user, dataset),
     })
 
 
@@ -135,12 +135,14 @@ def _apply_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-def _editable(request: HttpRequest, model_cls, owner: str, name: str):
-    """An asset the user may change: hidden is 404, visible but read-only is 403."""
+def _editable(request: HttpRequest, model_cls, owner: str, name: str, level: str = "write"):
+    """An asset the user holds ``level`` on (accounts.models.Permission): hidden is 404, visible but
+    not at that level is 403."""
     asset = get_object_or_404(model_cls.objects.visible_to(request.user).select_related("owner"),
                               owner__username=owner, name=name)
-    if not _can_edit(request.user, asset):
-        raise PermissionDenied("You may not change this asset.")
+    if not asset.has_permission(request.user, level):
+        raise PermissionDenied("You may not change this asset." if level == "write" else
+                               MANAGE_REFUSED.format("delete it"))
     return asset
 
 
@@ -160,7 +162,7 @@ def model_edit(request: HttpRequest, owner: str | None = None, name: str | None 
             return result
         lineage_forms = result
     data = request.POST if saving else None
-    form = forms.ModelForm(data, instance=model or MLModel(owner=request.user))
+    form = forms.ModelForm(data, instance=model or MLModel(owner=request.user), user=request.user)
     architecture = forms.ArchitectureForms(data, model)
     if saving and form.is_valid() & architecture.is_valid(request.POST.get("architecture_family", "")):
         payload = {**form.service_data(), "architecture": architecture.data(form.cleaned_data["architecture_family"])}
@@ -173,7 +175,8 @@ def model_edit(request: HttpRequest, owner: str | None = None, name: str | None 
             messages.success(request, f"{saved.full_name} {'saved' if model else 'created'}.")
             return redirect(saved.get_absolute_url() if model else reverse(
                 "catalog:files", args=["models", saved.owner.username, saved.name]))
-    context = {"form": form, "architecture": architecture, "model": model}
+    context = {"form": form, "architecture": architecture, "model": model,
+               "can_manage": model is not None and model.is_manageable_by(request.user)}
     if model is not None:
         context |= {
             "base_form": forms.BaseModelForm(user=request.user, prefix="base"),
@@ -229,7 +232,7 @@ def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict
 @login_required
 def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | None = None) -> HttpResponse:
     dataset = _editable(request, Dataset, owner, name) if owner else None
-    form = forms.DatasetForm(request.POST or None, instance=dataset or Dataset(owner=request.user))
+    form = forms.DatasetForm(request.POST or None, instance=dataset or Dataset(owner=request.user), user=request.user)
     if request.method == "POST" and form.is_valid():
         current = Dataset.objects.get(pk=dataset.pk) if dataset else None
         try:
@@ -241,12 +244,13 @@ def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | Non
             messages.success(request, f"{saved.full_name} {'saved' if dataset else 'created'}.")
             return redirect(saved.get_absolute_url() if dataset else reverse(
                 "catalog:files", args=["datasets", saved.owner.username, saved.name]))
-    return render(request, "catalog/dataset_form.html", {"form": form, "dataset": dataset})
+    return render(request, "catalog/dataset_form.html", {
+        "form": form, "dataset": dataset, "can_manage": dataset is not None and dataset.is_manageable_by(request.user)})
 
 
 @login_required
 def asset_delete(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:
-    asset = _editable(request, files.asset_of(kind), owner, name)
+    asset = _editable(request, files.asset_of(kind), owner, name, level="manage")
     if request.method == "POST":
         services.delete_asset(user=request.user, asset=asset, request=request)
         messages.success(request, f"{asset.full_name} deleted.")
@@ -267,7 +271,7 @@ def _asset(request: HttpRequest, kind: str, owner: str, name: str):
 
 
 def _can_edit(user, asset) -> bool:
-    return type(asset).objects.editable_by(user).filter(pk=asset.pk).exists()
+    return asset.is_editable_by(user)
 
 
 def file_list(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Grant
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -27,3 +27,15 @@ class MeSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_affiliations(self, user) -> list[str]:
         return [affiliation.name for affiliation in user.affiliations.all()]
+
+
+class AcceptInvitationSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200, write_only=True,
+                                  help_text="The secret of the invitation (the last part of its accept link).")
+
+
+class AcceptedInvitationSerializer(serializers.Serializer):
+    asset = serializers.DictField(help_text="kind (model or dataset), id, owner, name")
+    permission = serializers.ChoiceField(choices=Grant.Permission.choices,
+                                         help_text="What you may now do: your one grant on the asset.")
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -5,9 +5,15 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import ApiTokenSerializer, MeSerializer, NewApiTokenSerializer
+from accounts.api.serializers import (
+    AcceptedInvitationSerializer,
+    AcceptInvitationSerializer,
+    ApiTokenSerializer,
+    MeSerializer,
+    NewApiTokenSerializer,
+)
 from accounts.models import ApiToken
-from accounts.services import create_api_token, revoke_api_token
+from accounts.services import accept_invitation, create_api_token, revoke_api_token
 
 
 class MeView(APIView):
@@ -51,3 +57,28 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     def perform_destroy(self, instance):
         revoke_api_token(by=self.request.user, token=instance, request=self.request)
+
+
+class AcceptInvitationView(APIView):
+    """Accept an invitation with the token of its link (the e-mailed or returned secret), as the
+    account it is addressed to. You end with one grant on the asset: an existing grant with a higher
+    permission is kept, a lower one is replaced."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = AcceptInvitationSerializer
+
+    @extend_schema(summary="Accept an invitation", request=AcceptInvitationSerializer,
+                   responses={200: AcceptedInvitationSerializer})
+    def post(self, request):
+        data = AcceptInvitationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            grant = accept_invitation(user=request.user, token=data.validated_data["token"], request=request)
+        except ValidationError as exc:
+            raise ApiValidationError({"token": exc.messages}) from None
+        asset = grant.asset
+        return Response(AcceptedInvitationSerializer({
+            "asset": {"kind": "model" if grant.model_id else "dataset", "id": asset.pk,
+                      "owner": asset.owner.username, "name": asset.name},
+            "permission": grant.permission, "expires_at": grant.expires_at,
+        }).data)

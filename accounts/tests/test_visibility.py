@@ -136,13 +136,20 @@ def test_revoked_expired_and_misaddressed_invitations_cannot_be_accepted(kind, p
     assert visible(kind, grantee) == {"secret-thing"}
 
 
-def test_only_the_owner_or_an_admin_may_share(kind, private_asset, owner, grantee, admin_user, curator):
+def test_sharing_needs_the_manage_level_which_owners_admins_curators_and_manage_grantees_hold(
+        kind, private_asset, owner, grantee, member, stranger, admin_user, curator, affiliation):
     services.grant_access(by=owner, asset=private_asset, permission="write", user=grantee)
+    with pytest.raises(services.PermissionDenied, match="manage who it is shared with"):
+        services.grant_access(by=grantee, asset=private_asset, permission="read", user=stranger)
     with pytest.raises(services.PermissionDenied):
-        services.grant_access(by=grantee, asset=private_asset, permission="read", user=curator)
-    with pytest.raises(services.PermissionDenied):
-        services.invite(by=curator, asset=private_asset, permission="read", email="x@example.org")
-    services.grant_access(by=admin_user, asset=private_asset, permission="read", user=curator)
+        services.invite(by=stranger, asset=private_asset, permission="read", email="x@example.org")
+    services.invite(by=curator, asset=private_asset, permission="read", email="x@example.org")
+    services.grant_access(by=admin_user, asset=private_asset, permission="manage", user=grantee)
+    # manage is delegable: the grantee now shares, up to manage, and may revoke
+    grant = services.grant_access(by=grantee, asset=private_asset, permission="manage", affiliation=affiliation)
+    assert private_asset.is_manageable_by(member) and not private_asset.is_manageable_by(stranger)
+    services.revoke_grant(by=grantee, grant=grant)
+    assert not private_asset.is_manageable_by(member)
 
 
 def test_inactive_users_are_treated_as_anonymous(kind, shared, grantee):

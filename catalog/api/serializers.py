@@ -296,7 +296,13 @@ class UploadSerializer(serializers.Serializer):
                                  help_text="Path in the repository; default: the uploaded file's name.")
 
 
+PERMISSION_HELP = ("read (see, download), write (also edit metadata and files) or manage (also visibility, "
+                   "deletion, sharing); default read")
+
+
 class GrantSerializer(serializers.ModelSerializer):
+    permission = serializers.ChoiceField(choices=Grant.Permission.choices, default=Grant.Permission.READ,
+                                         help_text=PERMISSION_HELP)
     user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
                                         required=False, allow_null=True)
     affiliation = serializers.SlugRelatedField(slug_field="name", queryset=Affiliation.objects.all(), required=False,
@@ -314,6 +320,8 @@ class GrantSerializer(serializers.ModelSerializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
+    permission = serializers.ChoiceField(choices=Invitation.Permission.choices, default=Invitation.Permission.READ,
+                                         help_text=PERMISSION_HELP)
     invited_user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
                                                 required=False, allow_null=True)
     days = serializers.IntegerField(min_value=1, max_value=365, default=14, write_only=True)

@@ -38,16 +38,19 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
 
 class AssetLookupMixin:
     """Finds the asset by id or owner/name in the URL, through visible_to (404) and, for writes,
-    editable_by (403)."""
+    editable_by (403); ``manage`` (visibility, deletion, sharing) needs manageable_by (403)."""
 
     asset_model = MLModel
+    manage_action = "do this"  # the end of the 403 message when manage is missing
 
-    def get_asset(self, *, write: bool = False):
+    def get_asset(self, *, write: bool = False, manage: bool = False):
         kwargs = self.kwargs
         lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
         asset = get_object_or_404(self.asset_model.objects.visible_to(self.request.user).select_related("owner")
                                   .defer("search_vector", "card"), **lookup)
-        if write and not self.asset_model.objects.editable_by(self.request.user).filter(pk=asset.pk).exists():
+        if manage and not asset.is_manageable_by(self.request.user):
+            raise PermissionDenied(sharing.MANAGE_REFUSED.format(self.manage_action))
+        if write and not asset.is_editable_by(self.request.user):
             raise PermissionDenied("You may not change this asset.")
         return asset
 
@@ -68,8 +71,12 @@ class AssetListView(AssetLookupMixin, generics.ListCreateAPIView):
 
 
 class AssetDetailView(AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
+    manage_action = "delete it"
+
     def get_object(self):
-        return self.get_asset(write=self.request.method not in permissions.SAFE_METHODS)
+        # A change of visibility needs manage too: the service refuses it (403) for write grantees.
+        return self.get_asset(write=self.request.method not in permissions.SAFE_METHODS,
+                              manage=self.request.method == "DELETE")
 
     def perform_destroy(self, instance):
         services.delete_asset(user=self.request.user, asset=instance, request=self.request)
@@ -133,8 +140,8 @@ class ModelDetailView(AssetDetailView):
     def get_queryset(self):
         return _model_detail_queryset()
 
-    def get_asset(self, *, write: bool = False):
-        asset = super().get_asset(write=write)
+    def get_asset(self, **levels):
+        asset = super().get_asset(**levels)
         return _model_detail_queryset().get(pk=asset.pk)
 
     def perform_update(self, serializer):
@@ -191,8 +198,8 @@ class DatasetDetailView(AssetDetailView):
     asset_model = Dataset
     serializer_class = s.DatasetSerializer
 
-    def get_asset(self, *, write: bool = False):
-        asset = super().get_asset(write=write)
+    def get_asset(self, **levels):
+        asset = super().get_asset(**levels)
         return Dataset.objects.select_related("owner", "license").prefetch_related(
             "media", "tasks", "domains", "authors", "files__columns",
             "relationships__from_file", "relationships__to_file", "relationships__column_links__from_column",
@@ -209,12 +216,7 @@ DatasetDetailByIdView = _by_id(DatasetDetailView, "datasets", "dataset")
 
 
 def _resolve(model_cls, ref: str, user):
-    visible = model_cls.objects.visible_to(user)
-    if ref.isdigit():
-        found = visible.filter(pk=int(ref)).first()
-    else:
-        owner, _, name = ref.partition("/")
-        found = visible.filter(owner__username=owner, name=name).first()
+    found = filters.visible_ref(model_cls, ref, user).first()  # hidden reads as missing
     if found is None:
         raise ValidationError({"base" if model_cls is MLModel else "dataset": [f"No visible {model_cls._meta.verbose_name} {ref!r}."]})
     return found
@@ -374,23 +376,22 @@ class FileDownloadView(AssetLookupMixin, APIView):
 
 
 class SharingMixin(AssetLookupMixin):
+    manage_action = "manage who it is shared with"
+
     def get_managed_asset(self):
-        asset = self.get_asset()
-        if not sharing.can_manage_sharing(self.request.user, asset):
-            raise PermissionDenied("Only the owner of this asset can manage who it is shared with.")
-        return asset
+        return self.get_asset(manage=True)
 
 
 class GrantsView(SharingMixin, APIView):
     serializer_class = s.GrantSerializer
 
-    @extend_schema(summary="Active grants on the asset (owner only)", responses=s.GrantSerializer(many=True))
+    @extend_schema(summary="Active grants on the asset (manage permission)", responses=s.GrantSerializer(many=True))
     def get(self, request, **kwargs):
         asset = self.get_managed_asset()
         grants = Grant.objects.active().for_asset(asset).select_related("user", "affiliation")
         return Response(s.GrantSerializer(grants, many=True).data)
 
-    @extend_schema(summary="Grant read or write access to a user or an affiliation")
+    @extend_schema(summary="Grant read, write or manage access to a user or an affiliation (replaces their grant)")
     def post(self, request, **kwargs):
         asset = self.get_managed_asset()
         data = s.GrantSerializer(data=request.data)
@@ -414,13 +415,14 @@ class GrantDetailView(SharingMixin, APIView):
 class InvitationsView(SharingMixin, APIView):
     serializer_class = s.InvitationSerializer
 
-    @extend_schema(summary="Invitations for the asset (owner only)", responses=s.InvitationSerializer(many=True))
+    @extend_schema(summary="Invitations for the asset (manage permission)", responses=s.InvitationSerializer(many=True))
     def get(self, request, **kwargs):
         asset = self.get_managed_asset()
         invitations = Invitation.objects.for_asset(asset).select_related("invited_user")
         return Response(s.InvitationSerializer(invitations, many=True).data)
 
-    @extend_schema(summary="Invite a registered user or an e-mail address (the token is returned once)")
+    @extend_schema(summary="Invite a registered user or an e-mail address: e-mailed like the Share page's "
+                           "invitations; the token is also returned, once")
     def post(self, request, **kwargs):
         asset = self.get_managed_asset()
         data = s.InvitationSerializer(data=request.data)
@@ -429,6 +431,7 @@ class InvitationsView(SharingMixin, APIView):
             invitation, token = sharing.invite(by=request.user, asset=asset, request=request, **data.validated_data)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
+        sharing.mail_invitation(invitation=invitation, token=token, request=request)
         invitation.token = token
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 

@@ -132,32 +132,43 @@ class Domain(models.Model):
 class AssetQuerySet(models.QuerySet):
     """Access is decided here, once: every page, endpoint, search, chart and agent query starts from it.
 
-    Visible: public assets; the user's own; those with an active grant to the user or to one of
-    their affiliations. Admins and curators see and edit everything. Inactive users are anonymous.
+    The levels (read, write, manage) are ``accounts.models.Permission``. Read: public assets, the
+    user's own, those with an active grant to the user or to one of their affiliations. Write and
+    manage: the user's own and those granted at that level or above. Admins and curators hold every
+    level on everything. Inactive users are anonymous.
     """
 
-    def _grants(self, user, *, write: bool = False):
+    def _grants(self, user, levels: list[str] | None = None):
         from accounts.models import Grant, asset_field
 
         field_name = asset_field(self.model)
         grants = Grant.objects.active().reaching(user).filter(**{f"{field_name}__isnull": False})
-        if write:
-            grants = grants.filter(permission=Grant.Permission.WRITE)
+        if levels is not None:
+            grants = grants.filter(permission__in=levels)
         return grants.values(f"{field_name}_id")
 
-    def visible_to(self, user) -> AssetQuerySet:
+    def with_permission(self, user, level: str) -> AssetQuerySet:
+        """The assets on which ``user`` holds ``level`` (or a level that includes it)."""
+        from accounts.models import Permission
+
+        levels = Permission.at_least(level)  # ValueError on an unknown level
         if not is_member(user):
-            return self.filter(visibility=Visibility.PUBLIC)
+            return self.filter(visibility=Visibility.PUBLIC) if level == Permission.READ else self.none()
         if sees_everything(user):
             return self
-        return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user) | Q(pk__in=self._grants(user)))
+        if level == Permission.READ:
+            return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user) | Q(pk__in=self._grants(user)))
+        return self.filter(Q(owner=user) | Q(pk__in=self._grants(user, levels)))
+
+    def visible_to(self, user) -> AssetQuerySet:
+        return self.with_permission(user, "read")
 
     def editable_by(self, user) -> AssetQuerySet:
-        if not is_member(user):
-            return self.none()
-        if sees_everything(user):
-            return self
-        return self.filter(Q(owner=user) | Q(pk__in=self._grants(user, write=True)))
+        return self.with_permission(user, "write")
+
+    def manageable_by(self, user) -> AssetQuerySet:
+        """Visibility changes, deletion, transfer and sharing."""
+        return self.with_permission(user, "manage")
 
     def public(self) -> AssetQuerySet:
         return self.filter(visibility=Visibility.PUBLIC)
@@ -202,6 +213,19 @@ class Asset(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.owner.username}/{self.name}"
+
+    def has_permission(self, user, level: str) -> bool:
+        """Whether ``user`` holds ``level`` on this asset (``AssetQuerySet.with_permission``; no query
+        for its owner, admins and curators, who hold every level)."""
+        if is_member(user) and (self.owner_id == user.pk or sees_everything(user)):
+            return True
+        return type(self).objects.with_permission(user, level).filter(pk=self.pk).exists()
+
+    def is_editable_by(self, user) -> bool:
+        return self.has_permission(user, "write")
+
+    def is_manageable_by(self, user) -> bool:
+        return self.has_permission(user, "manage")
 
 
 def _asset_indexes(prefix: str) -> list:

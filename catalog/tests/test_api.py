@@ -134,8 +134,8 @@ def test_only_editors_delete_a_dataset(request, role, status, private_dataset):
     assert Dataset.objects.filter(pk=private_dataset.pk).exists() == (status != 204)
 
 
-def test_a_write_grant_allows_editing_and_visibility_changes_are_audited(owner, grantee, private_model):
-    sharing.grant_access(by=owner, asset=private_model, permission="write", user=grantee)
+def test_a_manage_grant_allows_visibility_changes_and_they_are_audited(owner, grantee, private_model):
+    sharing.grant_access(by=owner, asset=private_model, permission="manage", user=grantee)
     response = api(grantee).patch("/api/v1/models/owner/secret/", {"visibility": "public"}, format="json")
     assert response.status_code == 200
     assert AuditEvent.objects.filter(action="asset.visibility", actor=grantee).exists()
