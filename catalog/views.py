@@ -354,8 +354,11 @@ def download_response(request: HttpRequest, asset, version: FileVersion) -> Http
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{version.size}"
         return response
-    files.record_download(user=request.user, asset=asset, version=version, partial=download.partial, request=request)
-    response = StreamingHttpResponse(_guarded(download), status=206 if download.partial else 200,
+    head = request.method == "HEAD"  # the same headers, but not a download: nothing counted, audited or read
+    if not head:
+        files.record_download(user=request.user, asset=asset, version=version, partial=download.partial,
+                              request=request)
+    response = StreamingHttpResponse(() if head else _guarded(download), status=206 if download.partial else 200,
                                      content_type=version.content_type or "application/octet-stream")
     response["Content-Length"] = str(download.length)
     response["ETag"] = etag

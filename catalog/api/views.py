@@ -312,9 +312,10 @@ class FilesView(AssetLookupMixin, APIView):
                    responses={201: s.FileVersionSerializer, 413: OpenApiResponse(description="Over the size limit")})
     def post(self, request, **kwargs):
         asset = self.get_asset(write=True)
+        payload = request.data  # parsing the body is what flags an over-size file (SizeLimitedUploadHandler)
         if getattr(request._request, "upload_too_large", False):
             return Response({"file": [files.too_large_message()]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        data = s.UploadSerializer(data=request.data)
+        data = s.UploadSerializer(data=payload)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         try:
