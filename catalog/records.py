@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import User
+from accounts.models import Affiliation, User
 from accounts.services import ensure_affiliation, ensure_user
 from catalog.models import (
     CNNDetails,
@@ -41,6 +41,8 @@ from catalog.models import (
     TransformerDetails,
     check_lineage_edge,
 )
+from catalog import baselines
+from catalog.baselines import Kind
 from licensing.models import License
 
 FORMAT_V1 = "openmodelhub/records-v1"
@@ -62,6 +64,7 @@ class LoadReport:
     updated: Counter = field(default_factory=Counter)
     renamed: list[str] = field(default_factory=list)
     unresolved_licenses: Counter = field(default_factory=Counter)
+    kept: list[str] = field(default_factory=list)  # "model owner/name (why)": left as curators made them
 
     def count(self, kind: str, created: bool) -> None:
         (self.created if created else self.updated)[kind] += 1
@@ -322,8 +325,10 @@ def _clean(instance, where: str, exclude: list[str] | None = None) -> None:
 class RecordLoader:
     """Upserts records by their natural keys; call inside a transaction (``load`` does)."""
 
-    def __init__(self, report: LoadReport):
+    def __init__(self, report: LoadReport, *, update: bool = False):
         self.report = report
+        self.update = update  # overwrite rows edited since they were loaded (catalog.baselines)
+        self._aliases: dict | None = None
         self.users: dict[str, User] = {}
         self.licenses = {lic.key: lic for lic in License.objects.all()}
         self.licenses_by_spdx = {lic.spdx_id.lower(): lic for lic in self.licenses.values() if lic.spdx_id}
@@ -337,7 +342,11 @@ class RecordLoader:
         for i, rec in enumerate(_section(data, "affiliations")):
             where = f"affiliations[{i}]"
             _check_keys(rec, {"name", "description"}, where)
-            _, created = ensure_affiliation(name=_required_str(rec, "name", where), description=str(rec.get("description") or ""))
+            name = _required_str(rec, "name", where)
+            if not self.update and Affiliation.objects.filter(name=name).exists():
+                self.report.count("affiliations", False)  # kept as it is: only --update rewrites it
+                continue
+            _, created = ensure_affiliation(name=name, description=str(rec.get("description") or ""))
             self.report.count("affiliations", created)
         for i, rec in enumerate(_section(data, "users")):
             self._load_user(rec, f"users[{i}]")
@@ -345,13 +354,36 @@ class RecordLoader:
             self._load_license(rec, f"licenses[{i}]")
         for i, rec in enumerate(_section(data, "tasks")):
             self._load_task(rec, f"tasks[{i}]")
-        for i, rec in enumerate(_section(data, "datasets")):
+        dataset_records, model_records = _section(data, "datasets"), _section(data, "models")
+        # Records unchanged since they were loaded, or edited since, are left alone (catalog.baselines).
+        datasets = baselines.plan_assets(Kind.DATASET, dataset_records, update=self.update, resolve=self._resolve)
+        models = baselines.plan_assets(Kind.MODEL, model_records, update=self.update, resolve=self._resolve)
+        for plan in (datasets, models):
+            self.report.kept.extend(f"{plan.kind} {line}" for line in plan.kept)
+        for i, rec in enumerate(dataset_records):
+            if i in datasets.skip:
+                _check_keys(rec, DATASET_KEYS, f"datasets[{i}]")
+                self.report.count("datasets", False)
+                continue
             self._load_dataset(rec, f"datasets[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"datasets[{i}]")
-        model_records = _section(data, "models")
         for i, rec in enumerate(model_records):
+            if i in models.skip:
+                _check_keys(rec, MODEL_KEYS, f"models[{i}]")
+                self.report.count("models", False)
+                continue
             self._load_model(rec, f"models[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"models[{i}]")
         for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
-            self._load_lineage(rec, f"models[{i}] {rec.get('name')!r}")
+            if i not in models.skip:
+                self._load_lineage(rec, f"models[{i}] {rec.get('name')!r}")
+        baselines.remember_assets(datasets, {k: d.pk for k, d in self.datasets.items()}, self._resolve)
+        baselines.remember_assets(models, {k: m.pk for k, m in self.models.items()}, self._resolve)
+
+    def _resolve(self, text: str) -> License | None:
+        from licensing.services import all_aliases, resolve_license
+
+        if self._aliases is None:
+            self._aliases = all_aliases()
+        return resolve_license(text, aliases=self._aliases)
 
     # --- people and vocabularies ----------------------------------------------------------
 
@@ -361,6 +393,12 @@ class RecordLoader:
         role = rec.get("role") or User.Role.USER
         if role not in User.Role.values:
             raise RecordError(where, "role", f"must be one of {', '.join(User.Role.values)}")
+        if not self.update and username not in self.users:
+            existing = User.objects.filter(username=username).first()
+            if existing is not None:  # kept as it is (role, e-mail, affiliations): only --update rewrites it
+                self.users[username] = existing
+                self.report.count("users", False)
+                return
         try:
             user, created = ensure_user(username=username, email=str(rec.get("email") or ""), role=role,
                                         password=rec.get("password"))
@@ -396,6 +434,9 @@ class RecordLoader:
         key = _required_str(rec, "key", where)
         lic = self.licenses.get(key) or License(key=key)
         created = lic.pk is None
+        if not created and not self.update:  # the knowledge base (load_licenses) or a curator keeps it
+            self.report.count("licenses", False)
+            return
         for attr in ("spdx_id", "name", "category", "url"):
             if attr in rec and rec[attr] is not None:
                 setattr(lic, attr, rec[attr])
@@ -404,6 +445,7 @@ class RecordLoader:
         self.licenses[key] = lic
         if lic.spdx_id:
             self.licenses_by_spdx[lic.spdx_id.lower()] = lic
+        baselines.remember(Kind.LICENSE, {key: (lic.pk, baselines.license_state(lic), "")})
         self.report.count("licenses", created)
 
     def _load_task(self, rec: dict, where: str) -> None:
@@ -411,6 +453,9 @@ class RecordLoader:
         slug = _required_str(rec, "slug", where)
         task = self.tasks.get(slug) or Task(slug=slug)
         created = task.pk is None
+        if not created and not self.update:  # kept as it is: only --update rewrites it
+            self.report.count("tasks", False)
+            return
         task.name = str(rec.get("name") or task.name or slug)
         task.modality = rec.get("modality") or task.modality or Media.OTHER
         _clean(task, where, exclude=None if created else ["slug"])
@@ -457,7 +502,8 @@ class RecordLoader:
             return None, ""
         if not isinstance(value, str):
             raise RecordError(where, "license", "must be a licence key or string")
-        lic = self.licenses.get(value) or self.licenses.get(value.lower()) or self.licenses_by_spdx.get(value.lower())
+        lic = (self.licenses.get(value) or self.licenses.get(value.lower()) or self.licenses_by_spdx.get(value.lower())
+               or self._resolve(value))  # Hugging Face tags, names, SPDX expressions (licensing's resolver)
         if lic is None:
             self.report.unresolved_licenses[value] += 1
         return lic, value
@@ -683,11 +729,15 @@ class DryRunRollback(Exception):
     pass
 
 
-def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False) -> LoadReport:
-    """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back."""
+def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False,
+                 update: bool = False) -> LoadReport:
+    """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back.
+
+    Rows edited since they were loaded (or not loaded by this function) are kept and listed in
+    ``report.kept``; ``update`` overwrites them with the file's values."""
     report = LoadReport()
     records = normalise(data, default_owner=default_owner, report=report)
-    loader = RecordLoader(report)
+    loader = RecordLoader(report, update=update)
     try:
         with transaction.atomic():
             loader.load(records)

@@ -42,3 +42,4 @@ from catalog.models.datasets import (  # noqa: F401
     ModelDataset,
 )
 from catalog.models.files import FileVersion, RepoFile  # noqa: F401
+from catalog.models.loading import LoadedRecord  # noqa: F401

@@ -1,15 +1,15 @@
-import secrets
-
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
+from catalog.management.commands.setup import ensure_admin
 
 
 class Command(BaseCommand):
     help = (
-        "Prepare the embedded demo hub: load fixtures/demo.json and the licence knowledge base (both idempotent) "
+        "Prepare the embedded demo hub: run setup (licence knowledge base, task vocabulary), load "
+        "fixtures/demo.json (both idempotent, and records edited since they were loaded are kept unless --update) "
         "and make sure an admin account "
         "exists. A new admin gets a random password, kept in var/admin_password so it can be printed again; "
         "the credentials are printed every time."
@@ -17,19 +17,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin", help="admin username (default: admin)")
-        parser.add_argument("--skip-data", action="store_true", help="do not load the demo records")
+        parser.add_argument("--skip-data", action="store_true",
+                            help="do not load the knowledge base, the tasks and the demo records")
+        parser.add_argument("--update", action="store_true",
+                            help="overwrite demo records, licences and tasks edited since they were loaded")
 
-    def handle(self, *args, username: str, skip_data: bool, **options) -> None:
+    def handle(self, *args, username: str, skip_data: bool, update: bool, **options) -> None:
+        flags = ["--update"] if update else []
         if not skip_data:
-            call_command("load_records", str(settings.BASE_DIR / "fixtures" / "demo.json"), stdout=self.stdout)
-            # The licence knowledge base (ScanCode + ModelGo + curated terms); it also resolves the
-            # demo's declared licence strings and re-analyses compliance.
-            call_command("load_licenses", stdout=self.stdout)
+            # The knowledge base first, so that the demo's declared licence strings resolve as they load
+            # and the demo's few licence records do not overwrite the knowledge base's terms.
+            call_command("setup", *flags, admin="", stdout=self.stdout, stderr=self.stderr)
+            call_command("load_records", str(settings.BASE_DIR / "fixtures" / "demo.json"), *flags,
+                         stdout=self.stdout, stderr=self.stderr)
         password_file = settings.VAR_DIR / "admin_password"
-        admin = User.objects.filter(username=username).first()
-        if admin is None:
-            password = secrets.token_urlsafe(12)
-            User.objects.create_superuser(username, f"{username}@localhost", password)
+        admin, password = ensure_admin(username=username, email="", password=None)
+        if password is not None:
             password_file.write_text(password)
             password_file.chmod(0o600)
         elif password_file.exists() and admin.check_password(password_file.read_text().strip()):

@@ -10,20 +10,24 @@ class Command(BaseCommand):
         "Load catalogue records (affiliations, users, licences, tasks, datasets, models, lineage) from a JSON "
         "file in the project's format (docs/records-format.md) or the original OpenModelHub records format. "
         "All or nothing: on bad input nothing is written and the command exits 1 naming the record and field. "
-        "Loading the same file again creates no duplicates."
+        "Loading the same file again creates no duplicates and never overwrites what was edited since it was "
+        "loaded (models, datasets, licences, tasks, users, affiliations already present are kept and the edited "
+        "ones listed) unless --update is given."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", type=Path, help="JSON records file")
         parser.add_argument("--dry-run", action="store_true", help="check and count everything, write nothing")
+        parser.add_argument("--update", action="store_true",
+                            help="overwrite records already present, including those edited since they were loaded")
         parser.add_argument(
             "--owner", default=DEFAULT_OWNER,
             help=f"owner of original-format records without a namespace (default: {DEFAULT_OWNER}; created if missing)",
         )
 
-    def handle(self, *args, path: Path, dry_run: bool, owner: str, **options) -> None:
+    def handle(self, *args, path: Path, dry_run: bool, owner: str, update: bool, **options) -> None:
         try:
-            report = load_records(read_records(path), default_owner=owner, dry_run=dry_run)
+            report = load_records(read_records(path), default_owner=owner, dry_run=dry_run, update=update)
         except RecordError as exc:
             where = "" if exc.where == str(path) else f"{path}: "
             raise CommandError(f"{where}{str(exc).rstrip('.')}. Nothing was written.") from None
@@ -36,5 +40,10 @@ class Command(BaseCommand):
         if report.unresolved_licenses:
             listed = ", ".join(f"{k!r} ({n})" for k, n in report.unresolved_licenses.most_common())
             self.stdout.write(f"  licences kept as declared but not recognised: {listed}")
+        if report.kept:
+            self.stdout.write(self.style.WARNING(
+                f"  kept {len(report.kept)} records edited since they were loaded, or not loaded by this command "
+                f"(--update overwrites them): "
+                + "; ".join(report.kept[:10]) + (f"; and {len(report.kept) - 10} more" if len(report.kept) > 10 else "")))
         if not dry_run:
             self.stdout.write(self.style.SUCCESS("Done."))
