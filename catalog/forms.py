@@ -1,6 +1,5 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
 from accounts.models import User
 from catalog.models import CNNModule, Dataset, DatasetRole, Domain, Media, MLModel, ModelLineage, Task
@@ -77,14 +76,12 @@ class AssetForm(forms.ModelForm):
 
     def service_data(self) -> dict:
         """The validated data in the shape catalog.services.save_model / save_dataset take."""
-        from licensing.models import License
         from licensing.services import resolve_license
 
         data = {name: value for name, value in self.cleaned_data.items() if name in self._meta.fields}
         declared = self.cleaned_data.get("license_text", "").strip()
         data["license_declared"] = declared
-        data["license"] = (resolve_license(declared) or License.objects.filter(
-            Q(key__iexact=declared) | Q(spdx_id__iexact=declared)).first()) if declared else None
+        data["license"] = resolve_license(declared)  # the one resolver every door uses
         data["media"] = self.cleaned_data["media"]
         data["tasks"] = list(self.cleaned_data["tasks"])
         data["authors"] = self.cleaned_data["authors"]

@@ -68,6 +68,10 @@ class LicenseAdmin(admin.ModelAdmin):
     def dataset_count(self, obj) -> int:
         return obj.n_datasets
 
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        services.schedule_reresolution()  # a new licence or alias may name what assets declared
+
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change:  # terms changed: every model under it, or trained on a dataset under it, is re-analysed

@@ -124,6 +124,18 @@ def resolve_license(text: str | None, *, aliases: dict[str, License] | None = No
     return _resolve_expression(text, lookup)
 
 
+def complete_license_fields(data: dict) -> dict:
+    """The licence and declared string of an asset write, alike for every door that takes both (API, Hub
+    protocol): a declared string alone is resolved (``license`` None when it names nothing known); a
+    licence alone is also what is declared; both given are kept as given."""
+    if "license_declared" in data and "license" not in data:
+        data["license_declared"] = (data["license_declared"] or "").strip()
+        data["license"] = resolve_license(data["license_declared"])
+    elif "license" in data and "license_declared" not in data:
+        data["license_declared"] = data["license"].key if data["license"] else ""
+    return data
+
+
 def _alias_lookup(aliases: dict[str, License] | None):
     def lookup(text: str) -> License | None:
         key = normalise_alias(text)
@@ -132,9 +144,10 @@ def _alias_lookup(aliases: dict[str, License] | None):
         alias = LicenseAlias.objects.filter(alias=key).select_related("license").first()
         if alias is not None:
             return alias.license
-        # A licence added without aliases (admin, load_records) is still found by its key or SPDX id.
-        return License.objects.filter(key=key).first() or License.objects.filter(spdx_id__iexact=key).order_by(
-            "key").first()
+        # A licence added without aliases (admin, load_records) is still found by its key, SPDX id or name.
+        return (License.objects.filter(key=key).first()
+                or License.objects.filter(spdx_id__iexact=key).order_by("key").first()
+                or License.objects.filter(name__iexact=text.strip()).order_by("key").first())
     return lookup
 
 
@@ -165,10 +178,11 @@ def _resolve_node(node, lookup) -> License | None:
 
 
 def all_aliases() -> dict[str, License]:
-    """Normalised alias -> licence for ``resolve_license``: aliases first, then keys, then SPDX ids."""
+    """Normalised alias -> licence for ``resolve_license``: aliases first, then keys, SPDX ids, names."""
     licenses = {lic.pk: lic for lic in License.objects.all()}
-    lookup = {normalise_alias(lic.spdx_id): lic for lic in sorted(licenses.values(), key=lambda x: x.key, reverse=True)
-              if lic.spdx_id}
+    by_key = sorted(licenses.values(), key=lambda x: x.key, reverse=True)  # the first key wins a clash
+    lookup = {normalise_alias(lic.name): lic for lic in by_key if lic.name}
+    lookup.update({normalise_alias(lic.spdx_id): lic for lic in by_key if lic.spdx_id})
     lookup.update({normalise_alias(lic.key): lic for lic in licenses.values()})
     lookup.update({alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")})
     return lookup

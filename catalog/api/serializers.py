@@ -66,6 +66,11 @@ class AssetSerializer(serializers.ModelSerializer):
     authors = serializers.SlugRelatedField(many=True, slug_field="username", queryset=User.objects.all(),
                                            required=False)
 
+    def validate(self, attrs: dict) -> dict:
+        from licensing.services import complete_license_fields
+
+        return complete_license_fields(super().validate(attrs))  # license_declared resolved as by every door
+
     def validate_name(self, value: str) -> str:
         owner = self.instance.owner if self.instance else self.context["request"].user
         clash = type(self).Meta.model.objects.filter(owner=owner, name=value)
