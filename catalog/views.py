@@ -50,8 +50,8 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             dataset__in=selectors.dataset_detail_queryset(request.user)
         ).select_related("dataset__owner"),
         "repo_files": RepoFile.objects.of(model).present().with_latest().order_by("path"),
-        "can_manage": model.is_manageable_by(request.user),
-        "can_edit": _can_edit(request.user, model),
+        "can_edit": (can_edit := _can_edit(request.user, model)),
+        "can_manage": can_edit and model.is_manageable_by(request.user),  # manage includes write
     }
     return render(request, "catalog/model_detail.html", context)
 
@@ -70,7 +70,8 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "ethics": [(capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
                    for flag in Dataset.ETHICS_FLAGS],
         "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
-        "can_manage": dataset.is_manageable_by(request.user), "can_edit": _can_edit(request.user, dataset),
+        "can_edit": (can_edit := _can_edit(request.user, dataset)),
+        "can_manage": can_edit and dataset.is_manageable_by(request.user),
     })
 
 
