@@ -107,6 +107,17 @@ def keyring() -> KeyRing:
     return KeyRing(data["current"], {k: base64.b64decode(v) for k, v in data["keys"].items()})
 
 
+def master_key(key_id: str) -> bytes:
+    """The master key ``key_id``. An id this process has not seen makes it read its keys again, once:
+    another process may have added it since they were cached (``rotate_master_key --generate`` next
+    to a running embedded hub), and downloads must not fail until a restart."""
+    ring = keyring()
+    if key_id not in ring.keys:
+        keyring.cache_clear()
+        ring = keyring()
+    return ring.key(key_id)
+
+
 # --- data keys --------------------------------------------------------------------------------
 
 
@@ -115,15 +126,14 @@ def _wrap_aad(key_id: str) -> bytes:
 
 
 def wrap_key(data_key: bytes, key_id: str | None = None) -> tuple[str, bytes]:
-    ring = keyring()
-    key_id = key_id or ring.current_id
+    key_id = key_id or keyring().current_id
     nonce = secrets.token_bytes(12)
-    return key_id, nonce + AESGCM(ring.key(key_id)).encrypt(nonce, data_key, _wrap_aad(key_id))
+    return key_id, nonce + AESGCM(master_key(key_id)).encrypt(nonce, data_key, _wrap_aad(key_id))
 
 
 def unwrap_key(key_id: str, wrapped: bytes) -> bytes:
     try:
-        return AESGCM(keyring().key(key_id)).decrypt(bytes(wrapped[:12]), bytes(wrapped[12:]), _wrap_aad(key_id))
+        return AESGCM(master_key(key_id)).decrypt(bytes(wrapped[:12]), bytes(wrapped[12:]), _wrap_aad(key_id))
     except InvalidTag:
         raise IntegrityError("the wrapped data key does not authenticate under its master key") from None
 
