@@ -7,12 +7,18 @@ tables only), then the query.
 SQLite: on the same connection (so that it also works on the in-memory test database):
 ``PRAGMA query_only`` plus an authorizer that allows reading only the exposed tables and columns
 (every other action is denied), and a progress handler that interrupts the query at the deadline.
+
+Either way the answer is bounded: at most ``max_rows`` rows whose JSON takes at most
+``AGENT_MAX_ANSWER_BYTES``; past that the rows stop (or, for a first row alone too large, its long
+texts are cut) and ``ResultSet.truncated`` says so. NUL characters, which PostgreSQL cannot store
+in text or JSON, come back as U+FFFD.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import sqlite3
 import time
 import uuid
@@ -41,10 +47,22 @@ class ExecutorUnavailable(ExecutionFailed):
 class ResultSet:
     columns: list[str]
     rows: list[list] = field(default_factory=list)
+    truncated: str = ""  # why the rows stop early, when they do
+
+
+def max_answer_bytes() -> int:
+    return int(getattr(settings, "AGENT_MAX_ANSWER_BYTES", 2_000_000))
+
+
+def clean_text(text: str) -> str:
+    """Text that PostgreSQL can store (no NUL)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def jsonable(value):
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        return clean_text(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
@@ -59,8 +77,50 @@ def jsonable(value):
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return str(value)
+        return {clean_text(str(k)): jsonable(v) for k, v in value.items()}
+    return clean_text(str(value))
+
+
+def _json_bytes(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
+def _shorten(row: list, budget: int) -> list:
+    """The row with its texts cut so that its JSON fits ``budget`` bytes."""
+    texts = [i for i, v in enumerate(row) if isinstance(v, str)]
+    share = max(0, budget // max(1, len(texts)))
+    while True:
+        cut = [
+            v.encode()[:share].decode(errors="ignore") + "…" if i in texts and len(v.encode()) > share else v
+            for i, v in enumerate(row)
+        ]
+        if share == 0 or _json_bytes(cut) < budget:
+            return cut
+        share //= 2
+
+
+def fetch_bounded(cursor, *, max_rows: int, max_bytes: int) -> tuple[list[list], str]:
+    """Rows as JSON values, at most ``max_rows`` of them in at most ``max_bytes``; and why they stop early."""
+    rows: list[list] = []
+    used = 2  # the brackets of the list
+    while len(rows) < max_rows:
+        batch = cursor.fetchmany(min(100, max_rows - len(rows)))
+        if not batch:
+            break
+        for raw in batch:
+            row = [jsonable(v) for v in raw]
+            size = _json_bytes(row) + 1
+            if used + size > max_bytes:
+                shortened = not rows  # one row alone too large: show it with its texts cut
+                if shortened:
+                    rows.append(_shorten(row, max_bytes - used))
+                return rows, (
+                    f"The answer was cut at {max_bytes} bytes: {len(rows)} row{'' if len(rows) == 1 else 's'} shown"
+                    f"{' with long texts shortened' if shortened else ''}. Ask for fewer rows or columns to see all."
+                )
+            rows.append(row)
+            used += size
+    return rows, ""
 
 
 def execute_readonly(sql: str, *, cte_names: frozenset[str] = frozenset(), max_rows: int | None = None) -> ResultSet:
@@ -91,25 +151,27 @@ def _run_postgres(sql: str, *, max_rows: int, timeout_ms: int) -> ResultSet:
                 cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
                 cursor.execute(f"SET LOCAL ROLE {quote(reader_role())}")
                 cursor.execute(sql)
-                columns = [c.name for c in cursor.description or ()]
-                rows = [[jsonable(v) for v in row] for row in cursor.fetchmany(max_rows)]
+                columns = [clean_text(c.name) for c in cursor.description or ()]
+                rows, truncated = fetch_bounded(cursor, max_rows=max_rows, max_bytes=max_answer_bytes())
         except DatabaseError as exc:
             transaction.savepoint_rollback(savepoint)
             if getattr(exc.__cause__, "sqlstate", None) == "57014":
                 raise QueryTimedOut(f"The query took longer than {timeout_ms} ms and was cancelled.") from None
             raise ExecutionFailed(_first_line(exc.__cause__ or exc)) from None
         transaction.savepoint_rollback(savepoint)
-    return ResultSet(columns=columns, rows=rows)
+    return ResultSet(columns=columns, rows=rows, truncated=truncated)
 
 
 # SQLite functions that reach outside the query, whatever the guard thinks of them.
 SQLITE_DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
+# Table-valued functions that only expand a JSON value of the query (read as virtual tables).
+SQLITE_TABLE_FUNCTIONS = frozenset({"json_each"})
 
 
 def _sqlite_authorizer(cte_names: frozenset[str]):
     tables = schema.exposed_tables()
     readable = {name: table.hidden for name, table in tables.items()}
-    readable.update({name: frozenset() for name in support_tables()})
+    readable.update({name: frozenset() for name in support_tables() | SQLITE_TABLE_FUNCTIONS})
 
     def authorize(action, arg1, arg2, _db, _source) -> int:
         if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
@@ -145,12 +207,15 @@ def _run_sqlite(sql: str, *, cte_names: frozenset[str], max_rows: int, timeout_m
 
     cursor = raw.cursor()
     cursor.execute("PRAGMA query_only = ON")
+    # json_each is built on its first use in a connection, which the authorizer would see as a schema
+    # update; build it before the authorizer is installed, so that the authorizer stays strict.
+    cursor.execute("SELECT COUNT(*) FROM json_each('[]')").fetchall()
     raw.set_authorizer(_sqlite_authorizer(cte_names))
     raw.set_progress_handler(progress, 1000)
     try:
         cursor.execute(sql)
-        columns = [c[0] for c in cursor.description or ()]
-        rows = [[jsonable(v) for v in row] for row in cursor.fetchmany(max_rows)]
+        columns = [clean_text(c[0]) for c in cursor.description or ()]
+        rows, truncated = fetch_bounded(cursor, max_rows=max_rows, max_bytes=max_answer_bytes())
     except sqlite3.Error as exc:
         if timed_out:
             raise QueryTimedOut(f"The query took longer than {timeout_ms} ms and was cancelled.") from None
@@ -160,4 +225,4 @@ def _run_sqlite(sql: str, *, cte_names: frozenset[str], max_rows: int, timeout_m
         raw.set_progress_handler(None, 0)
         cursor.execute("PRAGMA query_only = OFF")
         cursor.close()
-    return ResultSet(columns=columns, rows=rows)
+    return ResultSet(columns=columns, rows=rows, truncated=truncated)

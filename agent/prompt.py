@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from agent.schema import ColumnInfo, TableInfo, exposed_tables
-from agent.synonyms import ENTITY_TYPES, SYNONYMS
+from agent.schema import ColumnInfo, TableInfo, reads_user_directory, tables_for
+from agent.synonyms import DATE_FUNCTIONS, ENTITY_TYPES, SYNONYMS
 
 DIALECT_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
 
@@ -31,15 +31,16 @@ def describe_table(table: TableInfo) -> str:
     return "\n".join(lines)
 
 
-def describe_schema() -> str:
-    return "\n\n".join(describe_table(t) for t in exposed_tables().values())
+def describe_schema(user=None) -> str:
+    """The tables as this viewer may read them (without a viewer: as a user who is not an admin)."""
+    return "\n\n".join(describe_table(t) for t in tables_for(user).values())
 
 
 def describe_synonyms() -> str:
     return "\n".join(f"- {' / '.join(words)}: {meaning}" for words, meaning in SYNONYMS)
 
 
-def system_prompt(*, dialect: str, entity_type: str = "") -> str:
+def system_prompt(*, dialect: str, entity_type: str = "", user=None) -> str:
     dialect_name = DIALECT_NAMES.get(dialect, dialect)
     parts = [
         "You translate questions about OpenModelHub, a catalogue of machine-learning models and "
@@ -52,19 +53,25 @@ def system_prompt(*, dialect: str, entity_type: str = "") -> str:
         f"- Return at most {settings.AGENT_MAX_ROWS} rows. Name people and assets by username and name, "
         "not only by id. Give computed columns short aliases.\n"
         "- Compare text case-insensitively (LOWER(x) = LOWER('...') or LIKE) when matching names the user typed.\n"
-        "- Rows the user may not see are already filtered out: do not filter on visibility for that.",
-        "Schema (generated from the application's models):\n\n" + describe_schema(),
+        "- Rows the user may not see are already filtered out: do not filter on visibility for that.\n"
+        "- NULL in a yes/no column (the dataset ethics fields, release_date ...) means unknown, not no: "
+        "count it as unknown, never as false.\n"
+        f"- Dates in {dialect_name}: {DATE_FUNCTIONS.get(dialect, '')}",
+        "Schema (generated from the application's models):\n\n" + describe_schema(user),
         "What people mean by common words:\n" + describe_synonyms(),
     ]
+    if not reads_user_directory(user):
+        parts.append("Users appear here only as owners and authors of the assets this user can see (id and "
+                     "username); their roles, activity and affiliations are for admins only.")
     constraint = ENTITY_TYPES.get(entity_type or "", "")
     if constraint:
         parts.append("Constraint: " + constraint)
     return "\n\n".join(parts)
 
 
-def initial_messages(question: str, *, dialect: str, entity_type: str = "") -> list[dict]:
+def initial_messages(question: str, *, dialect: str, entity_type: str = "", user=None) -> list[dict]:
     return [
-        {"role": "system", "content": system_prompt(dialect=dialect, entity_type=entity_type)},
+        {"role": "system", "content": system_prompt(dialect=dialect, entity_type=entity_type, user=user)},
         {"role": "user", "content": question},
     ]
 

@@ -8,12 +8,17 @@ Row visibility is also derived, not restated: the asset tables filter through
 ``visible_to(user)``; every other exposed table keeps only rows whose foreign keys point at visible
 rows of a filtered table (a lineage edge needs both ends visible, a column needs its file, which
 needs its dataset).
+
+The user directory follows the API's policy (``/api/v1/users/`` and ``/api/v1/affiliations/`` are
+admin-only): admins read users with their roles, activity and affiliations; everyone else sees a
+user only as the owner or an author of an asset they can see, by id and username
+(``tables_for(user)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from django.apps import apps
@@ -37,15 +42,42 @@ EXPOSED_MODELS: dict[str, frozenset[str]] = {
     "catalog.DatasetRelationship": frozenset(),
     "catalog.DatasetRelationshipColumnLink": frozenset(),
     "licensing.License": frozenset(),
+    # The compliance summary only: findings and verdicts name upstream assets the viewer may not see.
+    "licensing.ComplianceReport": frozenset({"findings", "verdicts", "ancestor_count", "dataset_count"}),
     "accounts.Affiliation": frozenset(),
     # Password hashes, e-mail addresses and log-in times are not the catalogue's business.
     "accounts.User": frozenset({"password", "email", "last_login", "is_superuser", "is_staff"}),
 }
 
+# For viewers who are not admins: the tables they may not read at all, and the only columns they may
+# read of the others listed (allow-lists; see the module docstring).
+ADMIN_ONLY_TABLES: frozenset[str] = frozenset({"accounts.Affiliation", "accounts.User_affiliations"})
+NON_ADMIN_COLUMNS: dict[str, frozenset[str]] = {"accounts.User": frozenset({"id", "username"})}
+
+
+def reads_user_directory(user) -> bool:
+    """Whether the viewer may read the user directory: active admins, as ``IsAdminRole`` in the API."""
+    return bool(user is not None and getattr(user, "is_admin", False))
+
+
+def visible_users(viewer) -> models.QuerySet:
+    """Everyone for admins; for anyone else the owners and authors of the assets they can see."""
+    user_model = apps.get_model("accounts", "User")
+    if reads_user_directory(viewer):
+        return user_model.objects.all()
+    shown = models.Q()
+    for asset in (apps.get_model("catalog", "MLModel"), apps.get_model("catalog", "Dataset")):
+        visible = asset.objects.visible_to(viewer)
+        authors = asset.authors.through.objects.filter(**{f"{asset._meta.model_name}__in": visible.values("pk")})
+        shown |= models.Q(pk__in=visible.values("owner_id")) | models.Q(pk__in=authors.values("user_id"))
+    return user_model.objects.filter(shown)
+
+
 # Models whose rows are filtered by their own queryset; the rest inherit through foreign keys.
 ROW_FILTERS: dict[str, Callable] = {
     "catalog.MLModel": lambda user: apps.get_model("catalog", "MLModel").objects.visible_to(user),
     "catalog.Dataset": lambda user: apps.get_model("catalog", "Dataset").objects.visible_to(user),
+    "accounts.User": visible_users,
 }
 
 # Field types that are machinery, not data (full-text search vectors): never shown to the model.
@@ -151,6 +183,30 @@ def exposed_tables() -> dict[str, TableInfo]:
             filtered_by=filtered_by,
         )
     return dict(sorted(tables.items()))
+
+
+def tables_for(user) -> dict[str, TableInfo]:
+    """The exposed tables as this viewer may read them (see ADMIN_ONLY_TABLES and NON_ADMIN_COLUMNS)."""
+    return _tables(directory=reads_user_directory(user))
+
+
+@cache
+def _tables(*, directory: bool) -> dict[str, TableInfo]:
+    tables = exposed_tables()
+    if directory:
+        return tables
+    shown: dict[str, TableInfo] = {}
+    for name, table in tables.items():
+        if table.label in ADMIN_ONLY_TABLES:
+            continue
+        allowed = NON_ADMIN_COLUMNS.get(table.label)
+        if allowed is not None:
+            table = replace(
+                table, columns=tuple(c for c in table.columns if c.name in allowed),
+                hidden=table.hidden | (frozenset(table.column_names) - allowed),
+            )
+        shown[name] = table
+    return shown
 
 
 def _is_filtered(label: str, exposed: dict, seen: frozenset = frozenset()) -> bool:

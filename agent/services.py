@@ -17,6 +17,7 @@ from agent.models import AgentQuery, ErrorCode
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # the seed's two-stage self-correction: one retry with the error, then stop
+MAX_LOGGED_CHARS = 100_000  # per text kept in the log (SQL, executed SQL, messages)
 
 
 def max_question_chars() -> int:
@@ -45,7 +46,7 @@ def answer_question(*, user, question: str, entity_type: str = "") -> Answer:
     if not llm.is_configured():
         return Answer(error_code=ErrorCode.NOT_CONFIGURED, message=NOT_CONFIGURED_MESSAGE)
     dialect = sqlguard.dialect_for(connection.vendor)
-    messages = prompt.initial_messages(question, dialect=dialect, entity_type=entity_type)
+    messages = prompt.initial_messages(question, dialect=dialect, entity_type=entity_type, user=user)
     attempts: list[dict] = []
     sql = executed = ""
     for _ in range(MAX_ATTEMPTS):
@@ -56,8 +57,8 @@ def answer_question(*, user, question: str, entity_type: str = "") -> Answer:
         code, error, executed, result = _try(sql, user=user, dialect=dialect)
         attempts.append({"sql": sql, "error_code": int(code), "error": error})
         if code == ErrorCode.OK:
-            return Answer(error_code=code, sql=sql, columns=result.columns, rows=result.rows,
-                          executed_sql=executed, attempts=attempts)
+            return Answer(error_code=code, sql=sql, message=result.truncated, columns=result.columns,
+                          rows=result.rows, executed_sql=executed, attempts=attempts)
         if code == ErrorCode.INTERNAL_ERROR:
             break
         messages = [*messages, *prompt.correction_message(sql, error)]
@@ -88,7 +89,7 @@ def submit_question(*, user, question: str, entity_type: str = "") -> AgentQuery
     from openmodelhub.celery import app
 
     query = AgentQuery.objects.create(
-        user=user, question=question.strip()[: max_question_chars()], entity_type=entity_type or "",
+        user=user, question=loggable(question.strip(), max_question_chars()), entity_type=entity_type or "",
         llm_model=llm.model_name() if llm.is_configured() else "",
     )
     if not llm.is_configured():
@@ -115,18 +116,36 @@ def run_query(*, query_id: int) -> None:
     except Exception:  # the page must not wait forever on a query that crashed
         log.exception("agent: query %s failed", query_id)
         answer = Answer(error_code=ErrorCode.INTERNAL_ERROR, message="The agent failed unexpectedly.")
-    finish_query(query, answer, duration_ms=int((time.monotonic() - started) * 1000))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    try:
+        finish_query(query, answer, duration_ms=duration_ms)
+    except Exception:  # an answer that cannot be stored still ends the query, as failed
+        log.exception("agent: the answer to query %s could not be stored", query_id)
+        AgentQuery.objects.filter(pk=query_id).update(
+            status=AgentQuery.Status.DONE, error_code=ErrorCode.INTERNAL_ERROR,
+            message="The answer could not be stored.", columns=[], rows=[], row_count=0,
+            duration_ms=duration_ms, finished_at=timezone.now(),
+        )
+
+
+def loggable(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
+    """Text as the log keeps it: no NUL (PostgreSQL cannot store one), at most ``limit`` characters."""
+    text = execution.clean_text(text or "")
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @transaction.atomic
 def finish_query(query: AgentQuery, answer: Answer, *, duration_ms: int) -> AgentQuery:
+    """Store the answer; every text bounded and without NUL (the rows are bounded by execution)."""
     query.status = AgentQuery.Status.DONE
     query.error_code = answer.error_code
-    query.message = answer.message
-    query.sql = answer.sql
-    query.executed_sql = answer.executed_sql
-    query.attempts = answer.attempts
-    query.columns = answer.columns
+    query.message = loggable(answer.message)
+    query.sql = loggable(answer.sql)
+    query.executed_sql = loggable(answer.executed_sql)
+    query.attempts = [
+        {**attempt, "sql": loggable(attempt["sql"]), "error": loggable(attempt["error"])} for attempt in answer.attempts
+    ]
+    query.columns = [execution.jsonable(c) for c in answer.columns]
     query.rows = answer.rows
     query.row_count = len(answer.rows)
     query.duration_ms = duration_ms
@@ -140,7 +159,7 @@ def finish_query(query: AgentQuery, answer: Answer, *, duration_ms: int) -> Agen
             "question": query.question[:500],
             "entity_type": query.entity_type,
             "error_code": query.error_code,
-            "sql": query.sql,
+            "sql": query.sql[:10_000],
             "row_count": query.row_count,
             "duration_ms": duration_ms,
         },
