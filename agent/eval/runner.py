@@ -10,8 +10,10 @@ from pathlib import Path
 import yaml
 from django.db import connection
 
+from accounts.models import User
 from agent import execution, services, sqlguard
-from agent.execution import ResultSet
+from agent.execution import ExecutionFailed, ResultSet
+from agent.sqlguard import RejectedSQL
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
 MAX_COLUMN_MAPPINGS = 1000
@@ -21,9 +23,16 @@ MAX_COLUMN_MAPPINGS = 1000
 class EvalCase:
     id: str
     question: str
-    sql: str
+    sql: str = ""  # portable SQL; or one per dialect below
+    sql_postgres: str = ""
+    sql_sqlite: str = ""
     entity_type: str = ""
     ordered: bool = False
+    viewer: str = ""  # "admin": asked as an admin (the user directory is theirs); else as the chosen user
+    allow_empty: bool = False  # the right answer on the demo catalogue is empty (or 0)
+
+    def sql_for(self, dialect: str) -> str:
+        return {"postgres": self.sql_postgres, "sqlite": self.sql_sqlite}.get(dialect) or self.sql
 
 
 @dataclass
@@ -32,6 +41,7 @@ class CaseResult:
     matched: bool
     error_code: int | None = None
     message: str = ""
+    expected_failed: bool = False
     sql: str = ""
     expected_rows: int = 0
     rows: list = field(default_factory=list)
@@ -40,6 +50,19 @@ class CaseResult:
 def load_cases(path: Path = QUESTIONS) -> list[EvalCase]:
     raw = yaml.safe_load(Path(path).read_text()) or []
     return [EvalCase(**{k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}) for item in raw]
+
+
+def dialect() -> str:
+    return sqlguard.dialect_for(connection.vendor)
+
+
+def admin_viewer() -> User:
+    """An admin to ask as (never saved): reads everything, the user directory included."""
+    return User(username="agent-eval-admin", role=User.Role.ADMIN, is_active=True, is_staff=True, is_superuser=True)
+
+
+def viewer_for(case: EvalCase, user):
+    return admin_viewer() if case.viewer == "admin" else user
 
 
 def run_sql(sql: str, *, user) -> ResultSet:
@@ -84,7 +107,12 @@ def matches(expected: ResultSet, got: ResultSet, *, ordered: bool = False) -> bo
 
 
 def run_case(case: EvalCase, *, user) -> CaseResult:
-    expected = run_sql(case.sql, user=user)
+    """Ask the question and compare with the expected SQL's rows; an expected SQL that fails is a miss."""
+    user = viewer_for(case, user)
+    try:
+        expected = run_sql(case.sql_for(dialect()), user=user)
+    except (RejectedSQL, ExecutionFailed) as exc:
+        return CaseResult(case=case, matched=False, message=f"the expected SQL failed: {exc}", expected_failed=True)
     answer = services.answer_question(user=user, question=case.question, entity_type=case.entity_type)
     got = ResultSet(columns=answer.columns, rows=answer.rows)
     matched = answer.error_code == 0 and matches(expected, got, ordered=case.ordered)

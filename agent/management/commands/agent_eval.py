@@ -3,7 +3,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management.base import BaseCommand, CommandError
 
 from agent import llm
-from agent.eval.runner import QUESTIONS, load_cases, run_case, run_sql
+from agent.eval.runner import QUESTIONS, dialect, load_cases, run_case, run_sql, viewer_for
 from agent.execution import ExecutionFailed
 from agent.sqlguard import RejectedSQL
 
@@ -13,7 +13,8 @@ class Command(BaseCommand):
         "Measure the agent on its evaluation set (agent/eval/questions.yaml, over the demo catalogue loaded by "
         "`manage.py load_records fixtures/demo.json`): ask each question to the configured model "
         "(OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL) and print the execution-match accuracy. "
-        "Reads only; the questions are not logged."
+        "Questions marked `viewer: admin` (the user directory) are asked as an admin; an expected SQL that "
+        "fails counts as a miss. Reads only; the questions are not logged."
     )
 
     def add_arguments(self, parser) -> None:
@@ -45,7 +46,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  ok    {case.id}")
             else:
                 why = result.message or f"{len(result.rows)} rows, expected {result.expected_rows}"
-                self.stdout.write(f"  MISS  {case.id}: error code {result.error_code}: {why}")
+                code = "" if result.expected_failed else f"error code {result.error_code}: "
+                self.stdout.write(f"  MISS  {case.id}: {code}{why}")
                 if result.sql:
                     self.stdout.write(f"        {' '.join(result.sql.split())}")
         accuracy = 100.0 * matched / len(cases)
@@ -65,12 +67,12 @@ class Command(BaseCommand):
         problems = 0
         for case in cases:
             try:
-                rows = run_sql(case.sql, user=user).rows
+                rows = run_sql(case.sql_for(dialect()), user=viewer_for(case, user)).rows
             except (RejectedSQL, ExecutionFailed) as exc:
                 problems += 1
                 self.stdout.write(f"  FAIL  {case.id}: {exc}")
                 continue
-            if not rows or rows == [[0]]:
+            if (not rows or rows == [[0]]) and not case.allow_empty:
                 problems += 1
                 self.stdout.write(f"  EMPTY {case.id}: the expected answer is empty; is the demo catalogue loaded?")
             else:
