@@ -270,7 +270,7 @@ def _required_str(record: dict, key: str, where: str) -> str:
 
 USER_KEYS = {"username", "email", "role", "affiliations", "password", "first_name", "last_name"}
 ASSET_KEYS = {"owner", "name", "card", "visibility", "media", "tasks", "license", "authors", "downloads", "likes"}
-MODEL_KEYS = ASSET_KEYS | {"training_type", "parameter_count", "architecture", "datasets", "bases"}
+MODEL_KEYS = ASSET_KEYS | {"training_type", "parameter_count", "release_date", "architecture", "datasets", "bases"}
 DATASET_SCALARS = {
     "year", "objective", "access", "availability", "num_citations", "citation_link", "sources", "storage_uri",
     "instances_number", "features_description", "features_number", "representativity_description",
@@ -626,7 +626,9 @@ class RecordLoader:
             raise RecordError(where, "architecture.family",
                               f"unknown architecture {arch.get('family')!r}; expected one of {', '.join(ARCH_KEYS)}")
         _check_keys(arch, ARCH_KEYS[family] | {"family", "name"}, f"{where} architecture")
-        scalars = {"card", "visibility", "training_type", "parameter_count", "downloads", "likes"}
+        if rec.get("release_date") is not None and not isinstance(rec["release_date"], str):
+            raise RecordError(where, "release_date", "must be a date written YYYY-MM-DD, or null")
+        scalars = {"card", "visibility", "training_type", "parameter_count", "release_date", "downloads", "likes"}
         rec = {**rec, "architecture_family": family, "architecture_name": arch.get("name") or ""}
         model, created = self._asset(MLModel, rec, where, scalars | {"architecture_family", "architecture_name"})
         self._load_architecture(model, family, arch, where)
