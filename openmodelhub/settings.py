@@ -294,6 +294,8 @@ AGENT_LLM_TIMEOUT_SECONDS = float(os.environ.get("AGENT_LLM_TIMEOUT_SECONDS", "3
 AGENT_LLM_MAX_RETRIES = int(os.environ.get("AGENT_LLM_MAX_RETRIES", "2"))
 AGENT_STATEMENT_TIMEOUT_MS = int(os.environ.get("AGENT_STATEMENT_TIMEOUT_MS", "5000"))
 AGENT_MAX_ROWS = int(os.environ.get("AGENT_MAX_ROWS", "1000"))
+# An answer's rows, as JSON, are cut at this size (what the query log and the API keep and send).
+AGENT_MAX_ANSWER_BYTES = int(os.environ.get("AGENT_MAX_ANSWER_BYTES", "2000000"))
 
 # --- Insights -------------------------------------------------------------------------------
 INSIGHTS_CACHE_SECONDS = int(os.environ.get("INSIGHTS_CACHE_SECONDS", "300"))
