@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
+import io
 import json
 import logging
 import math
@@ -372,7 +373,8 @@ def _scan_pickle_file(local_file: Path) -> tuple[str, set[str]]:
     storage bytes, which are never unpickled)."""
     size, imports, count = local_file.stat().st_size, set(), 0
     container = "pickle"
-    with open(local_file, "rb") as handle:
+    with open(local_file, "rb") as raw:
+        handle = io.BytesIO(raw.read()) if size <= pickle_safety.IN_MEMORY else raw
         while handle.tell() < size and not (container == "pytorch-legacy" and count == 5):
             scan = pickle_safety.scan(handle, "the pickle" if count == 0 else f"pickle #{count + 1}", tick)
             _refuse(scan, "the pickle" if count == 0 else f"pickle #{count + 1}")
@@ -400,8 +402,11 @@ def _scan_torch_zip(local_file: Path) -> tuple[str, set[str]]:
         _check_entries(archive, entries, local_file.stat().st_size, budget)
         _read_entries(archive, entries, budget, depth=0, nest=False)  # CRCs; tensor bytes are not archives
         pickle_name = next(n for n in names if n.endswith("/data.pkl"))
-        with archive.open(pickle_name) as member:
-            scan = pickle_safety.scan(member, pickle_name, tick)
+        if archive.getinfo(pickle_name).file_size <= pickle_safety.IN_MEMORY:
+            scan = pickle_safety.scan(io.BytesIO(archive.read(pickle_name)), pickle_name, tick)
+        else:
+            with archive.open(pickle_name) as member:
+                scan = pickle_safety.scan(member, pickle_name, tick)
         _refuse(scan, pickle_name)
     return "pytorch-zip", scan.imports
 

@@ -12,6 +12,7 @@ refused with what it was. The file is never unpickled.
 from __future__ import annotations
 
 import _compat_pickle
+import io
 import pickletools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,16 +58,23 @@ MAX_TEXT_ARGUMENT = 1 << 16  # a GLOBAL or UNICODE line longer than this is refu
 MAX_NAME = 256  # longer strings cannot be module or global names: they are not tracked
 MAX_STACK = MAX_MEMO = 1_000_000  # real checkpoints stay far below (batches of 1000, one memo entry per name)
 
+IN_MEMORY = 64 << 20  # pickles up to this size are scanned from memory (faster than through _Reader)
+
 _STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
-_MEMO_PUT = {"PUT", "BINPUT", "LONG_BINPUT"}
-_MEMO_GET = {"GET", "BINGET", "LONG_BINGET"}
+# Every other opcode's stack effect: (pops down to a mark?, items popped below it or in all, items pushed)
+_EFFECTS = {
+    op.name: (pickletools.markobject in op.stack_before,
+              op.stack_before.index(pickletools.markobject) if pickletools.markobject in op.stack_before
+              else len(op.stack_before), len(op.stack_after))
+    for op in pickletools.opcodes
+}
 
 
 class UnsafePickle(ValueError):
     """The pickle is not shown to be safe; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: the stack checks look for the one mark
 class _Value:
     kind: str  # "str", "global", "mark" or "other" (what the scan needs to tell apart)
     text: str = ""
@@ -124,14 +132,25 @@ class _Machine:
         self.memo_style: str | None = None
         self.memoized = 0  # MEMOIZE numbers entries by how many there are
         self.proto = 0
+        self.handlers = {
+            **{op: self.on_string for op in _STRING_OPS}, "GLOBAL": self.on_global,
+            "STACK_GLOBAL": self.on_stack_global, "INST": self.on_inst, "OBJ": self.on_obj, "REDUCE": self.on_call,
+            "NEWOBJ": self.on_call, "NEWOBJ_EX": self.on_call, "BUILD": self.on_build, "EXT1": self.on_ext,
+            "EXT2": self.on_ext, "EXT4": self.on_ext, "PUT": self.on_put, "BINPUT": self.on_put,
+            "LONG_BINPUT": self.on_put, "MEMOIZE": self.on_put, "GET": self.on_get, "BINGET": self.on_get,
+            "LONG_BINGET": self.on_get, "DUP": self.on_dup, "POP": self.on_pop, "MARK": self.on_mark,
+            "PROTO": self.on_proto, "FRAME": self.on_frame,
+        }
 
     def fail(self, what: str):
         raise UnsafePickle(f"{self.where}: {what}")
 
     def pop(self, n: int = 1) -> list[_Value]:
-        if len(self.stack) < n or _MARK in self.stack[len(self.stack) - n:]:
+        stack = self.stack
+        items = stack[-n:]
+        if len(items) < n or _MARK in items:
             self.fail("the pickle is malformed (stack underflow)")
-        items, self.stack[len(self.stack) - n:] = self.stack[len(self.stack) - n:], []
+        del stack[-n:]
         return items
 
     def pop_mark(self) -> list[_Value]:
@@ -158,57 +177,79 @@ class _Machine:
             self.fail(f"{how} of something that is not an allowed global (a name computed while loading)")
         return _OTHER
 
-    def step(self, op: pickletools.OpcodeInfo, arg) -> None:
-        name = op.name
-        if name in _STRING_OPS:
-            self.stack.append(_Value("str", arg) if isinstance(arg, str) and len(arg) <= MAX_NAME else _OTHER)
-        elif name == "GLOBAL":
-            self.stack.append(self.importing(*arg.split(" ", 1)))
-        elif name == "STACK_GLOBAL":
-            module, attr = self.pop(2)
-            if module.kind != "str" or attr.kind != "str":
-                self.fail("STACK_GLOBAL with a module or name that is not a constant string")
-            self.stack.append(self.importing(module.text, attr.text))
-        elif name == "INST":
+    def step(self, name: str, arg) -> None:
+        handler = self.handlers.get(name)
+        if handler is not None:
+            handler(name, arg)
+            return
+        marked, below, pushed = _EFFECTS[name]
+        if marked:
             self.pop_mark()
-            self.stack.append(self.calling(self.importing(*arg.split(" ", 1)), "INST"))
-        elif name == "OBJ":
-            items = self.pop_mark()
-            if not items:
-                self.fail("the pickle is malformed (OBJ without a class)")
-            self.stack.append(self.calling(items[0], "OBJ"))
-        elif name in ("REDUCE", "NEWOBJ"):
-            target, _ = self.pop(2)
-            self.stack.append(self.calling(target, name))
-        elif name == "NEWOBJ_EX":
-            target, _, _ = self.pop(3)
-            self.stack.append(self.calling(target, name))
-        elif name == "BUILD":
-            target, _ = self.pop(2)
-            if target.kind == "global":
-                self.fail(f"BUILD sets attributes of {target.text} itself")
-            self.stack.append(target)
-        elif name in ("EXT1", "EXT2", "EXT4"):
-            self.fail(f"{name} imports through the copyreg extension registry")
-        elif name in _MEMO_PUT or name == "MEMOIZE":
-            style = "MEMOIZE" if name == "MEMOIZE" else "PUT"
-            if self.memo_style not in (None, style):
-                self.fail("the pickle mixes PUT and MEMOIZE, which no pickler does")
-            self.memo_style = style
-            self.remember(arg if style == "PUT" else self.memoized, self.top())
-            self.memoized += 1
-        elif name in _MEMO_GET:
-            self.stack.append(self.memo.get(arg, _OTHER))
-        elif name == "DUP":
-            self.stack.append(self.top())
-        elif name == "POP":
-            self.stack.pop() if self.stack and self.stack[-1] is _MARK else self.pop(1)
-        elif name == "MARK":
-            self.stack.append(_MARK)
-        elif name == "PROTO":
-            self.proto = arg
-        elif name != "FRAME":
-            self.generic(op)
+        if below:
+            self.pop(below)
+        if pushed:
+            self.stack.append(_OTHER)
+
+    def on_string(self, name: str, arg) -> None:
+        self.stack.append(_Value("str", arg) if isinstance(arg, str) and len(arg) <= MAX_NAME else _OTHER)
+
+    def on_global(self, name: str, arg) -> None:
+        self.stack.append(self.importing(*arg.split(" ", 1)))
+
+    def on_stack_global(self, name: str, arg) -> None:
+        module, attr = self.pop(2)
+        if module.kind != "str" or attr.kind != "str":
+            self.fail("STACK_GLOBAL with a module or name that is not a constant string")
+        self.stack.append(self.importing(module.text, attr.text))
+
+    def on_inst(self, name: str, arg) -> None:
+        self.pop_mark()
+        self.stack.append(self.calling(self.importing(*arg.split(" ", 1)), "INST"))
+
+    def on_obj(self, name: str, arg) -> None:
+        items = self.pop_mark()
+        if not items:
+            self.fail("the pickle is malformed (OBJ without a class)")
+        self.stack.append(self.calling(items[0], "OBJ"))
+
+    def on_call(self, name: str, arg) -> None:  # REDUCE, NEWOBJ (callable, args), NEWOBJ_EX (cls, args, kwargs)
+        target = self.pop(3 if name == "NEWOBJ_EX" else 2)[0]
+        self.stack.append(self.calling(target, name))
+
+    def on_build(self, name: str, arg) -> None:
+        target = self.pop(2)[0]
+        if target.kind == "global":
+            self.fail(f"BUILD sets attributes of {target.text} itself")
+        self.stack.append(target)
+
+    def on_ext(self, name: str, arg) -> None:
+        self.fail(f"{name} imports through the copyreg extension registry")
+
+    def on_put(self, name: str, arg) -> None:
+        style = "MEMOIZE" if name == "MEMOIZE" else "PUT"
+        if self.memo_style not in (None, style):
+            self.fail("the pickle mixes PUT and MEMOIZE, which no pickler does")
+        self.memo_style = style
+        self.remember(arg if style == "PUT" else self.memoized, self.top())
+        self.memoized += 1
+
+    def on_get(self, name: str, arg) -> None:
+        self.stack.append(self.memo.get(arg, _OTHER))
+
+    def on_dup(self, name: str, arg) -> None:
+        self.stack.append(self.top())
+
+    def on_pop(self, name: str, arg) -> None:
+        self.stack.pop() if self.stack and self.stack[-1] is _MARK else self.pop(1)
+
+    def on_mark(self, name: str, arg) -> None:
+        self.stack.append(_MARK)
+
+    def on_proto(self, name: str, arg) -> None:
+        self.proto = arg
+
+    def on_frame(self, name: str, arg) -> None:
+        pass
 
     def remember(self, index: int, value: _Value) -> None:
         if value.kind == "other":  # only names matter; a load with a bad index fails, harmlessly
@@ -223,30 +264,24 @@ class _Machine:
             self.fail("the pickle is malformed (stack underflow)")
         return self.stack[-1]
 
-    def generic(self, op: pickletools.OpcodeInfo) -> None:
-        before = op.stack_before
-        if pickletools.markobject in before:
-            self.pop_mark()
-            self.pop(before.index(pickletools.markobject))
-        else:
-            self.pop(len(before))
-        self.stack.extend(_OTHER for _ in op.stack_after)
-
 
 def scan(handle, where: str, tick: Callable[[], None] = lambda: None) -> Scan:
-    """Walk one pickle from the handle's position to its STOP opcode (the handle is left just after it)."""
+    """Walk one pickle from the handle's position to its STOP opcode (the handle is left just after it).
+    A BytesIO (a pickle small enough to hold, see IN_MEMORY) is read directly; any other handle through
+    _Reader, which bounds the memory that long arguments take."""
     result = Scan()
     machine = _Machine(result, where)
-    pushed = False
+    step, pushed = machine.step, False
+    ops = pickletools.genops(handle if isinstance(handle, io.BytesIO) else _Reader(handle, tick))
     try:
-        for count, (op, arg, _) in enumerate(pickletools.genops(_Reader(handle, tick))):
+        for count, (op, arg, _) in enumerate(ops):
             if not pushed and op.name not in ("PROTO", "FRAME"):
                 result.first_value, pushed = arg, True
             if count % 1024 == 0:
                 tick()
                 if len(machine.stack) > MAX_STACK:
                     raise UnsafePickle(f"{where}: the pickle keeps more than {MAX_STACK} values on its stack")
-            machine.step(op, arg)
+            step(op.name, arg)
     except UnsafePickle:
         raise
     except (ValueError, TypeError, EOFError, UnicodeDecodeError) as exc:  # pickletools' ways of saying "malformed"

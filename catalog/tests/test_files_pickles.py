@@ -163,3 +163,15 @@ def test_crafted_pickle_streams_are_rejected(owner, file_store, data, words):
     version = upload(owner, MLModelFactory(owner=owner), "model.bin", data)
     rejected_with(version, *words)
     assert stored_objects(file_store) == []
+
+
+def test_pickles_read_from_disk_stream_past_large_byte_strings_and_refuse_long_lines(tmp_path):
+    # files past pickle_safety.IN_MEMORY are read through a bounded reader; scan() takes any file handle
+    first = pickle.dumps({"w": b"\0" * (3 << 20)}, protocol=4)
+    path = tmp_path / "model.bin"
+    path.write_bytes(first + gadget("posix", "system", protocol=4) + b"c" + b"x" * 70_000 + b"\nname\n.")
+    with open(path, "rb") as handle:
+        assert pickle_safety.scan(handle, "first").refused == set() and handle.tell() == len(first)
+        assert pickle_safety.scan(handle, "second").refused == {"posix.system"}
+        with pytest.raises(pickle_safety.UnsafePickle, match="third: not a readable pickle"):
+            pickle_safety.scan(handle, "third")
