@@ -121,3 +121,20 @@ def fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_tables_can_be_flushed():
+    """On PostgreSQL a trigger refuses TRUNCATE of the audit tables (accounts 0004) unless a superuser
+    sets omh.audit_maintenance for the transaction. The flush that ends each transactional test
+    (live server, threads) is such a maintenance: it sets it, for its own transaction only."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return flush(self, ["SET LOCAL omh.audit_maintenance = 'on'", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = flush

@@ -3,7 +3,9 @@
 Each event stores the previous event's hash and its own hash over a canonical serialisation of its
 fields, so an edited, removed or inserted event breaks the chain at that point. Appends lock the
 single ``AuditChainHead`` row inside the caller's transaction, so concurrent requests still produce
-one linear chain; on PostgreSQL a trigger refuses UPDATE and DELETE on the events table.
+one linear chain. On PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE of the events and let the
+head only advance by one, to the event just appended (migrations 0003, 0004). Signed checkpoints
+outside the database (accounts.checkpoints) pin the chain against a wipe, a rewrite or a lost tail.
 """
 
 from __future__ import annotations
@@ -93,10 +95,33 @@ class ChainProblem:
         return f"event #{self.seq}: {self.message}"
 
 
-def verify_chain(chunk_size: int = 5000) -> tuple[int, ChainProblem | None]:
-    """Walk the chain in order; return (events checked, first problem or None)."""
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+def chain_head() -> tuple[int, str]:
+    """The head's (last seq, last hash), the genesis when there is none."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return (head.last_seq, head.last_hash) if head else (0, GENESIS)
+
+
+def _head_problem(end: tuple[int, str], before: tuple[int, str]) -> ChainProblem | None:
+    """Compare the last event walked with the head read before the walk and after it (appends go on)."""
+    after = chain_head()
+    if end[0] < before[0]:
+        return ChainProblem(end[0] + 1, f"the chain head records #{before[0]}: events at the end were removed")
+    if end[0] > after[0]:
+        return ChainProblem(end[0], f"the chain head records #{after[0]} but events run to #{end[0]}: "
+                                    "the head was rolled back")
+    if end[0] in (before[0], after[0]) and end not in (before, after):
+        return ChainProblem(end[0], "does not match the chain head's hash")
+    return None
+
+
+def verify_chain(chunk_size: int = 5000, *, start: tuple[int, str] = (0, GENESIS)) -> tuple[int, ChainProblem | None]:
+    """Walk the chain in order from ``start`` (a checkpointed (seq, hash); the genesis by default) to
+    its end and compare that with the head; return (events checked, first problem or None)."""
+    before = chain_head()
+    if start[0] and not AuditEvent.objects.filter(seq=start[0], hash=start[1]).exists():
+        return 0, ChainProblem(start[0], "differs from the last checkpoint (removed or rewritten)")
+    expected_seq, prev_hash, checked = start[0] + 1, start[1], 0
+    for event in AuditEvent.objects.filter(seq__gt=start[0]).order_by("seq").iterator(chunk_size=chunk_size):
         if event.seq != expected_seq:
             problem = "missing (removed?)" if event.seq > expected_seq else "out of order"
             return checked, ChainProblem(expected_seq, f"{problem}; next stored event is #{event.seq}")
@@ -105,8 +130,4 @@ def verify_chain(chunk_size: int = 5000) -> tuple[int, ChainProblem | None]:
         if event_hash(event) != event.hash:
             return checked, ChainProblem(event.seq, "content does not match its hash (edited)")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
-    if last_seq != checked or last_hash != prev_hash:
-        return checked, ChainProblem(checked + 1, f"the chain head records #{last_seq}: events at the end were removed")
-    return checked, None
+    return checked, _head_problem((expected_seq - 1, prev_hash), before)

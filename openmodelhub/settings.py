@@ -152,6 +152,19 @@ LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # setting for the log-in lock-out, the audit trail's addresses and DRF's throttles (openmodelhub.network).
 OMH_NUM_PROXIES = int(os.environ.get("OMH_NUM_PROXIES", "0"))
 
+
+def _secret_from_file(name: str) -> str:
+    path = os.environ.get(name, "")
+    return Path(path).read_text().strip() if path else ""
+
+
+# Audit checkpoints (accounts.checkpoints): the signing key must not live in the database, nor on its host.
+OMH_AUDIT_CHECKPOINT_KEY = (os.environ.get("OMH_AUDIT_CHECKPOINT_KEY")
+                            or _secret_from_file("OMH_AUDIT_CHECKPOINT_KEY_FILE")
+                            or _development_secret("audit_checkpoint_key"))
+OMH_AUDIT_CHECKPOINT_DIR = os.environ.get("OMH_AUDIT_CHECKPOINT_DIR", "")  # empty: default storage, audit-checkpoints/
+OMH_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("OMH_AUDIT_CHECKPOINT_SECONDS", "300"))
+
 # --- E-mail (invitations, password resets) --------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -307,6 +320,8 @@ CELERY_BEAT_SCHEDULE = {
                       "schedule": max(30.0, 0.8 * INSIGHTS_CACHE_SECONDS)},
     "warm-facets": {"task": "catalog.tasks.warm_facets",
                           "schedule": max(30.0, 0.8 * API_FACETS_CACHE_SECONDS)},
+    # Events after the last checkpoint are the ones a database superuser could remove undetected.
+    "audit-checkpoint": {"task": "accounts.tasks.write_audit_checkpoint", "schedule": OMH_AUDIT_CHECKPOINT_SECONDS},
 }
 
 # --- Logging --------------------------------------------------------------------------------

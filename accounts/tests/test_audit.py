@@ -1,12 +1,18 @@
+import json
+import re
 import threading
+import uuid
+from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from accounts import audit, services
-from accounts.models import AuditEvent
+from accounts import audit, checkpoints, services
+from accounts.models import AuditChainHead, AuditEvent
+from accounts.tasks import write_audit_checkpoint
 from catalog.tests.factories import MLModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +21,6 @@ on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="Post
 
 
 def verify() -> str:
-    from io import StringIO
-
     out = StringIO()
     call_command("verify_audit", stdout=out)
     return out.getvalue()
@@ -141,3 +145,174 @@ def test_asset_changes_in_the_admin_are_audited(client, admin_user, owner):
     client.post(url, {"post": "yes"})
     event = AuditEvent.objects.get(action="asset.delete")
     assert event.target_id == str(model.pk) and event.details["name"] == model.full_name
+
+
+# --- Guards and checkpoints against a lost tail, a wipe, a rewrite, a rolled-back head (issue 13, item 5) ---------
+
+
+@pytest.fixture
+def checkpoint_dir(settings, tmp_path):
+    settings.OMH_AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    settings.OMH_AUDIT_CHECKPOINT_KEY = "a-test-key-kept-off-the-database-host"
+    return tmp_path / "checkpoints"
+
+
+@pytest.fixture
+def checkpointed(chain, checkpoint_dir) -> checkpoints.Checkpoint:
+    checkpoint = checkpoints.write_checkpoint()
+    assert checkpoint.seq == 5 and checkpoint.hash == chain[-1].hash
+    return checkpoint
+
+
+def set_head(seq: int, hash_: str) -> None:
+    tamper("UPDATE accounts_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = 1", [seq, hash_])
+
+
+def test_a_checkpoint_is_signed_when_the_chain_grows_and_only_then(chain, checkpoint_dir):
+    out = StringIO()
+    call_command("checkpoint_audit", "--dry-run", stdout=out)
+    assert "Would sign event #5" in out.getvalue() and not checkpoint_dir.exists()
+    call_command("checkpoint_audit", stdout=out)
+    assert "at event #5" in out.getvalue()
+    assert write_audit_checkpoint() is None  # unchanged: nothing written, safe to run twice
+    audit.record("test.more")
+    assert write_audit_checkpoint() == 6
+    assert sorted(path.name[:12] for path in checkpoint_dir.iterdir()) == ["000000000005", "000000000006"]
+    assert "consistent with 2 signed checkpoint(s); the latest is the checkpoint of" in verify().lower()
+
+
+def test_beat_signs_checkpoints_periodically(settings):
+    from openmodelhub.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"]
+    assert entry["schedule"] == settings.OMH_AUDIT_CHECKPOINT_SECONDS
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+
+
+def test_a_truncated_tail_is_detected(chain, checkpointed):
+    tamper("DELETE FROM accounts_auditevent WHERE seq > 3")
+    set_head(3, chain[2].hash)  # what a database superuser would do to hide it
+    assert audit.verify_chain() == (3, None)  # the chain alone looks whole
+    with pytest.raises(CommandError, match=r"event #4: missing: the checkpoint of .* at event #5 .* events after #3 "
+                                           r"were removed"):
+        verify()
+
+
+def test_a_full_wipe_is_detected(chain, checkpointed):
+    tamper("TRUNCATE accounts_auditevent" if connection.vendor == "postgresql" else "DELETE FROM accounts_auditevent")
+    set_head(0, audit.GENESIS)
+    with pytest.raises(CommandError, match="events after #0 were removed"):
+        verify()
+
+
+def test_a_full_wipe_and_rewrite_is_detected(chain, checkpointed):
+    tamper("DELETE FROM accounts_auditevent")
+    set_head(0, audit.GENESIS)
+    for i in range(7):  # a new, self-consistent history, longer than the old one
+        audit.record("test.rewritten", details={"i": i})
+    assert audit.verify_chain() == (7, None)
+    with pytest.raises(CommandError, match="event #5: differs from the checkpoint of .*: the chain was rewritten"):
+        verify()
+    with pytest.raises(CommandError, match="not signing the audit chain: broken at event #5"):
+        call_command("checkpoint_audit", stdout=StringIO())
+
+
+def test_a_rolled_back_head_is_detected(chain, checkpointed):
+    set_head(3, chain[2].hash)
+    with pytest.raises(CommandError, match="the chain head records #3 but events run to #5: the head was rolled back"):
+        verify()
+
+
+def test_events_after_the_last_checkpoint_can_be_lost_undetected(chain, checkpointed):
+    """What the README says the checkpoint does not protect: the tail written since it."""
+    audit.record("test.after-checkpoint")
+    tamper("DELETE FROM accounts_auditevent WHERE seq = 6")
+    set_head(5, chain[-1].hash)
+    assert "5 events verified" in verify()
+
+
+def test_a_checkpoint_signed_with_another_key_or_altered_is_refused(chain, checkpointed, checkpoint_dir, settings):
+    path = checkpoint_dir / checkpointed.name
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, "seq": 3, "hash": chain[2].hash}))
+    with pytest.raises(CommandError, match="signature does not verify .forged or altered"):
+        verify()
+    settings.OMH_AUDIT_CHECKPOINT_KEY = "someone-elses-key"
+    path.write_text(json.dumps(body))
+    with pytest.raises(CommandError, match="signed with another key"):
+        verify()
+
+
+def test_verify_says_when_there_is_no_checkpoint_and_can_require_one(chain, checkpoint_dir):
+    assert "No signed checkpoint" in verify()
+    with pytest.raises(CommandError, match="No signed checkpoint"):
+        call_command("verify_audit", "--require-checkpoint", stdout=StringIO())
+    assert not checkpoint_dir.exists()  # a read never writes
+
+
+@on_postgres
+def test_the_database_refuses_truncate_of_the_audit_tables(chain):
+    for table in ("accounts_auditevent", "accounts_auditchainhead", "accounts_auditevent, accounts_auditchainhead"):
+        with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {table}")
+    assert AuditEvent.objects.count() == 5
+
+
+@on_postgres
+def test_only_a_superuser_can_switch_truncate_on(chain):
+    role = f"omh_test_app_{uuid.uuid4().hex[:8]}"  # created and dropped inside this transaction
+    with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+            cursor.execute(f"GRANT TRUNCATE ON accounts_auditevent TO {role}")
+            cursor.execute(f"SET LOCAL ROLE {role}")
+            cursor.execute("SET LOCAL omh.audit_maintenance = 'on'")
+            cursor.execute("TRUNCATE accounts_auditevent")
+    assert AuditEvent.objects.count() == 5
+
+
+@on_postgres
+def test_the_database_lets_the_head_only_advance_by_one_to_the_appended_event(chain):
+    refused = [
+        ("UPDATE accounts_auditchainhead SET last_seq = 3, last_hash = %s", [chain[2].hash]),  # roll back
+        ("UPDATE accounts_auditchainhead SET last_seq = 6, last_hash = %s", ["f" * 64]),  # no such event
+        ("UPDATE accounts_auditchainhead SET last_seq = 0, last_hash = %s", [audit.GENESIS]),
+        ("DELETE FROM accounts_auditchainhead", []),
+    ]
+    for sql, params in refused:
+        with pytest.raises(DatabaseError, match="chain head is append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+    assert AuditChainHead.objects.get().last_seq == 5
+    audit.record("test.after-refusals")
+    assert audit.verify_chain() == (6, None)
+
+
+def documented_app_grants(role: str) -> list[str]:
+    """The GRANT and REVOKE statements docs/audit.md tells the owner to run, for ``role`` instead of omh_app."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+    block = re.findall(r"```sql\n(.*?)```", text, re.S)[1]
+    return [line.split("--")[0].strip().rstrip(";").replace("omh_app", role)
+            for line in block.splitlines() if line.startswith(("GRANT", "REVOKE"))]
+
+
+@on_postgres
+def test_the_documented_app_role_appends_but_cannot_truncate_alter_or_drop_the_audit_tables(chain):
+    role = f"omh_test_app_{uuid.uuid4().hex[:8]}"  # created and dropped inside this test's transaction
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        for statement in documented_app_grants(role):
+            cursor.execute(statement)
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        audit.record("test.as-app-role")
+        for sql in ("TRUNCATE accounts_auditevent", "DELETE FROM accounts_auditevent",
+                    "DELETE FROM accounts_auditchainhead",
+                    "ALTER TABLE accounts_auditevent DISABLE TRIGGER ALL",
+                    "DROP TRIGGER accounts_auditevent_append_only ON accounts_auditevent",
+                    "DROP TABLE accounts_auditchainhead"):
+            with pytest.raises(DatabaseError, match="permission denied|must be owner"), transaction.atomic():
+                cursor.execute(sql)
+        cursor.execute("RESET ROLE")
+    assert audit.verify_chain() == (6, None)
