@@ -1,4 +1,4 @@
-"""One client address (openmodelhub.network.client_ip) for the log-in lock-out, the audit trail and the API throttles."""
+"""One client address (openmodelhub.network.client_ip) for the log-in lock-out, the audit trail and API throttles."""
 
 import pytest
 from django.test import RequestFactory
