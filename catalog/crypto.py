@@ -103,6 +103,8 @@ def keyring() -> KeyRing:
     if not path.exists():
         log.warning("No OMH_MASTER_KEYS: generating a development master key in %s. Set OMH_MASTER_KEYS in production.", path)
         add_development_key()
+    elif not settings.DEBUG:  # production-like settings: say so, never reuse the file silently
+        log.warning("No OMH_MASTER_KEYS: using the development master keys in %s (see manage.py check --deploy).", path)
     data = json.loads(path.read_text())
     return KeyRing(data["current"], {k: base64.b64decode(v) for k, v in data["keys"].items()})
 

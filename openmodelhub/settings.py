@@ -324,6 +324,9 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "accounts.tasks.write_audit_checkpoint", "schedule": OMH_AUDIT_CHECKPOINT_SECONDS},
 }
 
+# Beat's record of when each task last ran: under OMH_VAR_DIR, not in the checkout (celery beat --schedule overrides).
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
