@@ -332,7 +332,7 @@ def file_delete(request: HttpRequest, kind: str, owner: str, name: str, path: st
 def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: str) -> HttpResponse:
     asset = _asset(request, kind, owner, name)
     number = request.GET.get("version")
-    if number is not None and not number.isdigit():
+    if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
         return HttpResponse("version must be a number", status=400, content_type="text/plain")
     version = files.latest_version(asset, path, int(number) if number else None)
     if version is None:

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "openmodelhub.middleware.ApiJsonErrorsMiddleware",  # no HTML error page under /api/ (before Common)
+    "openmodelhub.middleware.RefuseNulBytesMiddleware",  # NUL in a URL: 404 (path) or 400 (query)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.db.models.expressions import OrderBy
@@ -21,6 +24,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+MAX_CURSOR_LENGTH = 1024  # a real cursor is a key value (a name: at most 200 characters) and an id
+BIGINT = 2**63 - 1  # the widest integer column; beyond it SQLite raises OverflowError, PostgreSQL an error
 
 
 class ExactJSONEncoder(DjangoJSONEncoder):
@@ -112,28 +119,45 @@ class Keyset:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def decode(self, token: str | None, queryset):
+        """(key value, id, backwards) from a cursor this list gave out; anything else is a 400, never
+        a value the database would refuse (a NUL, an integer past 64 bits, an infinite number, a date
+        past the calendar's ends)."""
         if not token:
             return None
         try:
+            if len(token) > MAX_CURSOR_LENGTH:
+                raise ValueError
             raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             if not isinstance(raw, list) or len(raw) not in (2, 3) or raw[2:] not in ([], [1]):
                 raise ValueError
             value, pk = raw[0], raw[1]
-            if not isinstance(pk, int) or isinstance(pk, bool):
+            if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk <= BIGINT:
                 raise ValueError
             if value is not None:
                 value = self.to_python(queryset, value)
-        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, TypeError, OverflowError, DjangoValidationError):  # binascii and JSON errors too
             raise ValidationError({self.param: ["Invalid cursor: use the link the previous page gave."]}) from None
         return value, pk, len(raw) == 3
 
     def to_python(self, queryset, value):
-        if self.key == "rank":
-            return float(value)
-        field = queryset.model._meta.get_field(self.key)
-        converted = field.to_python(value)
-        if isinstance(converted, datetime) and converted.tzinfo is None:
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or "\x00" in str(value):
             raise ValueError
+        if self.key == "rank":  # always a double (catalog.search), which JSON writes with a point or exponent
+            if not isinstance(value, float):
+                raise ValueError
+            converted = value
+        else:
+            converted = queryset.model._meta.get_field(self.key).to_python(value)
+        if isinstance(converted, str | int) and type(value) is not type(converted):  # as encode() wrote it
+            raise ValueError
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise ValueError
+        if isinstance(converted, int) and not -BIGINT <= converted <= BIGINT:
+            raise ValueError
+        if isinstance(converted, datetime):
+            if converted.tzinfo is None:
+                raise ValueError
+            converted = converted.astimezone(dt_timezone.utc)  # OverflowError at year 1 or 9999
         return converted
 
 
@@ -147,7 +171,7 @@ class KeysetPagination(BasePagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError({self.page_size_query_param: [f"Give a whole number from 1 to {self.max_page_size}."]})
         return int(raw)
 

@@ -2,7 +2,7 @@
 one post-processing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``), so that no endpoint of
 any app can forget them.
 
-- 400: ``{"field": ["message", ...], ...}`` (``detail`` for errors not tied to a field), on
+- 400: ``{"field": ["message", ...], ...}`` (``{"detail": "message"}`` for errors not tied to a field), on
   operations that take a body or query parameters;
 - 401: bad, expired or revoked token, or credentials missing where they are needed;
 - 403: a read-scope token writing, an asset the caller sees but may not change, an admin-only endpoint;
@@ -31,8 +31,9 @@ ERROR_SCHEMA = {
 }
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
-    "description": "Each invalid field (body field or query parameter) maps to its messages; `detail` "
-                   "holds messages not tied to one field. Nested objects map their own fields the same way.",
+    "description": "Each invalid field (body field or query parameter) maps to a list of messages; `detail` "
+                   "(a string) holds what is not tied to one field. Nested objects map their own fields the same way.",
+    "properties": {"detail": {"type": "string", "description": "An error not tied to one field."}},
     "additionalProperties": {
         "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object", "additionalProperties": {}}],
     },

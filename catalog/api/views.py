@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework import serializers as serializers_
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,12 +27,6 @@ from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAP
 from catalog.api.pagination import KeysetPagination
 from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelDataset, ModelLineage, RepoFile, Task
 from catalog.views import download_response
-
-
-def _drf_error(exc: DjangoValidationError) -> ValidationError:
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()})
-    return ValidationError({"detail": exc.messages})
 
 
 class AssetLookupMixin:
@@ -126,10 +119,7 @@ def _save_model(request, data: dict, model: MLModel | None = None) -> MLModel:
         arch = dict(data["architecture"])
         data["architecture"] = {**arch, "modules": [dict(m) for m in arch.get("modules", [])]} \
             if "modules" in arch else arch
-    try:
-        return services.save_model(user=request.user, data=data, model=model, request=request)
-    except DjangoValidationError as exc:
-        raise _drf_error(exc) from None
+    return services.save_model(user=request.user, data=data, model=model, request=request)
 
 
 @extend_schema_view(get=extend_schema(summary="A model with its parts"), put=extend_schema(summary="Replace a model's metadata"),
@@ -184,10 +174,7 @@ class DatasetListView(AssetListView):
 
 
 def _save_dataset(request, data: dict, dataset: Dataset | None = None) -> Dataset:
-    try:
-        return services.save_dataset(user=request.user, data=dict(data), dataset=dataset, request=request)
-    except DjangoValidationError as exc:
-        raise _drf_error(exc) from None
+    return services.save_dataset(user=request.user, data=dict(data), dataset=dataset, request=request)
 
 
 @extend_schema_view(get=extend_schema(summary="A dataset with its EXAI metadata, files, columns and relationships"),
@@ -239,11 +226,8 @@ class ModelLineageView(AssetLookupMixin, APIView):
         data = s.NewLineageEdgeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         base = _resolve(MLModel, data.validated_data["base"], request.user)
-        try:
-            edge = services.add_base_model(user=request.user, model=model, base=base,
-                                           relation=data.validated_data["relation"], request=request)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
+        edge = services.add_base_model(user=request.user, model=model, base=base,
+                                       relation=data.validated_data["relation"], request=request)
         return Response(s.LineageEdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
 
@@ -356,11 +340,11 @@ class FileDownloadView(AssetLookupMixin, APIView):
     def get(self, request, path: str, **kwargs):
         asset = self.get_asset()
         number = request.query_params.get("version")
-        if number is not None and not number.isdigit():
+        if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
             raise ValidationError({"version": ["Give a version number."]})
         version = files.latest_version(asset, path, int(number) if number else None)
         if version is None:
-            raise Http404("No such file or version.")
+            raise NotFound("No such file or version.")
         return download_response(request._request, asset, version)
 
     @extend_schema(summary="Delete a path (its history is kept)", responses={204: None})
@@ -369,7 +353,7 @@ class FileDownloadView(AssetLookupMixin, APIView):
         try:
             files.delete_path(user=request.user, asset=asset, path=path, request=request)
         except DjangoValidationError:
-            raise Http404("No such file.") from None
+            raise NotFound("No such file.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -397,10 +381,7 @@ class GrantsView(SharingMixin, APIView):
         asset = self.get_managed_asset()
         data = s.GrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            grant = sharing.grant_access(by=request.user, asset=asset, request=request, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
+        grant = sharing.grant_access(by=request.user, asset=asset, request=request, **data.validated_data)
         return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
@@ -428,10 +409,7 @@ class InvitationsView(SharingMixin, APIView):
         asset = self.get_managed_asset()
         data = s.InvitationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            invitation, token = sharing.invite(by=request.user, asset=asset, request=request, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
+        invitation, token = sharing.invite(by=request.user, asset=asset, request=request, **data.validated_data)
         sharing.mail_invitation(invitation=invitation, token=token, request=request)
         invitation.token = token
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
@@ -474,13 +452,10 @@ class UserDetailView(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer):
         user, data = serializer.instance, serializer.validated_data
-        try:
-            if "role" in data:
-                sharing.change_role(by=self.request.user, user=user, role=data.pop("role"), request=self.request)
-            if "is_active" in data:
-                sharing.set_active(by=self.request.user, user=user, active=data.pop("is_active"), request=self.request)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from None
+        if "role" in data:
+            sharing.change_role(by=self.request.user, user=user, role=data.pop("role"), request=self.request)
+        if "is_active" in data:
+            sharing.set_active(by=self.request.user, user=user, active=data.pop("is_active"), request=self.request)
         serializer.save()
 
 

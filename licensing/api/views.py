@@ -65,7 +65,7 @@ class ModelComplianceView(APIView):
     def get(self, request, owner: str, name: str):
         purpose = request.query_params.get("purpose") or None
         if purpose is not None and purpose not in compliance.PURPOSES:
-            raise ValidationError({"purpose": f"must be one of {', '.join(compliance.PURPOSES)}"})
+            raise ValidationError({"purpose": [f"Must be one of {', '.join(compliance.PURPOSES)}."]})
         model = visible_model(request, owner, name)
         data = selectors.model_compliance(model, request.user, purpose=purpose)
         if purpose:
@@ -96,7 +96,7 @@ class ModelBomView(APIView):
     def get(self, request, owner: str, name: str):
         fmt = request.query_params.get("format") or "spdx"
         if fmt not in bom.FORMATS:
-            raise ValidationError({"format": f"must be one of {', '.join(bom.FORMATS)}"})
+            raise ValidationError({"format": [f"Must be one of {', '.join(bom.FORMATS)}."]})
         model = visible_model(request, owner, name)
         return bom_response(model, fmt, request.user, attachment=request.query_params.get("download") == "1")
 
