@@ -123,3 +123,20 @@ def test_a_lost_generation_counter_never_brings_back_older_entries(popular):
     cache_scopes.bump_generation(on_commit=False)
     cache.delete(cache_scopes.GENERATION_KEY)  # evicted, or the cache restarted
     assert cache_scopes.generation() > first + 1
+
+
+def test_a_visibility_change_in_the_admin_retires_the_cached_scopes(popular, admin_user, rf,
+                                                                     django_capture_on_commit_callbacks):
+    from django.contrib import admin
+
+    from catalog.models import MLModel
+
+    anonymous = as_user()
+    assert "owner/popular" in names(anonymous)
+    model_admin = admin.site._registry[MLModel]
+    request = rf.post("/admin/catalog/mlmodel/")
+    request.user = admin_user
+    popular.visibility = "private"
+    with django_capture_on_commit_callbacks(execute=True):
+        model_admin.save_model(request, popular, model_admin.get_form(request, popular)(instance=popular), True)
+    assert "owner/popular" not in names(anonymous)
