@@ -32,7 +32,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts import audit
-from catalog import crypto, inspection, storage
+from catalog import crypto, inspection, revisions, storage
 from catalog.models import Dataset, DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
 
 log = logging.getLogger(__name__)
@@ -228,9 +228,20 @@ def _mark_ready(version: FileVersion, asset, report: inspection.Report, *, key: 
         locked.inspection, locked.processed_at, locked.staging_name = report.summary, timezone.now(), ""
         locked.save()
         _apply_report(locked, asset, report)
+        _commit_upload(locked, asset)
         audit.record("file.ready", target=asset, details={"path": locked.file.path, "version": locked.number,
                                                           "sha256": locked.sha256})
     return locked
+
+
+def _commit_upload(version: FileVersion, asset) -> None:
+    """The ready version becomes the path's content on main, unless a newer version of the path got
+    there first (pipelines of two uploads of one path may finish out of order: the newest upload wins)."""
+    path = version.file.path
+    current = revisions.version_at(revisions.head(asset), path)
+    if current is None or current.number < version.number:
+        revisions.commit_changes(asset=asset, author=version.uploaded_by, message=f"Upload {path}",
+                                 changes={path: version})
 
 
 def _sha256_of(path: Path, size: int, stop: threading.Event, block: int = 1 << 20) -> str | None:
@@ -326,13 +337,27 @@ def _apply_report(version: FileVersion, asset, report: inspection.Report) -> Non
 def delete_path(*, user, asset, path: str, request=None) -> RepoFile:
     if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
         raise PermissionDenied("You may not change this asset's files.")
-    repo_file = RepoFile.objects.of(asset).present().filter(path=path).first()
+    repo_file = RepoFile.objects.select_for_update().of(asset).present().filter(path=path).first()
     if repo_file is None:
         raise ValidationError(f"There is no file {path!r}.")
+    _cancel_pending(repo_file)
+    if revisions.version_at(revisions.head(asset), path) is not None:
+        revisions.commit_changes(asset=asset, author=user, message=f"Delete {path}", changes={path: None},
+                                 request=request)
     repo_file.deleted_at = timezone.now()
     repo_file.save(update_fields=["deleted_at"])
     audit.record("file.delete", actor=user, target=asset, request=request, details={"path": path})
     return repo_file
+
+
+def _cancel_pending(repo_file: RepoFile) -> None:
+    """Uploads of a deleted path still in the pipeline are rejected: they must not bring it back."""
+    pending = list(repo_file.versions.select_for_update().filter(status=FileVersion.Status.PENDING))
+    for version in pending:
+        if version.staging_name:
+            staged = Path(settings.OMH_STAGING_DIR) / version.staging_name
+            transaction.on_commit(lambda staged=staged: staged.unlink(missing_ok=True))
+        _reject(version, "the file was deleted before this upload was processed")
 
 
 # --- download ---------------------------------------------------------------------------------

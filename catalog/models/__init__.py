@@ -43,3 +43,4 @@ from catalog.models.datasets import (  # noqa: F401
 )
 from catalog.models.files import FileVersion, RepoFile  # noqa: F401
 from catalog.models.loading import LoadedRecord  # noqa: F401
+from catalog.models.revisions import Commit, CommitChange, Ref, compute_oid, version_identity  # noqa: F401
