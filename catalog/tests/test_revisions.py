@@ -202,3 +202,31 @@ def test_deleting_an_asset_deletes_its_history(owner, repo):
     revisions.create_tag(asset=repo, name="v1", revision=None, user=owner)
     repo.delete()
     assert not Commit.objects.exists() and not Ref.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_commits_stay_linear_on_postgresql(owner, repo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what is tested; SQLite serialises every write anyway")
+    paths = [f"f{n}.txt" for n in range(8)]
+    for path in paths:
+        upload(owner, repo, path, path.encode())
+
+    def delete(path: str) -> int:
+        try:
+            return revisions.commit_changes(asset=repo, author=owner, message=f"Delete {path}",
+                                            changes={path: None}).number
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = sorted(pool.map(delete, paths))
+    assert numbers == list(range(9, 17))
+    history = list(revisions.list_commits(repo))
+    assert [c.number for c in history] == list(range(16, 0, -1))
+    assert all(c.parent_id == older.pk for c, older in zip(history, history[1:]))
+    assert revisions.files_at(history[0]) == {}
