@@ -185,7 +185,8 @@ class MLModelAdmin(ModelComplianceAdminMixin, AuditedAssetAdmin):
         "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
     ]
     list_filter = [
-        "architecture_family", "training_type", "visibility", "media", "license__category", "tasks", HasViolationsFilter,
+        "architecture_family", "training_type", "visibility", "media", "license__category", "tasks", "release_date",
+        HasViolationsFilter,
     ]
     actions = [reanalyse_license]
     list_select_related = ["owner", "license"]
@@ -197,7 +198,7 @@ class MLModelAdmin(ModelComplianceAdminMixin, AuditedAssetAdmin):
     fieldsets = [
         (None, {"fields": ["owner", "name", "visibility", "card"]}),
         ("Classification", {"fields": ["media", "tasks", "training_type", "architecture_family", "architecture_name"]}),
-        ("Size and licence", {"fields": ["parameter_count", "license", "license_declared"]}),
+        ("Size, release and licence", {"fields": ["parameter_count", "release_date", "license", "license_declared"]}),
         ("People and activity", {"fields": ["authors", "downloads", "likes", "created_at", "updated_at"]}),
     ]
 

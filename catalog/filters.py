@@ -133,6 +133,8 @@ class MLModelFilter(AssetFilter):
     training_type = _choice_list("training_type", TrainingType.choices, "Training type")
     parameters_min = df.NumberFilter(field_name="parameter_count", lookup_expr="gte", min_value=0)
     parameters_max = df.NumberFilter(field_name="parameter_count", lookup_expr="lte", min_value=0)
+    released_after = df.DateFilter(field_name="release_date", lookup_expr="gte", label="Released on or after (a date)")
+    released_before = df.DateFilter(field_name="release_date", lookup_expr="lt", label="Released before (a date)")
     base_model = df.CharFilter(method="filter_base_model", label="Derives directly from this model (owner/name or id)")
     relation = df.MultipleChoiceFilter(method="filter_relation", choices=Relation.choices,
                                        label="Derives from a base model by this relation")

@@ -103,11 +103,11 @@ class ModelForm(AssetForm):
     class Meta:
         model = MLModel
         fields = ["name", "visibility", "training_type", "architecture_family", "architecture_name",
-                  "parameter_count", "card"]
-        widgets = {"card": forms.Textarea(attrs=TEXTAREA)}
+                  "parameter_count", "release_date", "card"]
+        widgets = {"card": forms.Textarea(attrs=TEXTAREA), "release_date": forms.DateInput(attrs={"type": "date"})}
         help_texts = {"card": "Markdown. Scripts, event handlers and javascript: links are removed when shown.",
                       "architecture_family": "Fill in the matching details below."}
-        labels = {"parameter_count": "Parameters"}
+        labels = {"parameter_count": "Parameters", "release_date": "Released"}
 
 
 class TransformerForm(forms.Form):

@@ -31,7 +31,7 @@ DETAIL_FIELDS = {
     "rnn": ["criterion", "batch_size", "input_size"],
 }
 MODEL_FIELDS = ["name", "card", "visibility", "training_type", "architecture_family", "architecture_name",
-                "parameter_count", "license", "license_declared"]
+                "parameter_count", "release_date", "license", "license_declared"]
 DATASET_FIELDS = ["name", "card", "visibility", "license", "license_declared", "year", "objective", "access",
                   "availability", "num_citations", "citation_link", "sources", "storage_uri", "instances_number",
                   "features_description", "features_number", "representativity_description", "representativity_level",

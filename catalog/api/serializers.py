@@ -83,8 +83,8 @@ class AssetSerializer(serializers.ModelSerializer):
 
 MODEL_LIST_FIELDS = [
     "id", "owner", "name", "visibility", "media", "tasks", "training_type", "architecture_family",
-    "architecture_name", "parameter_count", "license", "license_category", "license_declared", "downloads", "likes",
-    "created_at", "updated_at",
+    "architecture_name", "parameter_count", "release_date", "license", "license_category", "license_declared",
+    "downloads", "likes", "created_at", "updated_at",
 ]
 
 
@@ -133,7 +133,7 @@ def architecture_of(model: MLModel) -> dict:
 
 class MLModelSerializer(AssetSerializer):
     """A model with its parts. Writable: name, card, visibility, media, tasks, training type, architecture
-    (family and details), parameter count, licence, authors."""
+    (family and details), parameter count, release date, licence, authors."""
 
     architecture = ArchitectureSerializer(required=False, write_only=True)
     architecture_details = serializers.SerializerMethodField()
