@@ -51,7 +51,7 @@ class ResultSet:
 
 
 def max_answer_bytes() -> int:
-    return int(getattr(settings, "AGENT_MAX_ANSWER_BYTES", 2_000_000))
+    return settings.AGENT_MAX_ANSWER_BYTES
 
 
 def clean_text(text: str) -> str:

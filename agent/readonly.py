@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def reader_role() -> str:
-    return getattr(settings, "AGENT_DB_ROLE", "omh_agent_reader")
+    return settings.AGENT_DB_ROLE
 
 
 @cache

@@ -21,7 +21,7 @@ MAX_LOGGED_CHARS = 100_000  # per text kept in the log (SQL, executed SQL, messa
 
 
 def max_question_chars() -> int:
-    return int(getattr(settings, "AGENT_MAX_QUESTION_CHARS", 2000))
+    return settings.AGENT_MAX_QUESTION_CHARS
 
 
 @dataclass

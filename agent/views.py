@@ -12,7 +12,7 @@ from agent.models import AgentQuery
 
 
 def page_wait_seconds() -> int:
-    return int(getattr(settings, "AGENT_PAGE_WAIT_SECONDS", 90))
+    return settings.AGENT_PAGE_WAIT_SECONDS
 
 
 @login_required

@@ -62,7 +62,7 @@ def is_staff_viewer(user) -> bool:
 
 
 def cache_seconds() -> int:
-    return int(getattr(settings, "INSIGHTS_CACHE_SECONDS", 300))
+    return settings.INSIGHTS_CACHE_SECONDS
 
 
 def invalidate() -> None:
@@ -80,7 +80,7 @@ def _analytics_session():
         return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-                       [str(getattr(settings, "INSIGHTS_WORK_MEM", "64MB"))])
+                       [settings.INSIGHTS_WORK_MEM])
         yield
 
 
@@ -455,7 +455,7 @@ def _bounded_deepest(cursor, minimum: int) -> list[tuple[int, int]] | None:
         batch = cursor.fetchall()
         if not batch or (len(best) >= TOP_N and batch[0][1] < best[TOP_N - 1][1]):
             return best
-        if examined >= getattr(settings, "INSIGHTS_LINEAGE_MAX_CANDIDATES", 20_000):
+        if examined >= settings.INSIGHTS_LINEAGE_MAX_CANDIDATES:
             return None
         examined += len(batch)
         marks = ", ".join(["%s"] * len(batch))

@@ -184,11 +184,11 @@ def load_graph(model_ids: list[int] | None) -> Graph:
 
 def _use_prepared_statement() -> bool:
     """On PostgreSQL the one-model query is prepared once per connection: planning the recursive
-    union costs more than running it. Off with LICENSING_PREPARED_STATEMENTS = False (e.g. behind
+    union costs more than running it. Off with LICENSING_PREPARED_STATEMENTS=0 in the environment (e.g. behind
     a transaction-pooling PgBouncer, which does not keep prepared statements)."""
     from django.conf import settings
 
-    return connection.vendor == "postgresql" and getattr(settings, "LICENSING_PREPARED_STATEMENTS", True)
+    return connection.vendor == "postgresql" and settings.LICENSING_PREPARED_STATEMENTS
 
 
 def _prepare(cursor) -> None:

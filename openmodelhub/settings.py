@@ -11,8 +11,13 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -20,6 +25,22 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -62,6 +83,7 @@ INSTALLED_APPS = [
     "catalog",
     "insights",
     "agent",
+    "hfhub",
 ]
 
 MIDDLEWARE = [
@@ -98,7 +120,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
@@ -116,7 +138,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -147,12 +169,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
-LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "20"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # How many reverse proxies stand in front of the hub (0: none, X-Forwarded-For is ignored). One
 # setting for the log-in lock-out, the audit trail's addresses and DRF's throttles (openmodelhub.network).
-OMH_NUM_PROXIES = int(os.environ.get("OMH_NUM_PROXIES", "0"))
+OMH_NUM_PROXIES = env_int("OMH_NUM_PROXIES", 0)
 
 
 def _secret_from_file(name: str) -> str:
@@ -164,17 +186,17 @@ def _secret_from_file(name: str) -> str:
 OMH_AUDIT_CHECKPOINT_KEY = (os.environ.get("OMH_AUDIT_CHECKPOINT_KEY")
                             or _secret_from_file("OMH_AUDIT_CHECKPOINT_KEY_FILE")
                             or _development_secret("audit_checkpoint_key"))
-OMH_AUDIT_CHECKPOINT_DIR = os.environ.get("OMH_AUDIT_CHECKPOINT_DIR", "")  # empty: default storage, audit-checkpoints/
-OMH_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("OMH_AUDIT_CHECKPOINT_SECONDS", "300"))
+OMH_AUDIT_CHECKPOINT_DIR = env_str("OMH_AUDIT_CHECKPOINT_DIR", "")  # empty: default storage, audit-checkpoints/
+OMH_AUDIT_CHECKPOINT_SECONDS = env_float("OMH_AUDIT_CHECKPOINT_SECONDS", 300.0)
 
 # --- E-mail (invitations, password resets) --------------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OpenModelHub <hub@localhost>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenModelHub <hub@localhost>")
 
 # --- Files ----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -204,17 +226,17 @@ FILE_UPLOAD_HANDLERS = [
     "catalog.files.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-OMH_MAX_UPLOAD_BYTES = int(os.environ.get("OMH_MAX_UPLOAD_BYTES", str(20 * 1024**3)))
-OMH_ENCRYPTION_CHUNK_SIZE = int(os.environ.get("OMH_ENCRYPTION_CHUNK_SIZE", str(1024 * 1024)))
-OMH_ZIP_MAX_TOTAL_BYTES = int(os.environ.get("OMH_ZIP_MAX_TOTAL_BYTES", str(50 * 1024**3)))
-OMH_ZIP_MAX_RATIO = int(os.environ.get("OMH_ZIP_MAX_RATIO", "200"))
-OMH_ZIP_MAX_ENTRIES = int(os.environ.get("OMH_ZIP_MAX_ENTRIES", "100000"))
-OMH_JSON_PROFILE_MAX_BYTES = int(os.environ.get("OMH_JSON_PROFILE_MAX_BYTES", str(256 * 1024**2)))
+OMH_MAX_UPLOAD_BYTES = env_int("OMH_MAX_UPLOAD_BYTES", 20 * 1024**3)
+OMH_ENCRYPTION_CHUNK_SIZE = env_int("OMH_ENCRYPTION_CHUNK_SIZE", 1024 * 1024)
+OMH_ZIP_MAX_TOTAL_BYTES = env_int("OMH_ZIP_MAX_TOTAL_BYTES", 50 * 1024**3)
+OMH_ZIP_MAX_RATIO = env_int("OMH_ZIP_MAX_RATIO", 200)
+OMH_ZIP_MAX_ENTRIES = env_int("OMH_ZIP_MAX_ENTRIES", 100_000)
+OMH_JSON_PROFILE_MAX_BYTES = env_int("OMH_JSON_PROFILE_MAX_BYTES", 256 * 1024**2)
 # Time budget of one file's inspection (pickle scan, archive reads, profiling); past it the version is rejected.
-OMH_INSPECTION_SECONDS = float(os.environ.get("OMH_INSPECTION_SECONDS", "600"))
+OMH_INSPECTION_SECONDS = env_float("OMH_INSPECTION_SECONDS", 600.0)
 
 # S3-compatible object storage for file content (django-storages) when a bucket is named.
-OMH_S3_BUCKET = os.environ.get("OMH_S3_BUCKET", "")
+OMH_S3_BUCKET = env_str("OMH_S3_BUCKET", "")
 if OMH_S3_BUCKET:
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -224,7 +246,7 @@ if OMH_S3_BUCKET:
             "region_name": os.environ.get("OMH_S3_REGION") or None,
             "access_key": os.environ.get("OMH_S3_ACCESS_KEY") or None,
             "secret_key": os.environ.get("OMH_S3_SECRET_KEY") or None,
-            "location": os.environ.get("OMH_S3_PREFIX", ""),
+            "location": env_str("OMH_S3_PREFIX", ""),
             "file_overwrite": True,
             "default_acl": None,
             "querystring_auth": True,
@@ -244,7 +266,7 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -269,8 +291,8 @@ REST_FRAMEWORK = {
     ],
     "NUM_PROXIES": OMH_NUM_PROXIES,  # our throttles key on openmodelhub.network.client_ip, which reads the same
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("API_THROTTLE_ANON", "120/minute"),
-        "user": os.environ.get("API_THROTTLE_USER", "1200/minute"),
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -302,19 +324,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Agent (natural-language questions -> read-only SQL) -----------------------------------
-OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
-OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-AGENT_LLM_TIMEOUT_SECONDS = float(os.environ.get("AGENT_LLM_TIMEOUT_SECONDS", "30"))
-AGENT_LLM_MAX_RETRIES = int(os.environ.get("AGENT_LLM_MAX_RETRIES", "2"))
-AGENT_STATEMENT_TIMEOUT_MS = int(os.environ.get("AGENT_STATEMENT_TIMEOUT_MS", "5000"))
-AGENT_MAX_ROWS = int(os.environ.get("AGENT_MAX_ROWS", "1000"))
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+AGENT_LLM_TIMEOUT_SECONDS = env_float("AGENT_LLM_TIMEOUT_SECONDS", 30.0)
+AGENT_LLM_MAX_RETRIES = env_int("AGENT_LLM_MAX_RETRIES", 2)
+AGENT_STATEMENT_TIMEOUT_MS = env_int("AGENT_STATEMENT_TIMEOUT_MS", 5000)
+AGENT_MAX_ROWS = env_int("AGENT_MAX_ROWS", 1000)
 # An answer's rows, as JSON, are cut at this size (what the query log and the API keep and send).
-AGENT_MAX_ANSWER_BYTES = int(os.environ.get("AGENT_MAX_ANSWER_BYTES", "2000000"))
+AGENT_MAX_ANSWER_BYTES = env_int("AGENT_MAX_ANSWER_BYTES", 2_000_000)
+AGENT_MAX_QUESTION_CHARS = env_int("AGENT_MAX_QUESTION_CHARS", 2000)
+AGENT_PAGE_WAIT_SECONDS = env_int("AGENT_PAGE_WAIT_SECONDS", 90)  # how long the answer page polls
+AGENT_API_WAIT_SECONDS = env_float("AGENT_API_WAIT_SECONDS", 20.0)  # then POST /api/v1/agent/query answers 202
+AGENT_DB_ROLE = env_str("AGENT_DB_ROLE", "omh_agent_reader")  # PostgreSQL role the agent's SQL runs as
 
 # --- Insights -------------------------------------------------------------------------------
-INSIGHTS_CACHE_SECONDS = int(os.environ.get("INSIGHTS_CACHE_SECONDS", "300"))
-API_FACETS_CACHE_SECONDS = int(os.environ.get("API_FACETS_CACHE_SECONDS", "60"))
+INSIGHTS_CACHE_SECONDS = env_int("INSIGHTS_CACHE_SECONDS", 300)
+API_FACETS_CACHE_SECONDS = env_int("API_FACETS_CACHE_SECONDS", 60)
+INSIGHTS_WORK_MEM = env_str("INSIGHTS_WORK_MEM", "64MB")  # PostgreSQL work_mem of the statistics' transaction
+# Deepest chains: past this many candidates one walk over the visible graph answers instead.
+INSIGHTS_LINEAGE_MAX_CANDIDATES = env_int("INSIGHTS_LINEAGE_MAX_CANDIDATES", 20_000)
 # `celery -A openmodelhub beat`: keeps the costly shared aggregates warm, a little more often than
 # they expire, so that no visitor waits for a cold computation at a million models.
 CELERY_BEAT_SCHEDULE = {
@@ -329,10 +358,14 @@ CELERY_BEAT_SCHEDULE = {
 # Beat's record of when each task last ran: under OMH_VAR_DIR, not in the checkout (celery beat --schedule overrides).
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
+# --- Licensing ------------------------------------------------------------------------------
+# Off behind a transaction-pooling PgBouncer, which does not keep prepared statements.
+LICENSING_PREPARED_STATEMENTS = env_bool("LICENSING_PREPARED_STATEMENTS", True)
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

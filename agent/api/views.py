@@ -11,7 +11,7 @@ from agent.models import AgentQuery
 
 
 def api_wait_seconds() -> float:
-    return float(getattr(settings, "AGENT_API_WAIT_SECONDS", 20))
+    return float(settings.AGENT_API_WAIT_SECONDS)
 
 
 class AgentQueryView(APIView):
