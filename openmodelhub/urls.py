@@ -28,5 +28,6 @@ urlpatterns = [
     path("insights/", include("insights.urls")),
     path("agent/", include("agent.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("hf/", include("hfhub.urls")),  # the Hugging Face Hub protocol: HF_ENDPOINT=https://host/hf
     path("", include("catalog.urls")),
 ]

@@ -1,0 +1,105 @@
+"""``/api/models`` and ``/api/datasets``: the Hub's list parameters over the catalogue's visible_to
+querysets, paginated by the catalogue's keyset cursors (``Link: <…>; rel="next"``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from rest_framework.exceptions import ValidationError
+
+from catalog.api.pagination import Keyset
+from catalog.models import Dataset, MLModel, ModelDataset
+from hfhub.errors import bad_request
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+SORTS = {"downloads": "downloads", "likes": "likes", "createdAt": "created_at", "created_at": "created_at",
+         "lastModified": "updated_at", "last_modified": "updated_at", "trendingScore": "downloads",
+         "id": "name"}
+TRUE = {"1", "true", "True"}
+
+
+@dataclass
+class ListQuery:
+    search: str
+    author: str
+    filters: list[str]
+    ordering: list
+    limit: int
+    full: bool
+    card_data: bool
+
+
+def parse(params) -> ListQuery:
+    sort = params.get("sort") or "lastModified"
+    if sort not in SORTS:
+        raise bad_request(f"sort must be one of {', '.join(SORTS)}")
+    direction = params.get("direction") or "-1"
+    if direction not in ("-1", "1"):
+        raise bad_request("direction must be -1 or 1")
+    limit = params.get("limit") or str(DEFAULT_LIMIT)
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+        raise bad_request(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    key = F(SORTS[sort])
+    descending = direction == "-1"
+    ordering = [key.desc(nulls_last=True), F("id").desc()] if descending else [key.asc(nulls_last=True), F("id").asc()]
+    filters = [value for value in params.getlist("filter") if value]
+    if any(len(value) > 300 for value in filters) or len(filters) > 20:
+        raise bad_request("too many or too long filters")
+    return ListQuery(search=(params.get("search") or "").strip()[:200], author=(params.get("author") or "").strip(),
+                     filters=filters, ordering=ordering, limit=int(limit), full=params.get("full") in TRUE,
+                     card_data=params.get("cardData") in TRUE)
+
+
+def matching_id(queryset: QuerySet, text: str) -> QuerySet:
+    """Substring of ``owner/name``, as the Hub's search."""
+    if "/" not in text:
+        return queryset.filter(Q(name__icontains=text) | Q(owner__username__icontains=text))
+    left, _, right = text.partition("/")
+    return queryset.filter(owner__username__iendswith=left, name__istartswith=right)
+
+
+def tagged(queryset: QuerySet, tag: str) -> QuerySet:
+    """A Hub filter value: ``license:<id>``, ``dataset:<owner/name>``, a task slug, a library or a card tag."""
+    model_cls = queryset.model
+    if tag.startswith("license:"):
+        value = tag.partition(":")[2]
+        return queryset.filter(Q(license__key__iexact=value) | Q(license__spdx_id__iexact=value)
+                               | Q(license_declared__iexact=value))
+    if tag.startswith("dataset:") and model_cls is MLModel:
+        owner, _, name = tag.partition(":")[2].partition("/")
+        links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__owner__username=owner, dataset__name=name)
+        return queryset.filter(Exists(links))
+    through = model_cls.tasks.through
+    column = f"{model_cls._meta.model_name}_id"
+    in_tasks = Exists(through.objects.filter(**{column: OuterRef("pk"), "task__slug": tag}))
+    return queryset.filter(in_tasks | card_mentions(tag))
+
+
+def card_mentions(tag: str) -> Q:
+    """The card's tags or library (``card_data``, when the catalogue keeps it)."""
+    if "card_data" not in {f.name for f in MLModel._meta.get_fields()}:
+        return Q(pk__in=[])
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return Q(card_data__tags__contains=[tag]) | Q(card_data__library_name=tag)
+    return Q(card_data__tags__icontains=f'"{tag}"') | Q(card_data__library_name=tag)
+
+
+def page(queryset: QuerySet, query: ListQuery, cursor: str | None):
+    if query.search:
+        queryset = matching_id(queryset, query.search)
+    if query.author:
+        queryset = queryset.filter(owner__username=query.author)
+    for tag in query.filters:
+        queryset = tagged(queryset, tag)
+    try:
+        return Keyset(query.ordering).page(queryset, cursor, query.limit)
+    except ValidationError:  # a cursor this list did not give out
+        raise bad_request("Invalid cursor: use the link the previous page gave.") from None
+
+
+def asset_class(kind: str):
+    return {"models": MLModel, "datasets": Dataset}[kind]

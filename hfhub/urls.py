@@ -1,0 +1,26 @@
+"""The Hub's URLs under the prefix openmodelhub/urls.py mounts (``/hf/``). A revision is one path
+segment, or ``refs/heads/<name>`` / ``refs/tags/<name>`` (the client quotes the slashes, the server
+sees them decoded)."""
+
+from django.urls import path, re_path
+
+from hfhub import views
+
+app_name = "hfhub"
+
+REPO = r"(?P<owner>[^/]+)/(?P<name>[^/]+)"
+REVISION = r"(?P<revision>refs/(?:heads|tags)/[^/]+|[^/]+)"
+KIND = r"(?P<kind>models|datasets)"
+
+urlpatterns = [
+    path("api/whoami-v2", views.whoami, name="whoami"),
+    re_path(rf"^api/{KIND}$", views.repo_list, name="list"),
+    re_path(rf"^api/{KIND}/{REPO}$", views.repo_info, name="info"),
+    re_path(rf"^api/{KIND}/{REPO}/revision/{REVISION}$", views.repo_info, name="info-revision"),
+    re_path(rf"^api/{KIND}/{REPO}/tree/{REVISION}(?:/(?P<path>.+))?$", views.tree, name="tree"),
+    re_path(rf"^api/{KIND}/{REPO}/paths-info/{REVISION}$", views.paths_info, name="paths-info"),
+    re_path(rf"^api/{KIND}/{REPO}/refs$", views.refs, name="refs"),
+    re_path(rf"^api/{KIND}/{REPO}/commits/{REVISION}$", views.commits, name="commits"),
+    re_path(rf"^(?P<kind>datasets)/{REPO}/resolve/{REVISION}/(?P<path>.+)$", views.resolve, name="dataset-resolve"),
+    re_path(rf"^{REPO}/resolve/{REVISION}/(?P<path>.+)$", views.resolve, {"kind": "models"}, name="model-resolve"),
+]
