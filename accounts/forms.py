@@ -15,8 +15,11 @@ class RateLimitedLoginMixin:
         if not (username and password):  # a missing field reports its own error; nothing is checked
             return super().clean()
         ip = client_ip(self.request)
-        if not ratelimit.admit_attempt(username, ip):
-            audit.record("login.locked", request=self.request, details={"username": username})
+        admission = ratelimit.admit_attempt(username, ip)
+        if not admission.admitted:
+            if admission.newly_locked:  # once per lock-out window: a flood of refusals is no flood of audit writes
+                audit.record("login.locked", request=self.request,
+                             details={"username": username, "limits": list(admission.newly_locked)})
             raise forms.ValidationError(
                 "Too many failed log-in attempts for this account or from this address. "
                 f"Try again in {ratelimit.lockout_minutes()} minutes, or reset your password.",

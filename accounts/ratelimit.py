@@ -5,13 +5,16 @@ count passes the limit: simultaneous attempts each get their own number, so no m
 ever reach the password hasher. A fixed window opens at the first attempt; while it lasts, refused
 attempts keep being refused, even with the right password, so guessing cannot continue. A successful
 log-in clears its account's count and gives its address the attempt back (an address counts
-failures, so that many people behind one address can still sign in).
+failures, so that many people behind one address can still sign in). Refused attempts keep being
+counted, but only the one that crosses a limit says so (``Admission.newly_locked``): the lock-out is
+audited once per window, not once per refused attempt.
 
 The increments are atomic on Redis (one Lua script: INCR, and EXPIRE when the key has no expiry),
 in local memory (a lock) and on memcached (add + incr). The address is openmodelhub.network.client_ip.
 """
 
 import hashlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -32,10 +35,10 @@ def _key(kind: str, value: str) -> str:
     return f"login-failures:{kind}:{hashlib.sha256(value.lower().encode()).hexdigest()}"
 
 
-def _keys(username: str, ip: str | None) -> list[tuple[str, int]]:
-    keys = [(_key("account", username or ""), settings.LOGIN_FAILURES_PER_ACCOUNT)]
+def _keys(username: str, ip: str | None) -> list[tuple[str, str, int]]:
+    keys = [("account", _key("account", username or ""), settings.LOGIN_FAILURES_PER_ACCOUNT)]
     if ip:
-        keys.append((_key("ip", ip), settings.LOGIN_FAILURES_PER_IP))
+        keys.append(("address", _key("ip", ip), settings.LOGIN_FAILURES_PER_IP))
     return keys
 
 
@@ -71,10 +74,18 @@ def _give_back(key: str) -> None:
         pass
 
 
-def admit_attempt(username: str, ip: str | None) -> bool:
-    """Count one attempt on the account and the address; False when either is past its limit."""
-    counts = [(_increment(key), limit) for key, limit in _keys(username, ip)]
-    return all(count <= limit for count, limit in counts)
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool  # False when the account or the address is past its limit
+    newly_locked: tuple[str, ...]  # "account" / "address": the limits this very attempt crossed
+
+
+def admit_attempt(username: str, ip: str | None) -> Admission:
+    """Count one attempt on the account and the address. The increments are atomic, so exactly one
+    attempt per window sees a count of limit + 1: that one reports the lock-out as new."""
+    counts = [(kind, _increment(key), limit) for kind, key, limit in _keys(username, ip)]
+    return Admission(admitted=all(count <= limit for _, count, limit in counts),
+                     newly_locked=tuple(kind for kind, count, limit in counts if count == limit + 1))
 
 
 def register_success(username: str, ip: str | None) -> None:

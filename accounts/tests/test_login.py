@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.test.testcases import LiveServerThread
 
+from accounts import ratelimit
 from accounts.models import AuditEvent, User
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,29 @@ def test_the_lockout_ends_with_its_window(client, owner, settings):
         attempt(client, "owner", "wrong")
     time.sleep(1.5)  # Redis expires the counter it created by INCR; local memory the one it added
     assert attempt(client, "owner", "owner-pass-123").status_code == 302
+
+
+def test_a_lockout_is_audited_once_per_window_while_refusals_keep_counting(client, owner, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_LOCKOUT_SECONDS = 2, 1
+    for _ in range(12):
+        attempt(client, "owner", "wrong")
+    locked = AuditEvent.objects.filter(action="login.locked")
+    assert [e.details for e in locked] == [{"username": "owner", "limits": ["account"]}]
+    assert cache.get(ratelimit._key("account", "owner")) == 12  # every refused attempt still counted
+    assert "Too many failed" in attempt(client, "owner", "owner-pass-123").content.decode()
+    time.sleep(1.5)  # a new window: crossing the limit again is a new lock-out, audited again
+    for _ in range(4):
+        attempt(client, "owner", "wrong")
+    assert AuditEvent.objects.filter(action="login.locked").count() == 2
+    assert AuditEvent.objects.filter(action="login.failed").count() == 4
+
+
+def test_an_address_lockout_is_audited_once_across_accounts(client, settings):
+    settings.LOGIN_FAILURES_PER_IP = 3
+    for i in range(10):
+        attempt(client, f"guess{i}", "wrong", ip="10.0.0.9")
+    assert list(AuditEvent.objects.filter(action="login.locked").values_list("details", flat=True)) == [
+        {"username": "guess3", "limits": ["address"]}]
 
 
 def test_a_success_gives_the_address_its_attempt_back(client, owner, settings):
@@ -216,9 +240,10 @@ def test_thirty_simultaneous_wrong_passwords_reach_the_hasher_only_up_to_the_lim
     with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(lambda _: page.post("owner", "wrong"), range(30)))
     assert [status for status, _ in answers] == [200] * 30
-    # Each password that reached the hasher and failed left a login.failed event; each refusal a login.locked.
+    # Each password that reached the hasher and failed left a login.failed event; the lock-out one login.locked,
+    # written by the one attempt that crossed the limit, not one per refusal.
     actions = hub.query(lambda: Counter(AuditEvent.objects.values_list("action", flat=True)))
-    assert actions == {"login.failed": 5, "login.locked": 25}
+    assert actions == {"login.failed": 5, "login.locked": 1}
     assert sum("Too many failed" in body for _, body in answers) == 25
     status, body = page.post("owner", "owner-pass-123")
     assert status == 200 and "Too many failed" in body
