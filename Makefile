@@ -6,15 +6,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser run test migrate demo clean
+.PHONY: install install-dev browser run test lint migrate demo clean
 
+# `install`: the runtime (requirements.txt), enough to serve and to run workers; `install-dev` adds the
+# test and lint tools (requirements-dev.txt) for `make test` and `make lint`.
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -36,7 +44,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
-test: install browser
+test: install-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
