@@ -12,6 +12,7 @@ from accounts import audit, services
 from accounts.forms import ApiTokenForm, GrantForm, InvitationForm, LoginForm, RegistrationForm, RoleForm
 from accounts.models import ApiToken, Grant, Invitation, User
 from catalog.models import Dataset, MLModel
+from openmodelhub.params import ascii_int
 
 ASSET_KINDS = {"models": MLModel, "datasets": Dataset}
 
@@ -76,12 +77,12 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                                               f"now: {url}")
                     return redirect(request.path)
             elif action == "revoke-grant":
-                grant = get_object_or_404(Grant.objects.for_asset(asset), pk=request.POST.get("id"))
+                grant = get_object_or_404(Grant.objects.for_asset(asset), pk=ascii_int(request.POST.get("id")))
                 services.revoke_grant(by=request.user, grant=grant, request=request)
                 messages.success(request, f"Access of {grant.grantee} revoked.")
                 return redirect(request.path)
             elif action == "revoke-invitation":
-                invitation = get_object_or_404(Invitation.objects.for_asset(asset), pk=request.POST.get("id"))
+                invitation = get_object_or_404(Invitation.objects.for_asset(asset), pk=ascii_int(request.POST.get("id")))
                 services.revoke_invitation(by=request.user, invitation=invitation, request=request)
                 messages.success(request, f"Invitation to {invitation.recipient} revoked.")
                 return redirect(request.path)
@@ -136,7 +137,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form, secret = ApiTokenForm(request.POST or None), None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
-            token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=request.POST.get("id"))
+            token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=ascii_int(request.POST.get("id")))
             services.revoke_api_token(by=request.user, token=token, request=request)
             messages.success(request, f"Token “{token.name}” revoked.")
             return redirect("accounts:tokens")

@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts import audit
 from catalog import crypto, inspection, revisions, storage
 from catalog.models import Dataset, DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
+from openmodelhub.params import ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -382,6 +383,14 @@ class Download:
         return read_plaintext(self.version, self.start, self.end)
 
 
+def _range_bound(text: str) -> int:
+    """ASCII digits only: int() would also read "١٢", " 12", "+12" and "1_2" (openmodelhub.params)."""
+    value = ascii_int(text, max_digits=20)
+    if value is None:
+        raise ValueError(f"not a byte position: {text!r}")
+    return value
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
     """One ``bytes=`` range (as resumable downloads send) -> (start, end exclusive, partial)."""
     if not header:
@@ -392,13 +401,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
     first, _, last = spec.strip().partition("-")
     try:
         if first == "":
-            length = int(last)
+            length = _range_bound(last)
             if length <= 0:
                 raise RangeNotSatisfiable
             start, end = max(size - length, 0), size
         else:
-            start = int(first)
-            end = min(int(last) + 1, size) if last else size
+            start = _range_bound(first)
+            end = min(_range_bound(last) + 1, size) if last else size
     except ValueError:
         return 0, size, False
     if start >= size or start >= end:
@@ -469,14 +478,24 @@ def record_download(*, user, asset, version: FileVersion, partial: bool, request
 
 
 def latest_version(asset, path: str, number: int | None = None) -> FileVersion | None:
-    versions = FileVersion.objects.select_related("file").filter(
-        file__in=RepoFile.objects.of(asset).filter(path=path), status=FileVersion.Status.READY
-    )
+    """Version ``number`` of the path (any ready one, deleted path or not), or the path at main."""
     if number is not None:
-        return versions.filter(number=number).first()
-    if not RepoFile.objects.of(asset).present().filter(path=path).exists():
-        return None
-    return versions.order_by("-number").first()
+        return FileVersion.objects.select_related("file").filter(
+            file__in=RepoFile.objects.of(asset).filter(path=path), status=FileVersion.Status.READY, number=number
+        ).first()
+    return revisions.version_at(revisions.head(asset), path)
+
+
+def find_version(asset, path: str, *, number: str | None = None, revision: str | None = None) -> FileVersion | None:
+    """What a download asks for: ``?version=N`` or ``?revision=`` (commit id, short id, branch or tag;
+    default main). ValueError for a malformed or doubled request; RevisionNotFound from the revision."""
+    if number is not None:
+        if revision is not None:
+            raise ValueError("Give either version or revision, not both.")
+        if not (number.isascii() and number.isdigit() and len(number) <= 9):
+            raise ValueError("version must be a number")
+        return latest_version(asset, path, int(number))
+    return revisions.version_at(revisions.resolve_revision(asset, revision), path)
 
 
 # --- key rotation -----------------------------------------------------------------------------

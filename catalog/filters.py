@@ -23,6 +23,7 @@ from catalog.models import (
     TrainingType,
 )
 from licensing.models import LicenseCategory
+from openmodelhub.params import ascii_int
 
 MODEL_SORTS = {
     "relevance": None,  # search rank, only with ?search=
@@ -167,8 +168,8 @@ def visible_ref(model_cls, value: str, user) -> QuerySet:
     tell them apart."""
     visible = model_cls.objects.visible_to(user)
     value = value.strip()
-    if value.isascii() and value.isdigit() and len(value) <= 18:  # an id (a bigint); longer is no id
-        return visible.filter(pk=int(value))
+    if (pk := ascii_int(value)) is not None:  # an id (a bigint); longer is no id
+        return visible.filter(pk=pk)
     owner, _, name = value.partition("/")
     return visible.filter(owner__username=owner, name=name)
 

@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -12,7 +13,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import crypto, files, filters, forms, search, selectors, services
+from catalog import crypto, files, filters, forms, revisions, search, selectors, services
 from catalog.forms import UploadForm
 from catalog.models import (
     Dataset,
@@ -23,6 +24,7 @@ from catalog.models import (
     ModelLineage,
     RepoFile,
 )
+from openmodelhub.params import ascii_int
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -197,8 +199,7 @@ def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict
         base = action == "remove-base"
         links = (ModelLineage.objects.select_related("model", "base__owner") if base
                  else ModelDataset.objects.select_related("model", "dataset__owner"))
-        link = get_object_or_404(links, model=model,
-                                 pk=request.POST.get("id") if str(request.POST.get("id", "")).isdigit() else None)
+        link = get_object_or_404(links, model=model, pk=ascii_int(request.POST.get("id")))  # None: no such link
         if base:
             services.remove_base_model(user=request.user, edge=link, request=request)
             messages.success(request, f"{link.base.full_name} is no longer a base model of {model.full_name}.")
@@ -299,13 +300,47 @@ def file_list(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRes
                 else:
                     messages.success(request, f"{version.file.path} version {version.number} is {version.status}.")
                 return redirect(request.path)
-    repo_files = RepoFile.objects.of(asset).present().with_latest().order_by("path")
+    revision = request.GET.get("revision")
+    commit = _commit_or_404(asset, revision)
     pending = FileVersion.objects.filter(file__in=RepoFile.objects.of(asset)).exclude(
         status=FileVersion.Status.READY).select_related("file").order_by("-created_at")[:20]
     return render(request, "catalog/files.html", {
-        "asset": asset, "kind": kind, "files": repo_files, "recent_problems": pending, "form": form,
-        "can_edit": can_edit,
+        "asset": asset, "kind": kind, "files": revisions.files_at(commit), "commit": commit,
+        "revision": revision or "", "recent_problems": [] if revision else pending, "form": form,
+        "can_edit": can_edit and not revision,
     })
+
+
+def _commit_or_404(asset, revision: str | None):
+    try:
+        return revisions.resolve_revision(asset, revision)
+    except revisions.RevisionNotFound as exc:
+        raise Http404(str(exc)) from None
+
+
+COMMITS_PER_PAGE = 50
+
+
+def commit_list(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:
+    """A repository's history (main, or what ``?revision=`` reaches), newest first."""
+    asset = _asset(request, kind, owner, name)
+    revision = request.GET.get("revision")
+    try:
+        history = revisions.list_commits(asset, revision).annotate(changed=Count("changes"))
+    except revisions.RevisionNotFound as exc:
+        raise Http404(str(exc)) from None
+    page = Paginator(history, COMMITS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "catalog/commits.html", {
+        "asset": asset, "kind": kind, "page": page, "revision": revision or "", "refs": revisions.list_refs(asset)})
+
+
+def commit_detail(request: HttpRequest, kind: str, owner: str, name: str, revision: str) -> HttpResponse:
+    asset = _asset(request, kind, owner, name)
+    commit = _commit_or_404(asset, revision)
+    if commit is None:
+        raise Http404("The repository has no commit yet.")
+    changes = commit.changes.select_related("version").order_by("path")
+    return render(request, "catalog/commit.html", {"asset": asset, "kind": kind, "commit": commit, "changes": changes})
 
 
 def file_history(request: HttpRequest, kind: str, owner: str, name: str, path: str) -> HttpResponse:
@@ -331,10 +366,13 @@ def file_delete(request: HttpRequest, kind: str, owner: str, name: str, path: st
 
 def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: str) -> HttpResponse:
     asset = _asset(request, kind, owner, name)
-    number = request.GET.get("version")
-    if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
-        return HttpResponse("version must be a number", status=400, content_type="text/plain")
-    version = files.latest_version(asset, path, int(number) if number else None)
+    try:
+        version = files.find_version(asset, path, number=request.GET.get("version"),
+                                     revision=request.GET.get("revision"))
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    except revisions.RevisionNotFound as exc:
+        raise Http404(str(exc)) from None
     if version is None:
         raise Http404("No such file or version.")
     return download_response(request, asset, version)

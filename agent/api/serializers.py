@@ -4,6 +4,7 @@ from rest_framework import serializers
 from agent.models import AgentQuery, EntityType
 from agent.services import max_question_chars
 from agent.synonyms import ENTITY_CODES
+from openmodelhub.params import ascii_int
 
 
 class EntityTypeField(serializers.ChoiceField):
@@ -13,10 +14,11 @@ class EntityTypeField(serializers.ChoiceField):
         super().__init__(choices=EntityType.choices, **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, int) and not isinstance(data, bool) or (isinstance(data, str) and data.isdigit()):
-            if int(data) not in ENTITY_CODES:
+        code = data if isinstance(data, int) and not isinstance(data, bool) else ascii_int(data)
+        if code is not None:  # "²" or "١" is no code: it fails as an unknown choice below
+            if code not in ENTITY_CODES:
                 self.fail("invalid_choice", input=data)
-            data = ENTITY_CODES[int(data)]
+            data = ENTITY_CODES[code]
         return super().to_internal_value(data if data is not None else "")
 
 
