@@ -3,11 +3,16 @@ dataset links and what ``catalog.cards`` kept of the card's front matter), never
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from catalog.models import Dataset, MLModel
 
 
 def _kept(asset) -> dict:
-    return dict(getattr(asset, "card_data", None) or {})
+    try:
+        return dict(asset.hub_card.data)
+    except ObjectDoesNotExist:
+        return {}
 
 
 def license_id(asset) -> str | None:

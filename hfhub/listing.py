@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from rest_framework.exceptions import ValidationError
@@ -78,14 +79,10 @@ def tagged(queryset: QuerySet, tag: str) -> QuerySet:
 
 
 def card_mentions(tag: str) -> Q:
-    """The card's tags or library (``card_data``, when the catalogue keeps it)."""
-    if "card_data" not in {f.name for f in MLModel._meta.get_fields()}:
-        return Q(pk__in=[])
-    from django.db import connection
-
+    """The card's tags or library (hfhub.RepoCard)."""
     if connection.vendor == "postgresql":
-        return Q(card_data__tags__contains=[tag]) | Q(card_data__library_name=tag)
-    return Q(card_data__tags__icontains=f'"{tag}"') | Q(card_data__library_name=tag)
+        return Q(hub_card__data__tags__contains=[tag]) | Q(hub_card__data__library_name=tag)
+    return Q(hub_card__data__tags__icontains=f'"{tag}"') | Q(hub_card__data__library_name=tag)
 
 
 def page(queryset: QuerySet, query: ListQuery, cursor: str | None):

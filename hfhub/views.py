@@ -57,7 +57,7 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
 
 def find_repo(request: HttpRequest, kind: str, owner: str, name: str):
     model_cls = listing.asset_class(kind)
-    asset = (model_cls.objects.visible_to(request.hub_user).select_related("owner", "license")
+    asset = (model_cls.objects.visible_to(request.hub_user).select_related("owner", "license", "hub_card")
              .filter(owner__username=owner, name=name).first())
     if asset is None:
         raise repo_not_found(request)
@@ -96,7 +96,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
 def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
     query = listing.parse(request.GET)
     model_cls = listing.asset_class(kind)
-    queryset = model_cls.objects.visible_to(request.hub_user).select_related("owner", "license").prefetch_related("tasks")
+    queryset = model_cls.objects.visible_to(request.hub_user).select_related("owner", "license", "hub_card").prefetch_related("tasks")
     result = listing.page(queryset, query, request.GET.get("cursor"))
     items = [payloads.list_item(asset, list_card_data(asset), full=query.full or query.card_data) for asset in result.rows]
     response = JsonResponse(items, safe=False)

@@ -26,7 +26,10 @@ MAX_CARD_CHARS = 200_000
 def render_markdown(text: str) -> SafeString:
     """Markdown to HTML, then sanitised by nh3 (an allow-list: no script, no style, no event
     handlers, no javascript: links; links get rel="noopener noreferrer nofollow")."""
-    html = md.markdown((text or "")[:MAX_CARD_CHARS], extensions=["tables", "fenced_code", "sane_lists"],
+    from catalog.cards import split_front_matter
+
+    _, text = split_front_matter(text or "")  # a README's YAML front matter is metadata, not card text
+    html = md.markdown(text[:MAX_CARD_CHARS], extensions=["tables", "fenced_code", "sane_lists"],
                        output_format="html")
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
                       link_rel="noopener noreferrer nofollow", strip_comments=True)

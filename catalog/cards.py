@@ -1,0 +1,116 @@
+"""Repository cards: a ``README.md`` is its repository's card. Its YAML front matter goes into the
+catalogue (licence through licensing's resolver, ``pipeline_tag`` into tasks, ``base_model`` into lineage,
+``datasets`` into dataset links, references resolved through what the uploader may see) and the rest of
+what it declares (tags, library, language, ``model-index`` results) into ``hfhub.RepoCard``; the body
+without the front matter becomes the card text the pages render.
+
+``apply_card(asset, version, user)`` is called when a README.md version is committed to main."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from catalog.models import Dataset, FileVersion, MLModel, ModelLineage, Relation, Task
+
+log = logging.getLogger(__name__)
+
+CARD_PATH = "README.md"
+MAX_CARD_BYTES = 1 << 20
+KEPT = ("tags", "library_name", "language", "model-index")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(metadata, body). Front matter that is not a YAML mapping is no metadata, and stays out of the body."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        metadata = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        metadata = None
+    return (metadata if isinstance(metadata, dict) else {}), text[match.end():].lstrip("\n")
+
+
+def _strings(value, limit: int = 50) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [item.strip()[:200] for item in values[:limit] if isinstance(item, str) and item.strip()]
+
+
+def _kept(metadata: dict) -> dict:
+    kept = {"tags": _strings(metadata.get("tags")), "language": _strings(metadata.get("language"))}
+    if library := _strings(metadata.get("library_name"), 1):
+        kept["library_name"] = library[0]
+    if isinstance(metadata.get("model-index"), list):
+        kept["model-index"] = metadata["model-index"][:20]
+    return {key: value for key, value in kept.items() if value}
+
+
+def _read(version: FileVersion) -> str | None:
+    from catalog.files import read_plaintext
+
+    if version.size > MAX_CARD_BYTES:
+        return None
+    try:
+        return b"".join(read_plaintext(version)).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@transaction.atomic
+def apply_card(asset, version: FileVersion, user) -> dict:
+    """Read the README version's front matter into the catalogue; returns the metadata applied."""
+    from hfhub.models import RepoCard
+    from licensing.services import resolve_license
+
+    text = _read(version)
+    if text is None:
+        return {}
+    metadata, body = split_front_matter(text)
+    fields = {"card": body}
+    if declared := _strings(metadata.get("license"), 1):
+        fields |= {"license_declared": declared[0], "license": resolve_license(declared[0])}
+    type(asset).objects.filter(pk=asset.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(asset, name, value)
+    slugs = _strings(metadata.get("pipeline_tag"), 1) + _strings(metadata.get("task_categories"))
+    if tasks := list(Task.objects.filter(slug__in=slugs)):
+        asset.tasks.add(*tasks)
+    if isinstance(asset, MLModel):
+        _link_bases(asset, _strings(metadata.get("base_model")), user)
+        _link_datasets(asset, _strings(metadata.get("datasets")), user)
+    field = "model" if isinstance(asset, MLModel) else "dataset"
+    RepoCard.objects.update_or_create(**{field: asset}, defaults={"data": _kept(metadata), "version": version})
+    return metadata
+
+
+def _visible(model_cls, user, reference: str):
+    owner, _, name = reference.partition("/")
+    return model_cls.objects.visible_to(user).filter(owner__username=owner, name=name).first() if name else None
+
+
+def _link_bases(model: MLModel, references: list[str], user) -> None:
+    from catalog.services import add_base_model
+
+    for reference in references:
+        base = _visible(MLModel, user, reference)
+        if base is None or base.pk == model.pk or ModelLineage.objects.filter(model=model, base=base).exists():
+            continue
+        try:
+            add_base_model(user=user, model=model, base=base, relation=Relation.FINE_TUNE)
+        except ValidationError as exc:  # a cycle: the card cannot make the lineage wrong
+            log.info("card of %s: base model %s not linked: %s", model, reference, exc.messages)
+
+
+def _link_datasets(model: MLModel, references: list[str], user) -> None:
+    from catalog.services import link_dataset
+
+    for reference in references:
+        dataset = _visible(Dataset, user, reference)
+        if dataset is not None:
+            link_dataset(user=user, model=model, dataset=dataset, role="trained_on")
