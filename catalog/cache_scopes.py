@@ -4,7 +4,8 @@ A cached result may name or count an asset only while its viewers may still see 
 every key see to that, so that the next request after a change no longer shows the asset:
 
 - the *visibility generation*, one counter in the cache, bumped (after the commit) by the services
-  that change who may see an asset: a visibility change, a deletion, a change of owner. Every
+  that change who may see an asset: a visibility change, a deletion, a change of owner; and by the
+  bulk loaders (load_records, generate_catalog) when they wrote something. Every
   scope's entries fall out of use at once and expire by themselves.
 - a signed-in user's scope names the active grants reaching them (directly or through an
   affiliation), so that a new grant, a revocation and an expiry change their key. An expiry is no

@@ -41,7 +41,7 @@ from catalog.models import (
     TransformerDetails,
     check_lineage_edge,
 )
-from catalog import baselines
+from catalog import baselines, cache_scopes
 from catalog.baselines import Kind
 from licensing.models import License
 
@@ -65,9 +65,11 @@ class LoadReport:
     renamed: list[str] = field(default_factory=list)
     unresolved_licenses: Counter = field(default_factory=Counter)
     kept: list[str] = field(default_factory=list)  # "model owner/name (why)": left as curators made them
+    changed: bool = False  # something was created or rewritten (``updated`` also counts rows left alone)
 
     def count(self, kind: str, created: bool) -> None:
         (self.created if created else self.updated)[kind] += 1
+        self.changed |= created
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,6 +362,8 @@ class RecordLoader:
         models = baselines.plan_assets(Kind.MODEL, model_records, update=self.update, resolve=self._resolve)
         for plan in (datasets, models):
             self.report.kept.extend(f"{plan.kind} {line}" for line in plan.kept)
+        if self.update or len(datasets.skip) < len(dataset_records) or len(models.skip) < len(model_records):
+            self.report.changed = True  # rows (re)written: new, input changed since loaded, or --update
         for i, rec in enumerate(dataset_records):
             if i in datasets.skip:
                 _check_keys(rec, DATASET_KEYS, f"datasets[{i}]")
@@ -751,4 +755,6 @@ def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: boo
 
     schedule_compliance([m.pk for m in loader.models.values()])  # licence analysis, descendants included
     schedule_compliance_for_datasets([d.pk for d in loader.datasets.values()])
+    if report.changed:
+        cache_scopes.bump_generation()  # cached insights and facet counts count the new rows in the next request
     return report

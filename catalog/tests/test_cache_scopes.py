@@ -140,3 +140,48 @@ def test_a_visibility_change_in_the_admin_retires_the_cached_scopes(popular, adm
     with django_capture_on_commit_callbacks(execute=True):
         model_admin.save_model(request, popular, model_admin.get_form(request, popular)(instance=popular), True)
     assert "owner/popular" not in names(anonymous)
+
+
+# --- bulk loads ---------------------------------------------------------------------------------
+
+
+def records_with(*names: str) -> dict:
+    return {"format": "openmodelhub/records-v1", "users": [{"username": "loader"}],
+            "models": [{"owner": "loader", "name": name, "downloads": 900, "architecture": {"family": "cnn"}}
+                       for name in names]}
+
+
+def test_models_loaded_from_records_show_in_cached_insights_and_facets_in_the_next_request(
+        popular, django_capture_on_commit_callbacks):
+    from catalog.records import load_records
+
+    anonymous = as_user()
+    assert names(anonymous) == {"owner/popular"} and cnn_count(anonymous) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        report = load_records(records_with("loaded"))
+    assert report.changed
+    assert names(anonymous) == {"owner/popular", "loader/loaded"} and cnn_count(anonymous) == 2
+
+
+def test_loading_the_same_records_again_keeps_the_cached_scopes(django_capture_on_commit_callbacks):
+    from catalog.records import load_records
+
+    with django_capture_on_commit_callbacks(execute=True):
+        load_records(records_with("loaded"))
+    before = cache_scopes.generation()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        report = load_records(records_with("loaded"))
+    assert not report.changed and not callbacks and cache_scopes.generation() == before
+    with django_capture_on_commit_callbacks(execute=True):
+        assert load_records(records_with("loaded", "new"), dry_run=True).changed  # would change, but a dry run ...
+    assert cache_scopes.generation() == before  # ... so it retires nothing
+
+
+def test_a_generated_catalogue_shows_in_cached_facets_in_the_next_request(popular, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    anonymous = as_user()
+    assert anonymous.get(FACETS).json()["total"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("generate_catalog", models=30, datasets=0, seed=3, batch=50, stdout=open(os.devnull, "w"))
+    assert anonymous.get(FACETS).json()["total"] > 1

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 
 from accounts.models import Affiliation, User
+from catalog import cache_scopes
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -253,6 +254,8 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         Generator(plan, self.stdout).run()
+        if any(plan.made.values()):
+            cache_scopes.bump_generation()  # cached insights and facet counts include the new rows
         elapsed = time.perf_counter() - started
         for label, count in plan.made.items():
             self.stdout.write(f"  {label:<28} {count:>12,}")
