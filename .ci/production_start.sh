@@ -42,6 +42,7 @@ export DATABASE_URL="$PG/$DB" REDIS_URL="$REDIS" OMH_VAR_DIR="$WORK/var"
 export SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')
 export DEBUG=0 ALLOWED_HOSTS=hub.example.org SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 SECURE_PROXY_SSL_HEADER=1
 export OMH_MASTER_KEYS=$($PY manage.py rotate_master_key --new-key)
+export OMH_AUDIT_CHECKPOINT_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')
 export OMH_ADMIN_USERNAME=admin OMH_ADMIN_PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(16))')
 export GUNICORN_CMD_ARGS="--bind 127.0.0.1:$PORT"
 unset CELERY_TASK_ALWAYS_EAGER CELERY_BEAT_SCHEDULE_FILENAME
@@ -95,5 +96,6 @@ grep -q "beat: Starting" "$LOG" || fail "celery beat did not start"
 ls "$OMH_VAR_DIR"/celerybeat-schedule* >/dev/null 2>&1 || fail "beat's schedule file is not under OMH_VAR_DIR"
 ! ls celerybeat-schedule* >/dev/null 2>&1 || fail "beat wrote its schedule file into the checkout"
 grep -q "openmodelhub.W001" "$LOG" && fail "check --deploy warns about the master keys although OMH_MASTER_KEYS is set"
+grep -q "openmodelhub.W002" "$LOG" && fail "check --deploy warns about the audit checkpoint key although it is set"
 
 echo "production start: OK in $(( $(date +%s) - started )) s (token, model with licence mit, upload ready, download identical)"
