@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
-from licensing import compliance
+from licensing import compliance, services
 from licensing.models import ComplianceReport, License
 
 NO_LICENSE = "none"
@@ -68,24 +69,33 @@ def license_statistics(user) -> dict:
     }
 
 
-def stored_report(model) -> ComplianceReport:
-    """The stored analysis of ``model`` (which the caller has already checked is visible), computed if missing."""
-    report = ComplianceReport.objects.filter(model=model).first()
-    if report is None:
-        from licensing import services
+class Analysis:
+    """Where a model's stored analysis stands. Reads never compute: the writes that change a licence,
+    an edge or a dataset link queue the recomputation (``services.schedule_compliance``)."""
 
-        services.analyse_model(model.pk)
-        report = ComplianceReport.objects.get(model=model)
-    return report
+    CURRENT = "current"
+    STALE = "stale"  # a re-analysis was queued after this one and has not finished yet
+    NOT_ANALYSED = "not_analysed"
+
+
+def analysis_status(model, report: ComplianceReport | None) -> str:
+    if report is None:
+        return Analysis.NOT_ANALYSED
+    queued_at = cache.get(services.queued_key(model.pk))
+    return Analysis.STALE if queued_at and queued_at > report.analysed_at.timestamp() else Analysis.CURRENT
 
 
 def model_compliance(model, user, *, purpose: str | None = None) -> dict:
-    """The findings and verdicts of ``model`` as ``user`` may read them."""
-    report = stored_report(model)
+    """The stored findings and verdicts of ``model`` as ``user`` may read them; never writes."""
+    report = ComplianceReport.objects.filter(model=model).first()
+    summary = {"model": model.full_name, "license": _license_summary(model),
+               "analysis": analysis_status(model, report)}
+    if report is None:
+        return {**summary, "analysed_at": None, "has_violations": None, "counts": None, "findings": [],
+                "verdicts": {}}
     shown = compliance.present(report.findings, report.verdicts, user, purpose=purpose)
     return {
-        "model": model.full_name,
-        "license": _license_summary(model),
+        **summary,
         "analysed_at": report.analysed_at,
         "has_violations": report.has_violations,
         "counts": {"violation": report.violation_count, "warning": report.warning_count,

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from license_expression import ExpressionError, Licensing
@@ -343,6 +344,20 @@ def recompute_compliance(model_ids: list[int]) -> tuple[int, int]:
     return analyse_models(sorted(ids)) if ids else (0, 0)
 
 
+QUEUED_MARK_SECONDS = 24 * 3600
+
+
+def queued_key(model_id: int) -> str:
+    return f"licensing:analysis-queued:{model_id}"
+
+
+def mark_queued(model_ids: list[int]) -> None:
+    """Remember when these models' re-analysis was queued: until a report newer than that is stored,
+    reads show the stored one as stale (``selectors.analysis_status``)."""
+    now = timezone.now().timestamp()
+    cache.set_many({queued_key(pk): now for pk in model_ids}, QUEUED_MARK_SECONDS)
+
+
 def schedule_compliance(model_ids) -> None:
     """Queue re-analysis of these models and their descendants once the current transaction commits."""
     ids = sorted({int(pk) for pk in model_ids if pk is not None})
@@ -350,7 +365,11 @@ def schedule_compliance(model_ids) -> None:
         return
     from licensing.tasks import recompute_compliance_task
 
-    transaction.on_commit(lambda: recompute_compliance_task.delay(ids))
+    def queue() -> None:
+        mark_queued(ids)
+        recompute_compliance_task.delay(ids)
+
+    transaction.on_commit(queue)
 
 
 def schedule_compliance_for_datasets(dataset_ids) -> None:

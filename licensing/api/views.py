@@ -57,8 +57,9 @@ def visible_model(request, owner: str, name: str) -> MLModel:
 
 
 class ModelComplianceView(APIView):
-    """Findings of the compliance analysis of a model; ?purpose=commercial|research|redistribution answers
-    "may I use this model for that?" with the reasons."""
+    """Findings of the stored compliance analysis of a model; ?purpose=commercial|research|redistribution
+    answers "may I use this model for that?" with the reasons. ``analysis`` says whether the findings are
+    current, stale (the model changed; its re-analysis is queued) or not yet there (``not_analysed``)."""
 
     @extend_schema(summary="Licence compliance findings of a model", responses=OpenApiTypes.OBJECT,
                    parameters=[OpenApiParameter("purpose", str, enum=list(compliance.PURPOSES))])
@@ -70,7 +71,7 @@ class ModelComplianceView(APIView):
         data = selectors.model_compliance(model, request.user, purpose=purpose)
         if purpose:
             data["purpose"] = purpose
-            data["answer"] = data["verdicts"][purpose]["answer"]
+            data["answer"] = data["verdicts"][purpose]["answer"] if purpose in data["verdicts"] else None
         return Response(data)
 
 

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as accounts_services
+from licensing import services
 from licensing.tests.factories import dataset, derive, license_for, model, train
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,7 @@ def lineage(owner):
     derive(public, secret)
     train(public, dataset("nc-data", "cc-by-nc-4.0", owner=owner))
     private = model("private-model", "mit", owner=owner, visibility="private")
+    services.analyse_models(None)  # what the task queued by the writes does; reads never analyse
     return {"secret": secret, "public": public, "private": private}
 
 
