@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import audit, services
 from accounts.forms import ApiTokenForm, GrantForm, InvitationForm, LoginForm, RegistrationForm, RoleForm
-from accounts.models import ApiToken, Grant, Invitation, User
+from accounts.models import ApiToken, Grant, Invitation, Permission, User
 from catalog.models import Dataset, MLModel
 from openmodelhub.params import ascii_int
 
@@ -100,7 +100,7 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
 
 @login_required
 def my_sharing(request: HttpRequest) -> HttpResponse:
-    mine = Q(model__owner=request.user) | Q(dataset__owner=request.user)
+    mine = _shared_by(request.user)
     related = ["model__owner", "dataset__owner", "user", "affiliation"]
     return render(request, "accounts/my_sharing.html", {
         "grants": Grant.objects.active().filter(mine).select_related(*related),
@@ -108,10 +108,35 @@ def my_sharing(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _shared_by(user) -> Q:
+    """Grants and invitations on the assets ``user`` shares: their own, and those a manage grant (to them
+    or to one of their affiliations) lets them share. An admin's or curator's right over every asset is
+    not listed here: that would be every grant of the hub (the admin lists those)."""
+    managed = Grant.objects.active().reaching(user).filter(permission=Permission.MANAGE)
+    return (Q(model__owner=user) | Q(dataset__owner=user)
+            | Q(model__in=managed.filter(model__isnull=False).values("model_id"))
+            | Q(dataset__in=managed.filter(dataset__isnull=False).values("dataset_id")))
+
+
+def _strongest_per_asset(grants) -> list[Grant]:
+    """One grant per asset, when several reach the user (directly and through affiliations): the highest
+    level, and among equal levels the one that lasts longest."""
+    def strength(grant: Grant) -> tuple:
+        lasting = grant.expires_at.timestamp() if grant.expires_at else float("inf")
+        return Permission.values.index(grant.permission), lasting
+
+    best: dict[tuple, Grant] = {}
+    for grant in grants:
+        key = (grant.model_id, grant.dataset_id)
+        if key not in best or strength(grant) > strength(best[key]):
+            best[key] = grant
+    return list(best.values())
+
+
 @login_required
 def shared_with_me(request: HttpRequest) -> HttpResponse:
-    grants = (Grant.objects.active().reaching(request.user)
-              .select_related("model__owner", "dataset__owner", "affiliation", "created_by"))
+    grants = _strongest_per_asset(Grant.objects.active().reaching(request.user).order_by("-created_at", "-pk")
+                                  .select_related("model__owner", "dataset__owner", "affiliation", "created_by"))
     pending = Invitation.objects.filter(invited_user=request.user, accepted_at__isnull=True, revoked_at__isnull=True)
     return render(request, "accounts/shared_with_me.html", {"grants": grants, "pending": pending})
 
