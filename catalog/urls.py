@@ -32,4 +32,6 @@ urlpatterns = [
     path("<kind:kind>/<str:owner>/<str:name>/resolve/<path:path>", views.file_download, name="file-download"),
     path("<kind:kind>/<str:owner>/<str:name>/history/<path:path>", views.file_history, name="file-history"),
     path("<kind:kind>/<str:owner>/<str:name>/delete/<path:path>", views.file_delete, name="file-delete"),
+    path("<kind:kind>/<str:owner>/<str:name>/commits/", views.commit_list, name="commits"),
+    path("<kind:kind>/<str:owner>/<str:name>/commit/<str:revision>/", views.commit_detail, name="commit"),
 ]

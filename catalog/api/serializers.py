@@ -3,8 +3,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Affiliation, Grant, Invitation, User
+from catalog import revisions
 from catalog.models import (
     CNNModule,
+    Commit,
+    CommitChange,
     Dataset,
     DatasetFile,
     DatasetRelationship,
@@ -17,7 +20,7 @@ from catalog.models import (
     MLModel,
     ModelDataset,
     ModelLineage,
-    RepoFile,
+    Ref,
     Task,
 )
 from licensing.models import License
@@ -141,11 +144,12 @@ class MLModelSerializer(AssetSerializer):
     derivatives = serializers.SerializerMethodField()
     datasets = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    sha = serializers.SerializerMethodField(help_text="The commit id at the head of main (null: no commit yet).")
 
     class Meta:
         model = MLModel
         fields = [*MODEL_LIST_FIELDS, "card", "authors", "architecture", "architecture_details", "bases",
-                  "derivatives", "datasets", "files"]
+                  "derivatives", "datasets", "files", "sha"]
         read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at",
                             "architecture_family"]
 
@@ -175,11 +179,23 @@ class MLModelSerializer(AssetSerializer):
     def get_files(self, obj) -> list:
         return files_of(obj)
 
+    def get_sha(self, obj) -> str | None:
+        commit = head_of(obj)
+        return commit.oid if commit else None
 
-def files_of(asset) -> list:
-    rows = RepoFile.objects.of(asset).present().with_latest().order_by("path")
-    return [{"path": f.path, "version": f.latest_number, "size": f.latest_size, "sha256": f.latest_sha256,
-             "updated_at": f.latest_created_at} for f in rows if f.latest_id]
+
+def head_of(asset):
+    """The head of main, looked up once per serialized asset (``sha`` and ``files`` both need it)."""
+    if not hasattr(asset, "_head_commit"):
+        asset._head_commit = revisions.head(asset)
+    return asset._head_commit
+
+
+def files_of(asset, commit=None) -> list:
+    """The files at ``commit`` (default: the head of main) with their versions."""
+    versions = revisions.files_at(commit if commit is not None else head_of(asset))
+    return [{"path": path, "version": v.number, "size": v.size, "sha256": v.sha256, "updated_at": v.created_at}
+            for path, v in versions.items()]
 
 
 DATASET_LIST_FIELDS = [
@@ -235,6 +251,7 @@ class DatasetSerializer(DatasetListSerializer):
     relationships = RelationshipSerializer(many=True, read_only=True)
     models = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    sha = serializers.SerializerMethodField(help_text="The commit id at the head of main (null: no commit yet).")
 
     class Meta:
         model = Dataset
@@ -244,7 +261,7 @@ class DatasetSerializer(DatasetListSerializer):
                   "missing_values_description", "has_missing_values", "global_missing_percentage",
                   "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
                   "external_documentation_available", "documentation_link", "data_errors_description",
-                  *Dataset.ETHICS_FLAGS, "described_files", "relationships", "models", "files"]
+                  *Dataset.ETHICS_FLAGS, "described_files", "relationships", "models", "files", "sha"]
         read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
@@ -256,6 +273,10 @@ class DatasetSerializer(DatasetListSerializer):
     @extend_schema_field(FileEntrySerializer(many=True))
     def get_files(self, obj) -> list:
         return files_of(obj)
+
+    def get_sha(self, obj) -> str | None:
+        commit = head_of(obj)
+        return commit.oid if commit else None
 
 
 class LineageEdgeSerializer(serializers.ModelSerializer):
@@ -365,3 +386,52 @@ class AffiliationSerializer(serializers.ModelSerializer):
 
 
 
+
+
+# --- revisions ------------------------------------------------------------------------------------
+
+
+class CommitSerializer(serializers.ModelSerializer):
+    parent = serializers.CharField(source="parent.oid", read_only=True, default=None)
+    author = serializers.CharField(source="author_name", read_only=True)
+    files_changed = serializers.IntegerField(source="changed", read_only=True)
+
+    class Meta:
+        model = Commit
+        fields = ["oid", "short_oid", "number", "parent", "author", "message", "created_at", "files_changed"]
+        read_only_fields = fields
+
+
+class CommitChangeSerializer(serializers.ModelSerializer):
+    deleted = serializers.BooleanField(source="is_deletion", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True, default=None)
+    size = serializers.IntegerField(source="version.size", read_only=True, default=None)
+    sha256 = serializers.CharField(source="version.sha256", read_only=True, default=None)
+
+    class Meta:
+        model = CommitChange
+        fields = ["path", "deleted", "version", "size", "sha256"]
+        read_only_fields = fields
+
+
+class CommitDetailSerializer(CommitSerializer):
+    changes = CommitChangeSerializer(many=True, read_only=True)
+
+    class Meta(CommitSerializer.Meta):
+        fields = [*CommitSerializer.Meta.fields, "changes"]
+        read_only_fields = fields
+
+
+class RefSerializer(serializers.ModelSerializer):
+    commit = serializers.CharField(source="commit.oid", read_only=True)
+
+    class Meta:
+        model = Ref
+        fields = ["name", "kind", "commit", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class NewTagSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text="Letters, digits, '.', '_' or '-'; not 'main'.")
+    revision = serializers.CharField(required=False, allow_blank=True, max_length=255,
+                                     help_text="Commit id, short id, branch or tag to tag; default main.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, permissions, status
 from rest_framework import serializers as serializers_
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,12 +21,12 @@ from rest_framework.views import APIView
 from accounts import services as sharing
 from accounts.api.permissions import IsAdminRole
 from accounts.models import Affiliation, Grant, Invitation, User
-from catalog import files, filters, services
+from catalog import files, filters, revisions, services
 from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
-from catalog.models import CNNModule, Dataset, FileVersion, MLModel, ModelDataset, ModelLineage, RepoFile, Task
+from catalog.models import CNNModule, Commit, CommitChange, Dataset, FileVersion, MLModel, ModelDataset, ModelLineage, RepoFile, Task
 from catalog.views import download_response
 
 
@@ -284,13 +285,26 @@ class ModelDatasetLinkView(_ModelLinkView):
 # --- files --------------------------------------------------------------------------------------
 
 
+REVISION = OpenApiParameter("revision", str, description="A commit id (full or at least 7 hex digits), a branch "
+                            "or a tag, also as refs/heads/<name> or refs/tags/<name>; default: main")
+
+
+def _commit_or_404(asset, revision: str | None):
+    try:
+        return revisions.resolve_revision(asset, revision)
+    except revisions.RevisionNotFound as exc:
+        raise NotFound(str(exc)) from None
+
+
 class FilesView(AssetLookupMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.UploadSerializer
 
-    @extend_schema(summary="Paths with their latest ready version", responses=s.FileEntrySerializer(many=True))
+    @extend_schema(summary="The files at a revision (default: the head of main) with their versions",
+                   responses=s.FileEntrySerializer(many=True), parameters=[REVISION])
     def get(self, request, **kwargs):
-        return Response(s.files_of(self.get_asset()))
+        asset = self.get_asset()
+        return Response(s.files_of(asset, _commit_or_404(asset, request.query_params.get("revision"))))
 
     @extend_schema(summary="Upload a new version of a path (multipart: file, path)", request=s.UploadSerializer,
                    responses={201: s.FileVersionSerializer, 413: OpenApiResponse(description="Over the size limit")})
@@ -336,13 +350,17 @@ class FileDownloadView(AssetLookupMixin, APIView):
         (200, "application/octet-stream"): OpenApiTypes.BINARY, (206, "application/octet-stream"): OpenApiTypes.BINARY,
         304: OpenApiResponse(description="Not modified (If-None-Match)"),
         416: OpenApiResponse(description="Range not satisfiable")},
-        parameters=[OpenApiParameter("version", int, description="A version number; default: the latest ready one")])
+        parameters=[OpenApiParameter("version", int, description="A version number (any ready version of the path)"),
+                    REVISION])
     def get(self, request, path: str, **kwargs):
         asset = self.get_asset()
-        number = request.query_params.get("version")
-        if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
-            raise ValidationError({"version": ["Give a version number."]})
-        version = files.latest_version(asset, path, int(number) if number else None)
+        try:
+            version = files.find_version(asset, path, number=request.query_params.get("version"),
+                                         revision=request.query_params.get("revision"))
+        except ValueError as exc:
+            raise ValidationError({"version": [str(exc)]}) from None
+        except revisions.RevisionNotFound as exc:
+            raise NotFound(str(exc)) from None
         if version is None:
             raise NotFound("No such file or version.")
         return download_response(request._request, asset, version)
@@ -354,6 +372,86 @@ class FileDownloadView(AssetLookupMixin, APIView):
             files.delete_path(user=request.user, asset=asset, path=path, request=request)
         except DjangoValidationError:
             raise NotFound("No such file.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- revisions ----------------------------------------------------------------------------------
+
+class CommitPagination(CursorPagination):
+    ordering = "-number"
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+
+
+class CommitsView(AssetLookupMixin, generics.ListAPIView):
+    serializer_class = s.CommitSerializer
+    pagination_class = CommitPagination
+
+    @extend_schema(summary="The history reaching a revision (default main), newest first", parameters=[REVISION])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Commit.objects.none()
+        asset = self.get_asset()
+        commit = _commit_or_404(asset, self.request.query_params.get("revision"))
+        if commit is None:
+            return Commit.objects.none()
+        return (Commit.objects.of(asset).filter(number__lte=commit.number).select_related("parent")
+                .annotate(changed=Count("changes")))
+
+
+class CommitDetailView(AssetLookupMixin, APIView):
+    serializer_class = s.CommitDetailSerializer
+
+    @extend_schema(summary="One commit with the files it changed (by commit id, short id, branch or tag)")
+    def get(self, request, revision: str, **kwargs):
+        commit = _commit_or_404(self.get_asset(), revision)
+        if commit is None:
+            raise NotFound("The repository has no commit yet.")
+        commit = (Commit.objects.select_related("parent").annotate(changed=Count("changes"))
+                  .prefetch_related(Prefetch("changes", queryset=CommitChange.objects.select_related("version")))
+                  .get(pk=commit.pk))
+        return Response(s.CommitDetailSerializer(commit).data)
+
+
+class RefsView(AssetLookupMixin, APIView):
+    serializer_class = s.RefSerializer
+
+    @extend_schema(summary="The branch main and the tags, with the commits they name")
+    def get(self, request, **kwargs):
+        return Response(s.RefSerializer(revisions.list_refs(self.get_asset()), many=True).data)
+
+
+class TagsView(AssetLookupMixin, APIView):
+    serializer_class = s.NewTagSerializer
+
+    @extend_schema(summary="Tag a commit (write permission)", request=s.NewTagSerializer,
+                   responses={201: s.RefSerializer})
+    def post(self, request, **kwargs):
+        asset = self.get_asset(write=True)
+        data = s.NewTagSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            ref = revisions.create_tag(asset=asset, name=data.validated_data["name"], user=request.user,
+                                       revision=data.validated_data.get("revision") or None, request=request)
+        except revisions.RevisionNotFound as exc:
+            raise ValidationError({"revision": [str(exc)]}) from None
+        except ValueError as exc:
+            raise ValidationError({"name": [str(exc)]}) from None
+        return Response(s.RefSerializer(ref).data, status=status.HTTP_201_CREATED)
+
+
+class TagDetailView(AssetLookupMixin, APIView):
+    @extend_schema(summary="Delete a tag (write permission; main cannot be deleted)", responses={204: None})
+    def delete(self, request, tag: str, **kwargs):
+        asset = self.get_asset(write=True)
+        try:
+            revisions.delete_tag(asset=asset, name=tag, user=request.user, request=request)
+        except revisions.RevisionNotFound:
+            raise NotFound(f"No tag {tag!r}.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -255,8 +255,8 @@ def test_rotating_the_master_key_keeps_every_file_readable(owner, monkeypatch):
 def test_a_failed_pipeline_leaves_the_previous_version_latest(owner, file_store):
     model = MLModelFactory(owner=owner)
     good = upload(owner, model, "config.json", b'{"ok": true}')
-    broken = upload(owner, model, "config.json", b'{"ok": false}')
-    FileVersion.objects.filter(pk=broken.pk).update(status="pending", staging_name="gone-missing")
+    broken = files.upload_file(user=owner, asset=model, path="config.json", content=io.BytesIO(b'{"ok": false}'))
+    FileVersion.objects.filter(pk=broken.pk).update(staging_name="gone-missing")  # queued, never processed yet
     files.process_version(broken.pk)
     broken.refresh_from_db()
     assert broken.status == "rejected" and files.latest_version(model, "config.json") == good
