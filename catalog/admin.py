@@ -31,6 +31,7 @@ from licensing.admin import (
     ModelComplianceAdminMixin,
     reanalyse_license,
 )
+from licensing.services import complete_license_fields
 
 
 def count_of(model, fk: str):
@@ -98,6 +99,17 @@ class DomainAdmin(admin.ModelAdmin):
         return obj.n_datasets
 
 
+def resolve_declared_license(asset, changed: list[str]) -> None:
+    """The licence and declared string as the API completes them (licensing.services.complete_license_fields):
+    a declared string entered without choosing the licence is resolved. A licence chosen by hand for the
+    declared string already there (a curator resolving what the resolver did not) keeps that string."""
+    given = {name: getattr(asset, name) for name in ("license", "license_declared") if name in changed}
+    if given.keys() == {"license"} and asset.license_declared:
+        return
+    for name, value in complete_license_fields(given).items():
+        setattr(asset, name, value)
+
+
 class AuditedAssetAdmin(admin.ModelAdmin):
     """Creating, changing (visibility included) and deleting a model or dataset here is audited.
     Visibility changes and deletion need the manage level (accounts.models.Permission), as on the
@@ -110,6 +122,7 @@ class AuditedAssetAdmin(admin.ModelAdmin):
         before = type(obj).objects.filter(pk=obj.pk).values_list("visibility", flat=True).first() if change else None
         if change and before != obj.visibility and not obj.is_manageable_by(request.user):
             raise PermissionDenied("Changing the visibility needs the manage permission.")
+        resolve_declared_license(obj, form.changed_data)
         super().save_model(request, obj, form, change)
         audit.record("asset.update" if change else "asset.create", actor=request.user, target=obj, request=request,
                      details={"name": obj.full_name, "fields": form.changed_data})

@@ -94,6 +94,39 @@ def test_load_records_resolves_declared_strings_like_every_door(knowledge_base):
             assert (key_of(asset), asset.license_declared) == (DECLARED[text], text), (cls.__name__, text)
 
 
+def admin_save(client, asset, **changes):
+    from django.urls import reverse
+
+    from catalog.tests.test_admin import form_data
+
+    url = reverse(f"admin:catalog_{asset._meta.model_name}_change", args=[asset.pk])
+    response = client.post(url, form_data(client.get(url)) | changes)
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+
+
+def test_the_admin_resolves_declared_strings_like_every_door(knowledge_base, admin_user, client):
+    client.force_login(admin_user)
+    model = MLModelFactory(name="curated", license=None, license_declared="")
+    dataset = DatasetFactory(name="curated-data", license=None, license_declared="")
+
+    for text in DECLARED:
+        for asset in (model, dataset):
+            admin_save(client, asset, license_declared=text)
+            assert (key_of(asset), asset.license_declared) == (DECLARED[text], text), (asset, text)
+
+
+def test_a_licence_chosen_in_the_admin_for_an_unresolved_declared_string_keeps_the_string(knowledge_base,
+                                                                                           admin_user, client):
+    client.force_login(admin_user)
+    model = MLModelFactory(name="custom", license=None, license_declared="Totally Custom Licence v7")
+    mit = License.objects.get(key="mit")
+
+    admin_save(client, model, license=mit.pk)
+    assert (key_of(model), model.license_declared) == ("mit", "Totally Custom Licence v7")
+    admin_save(client, model, license=License.objects.get(key="apache-2.0").pk, license_declared="MIT")
+    assert (key_of(model), model.license_declared) == ("apache-2.0", "MIT")  # both given: kept as given
+
+
 @pytest.fixture
 def acme(db):
     """Assets declaring a licence the knowledge base does not know yet."""
