@@ -506,3 +506,35 @@ class FileVersionAdmin(admin.ModelAdmin):
         for pk in pending:
             process_file_version.delay(pk)
         self.message_user(request, f"Queued {len(pending)} pending versions; ready and rejected ones are final.")
+
+
+from catalog.models import Commit, CommitChange  # noqa: E402  (revisions: kept together below)
+
+
+class CommitChangeInline(admin.TabularInline):
+    model = CommitChange
+    fields = readonly_fields = ["path", "version"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Commit)
+class CommitAdmin(admin.ModelAdmin):
+    """Read-only: history is written by catalog.revisions.commit_changes only."""
+
+    list_display = ["short_oid", "number", "model", "dataset", "author_name", "message", "created_at"]
+    list_select_related = ["model__owner", "dataset__owner"]
+    search_fields = ["oid", "message", "author_name"]
+    inlines = [CommitChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

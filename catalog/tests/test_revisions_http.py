@@ -152,3 +152,12 @@ def test_tags_through_the_api_need_write_access(owner, grantee, repo):
     assert api(owner).delete(f"{url}main/").status_code == 404
     assert api(owner).delete(f"{url}v2/").status_code == 204
     assert not revisions.list_refs(repo).filter(name="v2").exists()
+
+
+def test_the_admin_shows_commits_read_only(client, admin_user, repo):
+    client.force_login(admin_user)
+    head = revisions.head(repo)
+    assert head.short_oid in client.get("/admin/catalog/commit/").content.decode()
+    page = client.get(f"/admin/catalog/commit/{head.pk}/change/")
+    assert page.status_code == 200 and "notes.txt" in page.content.decode()
+    assert client.get("/admin/catalog/commit/add/").status_code == 403
