@@ -4,7 +4,7 @@ catalogue (licence through licensing's resolver, ``pipeline_tag`` into tasks, ``
 what it declares (tags, library, language, ``model-index`` results) into ``hfhub.RepoCard``; the body
 without the front matter becomes the card text the pages render.
 
-``apply_card(asset, version, user)`` is called when a README.md version is committed to main."""
+``apply_committed_card`` applies it, as its uploader, once a README.md version is committed to main."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import logging
 import re
 
 import yaml
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 
 from catalog.models import Dataset, FileVersion, MLModel, ModelLineage, Relation, Task
@@ -64,7 +64,11 @@ def _read(version: FileVersion) -> str | None:
 
 @transaction.atomic
 def apply_card(asset, version: FileVersion, user) -> dict:
-    """Read the README version's front matter into the catalogue; returns the metadata applied."""
+    """Read the README version's front matter into the catalogue; returns the metadata applied.
+
+    The card, licence and tasks are written through the catalogue's save service, as an edit by the
+    uploader (same permission check, audit event and compliance re-analysis as any other edit)."""
+    from catalog.services import save_dataset, save_model
     from hfhub.models import RepoCard
     from licensing.services import resolve_license
 
@@ -72,21 +76,34 @@ def apply_card(asset, version: FileVersion, user) -> dict:
     if text is None:
         return {}
     metadata, body = split_front_matter(text)
-    fields = {"card": body}
+    data = {"card": body}
     if declared := _strings(metadata.get("license"), 1):
-        fields |= {"license_declared": declared[0], "license": resolve_license(declared[0])}
-    type(asset).objects.filter(pk=asset.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(asset, name, value)
+        data |= {"license_declared": declared[0], "license": resolve_license(declared[0])}
     slugs = _strings(metadata.get("pipeline_tag"), 1) + _strings(metadata.get("task_categories"))
     if tasks := list(Task.objects.filter(slug__in=slugs)):
-        asset.tasks.add(*tasks)
+        data["tasks"] = [*asset.tasks.all(), *tasks]
     if isinstance(asset, MLModel):
+        save_model(user=user, data=data, model=asset)
         _link_bases(asset, _strings(metadata.get("base_model")), user)
         _link_datasets(asset, _strings(metadata.get("datasets")), user)
+    else:
+        save_dataset(user=user, data=data, dataset=asset)
     field = "model" if isinstance(asset, MLModel) else "dataset"
     RepoCard.objects.update_or_create(**{field: asset}, defaults={"data": _kept(metadata), "version": version})
     return metadata
+
+
+def apply_committed_card(asset, version: FileVersion) -> None:
+    """After a README.md version reaches main: apply its card, as its uploader. A card that cannot be
+    applied (the uploader lost write access, a value the catalogue refuses) leaves the metadata as it
+    was and the file committed; the reason is logged."""
+    user = version.uploaded_by
+    if user is None:
+        return
+    try:
+        apply_card(type(asset).objects.get(pk=asset.pk), version, user)
+    except (ValidationError, PermissionDenied, ObjectDoesNotExist) as exc:
+        log.warning("card of %s (version %s) not applied: %s", asset, version.pk, exc)
 
 
 def _visible(model_cls, user, reference: str):

@@ -32,7 +32,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts import audit
-from catalog import crypto, inspection, revisions, storage
+from catalog import cards, crypto, inspection, revisions, storage
 from catalog.models import Dataset, DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
 from openmodelhub.params import ascii_int
 
@@ -243,6 +243,8 @@ def _commit_upload(version: FileVersion, asset) -> None:
     if current is None or current.number < version.number:
         revisions.commit_changes(asset=asset, author=version.uploaded_by, message=f"Upload {path}",
                                  changes={path: version})
+        if path == cards.CARD_PATH:
+            transaction.on_commit(lambda: cards.apply_committed_card(asset, version))
 
 
 def _sha256_of(path: Path, size: int, stop: threading.Event, block: int = 1 << 20) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.cards import apply_card, split_front_matter
+from accounts.models import AuditEvent
+from catalog.cards import apply_card, apply_committed_card, split_front_matter
 from catalog.models import MLModel, ModelLineage, Task, Visibility
 from catalog.tests.factories import LicenseFactory, MLModelFactory, UserFactory
 from hfhub.tests.conftest import put_files
@@ -34,9 +35,8 @@ A small model.
 
 
 def commit_readme(world, model, content: bytes = README):
+    """Upload the card: committing README.md applies it (catalog.files -> catalog.cards)."""
     put_files(user=world.owner, asset=model, contents={"README.md": content}, message="Card")
-    version = model.repo_files.get(path="README.md").latest_ready()
-    return apply_card(model, version, world.owner)
 
 
 def test_front_matter_round_trips_through_the_catalogue_into_card_data(client, world):
@@ -76,3 +76,26 @@ def test_the_page_renders_the_card_without_its_front_matter(client, world):
 @pytest.mark.parametrize("text", ["---\n[unclosed\n---\nbody", "---\n- a list\n---\nbody", "---\n!!python/object:os.system ls\n---\nbody"])
 def test_crafted_front_matter_is_no_metadata_and_stays_out_of_the_body(text):
     assert split_front_matter(text) == ({}, "body")
+
+
+def test_applying_a_card_twice_changes_nothing_more_and_is_audited_as_an_edit(world):
+    LicenseFactory(key="apache-2.0", spdx_id="Apache-2.0")
+    MLModelFactory(owner=world.owner, name="base-bert")
+    commit_readme(world, world.model)
+    links = (ModelLineage.objects.filter(model=world.model).count(), world.model.datasets.count())
+    version = world.model.repo_files.get(path="README.md").latest_ready()
+    apply_card(MLModel.objects.get(pk=world.model.pk), version, world.owner)
+    assert (ModelLineage.objects.filter(model=world.model).count(), world.model.datasets.count()) == links
+    assert AuditEvent.objects.filter(action="asset.update", actor=world.owner).exists()
+
+
+def test_a_card_whose_uploader_lost_write_access_is_not_applied_and_nothing_is_raised(world):
+    commit_readme(world, world.model, b"# First card\n")
+    version = world.model.repo_files.get(path="README.md").latest_ready()
+    MLModel.objects.filter(pk=world.model.pk).update(card="Edited since")
+    version.uploaded_by = UserFactory(username="no-longer-a-writer")
+    apply_committed_card(world.model, version)  # refused by the save service: logged, not raised
+    assert MLModel.objects.get(pk=world.model.pk).card == "Edited since"
+    version.uploaded_by = world.owner
+    apply_committed_card(world.model, version)
+    assert MLModel.objects.get(pk=world.model.pk).card == "# First card\n"
