@@ -298,8 +298,11 @@ def apply_curated(entries: dict[str, Entry], path: Path = CURATED_FILE) -> list[
             entry = entries[key] = Entry(key=key, name=item.get("name") or humanise_key(key))
         if set(item) - {"key", "aliases"}:
             if "category" in item and item["category"] != entry.category:
+                imported_reuse = entry.terms.get("reuse") if entry.terms.get("modelgo_id") else None
                 entry.category = item["category"]
                 entry.apply_category_defaults()
+                if imported_reuse:  # ModelGo's reading of the text outlives a change of category
+                    entry.terms["reuse"] = imported_reuse
             for attr in CURATED_FIELDS & set(item):
                 setattr(entry, attr, item[attr])
             entry.terms = {**entry.terms, "reuse": {**(entry.terms.get("reuse") or default_reuse(entry.category)),
