@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts import services as sharing
 from catalog.models import MLModel, ModelLineage
 from catalog.tests.factories import MLModelFactory
-from insights import selectors
+from insights import lineage, selectors
+from insights.queries import TOP_N, analytics_session
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def longest_visible_chains(models, edges, visible_ids, minimum) -> list[tuple[in
         if model.pk in visible_ids:
             depth[model.pk] = max([depth[b] + 1 for b in bases.get(model.pk, []) if b in visible_ids], default=0)
     ranked = sorted(((pk, d) for pk, d in depth.items() if d >= minimum), key=lambda row: (-row[1], row[0]))
-    return ranked[: selectors.TOP_N]
+    return ranked[: TOP_N]
 
 
 @pytest.mark.parametrize("viewer", ["anonymous", "owner", "stranger", "grantee", "admin_user"])
@@ -56,10 +57,10 @@ def test_the_bounded_search_finds_the_longest_visible_chains(forest, viewer, req
     visible = set(MLModel.objects.visible_to(user).values_list("pk", flat=True))
     for skip in (True, False):
         expected = longest_visible_chains(models, edges, visible, 2 if skip else 1)
-        assert len(expected) == selectors.TOP_N  # deep enough for the bound to matter
-        with selectors._analytics_session():
-            assert [tuple(r) for r in selectors._deepest(user, skip_first_level_leaves=skip)] == expected
-            assert [tuple(r) for r in selectors._deepest_direct(user, skip_first_level_leaves=skip)] == expected
+        assert len(expected) == TOP_N  # deep enough for the bound to matter
+        with analytics_session():
+            assert [tuple(r) for r in lineage._deepest(user, skip_first_level_leaves=skip)] == expected
+            assert [tuple(r) for r in lineage._deepest_direct(user, skip_first_level_leaves=skip)] == expected
     depths = [row["depth"] for row in selectors.statistic("lineage_deepest", user, use_cache=False)["rows"]]
     assert depths == [d for _, d in longest_visible_chains(models, edges, visible, 2)]
 
@@ -68,8 +69,8 @@ def test_when_the_bound_prunes_too_little_the_direct_walk_answers(forest, anonym
     models, edges = forest
     settings.INSIGHTS_LINEAGE_MAX_CANDIDATES = 0  # give up at once and walk the visible graph directly
     visible = set(MLModel.objects.visible_to(anonymous).values_list("pk", flat=True))
-    with selectors._analytics_session(), CaptureQueriesContext(connection) as queries:
-        assert [tuple(r) for r in selectors._deepest(anonymous, skip_first_level_leaves=False)] == \
+    with analytics_session(), CaptureQueriesContext(connection) as queries:
+        assert [tuple(r) for r in lineage._deepest(anonymous, skip_first_level_leaves=False)] == \
             longest_visible_chains(models, edges, visible, 1)
     assert not any("up(leaf, node, d)" in q["sql"] for q in queries.captured_queries)
     assert any("WITH RECURSIVE hidden(id)" in q["sql"] for q in queries.captured_queries)

@@ -4,7 +4,8 @@ import statistics
 
 import pytest
 
-from insights import selectors
+from insights import lineage, selectors
+from insights.queries import TOP_N
 from insights.selectors import statistic
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +191,7 @@ def test_the_shortcut_for_deep_chains_agrees_with_the_full_walk(request, viewer)
 
     call_command("generate_catalog", models=600, datasets=0, seed=5, batch=200, stdout=__import__("io").StringIO())
     user = request.getfixturevalue(viewer)
-    full = selectors._deepest(user, skip_first_level_leaves=False)
-    shortcut = selectors._deepest(user, skip_first_level_leaves=True)
-    assert len(shortcut) == selectors.TOP_N and shortcut[0][1] >= 3
+    full = lineage._deepest(user, skip_first_level_leaves=False)
+    shortcut = lineage._deepest(user, skip_first_level_leaves=True)
+    assert len(shortcut) == TOP_N and shortcut[0][1] >= 3
     assert shortcut == full
