@@ -82,7 +82,8 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                 messages.success(request, f"Access of {grant.grantee} revoked.")
                 return redirect(request.path)
             elif action == "revoke-invitation":
-                invitation = get_object_or_404(Invitation.objects.for_asset(asset), pk=ascii_int(request.POST.get("id")))
+                invitation = get_object_or_404(Invitation.objects.for_asset(asset),
+                                               pk=ascii_int(request.POST.get("id")))
                 services.revoke_invitation(by=request.user, invitation=invitation, request=request)
                 messages.success(request, f"Invitation to {invitation.recipient} revoked.")
                 return redirect(request.path)
