@@ -15,6 +15,7 @@ import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.cache import cache
 from django.db import connection, connections
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test.testcases import LiveServerThread
 
 from accounts import ratelimit
@@ -208,26 +209,33 @@ class Hub:
             return pool.submit(read_and_close).result()
 
 
+class _Server(LiveServerThread):
+    """Django's live server with room for 64 pending connections (its default, 10, makes the kernel drop
+    or reset some of 30 simultaneous connections on a busy machine)."""
+
+    server_class = type("ThreadedServer", (ThreadedWSGIServer,), {"request_queue_size": 64})
+
+
 @pytest.fixture
-def hub(request, transactional_db, tmp_path) -> Iterator[Hub]:
-    """pytest-django's live server, except on in-memory SQLite, where it hands every request thread the test's one
-    connection, which cannot hold concurrent transactions. There the committed rows are copied to a database file
-    (WAL, as the embedded hub runs) that each request thread of a server of our own opens for itself."""
-    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-        yield Hub(request.getfixturevalue("live_server").url, in_server_thread=False)
-        return
-    path = tmp_path / "hub.sqlite3"
-    connection.ensure_connection()
-    with closing(sqlite3.connect(path)) as copy:
-        connection.connection.backup(copy)
-    memory_name, connections.settings["default"]["NAME"] = connection.settings_dict["NAME"], str(path)
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler)
+def hub(transactional_db, tmp_path) -> Iterator[Hub]:
+    """A hub over real HTTP whose request threads each open their own database connection. On in-memory
+    SQLite, which cannot hold concurrent transactions on the test's one connection, the committed rows are
+    first copied to a database file (WAL, as the embedded hub runs) that the request threads open."""
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    memory_name = connection.settings_dict["NAME"]
+    if in_memory:
+        path = tmp_path / "hub.sqlite3"
+        connection.ensure_connection()
+        with closing(sqlite3.connect(path)) as copy:
+            connection.connection.backup(copy)
+        connections.settings["default"]["NAME"] = str(path)
+    server = _Server("127.0.0.1", StaticFilesHandler)
     server.daemon = True
     server.start()
     server.is_ready.wait()
     try:
         assert server.error is None, server.error
-        yield Hub(f"http://127.0.0.1:{server.port}", in_server_thread=True)
+        yield Hub(f"http://127.0.0.1:{server.port}", in_server_thread=in_memory)
     finally:
         server.terminate()
         connections.settings["default"]["NAME"] = memory_name
