@@ -61,8 +61,9 @@ def matching_id(queryset: QuerySet, text: str) -> QuerySet:
     return queryset.filter(owner__username__iendswith=left, name__istartswith=right)
 
 
-def tagged(queryset: QuerySet, tag: str) -> QuerySet:
-    """A Hub filter value: ``license:<id>``, ``dataset:<owner/name>``, a task slug, a library or a card tag."""
+def tagged(queryset: QuerySet, tag: str, user) -> QuerySet:
+    """A Hub filter value: ``license:<id>``, ``dataset:<owner/name>`` (among the datasets ``user`` may see:
+    a hidden dataset filters like a missing one), a task slug, a library or a card tag."""
     model_cls = queryset.model
     if tag.startswith("license:"):
         value = tag.partition(":")[2]
@@ -70,7 +71,8 @@ def tagged(queryset: QuerySet, tag: str) -> QuerySet:
                                | Q(license_declared__iexact=value))
     if tag.startswith("dataset:") and model_cls is MLModel:
         owner, _, name = tag.partition(":")[2].partition("/")
-        links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__owner__username=owner, dataset__name=name)
+        datasets = Dataset.objects.visible_to(user).filter(owner__username=owner, name=name)
+        links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__in=datasets)
         return queryset.filter(Exists(links))
     through = model_cls.tasks.through
     column = f"{model_cls._meta.model_name}_id"
@@ -85,13 +87,13 @@ def card_mentions(tag: str) -> Q:
     return Q(hub_card__data__tags__icontains=f'"{tag}"') | Q(hub_card__data__library_name=tag)
 
 
-def page(queryset: QuerySet, query: ListQuery, cursor: str | None):
+def page(queryset: QuerySet, query: ListQuery, cursor: str | None, user):
     if query.search:
         queryset = matching_id(queryset, query.search)
     if query.author:
         queryset = queryset.filter(owner__username=query.author)
     for tag in query.filters:
-        queryset = tagged(queryset, tag)
+        queryset = tagged(queryset, tag, user)
     try:
         return Keyset(query.ordering).page(queryset, cursor, query.limit)
     except ValidationError:  # a cursor this list did not give out

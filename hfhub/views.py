@@ -97,7 +97,7 @@ def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
     query = listing.parse(request.GET)
     model_cls = listing.asset_class(kind)
     queryset = model_cls.objects.visible_to(request.hub_user).select_related("owner", "license", "hub_card").prefetch_related("tasks")
-    result = listing.page(queryset, query, request.GET.get("cursor"))
+    result = listing.page(queryset, query, request.GET.get("cursor"), request.hub_user)
     items = [payloads.list_item(asset, list_card_data(asset), full=query.full or query.card_data) for asset in result.rows]
     response = JsonResponse(items, safe=False)
     if result.next:

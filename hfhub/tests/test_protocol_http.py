@@ -105,3 +105,18 @@ def test_a_read_of_the_protocol_writes_nothing_but_the_download_event(client, wo
                 "/hf/api/models/owner/tiny-bert/commits/main"):
         assert client.get(url).status_code == 200, url
     assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("who", [None, "stranger"])
+def test_a_dataset_filter_naming_a_hidden_dataset_answers_like_a_missing_one(client, world, who):
+    from catalog.models import Dataset, ModelDataset, Visibility
+
+    hidden = Dataset.objects.create(owner=world.owner, name="hidden-data", visibility=Visibility.PRIVATE)
+    ModelDataset.objects.create(model=world.model, dataset=hidden, role="trained_on")
+    headers = bearer(world, who) if who else {}
+    named = client.get("/hf/api/models?filter=dataset:owner/hidden-data", **headers)
+    missing = client.get("/hf/api/models?filter=dataset:owner/no-such-data", **headers)
+    assert named.status_code == missing.status_code == 200
+    assert named.json() == missing.json() == []
+    owner_view = client.get("/hf/api/models?filter=dataset:owner/hidden-data", **bearer(world, "owner")).json()
+    assert [item["id"] for item in owner_view] == ["owner/tiny-bert"]
