@@ -1,28 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
 
 from accounts.models import Affiliation, ApiToken, AuditEvent, Grant, Invitation, User
 from accounts.services import revoke_grant
-from catalog.admin import count_of
 from catalog.models import Dataset, MLModel
+from openmodelhub.admin import CountColumnsMixin, ReadOnlyAdmin
 
 
 @admin.register(Affiliation)
-class AffiliationAdmin(admin.ModelAdmin):
+class AffiliationAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_members=count_of(User.affiliations.through, "affiliation"))
-
-    @admin.display(ordering="n_members", description="members")
-    def member_count(self, obj) -> int:
-        return obj.n_members
+    count_columns = {"member_count": ("members", User.affiliations.through, "affiliation")}
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CountColumnsMixin, DjangoUserAdmin):
     list_display = ["username", "email", "role", "is_active", "model_count", "dataset_count", "last_login", "date_joined"]
     list_filter = ["role", "is_active", "affiliations"]
     search_fields = ["username", "email", "first_name", "last_name"]
@@ -35,30 +28,7 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "role", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_models=count_of(MLModel, "owner"), n_datasets=count_of(Dataset, "owner")
-        )
-
-    @admin.display(ordering="n_models", description="models")
-    def model_count(self, obj) -> int:
-        return obj.n_models
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    count_columns = {"model_count": ("models", MLModel, "owner"), "dataset_count": ("datasets", Dataset, "owner")}
 
 
 @admin.register(AuditEvent)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from agent.models import AgentQuery
+from openmodelhub.admin import ReadOnlyAdmin
 
 
 @admin.register(AgentQuery)
-class AgentQueryAdmin(admin.ModelAdmin):
+class AgentQueryAdmin(ReadOnlyAdmin):
     """The agent's log, read-only: it is evidence, like the audit trail."""
 
     list_display = ("id", "created_at", "user", "short_question", "entity_type", "status", "error_code",
@@ -18,12 +19,3 @@ class AgentQueryAdmin(admin.ModelAdmin):
     @admin.display(description="question")
     def short_question(self, obj: AgentQuery) -> str:
         return obj.question[:80]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

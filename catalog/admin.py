@@ -1,7 +1,5 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 
 from accounts import audit
 from catalog import cache_scopes
@@ -32,71 +30,36 @@ from licensing.admin import (
     reanalyse_license,
 )
 from licensing.services import complete_license_fields
-
-
-def count_of(model, fk: str):
-    """A correlated COUNT subquery: cheaper than JOIN + GROUP BY on a long changelist."""
-    counts = model.objects.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+from openmodelhub.admin import CountColumnsMixin, ReadOnlyAdmin, ReadOnlyInline
 
 
 # --- Vocabularies ---------------------------------------------------------------------------
 
 
 @admin.register(MediaType)
-class MediaTypeAdmin(admin.ModelAdmin):
+class MediaTypeAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["slug", "model_count", "dataset_count"]
     search_fields = ["slug"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_models=count_of(MLModel.media.through, "mediatype"),
-            n_datasets=count_of(Dataset.media.through, "mediatype"),
-        )
-
-    @admin.display(ordering="n_models", description="models")
-    def model_count(self, obj) -> int:
-        return obj.n_models
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
+    count_columns = {"model_count": ("models", MLModel.media.through, "mediatype"),
+                     "dataset_count": ("datasets", Dataset.media.through, "mediatype")}
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "modality", "model_count", "dataset_count"]
     list_filter = ["modality"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_models=count_of(MLModel.tasks.through, "task"),
-            n_datasets=count_of(Dataset.tasks.through, "task"),
-        )
-
-    @admin.display(ordering="n_models", description="models")
-    def model_count(self, obj) -> int:
-        return obj.n_models
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
+    count_columns = {"model_count": ("models", MLModel.tasks.through, "task"),
+                     "dataset_count": ("datasets", Dataset.tasks.through, "task")}
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "dataset_count"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_datasets=count_of(Dataset.domains.through, "domain"))
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
+    count_columns = {"dataset_count": ("datasets", Dataset.domains.through, "domain")}
 
 
 def resolve_declared_license(asset, changed: list[str]) -> None:
@@ -192,7 +155,7 @@ class ModelDatasetInline(admin.TabularInline):
 
 
 @admin.register(MLModel)
-class MLModelAdmin(ModelComplianceAdminMixin, AuditedAssetAdmin):
+class MLModelAdmin(CountColumnsMixin, ModelComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
         "__str__", "architecture_family", "training_type", "parameter_count", "license", "visibility",
         "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
@@ -214,25 +177,9 @@ class MLModelAdmin(ModelComplianceAdminMixin, AuditedAssetAdmin):
         ("Size, release and licence", {"fields": ["parameter_count", "release_date", "license", "license_declared"]}),
         ("People and activity", {"fields": ["authors", "downloads", "likes", "created_at", "updated_at"]}),
     ]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_bases=count_of(ModelLineage, "model"),
-            n_derivatives=count_of(ModelLineage, "base"),
-            n_datasets=count_of(ModelDataset, "model"),
-        )
-
-    @admin.display(ordering="n_bases", description="bases")
-    def base_count(self, obj) -> int:
-        return obj.n_bases
-
-    @admin.display(ordering="n_derivatives", description="derivatives")
-    def derivative_count(self, obj) -> int:
-        return obj.n_derivatives
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
+    count_columns = {"base_count": ("bases", ModelLineage, "model"),
+                     "derivative_count": ("derivatives", ModelLineage, "base"),
+                     "dataset_count": ("datasets", ModelDataset, "model")}
 
 
 class CNNModuleInline(admin.TabularInline):
@@ -242,19 +189,13 @@ class CNNModuleInline(admin.TabularInline):
 
 
 @admin.register(CNNDetails)
-class CNNDetailsAdmin(admin.ModelAdmin):
+class CNNDetailsAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["model", "module_count", "modules_recorded"]
     list_select_related = ["model__owner"]
     search_fields = ["model__name", "model__owner__username"]
     autocomplete_fields = ["model"]
     inlines = [CNNModuleInline]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_modules=count_of(CNNModule, "cnn"))
-
-    @admin.display(ordering="n_modules", description="modules recorded")
-    def modules_recorded(self, obj) -> int:
-        return obj.n_modules
+    count_columns = {"modules_recorded": ("modules recorded", CNNModule, "cnn")}
 
 
 @admin.register(TransformerDetails)
@@ -332,7 +273,7 @@ class UsedByModelInline(admin.TabularInline):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(DatasetComplianceAdminMixin, AuditedAssetAdmin):
+class DatasetAdmin(CountColumnsMixin, DatasetComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
         "__str__", "year", "instances_number", "license", "visibility", "file_count", "model_count", "downloads",
         "updated_at",
@@ -362,19 +303,8 @@ class DatasetAdmin(DatasetComplianceAdminMixin, AuditedAssetAdmin):
         ("Ethics", {"fields": [*Dataset.ETHICS_FLAGS, "data_errors_description"]}),
         ("Activity", {"fields": ["downloads", "likes", "created_at", "updated_at"]}),
     ]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_files=count_of(DatasetFile, "dataset"), n_models=count_of(ModelDataset, "dataset")
-        )
-
-    @admin.display(ordering="n_files", description="files")
-    def file_count(self, obj) -> int:
-        return obj.n_files
-
-    @admin.display(ordering="n_models", description="models")
-    def model_count(self, obj) -> int:
-        return obj.n_models
+    count_columns = {"file_count": ("files", DatasetFile, "dataset"),
+                     "model_count": ("models", ModelDataset, "dataset")}
 
 
 class FileColumnInline(admin.TabularInline):
@@ -388,20 +318,14 @@ class FileColumnInline(admin.TabularInline):
 
 
 @admin.register(DatasetFile)
-class DatasetFileAdmin(admin.ModelAdmin):
+class DatasetFileAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["path", "dataset", "logical_role", "format", "size_bytes", "row_count", "column_count"]
     list_filter = ["format", "logical_role"]
     list_select_related = ["dataset__owner"]
     search_fields = ["path", "dataset__name", "dataset__owner__username"]
     autocomplete_fields = ["dataset"]
     inlines = [FileColumnInline]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_columns=count_of(FileColumn, "dataset_file"))
-
-    @admin.display(ordering="n_columns", description="columns")
-    def column_count(self, obj) -> int:
-        return obj.n_columns
+    count_columns = {"column_count": ("columns", FileColumn, "dataset_file")}
 
 
 @admin.register(FileColumn)
@@ -421,20 +345,14 @@ class ColumnLinkInline(admin.TabularInline):
 
 
 @admin.register(DatasetRelationship)
-class DatasetRelationshipAdmin(admin.ModelAdmin):
+class DatasetRelationshipAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["__str__", "dataset", "relationship_type", "link_count"]
     list_filter = ["relationship_type"]
     list_select_related = ["dataset__owner", "from_file", "to_file"]
     search_fields = ["dataset__name", "from_file__path", "to_file__path"]
     autocomplete_fields = ["dataset", "from_file", "to_file"]
     inlines = [ColumnLinkInline]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_links=count_of(DatasetRelationshipColumnLink, "relationship"))
-
-    @admin.display(ordering="n_links", description="column links")
-    def link_count(self, obj) -> int:
-        return obj.n_links
+    count_columns = {"link_count": ("column links", DatasetRelationshipColumnLink, "relationship")}
 
 
 @admin.register(DatasetRelationshipColumnLink)
@@ -448,21 +366,15 @@ class DatasetRelationshipColumnLinkAdmin(admin.ModelAdmin):
 # --- Files ----------------------------------------------------------------------------------
 
 
-class FileVersionInline(admin.TabularInline):
+class FileVersionInline(ReadOnlyInline):
     model = FileVersion
     fields = ["number", "status", "reason", "size", "sha256", "kind", "uploaded_by", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-number"]
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(RepoFile)
-class RepoFileAdmin(admin.ModelAdmin):
+class RepoFileAdmin(CountColumnsMixin, admin.ModelAdmin):
     """Paths of models' and datasets' repositories; versions are immutable (upload through the pages or API)."""
 
     list_display = ["path", "model", "dataset", "version_count", "created_at", "deleted_at"]
@@ -474,13 +386,7 @@ class RepoFileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(n_versions=count_of(FileVersion, "file"))
-
-    @admin.display(ordering="n_versions", description="versions")
-    def version_count(self, obj) -> int:
-        return obj.n_versions
+    count_columns = {"version_count": ("versions", FileVersion, "file")}
 
 
 @admin.register(FileVersion)
@@ -511,30 +417,16 @@ class FileVersionAdmin(admin.ModelAdmin):
 from catalog.models import Commit, CommitChange  # noqa: E402  (revisions: kept together below)
 
 
-class CommitChangeInline(admin.TabularInline):
+class CommitChangeInline(ReadOnlyInline):
     model = CommitChange
-    fields = readonly_fields = ["path", "version"]
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    fields = ["path", "version"]
 
 
 @admin.register(Commit)
-class CommitAdmin(admin.ModelAdmin):
+class CommitAdmin(ReadOnlyAdmin):
     """Read-only: history is written by catalog.revisions.commit_changes only."""
 
     list_display = ["short_oid", "number", "model", "dataset", "author_name", "message", "created_at"]
     list_select_related = ["model__owner", "dataset__owner"]
     search_fields = ["oid", "message", "author_name"]
     inlines = [CommitChangeInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

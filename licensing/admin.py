@@ -1,16 +1,9 @@
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 
 from catalog.models import Dataset, MLModel
 from licensing import services
 from licensing.models import License, LicenseAlias
-
-
-def count_of(model, fk: str):
-    """A correlated COUNT subquery (as catalog.admin's; not imported, since catalog.admin imports this module)."""
-    counts = model.objects.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+from openmodelhub.admin import CountColumnsMixin
 
 
 class HasViolationsFilter(admin.SimpleListFilter):
@@ -48,25 +41,13 @@ class LicenseAliasInline(admin.TabularInline):
 
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["key", "spdx_id", "name", "category", "is_agreement", "source", "model_count", "dataset_count"]
     list_filter = ["category", "is_agreement", "source", "commercial_use", "use_restrictions", "relicensing"]
     search_fields = ["key", "spdx_id", "name", "aliases__alias"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [LicenseAliasInline]
-
-    def get_queryset(self, request) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            n_models=count_of(MLModel, "license"), n_datasets=count_of(Dataset, "license")
-        )
-
-    @admin.display(ordering="n_models", description="models")
-    def model_count(self, obj) -> int:
-        return obj.n_models
-
-    @admin.display(ordering="n_datasets", description="datasets")
-    def dataset_count(self, obj) -> int:
-        return obj.n_datasets
+    count_columns = {"model_count": ("models", MLModel, "license"), "dataset_count": ("datasets", Dataset, "license")}
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
