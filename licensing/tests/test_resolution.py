@@ -179,3 +179,19 @@ def test_a_licence_added_in_the_admin_resolves_what_assets_declared(acme, admin_
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     assert key_of(acme["unresolved"]) == "acme-oml-1.0" and key_of(acme["vague"]) == "acme-oml-1.0"
+
+
+def test_a_card_front_matter_resolves_declared_strings_like_every_door(knowledge_base, owner, file_store, eager_celery,
+                                                                     django_capture_on_commit_callbacks):
+    import json
+
+    from django.core.files.base import ContentFile
+
+    from catalog import files
+
+    for i, text in enumerate(DECLARED):
+        model = MLModelFactory(owner=owner, name=f"carded-{i}", license=None, license_declared="")
+        card = f"---\nlicense: {json.dumps(text)}\n---\n# Card\n".encode()
+        with django_capture_on_commit_callbacks(execute=True):  # the pipeline, then the card, after commit
+            files.upload_file(user=owner, asset=model, path="README.md", content=ContentFile(card, name="README.md"))
+        assert (key_of(model), model.license_declared) == (DECLARED[text], text), text
