@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -109,11 +111,26 @@ class Permission(models.TextChoices):
         return max(levels, key=cls.values.index)
 
 
-class SharedAssetQuerySet(models.QuerySet):
+class RevocableQuerySet(models.QuerySet):
+    """Rows that end when revoked or when ``expires_at`` passes (grants, invitations, tokens)."""
+
     def active(self):
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
+
+class Revocable:
+    """``is_active`` of one row, the same rule as ``RevocableQuerySet.active``."""
+
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class SharedAssetQuerySet(RevocableQuerySet):
     def for_asset(self, asset):
         return self.filter(**{asset_field(asset): asset})
 
@@ -128,7 +145,7 @@ def asset_field(asset) -> str:
     return {"catalog.MLModel": "model", "catalog.Dataset": "dataset"}[label]
 
 
-class Grant(models.Model):
+class Grant(Revocable, models.Model):
     """Read, write or manage access (``Permission``) to one model or dataset, for one user or every
     member of an affiliation. A grantee holds at most one unrevoked grant per asset (constraints
     below): a new grant replaces the previous one."""
@@ -181,10 +198,6 @@ class Grant(models.Model):
     @property
     def grantee(self):
         return self.user or self.affiliation
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
 
 
 class Invitation(models.Model):
@@ -249,13 +262,7 @@ class Invitation(models.Model):
 # --------------------------------------------------------------------------------------------
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def active(self):
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-
-
-class ApiToken(models.Model):
+class ApiToken(Revocable, models.Model):
     """A personal access token. The secret is shown once; only its SHA-256 is kept."""
 
     class Scope(models.TextChoices):
@@ -272,7 +279,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiTokenQuerySet.as_manager()
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -282,10 +289,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
 
 
 # --------------------------------------------------------------------------------------------
