@@ -679,26 +679,23 @@ class RecordLoader:
                 module.save()
 
     def _dataset_ref(self, ref: Any, where: str) -> Dataset:
-        if not isinstance(ref, str) or "/" not in ref:
-            raise RecordError(where, "dataset", "must be 'owner/name'")
-        if ref not in self.datasets:
-            owner, _, name = ref.partition("/")
-            dataset = Dataset.objects.filter(owner__username=owner, name=name).first()
-            if dataset is None:
-                raise RecordError(where, "dataset", f"unknown dataset {ref!r}")
-            self.datasets[ref] = dataset
-        return self.datasets[ref]
+        return self._asset_ref(Dataset, self.datasets, ref, where, "dataset")
 
     def _model_ref(self, ref: Any, where: str) -> MLModel:
+        return self._asset_ref(MLModel, self.models, ref, where, "model")
+
+    @staticmethod
+    def _asset_ref(cls, loaded: dict, ref: Any, where: str, kind: str):
+        """The asset an 'owner/name' reference names: loaded from this file, or already in the catalogue."""
         if not isinstance(ref, str) or "/" not in ref:
-            raise RecordError(where, "model", "must be 'owner/name'")
-        if ref not in self.models:
+            raise RecordError(where, kind, "must be 'owner/name'")
+        if ref not in loaded:
             owner, _, name = ref.partition("/")
-            model = MLModel.objects.filter(owner__username=owner, name=name).first()
-            if model is None:
-                raise RecordError(where, "model", f"unknown model {ref!r}")
-            self.models[ref] = model
-        return self.models[ref]
+            asset = cls.objects.filter(owner__username=owner, name=name).first()
+            if asset is None:
+                raise RecordError(where, kind, f"unknown {kind} {ref!r}")
+            loaded[ref] = asset
+        return loaded[ref]
 
     def _load_lineage(self, rec: dict, where: str) -> None:
         if "bases" not in rec:

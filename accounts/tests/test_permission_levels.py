@@ -4,7 +4,6 @@ The same rule through the querysets, the services, the API and the pages (issue 
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from rest_framework.test import APIClient
 
 from accounts import services as sharing
 from accounts.models import AuditEvent, Permission
@@ -12,16 +11,11 @@ from catalog import services
 from catalog.models import Dataset, Media, MediaType, MLModel
 from catalog.tests.factories import DatasetFactory, MLModelFactory
 from catalog.tests.test_pages import dataset_post, model_post
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
 
 KINDS = {"models": (MLModel, MLModelFactory), "datasets": (Dataset, DatasetFactory)}
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture(autouse=True)

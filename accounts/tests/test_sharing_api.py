@@ -4,22 +4,15 @@ accepted through the API (issue 14, item 4)."""
 
 import pytest
 from django.db import IntegrityError, transaction
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Grant, Invitation
 from catalog.tests.factories import DatasetFactory, MLModelFactory
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
 
 FACTORIES = {"models": MLModelFactory, "datasets": DatasetFactory}
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture(params=list(FACTORIES))

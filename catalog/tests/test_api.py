@@ -10,15 +10,9 @@ from accounts.models import AuditEvent
 from catalog import files
 from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage, Task, TransformerDetails
 from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory, TaskFactory
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

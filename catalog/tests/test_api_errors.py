@@ -7,20 +7,13 @@ from pathlib import Path
 
 import pytest
 from django.test import Client, TestCase
-from rest_framework.test import APIClient
 
 from catalog.tests.factories import LicenseFactory, MLModelFactory
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 NOT_FOUND = {"detail": "Not found."}
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def assert_error_shape(body) -> None:

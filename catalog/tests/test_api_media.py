@@ -1,18 +1,12 @@
 """Media types written through the API are kept (they were silently dropped: issue 14, item 1)."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from catalog.models import Dataset, MLModel
 from catalog.tests.factories import TaskFactory
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def media_of(asset) -> list[str]:

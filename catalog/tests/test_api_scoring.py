@@ -8,6 +8,7 @@ from accounts import services as sharing
 from accounts.models import ApiToken
 from catalog.models import Dataset, Domain
 from catalog.tests.factories import DatasetFactory
+from openmodelhub.testing import api
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +23,6 @@ ETHICS_ALL_MET = {flag: True for flag in Dataset.ETHICS_FLAGS}
 def fresh_throttle_buckets():
     """With Redis (CI) the anonymous bucket of 127.0.0.1 outlives a test: start each one empty."""
     cache.clear()
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def scored(client, body=None) -> list[dict]:

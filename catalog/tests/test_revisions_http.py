@@ -5,21 +5,14 @@ import io
 
 import pytest
 from django.test import TestCase
-from rest_framework.test import APIClient
 
 from accounts import services as sharing
 from catalog import files, revisions
 from catalog.models import Commit
 from catalog.tests.factories import DatasetFactory, MLModelFactory
+from openmodelhub.testing import api
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_store", "eager_celery")]
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def upload(user, asset, path: str, data: bytes):
