@@ -47,5 +47,10 @@ browser:
 test: install-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff with pyproject.toml's settings: lint rules, then the formatter in check mode (nothing is rewritten).
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 clean:
 	rm -rf $(VENV) var
