@@ -28,7 +28,7 @@ from rest_framework.exceptions import ValidationError
 from catalog import cache_scopes, filters, selectors
 from catalog.models import Dataset, MLModel, Visibility, is_member, sees_everything
 
-CACHE_SECONDS = getattr(settings, "API_FACETS_CACHE_SECONDS", 60)
+CACHE_SECONDS = settings.API_FACETS_CACHE_SECONDS
 NOT_FILTERS = {"sort", "cursor", "limit", "format"}
 
 
