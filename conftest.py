@@ -85,8 +85,13 @@ def file_store(settings, tmp_path, monkeypatch):
     from catalog import crypto
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
     settings.OMH_STAGING_DIR = tmp_path / "staging"
     settings.OMH_ENCRYPTION_CHUNK_SIZE = 1024
     key_id, key = crypto.new_master_key()

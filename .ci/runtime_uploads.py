@@ -42,8 +42,13 @@ def main() -> int:
         print(f"runtime-only: development packages are installed: {', '.join(leaked)}")
         return 1
     var = Path(tempfile.mkdtemp(prefix="omh-runtime-"))
-    os.environ.update(OMH_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="openmodelhub.settings", DATABASE_URL="",
-                      REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1")
+    os.environ.update(
+        OMH_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE="openmodelhub.settings",
+        DATABASE_URL="",
+        REDIS_URL="",
+        CELERY_TASK_ALWAYS_EAGER="1",
+    )
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -16,14 +16,26 @@ class AffiliationAdmin(CountColumnsMixin, admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(CountColumnsMixin, DjangoUserAdmin):
-    list_display = ["username", "email", "role", "is_active", "model_count", "dataset_count", "last_login", "date_joined"]
+    list_display = [
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "model_count",
+        "dataset_count",
+        "last_login",
+        "date_joined",
+    ]
     list_filter = ["role", "is_active", "affiliations"]
     search_fields = ["username", "email", "first_name", "last_name"]
     autocomplete_fields = ["affiliations"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Personal info", {"fields": ["first_name", "last_name", "email", "affiliations"]}),
-        ("Role", {"fields": ["role", "is_active"], "description": "Admins manage everything; curators edit the catalogue."}),
+        (
+            "Role",
+            {"fields": ["role", "is_active"], "description": "Admins manage everything; curators edit the catalogue."},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "role", "password1", "password2"]})]

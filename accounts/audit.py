@@ -107,8 +107,9 @@ def _head_problem(end: tuple[int, str], before: tuple[int, str]) -> ChainProblem
     if end[0] < before[0]:
         return ChainProblem(end[0] + 1, f"the chain head records #{before[0]}: events at the end were removed")
     if end[0] > after[0]:
-        return ChainProblem(end[0], f"the chain head records #{after[0]} but events run to #{end[0]}: "
-                                    "the head was rolled back")
+        return ChainProblem(
+            end[0], f"the chain head records #{after[0]} but events run to #{end[0]}: the head was rolled back"
+        )
     if end[0] in (before[0], after[0]) and end not in (before, after):
         return ChainProblem(end[0], "does not match the chain head's hash")
     return None

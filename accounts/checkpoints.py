@@ -84,8 +84,10 @@ def _parse(name: str, raw: bytes) -> Checkpoint:
         raise CheckpointError(f"checkpoint {name} is unreadable ({exc})") from exc
     if not hmac.compare_digest(mac, _mac(seq, hash_, created_at)):
         other = data.get("key_id") not in (None, key_id())
-        raise CheckpointError(f"checkpoint {name}: its signature does not verify "
-                              f"({'signed with another key' if other else 'forged or altered'})")
+        raise CheckpointError(
+            f"checkpoint {name}: its signature does not verify "
+            f"({'signed with another key' if other else 'forged or altered'})"
+        )
     return Checkpoint(seq=seq, hash=hash_, created_at=when, name=name)
 
 
@@ -108,8 +110,11 @@ def check_against_chain(checkpoints: list[Checkpoint], last_seq: int) -> ChainPr
     hashes = dict(AuditEvent.objects.filter(seq__in=[c.seq for c in checkpoints]).values_list("seq", "hash"))
     for checkpoint in checkpoints:
         if checkpoint.seq > last_seq:
-            return ChainProblem(last_seq + 1, f"missing: the {checkpoint} shows the chain reached it, but the chain "
-                                              f"ends at #{last_seq}: events after #{last_seq} were removed")
+            return ChainProblem(
+                last_seq + 1,
+                f"missing: the {checkpoint} shows the chain reached it, but the chain "
+                f"ends at #{last_seq}: events after #{last_seq} were removed",
+            )
         if hashes.get(checkpoint.seq) != checkpoint.hash:
             return ChainProblem(checkpoint.seq, f"differs from the {checkpoint}: the chain was rewritten")
     return None
@@ -132,11 +137,18 @@ def write_checkpoint() -> Checkpoint | None:
     if problem is not None:
         raise CheckpointError(f"not signing the audit chain: broken at {problem}")
     created_at = timezone.now().isoformat(timespec="microseconds")
-    body = {"v": VERSION, "seq": last_seq, "hash": last_hash, "created_at": created_at,
-            "key_id": key_id(), "mac": _mac(last_seq, last_hash, created_at)}
+    body = {
+        "v": VERSION,
+        "seq": last_seq,
+        "hash": last_hash,
+        "created_at": created_at,
+        "key_id": key_id(),
+        "mac": _mac(last_seq, last_hash, created_at),
+    }
     store, prefix = storage()
     name = f"{last_seq:012d}-{created_at.replace(':', '').replace('+0000', 'Z')}.json"
     saved = store.save(f"{prefix}{name}", ContentFile(json.dumps(body, sort_keys=True).encode()))
     logger.info("audit checkpoint %s", json.dumps(body, sort_keys=True))
-    return Checkpoint(seq=last_seq, hash=last_hash, created_at=datetime.fromisoformat(created_at),
-                      name=saved.removeprefix(prefix))
+    return Checkpoint(
+        seq=last_seq, hash=last_hash, created_at=datetime.fromisoformat(created_at), name=saved.removeprefix(prefix)
+    )

@@ -18,8 +18,11 @@ class RateLimitedLoginMixin:
         admission = ratelimit.admit_attempt(username, ip)
         if not admission.admitted:
             if admission.newly_locked:  # once per lock-out window: a flood of refusals is no flood of audit writes
-                audit.record("login.locked", request=self.request,
-                             details={"username": username, "limits": list(admission.newly_locked)})
+                audit.record(
+                    "login.locked",
+                    request=self.request,
+                    details={"username": username, "limits": list(admission.newly_locked)},
+                )
             raise forms.ValidationError(
                 "Too many failed log-in attempts for this account or from this address. "
                 f"Try again in {ratelimit.lockout_minutes()} minutes, or reset your password.",
@@ -59,7 +62,9 @@ class GrantForm(forms.Form):
     )
     permission = forms.ChoiceField(choices=Grant.Permission.choices)
     expires_at = forms.DateTimeField(
-        required=False, label="Expires", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        required=False,
+        label="Expires",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Optional. Access ends then.",
     )
 
@@ -96,7 +101,9 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “CI upload job”.")
     scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
     expires_at = forms.DateTimeField(
-        required=False, label="Expires", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        required=False,
+        label="Expires",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Optional.",
     )
 

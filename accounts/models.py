@@ -42,9 +42,7 @@ class User(AbstractUser):
     class Meta:
         ordering = ["username"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=["admin", "curator", "user"]), name="user_role_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(role__in=["admin", "curator", "user"]), name="user_role_valid"),
         ]
 
     def save(self, *args, **kwargs):
@@ -104,7 +102,7 @@ class Permission(models.TextChoices):
     def at_least(cls, level: str) -> list[str]:
         """The levels that include ``level``: ``at_least("write") == ["write", "manage"]``."""
         values = cls.values
-        return values[values.index(level):]
+        return values[values.index(level) :]
 
     @classmethod
     def highest(cls, *levels: str) -> str:
@@ -153,7 +151,9 @@ class Grant(Revocable, models.Model):
     Permission = Permission
 
     model = models.ForeignKey("catalog.MLModel", null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
-    dataset = models.ForeignKey("catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    dataset = models.ForeignKey(
+        "catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
     affiliation = models.ForeignKey(Affiliation, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
     permission = models.CharField(max_length=8, choices=Permission.choices, default=Permission.READ)
@@ -183,9 +183,15 @@ class Grant(Revocable, models.Model):
             ),
             models.CheckConstraint(condition=Q(permission__in=Permission.values), name="grant_permission_valid"),
             # One unrevoked grant per grantee and asset (NULLs never clash, so each pair is its own index).
-            *[models.UniqueConstraint(fields=[asset, grantee], condition=Q(revoked_at__isnull=True),
-                                      name=f"grant_one_per_{grantee}_{asset}")
-              for asset in ("model", "dataset") for grantee in ("user", "affiliation")],
+            *[
+                models.UniqueConstraint(
+                    fields=[asset, grantee],
+                    condition=Q(revoked_at__isnull=True),
+                    name=f"grant_one_per_{grantee}_{asset}",
+                )
+                for asset in ("model", "dataset")
+                for grantee in ("user", "affiliation")
+            ],
         ]
 
     def __str__(self) -> str:
@@ -205,8 +211,12 @@ class Invitation(models.Model):
 
     Permission = Permission
 
-    model = models.ForeignKey("catalog.MLModel", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
-    dataset = models.ForeignKey("catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    model = models.ForeignKey(
+        "catalog.MLModel", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    dataset = models.ForeignKey(
+        "catalog.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
     invited_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(blank=True)
     permission = models.CharField(max_length=8, choices=Permission.choices, default=Permission.READ)
@@ -312,7 +322,9 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True, db_index=True)

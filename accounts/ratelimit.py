@@ -84,8 +84,10 @@ def admit_attempt(username: str, ip: str | None) -> Admission:
     """Count one attempt on the account and the address. The increments are atomic, so exactly one
     attempt per window sees a count of limit + 1: that one reports the lock-out as new."""
     counts = [(kind, _increment(key), limit) for kind, key, limit in _keys(username, ip)]
-    return Admission(admitted=all(count <= limit for _, count, limit in counts),
-                     newly_locked=tuple(kind for kind, count, limit in counts if count == limit + 1))
+    return Admission(
+        admitted=all(count <= limit for _, count, limit in counts),
+        newly_locked=tuple(kind for kind, count, limit in counts if count == limit + 1),
+    )
 
 
 def register_success(username: str, ip: str | None) -> None:

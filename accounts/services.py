@@ -52,8 +52,6 @@ def ensure_user(
 # --------------------------------------------------------------------------------------------
 
 
-
-
 INVITATION_DAYS = 14
 
 
@@ -79,8 +77,11 @@ def _unrevoked_grants(*, asset, user: User | None, affiliation: Affiliation | No
     The grantee's row is locked first, so that two grants or acceptances for them wait for each other."""
     grantees = User.objects.filter(pk=user.pk) if user else Affiliation.objects.filter(pk=affiliation.pk)
     list(grantees.select_for_update().values_list("pk", flat=True))
-    return list(Grant.objects.select_for_update().filter(
-        **{asset_field(asset): asset, "user": user, "affiliation": affiliation, "revoked_at__isnull": True}))
+    return list(
+        Grant.objects.select_for_update().filter(
+            **{asset_field(asset): asset, "user": user, "affiliation": affiliation, "revoked_at__isnull": True}
+        )
+    )
 
 
 def _revoke_all(grants: list[Grant]) -> None:
@@ -89,8 +90,14 @@ def _revoke_all(grants: list[Grant]) -> None:
 
 @transaction.atomic
 def grant_access(
-    *, by: User, asset, permission: str, user: User | None = None, affiliation: Affiliation | None = None,
-    expires_at=None, request=None,
+    *,
+    by: User,
+    asset,
+    permission: str,
+    user: User | None = None,
+    affiliation: Affiliation | None = None,
+    expires_at=None,
+    request=None,
 ) -> Grant:
     _require_manager(by, asset)
     if (user is None) == (affiliation is None):
@@ -104,14 +111,26 @@ def grant_access(
     # One unrevoked grant per grantee and asset: a new grant replaces the previous one.
     _revoke_all(_unrevoked_grants(asset=asset, user=user, affiliation=affiliation))
     grant = Grant.objects.create(
-        **{asset_field(asset): asset}, user=user, affiliation=affiliation, permission=permission, created_by=by,
+        **{asset_field(asset): asset},
+        user=user,
+        affiliation=affiliation,
+        permission=permission,
+        created_by=by,
         expires_at=expires_at,
     )
-    audit.record("grant.create", actor=by, target=asset, request=request, details={
-        "grant": grant.pk, "permission": permission, "user": user.username if user else None,
-        "affiliation": affiliation.name if affiliation else None,
-        "expires_at": expires_at.isoformat() if expires_at else None,
-    })
+    audit.record(
+        "grant.create",
+        actor=by,
+        target=asset,
+        request=request,
+        details={
+            "grant": grant.pk,
+            "permission": permission,
+            "user": user.username if user else None,
+            "affiliation": affiliation.name if affiliation else None,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return grant
 
 
@@ -128,8 +147,14 @@ def revoke_grant(*, by: User, grant: Grant, request=None) -> Grant:
 
 @transaction.atomic
 def invite(
-    *, by: User, asset, permission: str, invited_user: User | None = None, email: str = "",
-    days: int = INVITATION_DAYS, request=None,
+    *,
+    by: User,
+    asset,
+    permission: str,
+    invited_user: User | None = None,
+    email: str = "",
+    days: int = INVITATION_DAYS,
+    request=None,
 ) -> tuple[Invitation, str]:
     """Create an invitation; returns it with the secret token, which is not stored and shown once."""
     _require_manager(by, asset)
@@ -141,13 +166,25 @@ def invite(
         raise ValidationError("An invitation is valid for 1 to 365 days.")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        **{asset_field(asset): asset}, invited_user=invited_user, email=email.strip().lower(),
-        permission=permission, token_hash=token_digest(token), created_by=by,
+        **{asset_field(asset): asset},
+        invited_user=invited_user,
+        email=email.strip().lower(),
+        permission=permission,
+        token_hash=token_digest(token),
+        created_by=by,
         expires_at=timezone.now() + timedelta(days=days),
     )
-    audit.record("invitation.send", actor=by, target=asset, request=request, details={
-        "invitation": invitation.pk, "recipient": invitation.recipient, "permission": permission,
-    })
+    audit.record(
+        "invitation.send",
+        actor=by,
+        target=asset,
+        request=request,
+        details={
+            "invitation": invitation.pk,
+            "recipient": invitation.recipient,
+            "permission": permission,
+        },
+    )
     return invitation, token
 
 
@@ -161,17 +198,21 @@ def mail_invitation(*, invitation: Invitation, token: str, request) -> str:
         send_mail(
             f"{sender} shared {invitation.asset} with you on OpenModelHub",
             f"You are invited to {invitation.permission} {invitation.asset}.\n\nAccept: {url}\n\n"
-            f"Or with the API: POST /api/v1/invitations/accept/ with {{\"token\": \"{token}\"}}\n\n"
+            f'Or with the API: POST /api/v1/invitations/accept/ with {{"token": "{token}"}}\n\n'
             f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
-            None, [address], fail_silently=True,
+            None,
+            [address],
+            fail_silently=True,
         )
     return url
 
 
 def find_invitation(token: str) -> Invitation | None:
-    return Invitation.objects.select_related("model__owner", "dataset__owner", "invited_user").filter(
-        token_hash=token_digest(token)
-    ).first()
+    return (
+        Invitation.objects.select_related("model__owner", "dataset__owner", "invited_user")
+        .filter(token_hash=token_digest(token))
+        .first()
+    )
 
 
 @transaction.atomic
@@ -196,15 +237,26 @@ def accept_invitation(*, user: User, token: str, request=None) -> Grant:
     else:
         _revoke_all(current)
         grant = linked = Grant.objects.create(
-            model=invitation.model, dataset=invitation.dataset, user=user, permission=invitation.permission,
+            model=invitation.model,
+            dataset=invitation.dataset,
+            user=user,
+            permission=invitation.permission,
             created_by=invitation.created_by,
         )
     invitation.accepted_at, invitation.accepted_by, invitation.grant = timezone.now(), user, linked
     invitation.save(update_fields=["accepted_at", "accepted_by", "grant"])
-    audit.record("invitation.accept", actor=user, target=invitation.asset, request=request, details={
-        "invitation": invitation.pk, "grant": grant.pk, "permission": grant.permission,
-        "replaced": [g.pk for g in current if g.pk != grant.pk],
-    })
+    audit.record(
+        "invitation.accept",
+        actor=user,
+        target=invitation.asset,
+        request=request,
+        details={
+            "invitation": invitation.pk,
+            "grant": grant.pk,
+            "permission": grant.permission,
+            "replaced": [g.pk for g in current if g.pk != grant.pk],
+        },
+    )
     return grant
 
 
@@ -219,8 +271,13 @@ def revoke_invitation(*, by: User, invitation: Invitation, request=None) -> Invi
         if invitation.grant is not None and invitation.grant.revoked_at is None:
             invitation.grant.revoked_at = invitation.revoked_at
             invitation.grant.save(update_fields=["revoked_at"])
-        audit.record("invitation.revoke", actor=by, target=invitation.asset, request=request,
-                     details={"invitation": invitation.pk})
+        audit.record(
+            "invitation.revoke",
+            actor=by,
+            target=invitation.asset,
+            request=request,
+            details={"invitation": invitation.pk},
+        )
     return invitation
 
 
@@ -245,8 +302,13 @@ def create_api_token(*, user: User, name: str, scope: str, expires_at=None, requ
     token = ApiToken.objects.create(
         user=user, name=name.strip(), prefix=prefix, token_hash=token_digest(secret), scope=scope, expires_at=expires_at
     )
-    audit.record("token.create", actor=user, target=token, request=request,
-                 details={"name": token.name, "scope": scope, "prefix": prefix})
+    audit.record(
+        "token.create",
+        actor=user,
+        target=token,
+        request=request,
+        details={"name": token.name, "scope": scope, "prefix": prefix},
+    )
     return token, secret
 
 

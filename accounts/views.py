@@ -39,8 +39,9 @@ def _shareable_asset(request: HttpRequest, kind: str, owner: str, name: str):
     model_cls = ASSET_KINDS.get(kind)
     if model_cls is None:
         raise Http404
-    asset = get_object_or_404(model_cls.objects.visible_to(request.user).select_related("owner"),
-                              owner__username=owner, name=name)
+    asset = get_object_or_404(
+        model_cls.objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
+    )
     if not services.can_manage_sharing(request.user, asset):
         raise PermissionDenied(services.MANAGE_REFUSED.format("manage who it is shared with"))
     return asset
@@ -57,9 +58,15 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                 grant_form = GrantForm(request.POST, prefix="grant")
                 if grant_form.is_valid():
                     data = grant_form.cleaned_data
-                    services.grant_access(by=request.user, asset=asset, permission=data["permission"],
-                                          user=data.get("user"), affiliation=data.get("affiliation"),
-                                          expires_at=data.get("expires_at"), request=request)
+                    services.grant_access(
+                        by=request.user,
+                        asset=asset,
+                        permission=data["permission"],
+                        user=data.get("user"),
+                        affiliation=data.get("affiliation"),
+                        expires_at=data.get("expires_at"),
+                        request=request,
+                    )
                     messages.success(request, f"Access granted to {data.get('user') or data.get('affiliation')}.")
                     return redirect(request.path)
             elif action == "invite":
@@ -67,14 +74,18 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                 if invite_form.is_valid():
                     data = invite_form.cleaned_data
                     invitation, token = services.invite(
-                        by=request.user, asset=asset, permission=data["permission"],
+                        by=request.user,
+                        asset=asset,
+                        permission=data["permission"],
                         invited_user=invite_form.invited_user,
-                        email="" if invite_form.invited_user else data["recipient"], days=data["days"],
+                        email="" if invite_form.invited_user else data["recipient"],
+                        days=data["days"],
                         request=request,
                     )
                     url = services.mail_invitation(invitation=invitation, token=token, request=request)
-                    messages.success(request, f"Invitation sent to {invitation.recipient}. Its link, shown only "
-                                              f"now: {url}")
+                    messages.success(
+                        request, f"Invitation sent to {invitation.recipient}. Its link, shown only now: {url}"
+                    )
                     return redirect(request.path)
             elif action == "revoke-grant":
                 grant = get_object_or_404(Grant.objects.for_asset(asset), pk=ascii_int(request.POST.get("id")))
@@ -82,8 +93,9 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
                 messages.success(request, f"Access of {grant.grantee} revoked.")
                 return redirect(request.path)
             elif action == "revoke-invitation":
-                invitation = get_object_or_404(Invitation.objects.for_asset(asset),
-                                               pk=ascii_int(request.POST.get("id")))
+                invitation = get_object_or_404(
+                    Invitation.objects.for_asset(asset), pk=ascii_int(request.POST.get("id"))
+                )
                 services.revoke_invitation(by=request.user, invitation=invitation, request=request)
                 messages.success(request, f"Invitation to {invitation.recipient} revoked.")
                 return redirect(request.path)
@@ -92,7 +104,10 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     context = {
-        "asset": asset, "kind": kind, "grant_form": grant_form, "invite_form": invite_form,
+        "asset": asset,
+        "kind": kind,
+        "grant_form": grant_form,
+        "invite_form": invite_form,
         "grants": Grant.objects.active().for_asset(asset).select_related("user", "affiliation"),
         "invitations": Invitation.objects.for_asset(asset).select_related("invited_user"),
     }
@@ -103,10 +118,16 @@ def share(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRespons
 def my_sharing(request: HttpRequest) -> HttpResponse:
     mine = _shared_by(request.user)
     related = ["model__owner", "dataset__owner", "user", "affiliation"]
-    return render(request, "accounts/my_sharing.html", {
-        "grants": Grant.objects.active().filter(mine).select_related(*related),
-        "invitations": Invitation.objects.filter(mine).select_related("model__owner", "dataset__owner", "invited_user"),
-    })
+    return render(
+        request,
+        "accounts/my_sharing.html",
+        {
+            "grants": Grant.objects.active().filter(mine).select_related(*related),
+            "invitations": Invitation.objects.filter(mine).select_related(
+                "model__owner", "dataset__owner", "invited_user"
+            ),
+        },
+    )
 
 
 def _shared_by(user) -> Q:
@@ -114,14 +135,18 @@ def _shared_by(user) -> Q:
     or to one of their affiliations) lets them share. An admin's or curator's right over every asset is
     not listed here: that would be every grant of the hub (the admin lists those)."""
     managed = Grant.objects.active().reaching(user).filter(permission=Permission.MANAGE)
-    return (Q(model__owner=user) | Q(dataset__owner=user)
-            | Q(model__in=managed.filter(model__isnull=False).values("model_id"))
-            | Q(dataset__in=managed.filter(dataset__isnull=False).values("dataset_id")))
+    return (
+        Q(model__owner=user)
+        | Q(dataset__owner=user)
+        | Q(model__in=managed.filter(model__isnull=False).values("model_id"))
+        | Q(dataset__in=managed.filter(dataset__isnull=False).values("dataset_id"))
+    )
 
 
 def _strongest_per_asset(grants) -> list[Grant]:
     """One grant per asset, when several reach the user (directly and through affiliations): the highest
     level, and among equal levels the one that lasts longest."""
+
     def strength(grant: Grant) -> tuple:
         lasting = grant.expires_at.timestamp() if grant.expires_at else float("inf")
         return Permission.values.index(grant.permission), lasting
@@ -136,8 +161,12 @@ def _strongest_per_asset(grants) -> list[Grant]:
 
 @login_required
 def shared_with_me(request: HttpRequest) -> HttpResponse:
-    grants = _strongest_per_asset(Grant.objects.active().reaching(request.user).order_by("-created_at", "-pk")
-                                  .select_related("model__owner", "dataset__owner", "affiliation", "created_by"))
+    grants = _strongest_per_asset(
+        Grant.objects.active()
+        .reaching(request.user)
+        .order_by("-created_at", "-pk")
+        .select_related("model__owner", "dataset__owner", "affiliation", "created_by")
+    )
     pending = Invitation.objects.filter(invited_user=request.user, accepted_at__isnull=True, revoked_at__isnull=True)
     return render(request, "accounts/shared_with_me.html", {"grants": grants, "pending": pending})
 
@@ -174,9 +203,15 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc)
             else:
                 form = ApiTokenForm()
-    return render(request, "accounts/tokens.html", {
-        "form": form, "secret": secret, "tokens": ApiToken.objects.filter(user=request.user),
-    })
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": ApiToken.objects.filter(user=request.user),
+        },
+    )
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -187,14 +222,18 @@ def _require_admin(request: HttpRequest) -> None:
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    users = (User.objects.prefetch_related("affiliations")
-             .annotate(model_count=Count("owned_mlmodels", distinct=True),
-                       dataset_count=Count("owned_datasets", distinct=True))
-             .order_by("username"))
+    users = (
+        User.objects.prefetch_related("affiliations")
+        .annotate(
+            model_count=Count("owned_mlmodels", distinct=True), dataset_count=Count("owned_datasets", distinct=True)
+        )
+        .order_by("username")
+    )
     query = request.GET.get("q", "").strip()
     if query:
-        users = users.filter(Q(username__icontains=query) | Q(email__icontains=query)
-                             | Q(affiliations__name__icontains=query)).distinct()
+        users = users.filter(
+            Q(username__icontains=query) | Q(email__icontains=query) | Q(affiliations__name__icontains=query)
+        ).distinct()
     return render(request, "accounts/user_list.html", {"users": users, "roles": User.Role.choices, "q": query})
 
 

@@ -8,8 +8,17 @@ from openmodelhub.admin import ReadOnlyAdmin
 class AgentQueryAdmin(ReadOnlyAdmin):
     """The agent's log, read-only: it is evidence, like the audit trail."""
 
-    list_display = ("id", "created_at", "user", "short_question", "entity_type", "status", "error_code",
-                    "row_count", "duration_ms")
+    list_display = (
+        "id",
+        "created_at",
+        "user",
+        "short_question",
+        "entity_type",
+        "status",
+        "error_code",
+        "row_count",
+        "duration_ms",
+    )
     list_filter = ("status", "error_code", "entity_type", "created_at")
     list_select_related = ("user",)
     search_fields = ("question", "sql", "user__username")

@@ -7,11 +7,15 @@ from agent.services import max_question_chars
 class QuestionForm(forms.Form):
     question = forms.CharField(
         max_length=max_question_chars(),
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. Which fine-tuned language models have more than 7B parameters?"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "e.g. Which fine-tuned language models have more than 7B parameters?"}
+        ),
         help_text="Asked in plain language; answered by a read-only SQL query over what you may see.",
     )
     entity_type = forms.ChoiceField(
-        choices=EntityType.choices, required=False, label="List",
+        choices=EntityType.choices,
+        required=False,
+        label="List",
         help_text="Optionally, what the answer should list.",
     )
 

@@ -29,8 +29,10 @@ def client() -> openai.OpenAI:
     if not is_configured():
         raise NotConfigured("The agent is not configured (OPENAI_API_KEY is not set).")
     return _client(
-        settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL or None,
-        float(settings.AGENT_LLM_TIMEOUT_SECONDS), int(settings.AGENT_LLM_MAX_RETRIES),
+        settings.OPENAI_API_KEY,
+        settings.OPENAI_BASE_URL or None,
+        float(settings.AGENT_LLM_TIMEOUT_SECONDS),
+        int(settings.AGENT_LLM_MAX_RETRIES),
     )
 
 

@@ -39,7 +39,9 @@ class AgentQuery(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="agent_queries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="agent_queries"
+    )
     question = models.TextField()
     entity_type = models.CharField(max_length=16, choices=EntityType.choices, blank=True, default="")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)

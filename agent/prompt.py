@@ -61,8 +61,10 @@ def system_prompt(*, dialect: str, entity_type: str = "", user=None) -> str:
         "What people mean by common words:\n" + describe_synonyms(),
     ]
     if not reads_user_directory(user):
-        parts.append("Users appear here only as owners and authors of the assets this user can see (id and "
-                     "username); their roles, activity and affiliations are for admins only.")
+        parts.append(
+            "Users appear here only as owners and authors of the assets this user can see (id and "
+            "username); their roles, activity and affiliations are for admins only."
+        )
     constraint = ENTITY_TYPES.get(entity_type or "", "")
     if constraint:
         parts.append("Constraint: " + constraint)

@@ -92,7 +92,8 @@ def setup_after_migrate(**kwargs) -> None:
         log.warning(
             "agent: could not set up the read-only database role %s (%s); a database owner can run "
             "`manage.py agent_setup_role` (or apply `manage.py agent_setup_role --dry-run`).",
-            reader_role(), str(exc).strip().splitlines()[0],
+            reader_role(),
+            str(exc).strip().splitlines()[0],
         )
 
 

@@ -85,7 +85,11 @@ SKIPPED_FIELD_TYPES: frozenset[str] = frozenset({"SearchVectorField"})
 
 # Column names the agent may never mention, whatever table they are looked for in.
 SECRET_COLUMN_NAMES: frozenset[str] = frozenset().union(*EXPOSED_MODELS.values()) | {
-    "token_hash", "hash", "prev_hash", "session_data", "session_key",
+    "token_hash",
+    "hash",
+    "prev_hash",
+    "session_data",
+    "session_key",
 }
 
 
@@ -165,13 +169,16 @@ def exposed_tables() -> dict[str, TableInfo]:
     for label, (model, hidden) in exposed.items():
         meta = model._meta
         fields = [
-            f for f in meta.concrete_fields
+            f
+            for f in meta.concrete_fields
             if f.column not in hidden and f.get_internal_type() not in SKIPPED_FIELD_TYPES
         ]
         filtered_by = tuple(
             (f.name, f.related_model._meta.label)
             for f in meta.concrete_fields
-            if f.is_relation and f.related_model is not None and label not in ROW_FILTERS
+            if f.is_relation
+            and f.related_model is not None
+            and label not in ROW_FILTERS
             and _is_filtered(f.related_model._meta.label, exposed)
         )
         tables[meta.db_table] = TableInfo(
@@ -202,7 +209,8 @@ def _tables(*, directory: bool) -> dict[str, TableInfo]:
         allowed = NON_ADMIN_COLUMNS.get(table.label)
         if allowed is not None:
             table = replace(
-                table, columns=tuple(c for c in table.columns if c.name in allowed),
+                table,
+                columns=tuple(c for c in table.columns if c.name in allowed),
                 hidden=table.hidden | (frozenset(table.column_names) - allowed),
             )
         shown[name] = table
@@ -217,7 +225,8 @@ def _is_filtered(label: str, exposed: dict, seen: frozenset = frozenset()) -> bo
         return False
     model = exposed[label][0]
     return any(
-        f.is_relation and f.related_model is not None
+        f.is_relation
+        and f.related_model is not None
         and _is_filtered(f.related_model._meta.label, exposed, seen | {label})
         for f in model._meta.concrete_fields
     )

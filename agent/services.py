@@ -57,8 +57,15 @@ def answer_question(*, user, question: str, entity_type: str = "") -> Answer:
         code, error, executed, result = _try(sql, user=user, dialect=dialect)
         attempts.append({"sql": sql, "error_code": int(code), "error": error})
         if code == ErrorCode.OK:
-            return Answer(error_code=code, sql=sql, message=result.truncated, columns=result.columns,
-                          rows=result.rows, executed_sql=executed, attempts=attempts)
+            return Answer(
+                error_code=code,
+                sql=sql,
+                message=result.truncated,
+                columns=result.columns,
+                rows=result.rows,
+                executed_sql=executed,
+                attempts=attempts,
+            )
         if code == ErrorCode.INTERNAL_ERROR:
             break
         messages = [*messages, *prompt.correction_message(sql, error)]
@@ -89,7 +96,9 @@ def submit_question(*, user, question: str, entity_type: str = "") -> AgentQuery
     from openmodelhub.celery import app
 
     query = AgentQuery.objects.create(
-        user=user, question=loggable(question.strip(), max_question_chars()), entity_type=entity_type or "",
+        user=user,
+        question=loggable(question.strip(), max_question_chars()),
+        entity_type=entity_type or "",
         llm_model=llm.model_name() if llm.is_configured() else "",
     )
     if not llm.is_configured():
@@ -122,9 +131,14 @@ def run_query(*, query_id: int) -> None:
     except Exception:  # an answer that cannot be stored still ends the query, as failed
         log.exception("agent: the answer to query %s could not be stored", query_id)
         AgentQuery.objects.filter(pk=query_id).update(
-            status=AgentQuery.Status.DONE, error_code=ErrorCode.INTERNAL_ERROR,
-            message="The answer could not be stored.", columns=[], rows=[], row_count=0,
-            duration_ms=duration_ms, finished_at=timezone.now(),
+            status=AgentQuery.Status.DONE,
+            error_code=ErrorCode.INTERNAL_ERROR,
+            message="The answer could not be stored.",
+            columns=[],
+            rows=[],
+            row_count=0,
+            duration_ms=duration_ms,
+            finished_at=timezone.now(),
         )
 
 

@@ -30,54 +30,223 @@ from agent import schema
 from agent.visibility import row_subquery
 
 # Read-only expansions of a JSON value into rows (e.g. a column's example values): allowed in FROM.
-TABLE_FUNCTIONS: frozenset[str] = frozenset({
-    "json_each", "jsonb_each", "json_array_elements", "jsonb_array_elements", "json_array_elements_text",
-    "jsonb_array_elements_text",
-})
+TABLE_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "json_each",
+        "jsonb_each",
+        "json_array_elements",
+        "jsonb_array_elements",
+        "json_array_elements_text",
+        "jsonb_array_elements_text",
+    }
+)
 
 # Functions the model may call, as written in SQL. Anything else (pg_sleep, pg_read_file,
 # set_config, current_setting, dblink, lo_import, load_extension, query_to_xml ...) is refused.
-ALLOWED_FUNCTIONS: frozenset[str] = frozenset({
-    # aggregates and windows
-    "count", "sum", "avg", "min", "max", "string_agg", "group_concat", "array_agg", "bool_and", "bool_or",
-    "every", "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "median",
-    "percentile_cont", "percentile_disc", "mode", "row_number", "rank", "dense_rank", "percent_rank",
-    "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
-    # conditionals and casts
-    "coalesce", "nullif", "greatest", "least", "ifnull", "iif", "cast", "try_cast", "case", "if",
-    # numbers
-    "abs", "round", "ceil", "ceiling", "floor", "trunc", "sign", "mod", "power", "pow", "sqrt", "ln",
-    "log", "log10", "exp", "div",
-    # text
-    "lower", "upper", "length", "char_length", "character_length", "substr", "substring", "trim",
-    "ltrim", "rtrim", "btrim", "replace", "concat", "concat_ws", "left", "right", "position", "strpos",
-    "instr", "split_part", "initcap", "lpad", "rpad", "reverse", "starts_with",
-    "printf", "format", "typeof",
-    # dates (SQLite: strftime, date, time, datetime, julianday, unixepoch; PostgreSQL: the rest)
-    "extract", "date_part", "date_trunc", "strftime", "date", "time", "datetime", "julianday", "unixepoch",
-    "now", "current_date", "current_time", "current_timestamp", "localtimestamp", "to_char", "to_date",
-    "to_timestamp", "age", "make_date", "justify_interval", "justify_days",
-    # json
-    "json_extract", "json_array_length", "jsonb_array_length", "json_typeof", "jsonb_typeof",
-}) | TABLE_FUNCTIONS
+ALLOWED_FUNCTIONS: frozenset[str] = (
+    frozenset(
+        {
+            # aggregates and windows
+            "count",
+            "sum",
+            "avg",
+            "min",
+            "max",
+            "string_agg",
+            "group_concat",
+            "array_agg",
+            "bool_and",
+            "bool_or",
+            "every",
+            "stddev",
+            "stddev_pop",
+            "stddev_samp",
+            "variance",
+            "var_pop",
+            "var_samp",
+            "median",
+            "percentile_cont",
+            "percentile_disc",
+            "mode",
+            "row_number",
+            "rank",
+            "dense_rank",
+            "percent_rank",
+            "cume_dist",
+            "ntile",
+            "lag",
+            "lead",
+            "first_value",
+            "last_value",
+            "nth_value",
+            # conditionals and casts
+            "coalesce",
+            "nullif",
+            "greatest",
+            "least",
+            "ifnull",
+            "iif",
+            "cast",
+            "try_cast",
+            "case",
+            "if",
+            # numbers
+            "abs",
+            "round",
+            "ceil",
+            "ceiling",
+            "floor",
+            "trunc",
+            "sign",
+            "mod",
+            "power",
+            "pow",
+            "sqrt",
+            "ln",
+            "log",
+            "log10",
+            "exp",
+            "div",
+            # text
+            "lower",
+            "upper",
+            "length",
+            "char_length",
+            "character_length",
+            "substr",
+            "substring",
+            "trim",
+            "ltrim",
+            "rtrim",
+            "btrim",
+            "replace",
+            "concat",
+            "concat_ws",
+            "left",
+            "right",
+            "position",
+            "strpos",
+            "instr",
+            "split_part",
+            "initcap",
+            "lpad",
+            "rpad",
+            "reverse",
+            "starts_with",
+            "printf",
+            "format",
+            "typeof",
+            # dates (SQLite: strftime, date, time, datetime, julianday, unixepoch; PostgreSQL: the rest)
+            "extract",
+            "date_part",
+            "date_trunc",
+            "strftime",
+            "date",
+            "time",
+            "datetime",
+            "julianday",
+            "unixepoch",
+            "now",
+            "current_date",
+            "current_time",
+            "current_timestamp",
+            "localtimestamp",
+            "to_char",
+            "to_date",
+            "to_timestamp",
+            "age",
+            "make_date",
+            "justify_interval",
+            "justify_days",
+            # json
+            "json_extract",
+            "json_array_length",
+            "jsonb_array_length",
+            "json_typeof",
+            "jsonb_typeof",
+        }
+    )
+    | TABLE_FUNCTIONS
+)
 
 # Bare keywords (sqlglot's Var) are allowed only as these units of EXTRACT, DATE_TRUNC and INTERVAL.
-DATE_UNITS: frozenset[str] = frozenset({
-    "millennium", "century", "decade", "year", "years", "isoyear", "quarter", "month", "months", "week",
-    "weeks", "day", "days", "dow", "isodow", "doy", "hour", "hours", "minute", "minutes", "second", "seconds",
-    "millisecond", "milliseconds", "microsecond", "microseconds", "epoch", "timezone", "timezone_hour",
-    "timezone_minute",
-})
+DATE_UNITS: frozenset[str] = frozenset(
+    {
+        "millennium",
+        "century",
+        "decade",
+        "year",
+        "years",
+        "isoyear",
+        "quarter",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "dow",
+        "isodow",
+        "doy",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "second",
+        "seconds",
+        "millisecond",
+        "milliseconds",
+        "microsecond",
+        "microseconds",
+        "epoch",
+        "timezone",
+        "timezone_hour",
+        "timezone_minute",
+    }
+)
 MAX_SQL_CHARS = 20_000
 
 # Node types that never belong in a read-only question.
 FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = tuple(
     getattr(exp, name)
     for name in (
-        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Set",
-        "SetItem", "Pragma", "Transaction", "Commit", "Rollback", "Copy", "Use", "Grant", "Revoke", "Describe",
-        "Kill", "Analyze", "Refresh", "Cache", "Uncache", "LoadData", "TruncateTable", "Attach", "Detach",
-        "Show", "Declare", "Execute", "Comment", "Placeholder", "Parameter", "SessionParameter",
+        "Insert",
+        "Update",
+        "Delete",
+        "Merge",
+        "Create",
+        "Drop",
+        "Alter",
+        "Command",
+        "Into",
+        "Lock",
+        "Set",
+        "SetItem",
+        "Pragma",
+        "Transaction",
+        "Commit",
+        "Rollback",
+        "Copy",
+        "Use",
+        "Grant",
+        "Revoke",
+        "Describe",
+        "Kill",
+        "Analyze",
+        "Refresh",
+        "Cache",
+        "Uncache",
+        "LoadData",
+        "TruncateTable",
+        "Attach",
+        "Detach",
+        "Show",
+        "Declare",
+        "Execute",
+        "Comment",
+        "Placeholder",
+        "Parameter",
+        "SessionParameter",
     )
     if hasattr(exp, name)
 )
@@ -173,8 +342,10 @@ def _check_keyword(node: exp.Var) -> None:
     is_unit = node.arg_key == "unit" or (isinstance(parent, exp.Extract) and node.arg_key == "this")
     if not (is_unit and node.name.lower() in DATE_UNITS):
         where = f" in {parent.key.upper()}" if parent is not None and not isinstance(parent, exp.Select) else ""
-        raise RejectedSQL(f"The keyword {node.name.upper()}{where} is not allowed; only date units such as "
-                          "YEAR or MONTH in EXTRACT, DATE_TRUNC and INTERVAL are.")
+        raise RejectedSQL(
+            f"The keyword {node.name.upper()}{where} is not allowed; only date units such as "
+            "YEAR or MONTH in EXTRACT, DATE_TRUNC and INTERVAL are."
+        )
 
 
 def _alias_names(tree: exp.Expression) -> set[str]:

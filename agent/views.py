@@ -21,7 +21,8 @@ def ask(request: HttpRequest) -> HttpResponse:
     form = QuestionForm(request.POST or None)
     if request.method == "POST" and configured and form.is_valid():
         query = services.submit_question(
-            user=request.user, question=form.cleaned_data["question"],
+            user=request.user,
+            question=form.cleaned_data["question"],
             entity_type=form.cleaned_data.get("entity_type") or "",
         )
         return redirect(query)
@@ -33,9 +34,16 @@ def ask(request: HttpRequest) -> HttpResponse:
 def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     query = get_object_or_404(AgentQuery.objects.asked_by(request.user), pk=pk)
     form = QuestionForm(initial={"question": query.question, "entity_type": query.entity_type})
-    return render(request, "agent/query_detail.html", {
-        "query": query, "form": form, "configured": llm.is_configured(), "wait_seconds": page_wait_seconds(),
-    })
+    return render(
+        request,
+        "agent/query_detail.html",
+        {
+            "query": query,
+            "form": form,
+            "configured": llm.is_configured(),
+            "wait_seconds": page_wait_seconds(),
+        },
+    )
 
 
 @login_required
@@ -52,8 +60,12 @@ def _csv_cell(value) -> str:
 
 @login_required
 def query_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    query = get_object_or_404(AgentQuery.objects.asked_by(request.user), pk=pk, status=AgentQuery.Status.DONE,
-                              error_code=AgentQuery.ErrorCode.OK)
+    query = get_object_or_404(
+        AgentQuery.objects.asked_by(request.user),
+        pk=pk,
+        status=AgentQuery.Status.DONE,
+        error_code=AgentQuery.ErrorCode.OK,
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = slugify(query.question)[:50] or "answer"
     response["Content-Disposition"] = f'attachment; filename="agent-{query.pk}-{name}.csv"'

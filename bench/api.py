@@ -37,8 +37,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--runs", type=int, default=40, help="timed requests per scenario (default 40)")
-    parser.add_argument("--user", default="", help="the signed-in caller (default: the owner of the most "
-                                                   "private models)")
+    parser.add_argument(
+        "--user", default="", help="the signed-in caller (default: the owner of the most private models)"
+    )
     parser.add_argument("--no-explain", action="store_true")
     return parser.parse_args()
 
@@ -100,9 +101,12 @@ def pick_user(name: str):
 
     if name:
         return User.objects.get(username=name)
-    return (User.objects.filter(role="user", is_active=True)
-            .annotate(n=Count("owned_mlmodels", filter=Q(owned_mlmodels__visibility="private")))
-            .order_by("-n").first())
+    return (
+        User.objects.filter(role="user", is_active=True)
+        .annotate(n=Count("owned_mlmodels", filter=Q(owned_mlmodels__visibility="private")))
+        .order_by("-n")
+        .first()
+    )
 
 
 def scenarios(client, sample) -> list[tuple[str, str, str, object]]:
@@ -111,24 +115,39 @@ def scenarios(client, sample) -> list[tuple[str, str, str, object]]:
     return [
         ("first list page", "get", base, None),
         (f"page {DEEP_PAGES + 1} of the cursor", "get", deep := deep_cursor_url(client, base, DEEP_PAGES), None),
-        (f"page {DEEP_PAGES} (previous of {DEEP_PAGES + 1})", "get", deep_cursor_url(client, deep, 1, "previous"),
-         None),
+        (
+            f"page {DEEP_PAGES} (previous of {DEEP_PAGES + 1})",
+            "get",
+            deep_cursor_url(client, deep, 1, "previous"),
+            None,
+        ),
         ("three-facet filter", "get", f"{base}?task={task}&media={media}&architecture={family}", None),
         ("full-text search", "get", f"{base}?search=llama%20instruct", None),
         ("model detail", "get", None, None),  # filled per caller
         ("facet counts", "get", "/api/v1/models/facets", None),
-        ("facet counts, filtered", "get", f"/api/v1/models/facets?task={task}&media={media}&architecture={family}",
-         None),
+        (
+            "facet counts, filtered",
+            "get",
+            f"/api/v1/models/facets?task={task}&media={media}&architecture={family}",
+            None,
+        ),
         ("dataset facet counts", "get", "/api/v1/datasets/facets", None),
-        ("dataset scoring", "post", "/api/v1/datasets/score",
-         {"filters": {"anonymization_applied": True, "year_min": 2018}, "limit": 50}),
+        (
+            "dataset scoring",
+            "post",
+            "/api/v1/datasets/score",
+            {"filters": {"anonymization_applied": True, "year_min": 2018}, "limit": 50},
+        ),
     ]
 
 
 # Printed for the record, without the list target: scoring ranks up to 10,000 candidates per request,
 # and a cold facet count (cache emptied before each request) counts every match.
-COLD = {"facet counts, cold cache": "facet counts", "facet counts, filtered, cold cache": "facet counts, filtered",
-        "dataset facet counts, cold cache": "dataset facet counts"}
+COLD = {
+    "facet counts, cold cache": "facet counts",
+    "facet counts, filtered, cold cache": "facet counts, filtered",
+    "dataset facet counts, cold cache": "dataset facet counts",
+}
 NO_TARGET = {"dataset scoring", *COLD}
 
 
@@ -149,8 +168,10 @@ def explain_api_queries(user, sample) -> None:
     from catalog.api.views import _model_list_queryset
 
     task, media, family = sample
-    for title, query in (("full-text search", "search=llama%20instruct"),
-                         ("three-facet filter", f"task={task}&media={media}&architecture={family}")):
+    for title, query in (
+        ("full-text search", "search=llama%20instruct"),
+        ("three-facet filter", f"task={task}&media={media}&architecture={family}"),
+    ):
         request = APIRequestFactory().get(f"/api/v1/models/?{query}")
         request.user = user
         data = QueryDict(query)
@@ -175,8 +196,10 @@ def main() -> None:
     count = models.fetchone()[0]
     models.execute("SELECT count(*) FROM catalog_dataset")
     datasets = models.fetchone()[0]
-    print(f"database {args.database}: {count:,} models, {datasets:,} datasets; cache "
-          f"{'Redis' if os.environ.get('REDIS_URL') else 'local memory'}; {args.runs} timed requests each")
+    print(
+        f"database {args.database}: {count:,} models, {datasets:,} datasets; cache "
+        f"{'Redis' if os.environ.get('REDIS_URL') else 'local memory'}; {args.runs} timed requests each"
+    )
     cache.clear()
     user = pick_user(args.user)
     sample = ("text-generation", "text", "transformer")
@@ -198,13 +221,17 @@ def main() -> None:
             flag = "" if p95 < TARGET_MS or title in NO_TARGET else "  > target"
             if flag:
                 failures.append(f"{title} ({caller})")
-            print(f"{title:38} {caller[:10]:10} {p50:8.1f} {p95:8.1f} {max(times):8.1f}{flag}"
-                  f"{'  (no target)' if title in NO_TARGET else ''}")
+            print(
+                f"{title:38} {caller[:10]:10} {p50:8.1f} {p95:8.1f} {max(times):8.1f}{flag}"
+                f"{'  (no target)' if title in NO_TARGET else ''}"
+            )
         for title, warm_title in COLD.items():
             url = next(u for t, _, u, _ in items if t == warm_title)
             times = measure(client, url, min(args.runs, 5), before=cache.clear, warmup=0)
-            print(f"{title:38} {caller[:10]:10} {statistics.median(times):8.1f} {percentile(times, 0.95):8.1f} "
-                  f"{max(times):8.1f}  (no target)")
+            print(
+                f"{title:38} {caller[:10]:10} {statistics.median(times):8.1f} {percentile(times, 0.95):8.1f} "
+                f"{max(times):8.1f}  (no target)"
+            )
     print(f"\ntarget p95 < {TARGET_MS:g} ms: " + ("all met" if not failures else "missed by " + "; ".join(failures)))
     if not args.no_explain:
         from django.contrib.auth.models import AnonymousUser

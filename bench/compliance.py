@@ -27,8 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/omh_bench_compliance"
-ROOT_LICENSES = ["apache-2.0", "mit", "llama-3.1-license-2024", "gemma-tou-2024-04-01", "cc-by-nc-4.0",
-                 "creativeml-openrail-m", "gpl-3.0", "cc-by-4.0", None]
+ROOT_LICENSES = [
+    "apache-2.0",
+    "mit",
+    "llama-3.1-license-2024",
+    "gemma-tou-2024-04-01",
+    "cc-by-nc-4.0",
+    "creativeml-openrail-m",
+    "gpl-3.0",
+    "cc-by-4.0",
+    None,
+]
 DATASET_LICENSES = ["cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "mit", "apache-2.0", "cc0-1.0", None]
 MAX_DEPTH = 20
 
@@ -61,10 +70,15 @@ def build_forest(n_models: int, rng: random.Random) -> None:
 
     lic = dict(License.objects.values_list("key", "pk"))
     owners = User.objects.bulk_create([User(username=f"bench{i}") for i in range(100)])
-    datasets = Dataset.objects.bulk_create([
-        Dataset(owner=owners[i % 100], name=f"data-{i}", license_id=lic.get(k) if k else None, license_declared=k or "")
-        for i, k in ((i, rng.choice(DATASET_LICENSES)) for i in range(2000))
-    ], batch_size=2000)
+    datasets = Dataset.objects.bulk_create(
+        [
+            Dataset(
+                owner=owners[i % 100], name=f"data-{i}", license_id=lic.get(k) if k else None, license_declared=k or ""
+            )
+            for i, k in ((i, rng.choice(DATASET_LICENSES)) for i in range(2000))
+        ],
+        batch_size=2000,
+    )
     depth: list[int] = []
     keys: list[str | None] = []
     parents: list[int] = []  # index of the first parent, -1 for roots
@@ -82,17 +96,24 @@ def build_forest(n_models: int, rng: random.Random) -> None:
             parents.append(p)
         if depth[i] < MAX_DEPTH:
             eligible.append(i)
-    models = MLModel.objects.bulk_create([
-        MLModel(owner=owners[i % 100], name=f"model-{i}", license_id=lic.get(k) if k else None, license_declared=k or "")
-        for i, k in enumerate(keys)
-    ], batch_size=5000)
+    models = MLModel.objects.bulk_create(
+        [
+            MLModel(
+                owner=owners[i % 100], name=f"model-{i}", license_id=lic.get(k) if k else None, license_declared=k or ""
+            )
+            for i, k in enumerate(keys)
+        ],
+        batch_size=5000,
+    )
     relation_choices = ["fine_tune"] * 6 + ["adapter", "quantization", "continued_pretraining", "distillation"]
     edges = []
     for i, p in enumerate(parents):
         if p < 0:
             continue
         merge = rng.random() < 0.05
-        edges.append(ModelLineage(model=models[i], base=models[p], relation="merge" if merge else rng.choice(relation_choices)))
+        edges.append(
+            ModelLineage(model=models[i], base=models[p], relation="merge" if merge else rng.choice(relation_choices))
+        )
         if merge:
             q = rng.randrange(0, i)
             while q == p or depth[q] >= depth[i]:  # a shallower parent keeps the depth bound and the DAG acyclic
@@ -105,8 +126,10 @@ def build_forest(n_models: int, rng: random.Random) -> None:
             for d in rng.sample(datasets, rng.choice((1, 2))):
                 links.append(ModelDataset(model=m, dataset=d, role=rng.choice(["trained_on", "fine_tuned_on"])))
     ModelDataset.objects.bulk_create(links, batch_size=10000)
-    print(f"forest: {len(models):,} models (max depth {max(depth)}), {len(edges):,} lineage edges "
-          f"({sum(e.relation == 'merge' for e in edges):,} merge), {len(datasets):,} datasets, {len(links):,} training links")
+    print(
+        f"forest: {len(models):,} models (max depth {max(depth)}), {len(edges):,} lineage edges "
+        f"({sum(e.relation == 'merge' for e in edges):,} merge), {len(datasets):,} datasets, {len(links):,} training links"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -151,9 +174,11 @@ def main() -> None:
             result = services.analyse_model(pk)
             timings.append((time.perf_counter() - t0) * 1000)
             ancestors.append(result.ancestor_count)
-        print(f"analyse one model ({len(sample)} random models, {statistics.mean(ancestors):.1f} ancestors on "
-              f"average, max {max(ancestors)}): p50 {percentile(timings, 0.5):.2f} ms, "
-              f"p95 {percentile(timings, 0.95):.2f} ms, max {max(timings):.2f} ms   (target p95 < 20 ms)")
+        print(
+            f"analyse one model ({len(sample)} random models, {statistics.mean(ancestors):.1f} ancestors on "
+            f"average, max {max(ancestors)}): p50 {percentile(timings, 0.5):.2f} ms, "
+            f"p95 {percentile(timings, 0.95):.2f} ms, max {max(timings):.2f} ms   (target p95 < 20 ms)"
+        )
 
         out = StringIO()
         t0 = time.perf_counter()

@@ -156,8 +156,14 @@ def main() -> None:
     from django.db import transaction
 
     with transaction.atomic():
-        version = files._record_pending(user=owner, asset=model, path="model.safetensors", size=size,
-                                        kind="safetensors", staged=files._stage(source))
+        version = files._record_pending(
+            user=owner,
+            asset=model,
+            path="model.safetensors",
+            size=size,
+            kind="safetensors",
+            staged=files._stage(source),
+        )
     stage_seconds = time.perf_counter() - staged_at
     source.unlink()  # the web side keeps only the staged copy (Django's temporary file is hard-linked)
     fresh, warm = storage_ceiling(Path(settings.MEDIA_ROOT), size)
@@ -183,19 +189,29 @@ def main() -> None:
     sampler.__exit__()
 
     mb = size / MIB
-    print(f"file: {mb:.0f} MiB safetensors, encryption chunk {settings.OMH_ENCRYPTION_CHUNK_SIZE // 1024} KiB, "
-          f"storage {work / 'var' / 'media'}")
+    print(
+        f"file: {mb:.0f} MiB safetensors, encryption chunk {settings.OMH_ENCRYPTION_CHUNK_SIZE // 1024} KiB, "
+        f"storage {work / 'var' / 'media'}"
+    )
     print(f"single-core limit: SHA-256 {sha:.0f} MB/s, AES-256-GCM {gcm:.0f} MB/s, one pass of both {limit:.0f} MB/s")
     print(f"staging copy (web side, not part of the pipeline): {mb / stage_seconds:.0f} MB/s")
-    print(f"storage write ceiling (plain writes into the storage folder): {warm:.0f} MB/s "
-          f"({fresh:.0f} MB/s the first time, into memory the host had not backed yet)")
-    print(f"upload pipeline (inspect + hash + encrypt + store): {mb / upload_seconds:.0f} MB/s "
-          f"= {100 * mb / upload_seconds / limit:.0f}% of the limit (target >= 50%), "
-          f"{100 * mb / upload_seconds / min(limit, warm):.0f}% of min(limit, storage ceiling)")
-    print(f"download (read + decrypt + verify SHA-256): {mb / download_seconds:.0f} MB/s "
-          f"= {100 * mb / download_seconds / limit:.0f}% of the limit (target >= 70%)")
-    print(f"RSS growth during upload and download: {sampler.growth:.1f} MiB (target < 64 MiB); "
-          f"RSS {sampler.start:.0f} MiB before, peak {sampler.peak:.0f} MiB")
+    print(
+        f"storage write ceiling (plain writes into the storage folder): {warm:.0f} MB/s "
+        f"({fresh:.0f} MB/s the first time, into memory the host had not backed yet)"
+    )
+    print(
+        f"upload pipeline (inspect + hash + encrypt + store): {mb / upload_seconds:.0f} MB/s "
+        f"= {100 * mb / upload_seconds / limit:.0f}% of the limit (target >= 50%), "
+        f"{100 * mb / upload_seconds / min(limit, warm):.0f}% of min(limit, storage ceiling)"
+    )
+    print(
+        f"download (read + decrypt + verify SHA-256): {mb / download_seconds:.0f} MB/s "
+        f"= {100 * mb / download_seconds / limit:.0f}% of the limit (target >= 70%)"
+    )
+    print(
+        f"RSS growth during upload and download: {sampler.growth:.1f} MiB (target < 64 MiB); "
+        f"RSS {sampler.start:.0f} MiB before, peak {sampler.peak:.0f} MiB"
+    )
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)

@@ -36,8 +36,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup(args, work: Path) -> None:
-    os.environ.update(OMH_VAR_DIR=str(work / "var"), MEDIA_ROOT=str(work / "media"), DEBUG="0", LOG_LEVEL="WARNING",
-                      DJANGO_SETTINGS_MODULE="openmodelhub.settings", OMH_STAGING_DIR=str(work / "staging"))
+    os.environ.update(
+        OMH_VAR_DIR=str(work / "var"),
+        MEDIA_ROOT=str(work / "media"),
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="openmodelhub.settings",
+        OMH_STAGING_DIR=str(work / "staging"),
+    )
     for var in ("REDIS_URL", "OMH_S3_BUCKET", "DATABASE_URL"):
         os.environ.pop(var, None)
     if args.database_url:
@@ -124,14 +130,21 @@ def main() -> None:
 
     model, large = repository(args, work)
     server, url = serve()
-    os.environ.update(HF_ENDPOINT=f"{url}/hf", HF_HUB_CACHE=str(work / "hf-cache"), HF_HUB_DISABLE_TELEMETRY="1",
-                      HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_XET="1")
+    os.environ.update(
+        HF_ENDPOINT=f"{url}/hf",
+        HF_HUB_CACHE=str(work / "hf-cache"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_XET="1",
+    )
     import httpx2
     from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     api, repo = HfApi(), f"{model.owner.username}/{model.name}"
-    print(f"{connection.vendor}: {MLModel.objects.count():,} models; repository {repo}: {args.files} small files "
-          f"and {large}; {args.runs} timed calls each")
+    print(
+        f"{connection.vendor}: {MLModel.objects.count():,} models; repository {repo}: {args.files} small files "
+        f"and {large}; {args.runs} timed calls each"
+    )
     scenarios = {
         "repository info": lambda: api.model_info(repo),
         "tree, non-recursive": lambda: list(api.list_repo_tree(repo)),
@@ -151,8 +164,10 @@ def main() -> None:
     hf_hub_download(repo, large, force_download=True)
     protocol = size / MIB / (time.perf_counter() - started)
     started = time.perf_counter()
-    with httpx2.stream("GET", f"{url}/models/{repo}/resolve/{large}", timeout=None) as response, \
-            open(work / "native.bin", "wb") as out:
+    with (
+        httpx2.stream("GET", f"{url}/models/{repo}/resolve/{large}", timeout=None) as response,
+        open(work / "native.bin", "wb") as out,
+    ):
         for block in response.iter_bytes(1 << 20):
             out.write(block)
     native = size / MIB / (time.perf_counter() - started)
@@ -160,11 +175,15 @@ def main() -> None:
 
     limit = crypto_limit(settings.OMH_ENCRYPTION_CHUNK_SIZE)[2]
     print(f"\n{'download of ' + large:34} {'MB/s':>8}")
-    print(f"{'hf_hub_download (/hf/)':34} {protocol:8.0f}\n{'native download':34} {native:8.0f}\n"
-          f"{'SHA-256 + AES-GCM limit (1 core)':34} {limit:8.0f}")
+    print(
+        f"{'hf_hub_download (/hf/)':34} {protocol:8.0f}\n{'native download':34} {native:8.0f}\n"
+        f"{'SHA-256 + AES-GCM limit (1 core)':34} {limit:8.0f}"
+    )
     ratio = protocol / native
-    print(f"\nprotocol/native: {ratio:.0%} (target >= 90%); metadata p95 < {TARGET_MS:g} ms: "
-          + ("all met" if not missed else "missed by " + ", ".join(missed)))
+    print(
+        f"\nprotocol/native: {ratio:.0%} (target >= 90%); metadata p95 < {TARGET_MS:g} ms: "
+        + ("all met" if not missed else "missed by " + ", ".join(missed))
+    )
     server.shutdown()
 
 

@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="omh_bench", help="PostgreSQL database (default omh_bench)")
-    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without the database name")
+    parser.add_argument(
+        "--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL without the database name"
+    )
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--models", type=int, default=1_000_000)
     parser.add_argument("--datasets", type=int, default=200_000)
@@ -68,8 +69,10 @@ def main() -> None:
     from django.conf import settings
 
     # No collectstatic here: the manifest storage would refuse to render the page.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     from django.core.management import call_command
     from django.db import connection
@@ -91,8 +94,10 @@ def populate(args, call_command, connection) -> None:
         call_command("generate_catalog", models=missing_models, datasets=missing_datasets, seed=42, batch=20_000)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
-    print(f"catalogue: {MLModel.objects.count():,} models, {Dataset.objects.count():,} datasets "
-          f"(PostgreSQL {connection.pg_version // 10000}, cache {settings_cache()})")
+    print(
+        f"catalogue: {MLModel.objects.count():,} models, {Dataset.objects.count():,} datasets "
+        f"(PostgreSQL {connection.pg_version // 10000}, cache {settings_cache()})"
+    )
 
 
 def settings_cache() -> str:
@@ -109,9 +114,10 @@ def make_viewers() -> dict:
     from catalog.models import MLModel
 
     admin = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
-        "bench-admin", "bench@example.org", "bench-admin-pass")
+        "bench-admin", "bench@example.org", "bench-admin-pass"
+    )
     # The busiest uploader among ordinary users, with grants on a few private models of others.
-    user = (User.objects.filter(role="user").annotate(n=Count("owned_mlmodels")).order_by("-n").first())
+    user = User.objects.filter(role="user").annotate(n=Count("owned_mlmodels")).order_by("-n").first()
     if not Grant.objects.filter(user=user).exists():
         private = MLModel.objects.filter(visibility="private").exclude(owner=user).values_list("id", flat=True)[:50]
         Grant.objects.bulk_create([Grant(model_id=pk, user=user, permission="read") for pk in private])
@@ -153,8 +159,10 @@ def bench_pages(viewers: dict, runs: int) -> None:
     selectors.invalidate()
     cold = timed(client.get, reverse("insights:page"))
     warm = [timed(client.get, reverse("insights:page")) for _ in range(runs)]
-    print(f"\nPage /insights/ (admin): cold {cold:.0f} ms (every statistic computed); "
-          f"warm p50 {percentile(warm, .5):.1f} ms, p95 {percentile(warm, .95):.1f} ms (target < 100 ms)")
+    print(
+        f"\nPage /insights/ (admin): cold {cold:.0f} ms (every statistic computed); "
+        f"warm p50 {percentile(warm, 0.5):.1f} ms, p95 {percentile(warm, 0.95):.1f} ms (target < 100 ms)"
+    )
     api = reverse("api:insights-stat", args=["models_media_task"])
     for label, user in viewers.items():
         api_client = Client(HTTP_HOST="localhost")
@@ -164,8 +172,10 @@ def bench_pages(viewers: dict, runs: int) -> None:
         selectors.home_summary(user)
         warm_api = [timed(api_client.get, api) for _ in range(runs)]
         warm_home = [timed(selectors.home_summary, user) for _ in range(runs)]
-        print(f"{label:>24}: API {api} warm p95 {percentile(warm_api, .95):.1f} ms; "
-              f"home summary warm p95 {percentile(warm_home, .95):.2f} ms")
+        print(
+            f"{label:>24}: API {api} warm p95 {percentile(warm_api, 0.95):.1f} ms; "
+            f"home summary warm p95 {percentile(warm_home, 0.95):.2f} ms"
+        )
 
 
 if __name__ == "__main__":

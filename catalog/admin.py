@@ -40,8 +40,10 @@ from openmodelhub.admin import CountColumnsMixin, ReadOnlyAdmin, ReadOnlyInline
 class MediaTypeAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["slug", "model_count", "dataset_count"]
     search_fields = ["slug"]
-    count_columns = {"model_count": ("models", MLModel.media.through, "mediatype"),
-                     "dataset_count": ("datasets", Dataset.media.through, "mediatype")}
+    count_columns = {
+        "model_count": ("models", MLModel.media.through, "mediatype"),
+        "dataset_count": ("datasets", Dataset.media.through, "mediatype"),
+    }
 
 
 @admin.register(Task)
@@ -50,8 +52,10 @@ class TaskAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_filter = ["modality"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-    count_columns = {"model_count": ("models", MLModel.tasks.through, "task"),
-                     "dataset_count": ("datasets", Dataset.tasks.through, "task")}
+    count_columns = {
+        "model_count": ("models", MLModel.tasks.through, "task"),
+        "dataset_count": ("datasets", Dataset.tasks.through, "task"),
+    }
 
 
 @admin.register(Domain)
@@ -87,11 +91,21 @@ class AuditedAssetAdmin(admin.ModelAdmin):
             raise PermissionDenied("Changing the visibility needs the manage permission.")
         resolve_declared_license(obj, form.changed_data)
         super().save_model(request, obj, form, change)
-        audit.record("asset.update" if change else "asset.create", actor=request.user, target=obj, request=request,
-                     details={"name": obj.full_name, "fields": form.changed_data})
+        audit.record(
+            "asset.update" if change else "asset.create",
+            actor=request.user,
+            target=obj,
+            request=request,
+            details={"name": obj.full_name, "fields": form.changed_data},
+        )
         if change and before != obj.visibility:
-            audit.record("asset.visibility", actor=request.user, target=obj, request=request,
-                         details={"name": obj.full_name, "from": before, "to": obj.visibility})
+            audit.record(
+                "asset.visibility",
+                actor=request.user,
+                target=obj,
+                request=request,
+                details={"name": obj.full_name, "from": before, "to": obj.visibility},
+            )
         if change and (before != obj.visibility or "owner" in form.changed_data):
             cache_scopes.bump_generation()  # cached insights and facet counts follow who may see it
 
@@ -104,8 +118,9 @@ class AuditedAssetAdmin(admin.ModelAdmin):
         if queryset.exclude(pk__in=queryset.model.objects.manageable_by(request.user).values("pk")).exists():
             raise PermissionDenied("Deleting needs the manage permission on every selected asset.")
         for obj in queryset.select_related("owner"):
-            audit.record("asset.delete", actor=request.user, target=obj, request=request,
-                         details={"name": obj.full_name})
+            audit.record(
+                "asset.delete", actor=request.user, target=obj, request=request, details={"name": obj.full_name}
+            )
         super().delete_queryset(request, queryset)
         cache_scopes.bump_generation()
 
@@ -157,11 +172,26 @@ class ModelDatasetInline(admin.TabularInline):
 @admin.register(MLModel)
 class MLModelAdmin(CountColumnsMixin, ModelComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
-        "__str__", "architecture_family", "training_type", "parameter_count", "license", "visibility",
-        "base_count", "derivative_count", "dataset_count", "downloads", "updated_at",
+        "__str__",
+        "architecture_family",
+        "training_type",
+        "parameter_count",
+        "license",
+        "visibility",
+        "base_count",
+        "derivative_count",
+        "dataset_count",
+        "downloads",
+        "updated_at",
     ]
     list_filter = [
-        "architecture_family", "training_type", "visibility", "media", "license__category", "tasks", "release_date",
+        "architecture_family",
+        "training_type",
+        "visibility",
+        "media",
+        "license__category",
+        "tasks",
+        "release_date",
         HasViolationsFilter,
     ]
     actions = [reanalyse_license]
@@ -177,9 +207,11 @@ class MLModelAdmin(CountColumnsMixin, ModelComplianceAdminMixin, AuditedAssetAdm
         ("Size, release and licence", {"fields": ["parameter_count", "release_date", "license", "license_declared"]}),
         ("People and activity", {"fields": ["authors", "downloads", "likes", "created_at", "updated_at"]}),
     ]
-    count_columns = {"base_count": ("bases", ModelLineage, "model"),
-                     "derivative_count": ("derivatives", ModelLineage, "base"),
-                     "dataset_count": ("datasets", ModelDataset, "model")}
+    count_columns = {
+        "base_count": ("bases", ModelLineage, "model"),
+        "derivative_count": ("derivatives", ModelLineage, "base"),
+        "dataset_count": ("datasets", ModelDataset, "model"),
+    }
 
 
 class CNNModuleInline(admin.TabularInline):
@@ -261,7 +293,9 @@ class DatasetRelationshipInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("from_file", "to_file"):
             dataset_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = DatasetFile.objects.filter(dataset_id=dataset_id) if dataset_id else DatasetFile.objects.none()
+            kwargs["queryset"] = (
+                DatasetFile.objects.filter(dataset_id=dataset_id) if dataset_id else DatasetFile.objects.none()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -275,11 +309,24 @@ class UsedByModelInline(admin.TabularInline):
 @admin.register(Dataset)
 class DatasetAdmin(CountColumnsMixin, DatasetComplianceAdminMixin, AuditedAssetAdmin):
     list_display = [
-        "__str__", "year", "instances_number", "license", "visibility", "file_count", "model_count", "downloads",
+        "__str__",
+        "year",
+        "instances_number",
+        "license",
+        "visibility",
+        "file_count",
+        "model_count",
+        "downloads",
         "updated_at",
     ]
     list_filter = [
-        "visibility", "media", "license__category", "tasks", "domains", "has_missing_values", "split",
+        "visibility",
+        "media",
+        "license__category",
+        "tasks",
+        "domains",
+        "has_missing_values",
+        "split",
         *Dataset.ETHICS_FLAGS,
     ]
     list_select_related = ["owner", "license"]
@@ -290,28 +337,68 @@ class DatasetAdmin(CountColumnsMixin, DatasetComplianceAdminMixin, AuditedAssetA
     inlines = [DatasetFileInline, DatasetRelationshipInline, UsedByModelInline]
     fieldsets = [
         (None, {"fields": ["owner", "name", "visibility", "card", "license", "license_declared", "authors"]}),
-        ("Identification", {"fields": [
-            "year", "objective", "access", "availability", "num_citations", "citation_link", "sources", "storage_uri",
-        ]}),
-        ("Technical characteristics", {"fields": [
-            "media", "tasks", "domains", "instances_number", "features_number", "features_description",
-            "representativity_level", "representativity_description", "sample_balance_level",
-            "sample_balance_description", "split", "has_missing_values", "global_missing_percentage",
-            "missing_values_description", "missing_values_handling_method", "temporal_factors",
-            "metadata_provided_with_dataset", "external_documentation_available", "documentation_link",
-        ]}),
+        (
+            "Identification",
+            {
+                "fields": [
+                    "year",
+                    "objective",
+                    "access",
+                    "availability",
+                    "num_citations",
+                    "citation_link",
+                    "sources",
+                    "storage_uri",
+                ]
+            },
+        ),
+        (
+            "Technical characteristics",
+            {
+                "fields": [
+                    "media",
+                    "tasks",
+                    "domains",
+                    "instances_number",
+                    "features_number",
+                    "features_description",
+                    "representativity_level",
+                    "representativity_description",
+                    "sample_balance_level",
+                    "sample_balance_description",
+                    "split",
+                    "has_missing_values",
+                    "global_missing_percentage",
+                    "missing_values_description",
+                    "missing_values_handling_method",
+                    "temporal_factors",
+                    "metadata_provided_with_dataset",
+                    "external_documentation_available",
+                    "documentation_link",
+                ]
+            },
+        ),
         ("Ethics", {"fields": [*Dataset.ETHICS_FLAGS, "data_errors_description"]}),
         ("Activity", {"fields": ["downloads", "likes", "created_at", "updated_at"]}),
     ]
-    count_columns = {"file_count": ("files", DatasetFile, "dataset"),
-                     "model_count": ("models", ModelDataset, "dataset")}
+    count_columns = {
+        "file_count": ("files", DatasetFile, "dataset"),
+        "model_count": ("models", ModelDataset, "dataset"),
+    }
 
 
 class FileColumnInline(admin.TabularInline):
     model = FileColumn
     fields = [
-        "position", "name", "data_type_original", "data_type_interpreted", "is_primary_key_component",
-        "is_nullable", "is_pii", "example_values", "stats",
+        "position",
+        "name",
+        "data_type_original",
+        "data_type_interpreted",
+        "is_primary_key_component",
+        "is_nullable",
+        "is_pii",
+        "example_values",
+        "stats",
     ]
     extra = 0
     ordering = ["position"]
@@ -386,6 +473,7 @@ class RepoFileAdmin(CountColumnsMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
     count_columns = {"version_count": ("versions", FileVersion, "file")}
 
 

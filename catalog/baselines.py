@@ -30,8 +30,17 @@ from catalog.models import CNNModule, Dataset, DatasetFile, LoadedRecord, MLMode
 Kind = LoadedRecord.Kind
 Resolver = Callable[[str], object]
 
-MODEL_PARTS = ["name", "owner_id", "card", "visibility", "training_type", "parameter_count", "architecture_family",
-               "architecture_name", "license_declared"]
+MODEL_PARTS = [
+    "name",
+    "owner_id",
+    "card",
+    "visibility",
+    "training_type",
+    "parameter_count",
+    "architecture_family",
+    "architecture_name",
+    "license_declared",
+]
 DETAIL_SKIP = {"model", "cnn", "created_at", "updated_at"}
 
 
@@ -49,8 +58,11 @@ def _values(obj, names: Iterable[str]) -> dict:
 
 
 def _concrete(obj) -> dict:
-    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
-            if not f.primary_key and f.name not in DETAIL_SKIP}
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if not f.primary_key and f.name not in DETAIL_SKIP
+    }
 
 
 def _license(asset, resolve: Resolver) -> int | None:
@@ -68,9 +80,18 @@ def _m2m(asset, *names: str) -> dict:
 
 
 def model_states(pks: Iterable[int], resolve: Resolver) -> dict[int, dict[str, str]]:
-    rows = (MLModel.objects.filter(pk__in=list(pks)).select_related("license", "transformer", "cnn", "rnn")
-            .prefetch_related("media", "tasks", "authors", "dataset_links", "base_edges",
-                              Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position"))))
+    rows = (
+        MLModel.objects.filter(pk__in=list(pks))
+        .select_related("license", "transformer", "cnn", "rnn")
+        .prefetch_related(
+            "media",
+            "tasks",
+            "authors",
+            "dataset_links",
+            "base_edges",
+            Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position")),
+        )
+    )
     states = {}
     for model in rows:
         details = {}
@@ -80,12 +101,16 @@ def model_states(pks: Iterable[int], resolve: Resolver) -> dict[int, dict[str, s
                 details[family] = _concrete(part)
                 if family == "cnn":
                     details["modules"] = [_concrete(m) for m in part.modules.all()]
-        states[model.pk] = _parts({
-            **_values(model, MODEL_PARTS), "license": _license(model, resolve), "architecture": details,
-            **_m2m(model, "media", "tasks", "authors"),
-            "datasets": sorted((link.dataset_id, link.role) for link in model.dataset_links.all()),
-            "bases": sorted((edge.base_id, edge.relation) for edge in model.base_edges.all()),
-        })
+        states[model.pk] = _parts(
+            {
+                **_values(model, MODEL_PARTS),
+                "license": _license(model, resolve),
+                "architecture": details,
+                **_m2m(model, "media", "tasks", "authors"),
+                "datasets": sorted((link.dataset_id, link.role) for link in model.dataset_links.all()),
+                "bases": sorted((edge.base_id, edge.relation) for edge in model.base_edges.all()),
+            }
+        )
     return states
 
 
@@ -93,23 +118,50 @@ def dataset_states(pks: Iterable[int], resolve: Resolver) -> dict[int, dict[str,
     from catalog.records import COLUMN_KEYS, DATASET_SCALARS, FILE_KEYS
 
     scalars = ["name", "owner_id", "card", "visibility", "license_declared", *sorted(DATASET_SCALARS)]
-    rows = (Dataset.objects.filter(pk__in=list(pks)).select_related("license")
-            .prefetch_related("media", "tasks", "authors", "domains",
-                              Prefetch("files", queryset=DatasetFile.objects.order_by("path")), "files__columns",
-                              "relationships__column_links__from_column", "relationships__column_links__to_column",
-                              "relationships__from_file", "relationships__to_file"))
+    rows = (
+        Dataset.objects.filter(pk__in=list(pks))
+        .select_related("license")
+        .prefetch_related(
+            "media",
+            "tasks",
+            "authors",
+            "domains",
+            Prefetch("files", queryset=DatasetFile.objects.order_by("path")),
+            "files__columns",
+            "relationships__column_links__from_column",
+            "relationships__column_links__to_column",
+            "relationships__from_file",
+            "relationships__to_file",
+        )
+    )
     states = {}
     for dataset in rows:
-        files = [{**_values(f, sorted(FILE_KEYS - {"columns"})),
-                  "columns": [_values(c, sorted(COLUMN_KEYS)) for c in f.columns.all()]} for f in dataset.files.all()]
+        files = [
+            {
+                **_values(f, sorted(FILE_KEYS - {"columns"})),
+                "columns": [_values(c, sorted(COLUMN_KEYS)) for c in f.columns.all()],
+            }
+            for f in dataset.files.all()
+        ]
         relationships = sorted(
-            [r.from_file.path, r.to_file.path, r.relationship_type, r.description,
-             [[link.from_column.name, link.to_column.name] for link in r.column_links.all()]]
-            for r in dataset.relationships.all())
-        states[dataset.pk] = _parts({
-            **_values(dataset, scalars), "license": _license(dataset, resolve),
-            **_m2m(dataset, "media", "tasks", "authors", "domains"), "files": files, "relationships": relationships,
-        })
+            [
+                r.from_file.path,
+                r.to_file.path,
+                r.relationship_type,
+                r.description,
+                [[link.from_column.name, link.to_column.name] for link in r.column_links.all()],
+            ]
+            for r in dataset.relationships.all()
+        )
+        states[dataset.pk] = _parts(
+            {
+                **_values(dataset, scalars),
+                "license": _license(dataset, resolve),
+                **_m2m(dataset, "media", "tasks", "authors", "domains"),
+                "files": files,
+                "relationships": relationships,
+            }
+        )
     return states
 
 
@@ -137,8 +189,15 @@ class Decision:
     why: str = ""  # for a kept row: the edited parts, "renamed", "deleted" or "not loaded by this command"
 
 
-def decide(*, baseline: LoadedRecord | None, object_id: int | None, state: dict | None, source: str,
-           still_exists: bool, update: bool) -> Decision:
+def decide(
+    *,
+    baseline: LoadedRecord | None,
+    object_id: int | None,
+    state: dict | None,
+    source: str,
+    still_exists: bool,
+    update: bool,
+) -> Decision:
     """What a loader does with one record; ``object_id`` and ``state`` describe the row under its key now,
     ``still_exists`` whether the row the baseline names is still in the database."""
     if baseline is not None and baseline.object_id != object_id:
@@ -158,17 +217,22 @@ def decide(*, baseline: LoadedRecord | None, object_id: int | None, state: dict 
 def baselines(kind: str, keys: Iterable[str]) -> dict[str, LoadedRecord]:
     keys, found = list(keys), {}
     for start in range(0, len(keys), 500):
-        found.update((r.key, r) for r in LoadedRecord.objects.filter(kind=kind, key__in=keys[start:start + 500]))
+        found.update((r.key, r) for r in LoadedRecord.objects.filter(kind=kind, key__in=keys[start : start + 500]))
     return found
 
 
 def remember(kind: str, rows: dict[str, tuple[int, dict, str]]) -> None:
     """Store key -> (row id, state, source fingerprint) for rows a loader has just written."""
     LoadedRecord.objects.bulk_create(
-        [LoadedRecord(kind=kind, key=key, object_id=pk, state=state, source_hash=source)
-         for key, (pk, state, source) in rows.items()],
-        update_conflicts=True, unique_fields=["kind", "key"],
-        update_fields=["object_id", "state", "source_hash", "loaded_at"], batch_size=500)
+        [
+            LoadedRecord(kind=kind, key=key, object_id=pk, state=state, source_hash=source)
+            for key, (pk, state, source) in rows.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["kind", "key"],
+        update_fields=["object_id", "state", "source_hash", "loaded_at"],
+        batch_size=500,
+    )
 
 
 @dataclass
@@ -198,8 +262,12 @@ def plan_assets(kind: str, records: list, *, update: bool, resolve: Resolver) ->
     names = sorted({key.partition("/")[2] for key in keys})
     rows = {}
     for start in range(0, len(names), 500):
-        rows.update((f"{owner}/{name}", pk) for pk, owner, name in model_cls.objects.filter(
-            name__in=names[start:start + 500]).values_list("pk", "owner__username", "name"))
+        rows.update(
+            (f"{owner}/{name}", pk)
+            for pk, owner, name in model_cls.objects.filter(name__in=names[start : start + 500]).values_list(
+                "pk", "owner__username", "name"
+            )
+        )
     rows = {key: pk for key, pk in rows.items() if key in keys}
     known = baselines(kind, keys)
     ours = [pk for key, pk in rows.items() if key in known and known[key].object_id == pk]
@@ -208,8 +276,14 @@ def plan_assets(kind: str, records: list, *, update: bool, resolve: Resolver) ->
     existing = set(model_cls.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     for index, (key, source) in plan.sources.items():
         baseline = known.get(key)
-        decision = decide(baseline=baseline, object_id=rows.get(key), state=states.get(rows.get(key)), source=source,
-                          still_exists=baseline is not None and baseline.object_id in existing, update=update)
+        decision = decide(
+            baseline=baseline,
+            object_id=rows.get(key),
+            state=states.get(rows.get(key)),
+            source=source,
+            still_exists=baseline is not None and baseline.object_id in existing,
+            update=update,
+        )
         if decision.action in (UNCHANGED, KEEP):
             plan.skip.add(index)
         if decision.action == KEEP:
@@ -220,7 +294,10 @@ def plan_assets(kind: str, records: list, *, update: bool, resolve: Resolver) ->
 def remember_assets(plan: AssetPlan, loaded: dict[str, int], resolve: Resolver) -> None:
     """Fingerprint the rows written from the records the plan did not skip (``loaded``: key -> row id)."""
     states_of = model_states if plan.kind == Kind.MODEL else dataset_states
-    written = {key: (loaded[key], source) for index, (key, source) in plan.sources.items()
-               if index not in plan.skip and key in loaded}
+    written = {
+        key: (loaded[key], source)
+        for index, (key, source) in plan.sources.items()
+        if index not in plan.skip and key in loaded
+    }
     states = states_of([pk for pk, _ in written.values()], resolve)
     remember(plan.kind, {key: (pk, states[pk], source) for key, (pk, source) in written.items()})

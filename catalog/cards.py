@@ -34,7 +34,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         metadata = yaml.safe_load(match.group(1))
     except yaml.YAMLError:
         metadata = None
-    return (metadata if isinstance(metadata, dict) else {}), text[match.end():].lstrip("\n")
+    return (metadata if isinstance(metadata, dict) else {}), text[match.end() :].lstrip("\n")
 
 
 def _strings(value, limit: int = 50) -> list[str]:

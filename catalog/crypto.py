@@ -101,7 +101,9 @@ def keyring() -> KeyRing:
         return KeyRing(current, keys)
     path = _development_ring_path()
     if not path.exists():
-        log.warning("No OMH_MASTER_KEYS: generating a development master key in %s. Set OMH_MASTER_KEYS in production.", path)
+        log.warning(
+            "No OMH_MASTER_KEYS: generating a development master key in %s. Set OMH_MASTER_KEYS in production.", path
+        )
         add_development_key()
     elif not settings.DEBUG:  # production-like settings: say so, never reuse the file silently
         log.warning("No OMH_MASTER_KEYS: using the development master keys in %s (see manage.py check --deploy).", path)
@@ -188,14 +190,20 @@ def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope) -> Iter
             if not n:
                 raise IntegrityError("the file to encrypt is shorter than its recorded size")
             got += n
-        aes.encrypt_into(_nonce(prefix, index), plain_view[:want], _aad(index, index == final_index),
-                         sealed_view[: want + TAG_SIZE])
+        aes.encrypt_into(
+            _nonce(prefix, index), plain_view[:want], _aad(index, index == final_index), sealed_view[: want + TAG_SIZE]
+        )
         yield sealed_view[: want + TAG_SIZE]
 
 
 def decrypt_chunks(
-    sealed_blocks: Iterable[bytes], data_key: bytes, envelope: Envelope, *,
-    first_index: int, last_index: int, final_index: int,
+    sealed_blocks: Iterable[bytes],
+    data_key: bytes,
+    envelope: Envelope,
+    *,
+    first_index: int,
+    last_index: int,
+    final_index: int,
 ) -> Iterator[memoryview]:
     """Decrypt the encrypted chunks first_index..last_index (inclusive) of an object whose last chunk is
     ``final_index``. Each block must be one whole encrypted chunk (``chunk_size + TAG_SIZE`` bytes, the

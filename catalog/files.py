@@ -142,8 +142,13 @@ def upload_file(*, user, asset, path: str, content, request=None) -> FileVersion
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    audit.record("file.upload", actor=user, target=asset, request=request,
-                 details={"path": clean, "version": version.number, "size": size})
+    audit.record(
+        "file.upload",
+        actor=user,
+        target=asset,
+        request=request,
+        details={"path": clean, "version": version.number, "size": size},
+    )
     return version
 
 
@@ -157,8 +162,13 @@ def _record_pending(*, user, asset, path: str, size: int, kind: str, staged: Pat
         repo_file.save(update_fields=["deleted_at"])
     number = (repo_file.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = FileVersion.objects.create(
-        file=repo_file, number=number, size=size, kind=kind, content_type=inspection.CONTENT_TYPES.get(kind, ""),
-        staging_name=staged.name, uploaded_by=user,
+        file=repo_file,
+        number=number,
+        size=size,
+        kind=kind,
+        content_type=inspection.CONTENT_TYPES.get(kind, ""),
+        staging_name=staged.name,
+        uploaded_by=user,
     )
     from catalog.tasks import process_file_version
 
@@ -215,8 +225,16 @@ def process_version(version_id: int) -> FileVersion:
     return ready
 
 
-def _mark_ready(version: FileVersion, asset, report: inspection.Report, *, key: str, sha256: str, size: int,
-                envelope: crypto.Envelope) -> FileVersion:
+def _mark_ready(
+    version: FileVersion,
+    asset,
+    report: inspection.Report,
+    *,
+    key: str,
+    sha256: str,
+    size: int,
+    envelope: crypto.Envelope,
+) -> FileVersion:
     with transaction.atomic():
         locked = FileVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != FileVersion.Status.PENDING:  # another run finished first
@@ -230,8 +248,11 @@ def _mark_ready(version: FileVersion, asset, report: inspection.Report, *, key: 
         locked.save()
         _apply_report(locked, asset, report)
         _commit_upload(locked, asset)
-        audit.record("file.ready", target=asset, details={"path": locked.file.path, "version": locked.number,
-                                                          "sha256": locked.sha256})
+        audit.record(
+            "file.ready",
+            target=asset,
+            details={"path": locked.file.path, "version": locked.number, "sha256": locked.sha256},
+        )
     return locked
 
 
@@ -241,8 +262,9 @@ def _commit_upload(version: FileVersion, asset) -> None:
     path = version.file.path
     current = revisions.version_at(revisions.head(asset), path)
     if current is None or current.number < version.number:
-        revisions.commit_changes(asset=asset, author=version.uploaded_by, message=f"Upload {path}",
-                                 changes={path: version})
+        revisions.commit_changes(
+            asset=asset, author=version.uploaded_by, message=f"Upload {path}", changes={path: version}
+        )
         if path == cards.CARD_PATH:
             transaction.on_commit(lambda: cards.apply_committed_card(asset, version))
 
@@ -308,8 +330,11 @@ def _reject(version: FileVersion, reason: str) -> FileVersion:
             status=FileVersion.Status.REJECTED, reason=reason, processed_at=timezone.now(), staging_name=""
         )
         if updated:
-            audit.record("file.rejected", target=version.file.asset,
-                         details={"path": version.file.path, "version": version.number, "reason": reason})
+            audit.record(
+                "file.rejected",
+                target=version.file.asset,
+                details={"path": version.file.path, "version": version.number, "reason": reason},
+            )
     try:
         version.refresh_from_db()
     except FileVersion.DoesNotExist:  # deleted with its asset while it was processed
@@ -321,16 +346,25 @@ def _apply_report(version: FileVersion, asset, report: inspection.Report) -> Non
     """What inspection learnt goes into the catalogue: parameter counts, dataset files and columns."""
     if isinstance(asset, MLModel):
         if report.parameter_count and asset.parameter_count is None:
-            MLModel.objects.filter(pk=asset.pk, parameter_count__isnull=True).update(parameter_count=report.parameter_count)
+            MLModel.objects.filter(pk=asset.pk, parameter_count__isnull=True).update(
+                parameter_count=report.parameter_count
+            )
         return
     dataset_file, _ = DatasetFile.objects.update_or_create(
-        dataset=asset, path=version.file.path,
-        defaults={"format": version.kind, "mime_type": version.content_type.split(";")[0], "size_bytes": version.size,
-                  **({"row_count": report.table["row_count"]} if report.table else {})},
+        dataset=asset,
+        path=version.file.path,
+        defaults={
+            "format": version.kind,
+            "mime_type": version.content_type.split(";")[0],
+            "size_bytes": version.size,
+            **({"row_count": report.table["row_count"]} if report.table else {}),
+        },
     )
     if report.table is not None:
         dataset_file.columns.all().delete()
-        FileColumn.objects.bulk_create(FileColumn(dataset_file=dataset_file, **column) for column in report.table["columns"])
+        FileColumn.objects.bulk_create(
+            FileColumn(dataset_file=dataset_file, **column) for column in report.table["columns"]
+        )
 
 
 # --- deletion ---------------------------------------------------------------------------------
@@ -345,8 +379,9 @@ def delete_path(*, user, asset, path: str, request=None) -> RepoFile:
         raise ValidationError(f"There is no file {path!r}.")
     _cancel_pending(repo_file)
     if revisions.version_at(revisions.head(asset), path) is not None:
-        revisions.commit_changes(asset=asset, author=user, message=f"Delete {path}", changes={path: None},
-                                 request=request)
+        revisions.commit_changes(
+            asset=asset, author=user, message=f"Delete {path}", changes={path: None}, request=request
+        )
     repo_file.deleted_at = timezone.now()
     repo_file.save(update_fields=["deleted_at"])
     audit.record("file.delete", actor=user, target=asset, request=request, details={"path": path})
@@ -445,9 +480,10 @@ def read_plaintext(version: FileVersion, start: int = 0, end: int | None = None)
     whole = start == 0 and end == version.size
     digest = hashlib.sha256() if whole else None
     offset = first * chunk
-    for plain in crypto.decrypt_chunks(blocks, data_key, envelope, first_index=first, last_index=last,
-                                       final_index=final_index):
-        piece = plain[max(start - offset, 0): max(end - offset, 0)]
+    for plain in crypto.decrypt_chunks(
+        blocks, data_key, envelope, first_index=first, last_index=last, final_index=final_index
+    ):
+        piece = plain[max(start - offset, 0) : max(end - offset, 0)]
         offset += len(plain)
         if digest is not None:
             digest.update(piece)
@@ -473,8 +509,13 @@ def _sealed_chunks(blocks: Iterator[bytes], sealed: int) -> Iterator[bytes]:
 
 
 def record_download(*, user, asset, version: FileVersion, partial: bool, request=None) -> None:
-    audit.record("file.download", actor=user if getattr(user, "is_authenticated", False) else None, target=asset,
-                 request=request, details={"path": version.file.path, "version": version.number, "partial": partial})
+    audit.record(
+        "file.download",
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        target=asset,
+        request=request,
+        details={"path": version.file.path, "version": version.number, "partial": partial},
+    )
     if not partial:
         type(asset).objects.filter(pk=asset.pk).update(downloads=F("downloads") + 1)
 
@@ -482,9 +523,13 @@ def record_download(*, user, asset, version: FileVersion, partial: bool, request
 def latest_version(asset, path: str, number: int | None = None) -> FileVersion | None:
     """Version ``number`` of the path (any ready one, deleted path or not), or the path at main."""
     if number is not None:
-        return FileVersion.objects.select_related("file").filter(
-            file__in=RepoFile.objects.of(asset).filter(path=path), status=FileVersion.Status.READY, number=number
-        ).first()
+        return (
+            FileVersion.objects.select_related("file")
+            .filter(
+                file__in=RepoFile.objects.of(asset).filter(path=path), status=FileVersion.Status.READY, number=number
+            )
+            .first()
+        )
     return revisions.version_at(revisions.head(asset), path)
 
 

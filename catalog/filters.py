@@ -38,7 +38,10 @@ MODEL_SORTS = {
     "name": "name",
 }
 DATASET_SORTS = {k: v for k, v in MODEL_SORTS.items() if "parameters" not in k} | {
-    "instances": "-instances_number", "-instances": "instances_number", "year": "-year", "-year": "year",
+    "instances": "-instances_number",
+    "-instances": "instances_number",
+    "year": "-year",
+    "-year": "year",
 }
 
 
@@ -87,15 +90,20 @@ class AssetFilter(df.FilterSet):
     search = df.CharFilter(method="filter_search", label="Full-text search over names, cards, tasks and descriptions")
     sort = df.ChoiceFilter(method="filter_noop", label="Sort order", choices=[])
     owner = df.CharFilter(field_name="owner__username", label="Owner's user name")
-    task = df.ModelMultipleChoiceFilter(to_field_name="slug", queryset=Task.objects.all(), method="filter_task",
-                                        label="Task slug (repeat for any of several)")
+    task = df.ModelMultipleChoiceFilter(
+        to_field_name="slug",
+        queryset=Task.objects.all(),
+        method="filter_task",
+        label="Task slug (repeat for any of several)",
+    )
     media = df.MultipleChoiceFilter(choices=Media.choices, method="filter_media", label="Media type (any of)")
     license = df.CharFilter(field_name="license__key", label="Licence key (ScanCode), e.g. apache-2.0")
-    license_category = df.MultipleChoiceFilter(field_name="license__category", choices=LicenseCategory.choices,
-                                               distinct=False,
-                                               label="Licence category")
-    has_license = BooleanFilter(field_name="license", lookup_expr="isnull", exclude=True,
-                                   label="Has a recognised licence")
+    license_category = df.MultipleChoiceFilter(
+        field_name="license__category", choices=LicenseCategory.choices, distinct=False, label="Licence category"
+    )
+    has_license = BooleanFilter(
+        field_name="license", lookup_expr="isnull", exclude=True, label="Has a recognised licence"
+    )
     visibility = df.ChoiceFilter(choices=[("public", "public"), ("private", "private")])
     has_files = BooleanFilter(method="filter_has_files", label="Has at least one file")
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -137,8 +145,9 @@ class MLModelFilter(AssetFilter):
     released_after = df.DateFilter(field_name="release_date", lookup_expr="gte", label="Released on or after (a date)")
     released_before = df.DateFilter(field_name="release_date", lookup_expr="lt", label="Released before (a date)")
     base_model = df.CharFilter(method="filter_base_model", label="Derives directly from this model (owner/name or id)")
-    relation = df.MultipleChoiceFilter(method="filter_relation", choices=Relation.choices,
-                                       label="Derives from a base model by this relation")
+    relation = df.MultipleChoiceFilter(
+        method="filter_relation", choices=Relation.choices, label="Derives from a base model by this relation"
+    )
     dataset = df.CharFilter(method="filter_dataset", label="Uses this dataset (owner/name or id)")
 
     class Meta:
@@ -187,8 +196,13 @@ def canonical_references(filterset_class, data: QueryDict, user) -> QueryDict:
     data = data.copy()
     for param, model_cls in references.items():
         if param in data:
-            data.setlist(param, [str(visible_ref(model_cls, value, user).values_list("pk", flat=True).first()
-                                     or MISSING_REF) for value in data.getlist(param)])
+            data.setlist(
+                param,
+                [
+                    str(visible_ref(model_cls, value, user).values_list("pk", flat=True).first() or MISSING_REF)
+                    for value in data.getlist(param)
+                ],
+            )
     return data
 
 
@@ -198,8 +212,9 @@ def _ethics_filters() -> dict:
 
 class DatasetFilter(AssetFilter):
     sort = df.ChoiceFilter(method="filter_noop", choices=[(k, k) for k in DATASET_SORTS], label="Sort order")
-    domain = df.ModelMultipleChoiceFilter(to_field_name="slug", queryset=Domain.objects.all(), method="filter_domain",
-                                          label="Domain slug (any of)")
+    domain = df.ModelMultipleChoiceFilter(
+        to_field_name="slug", queryset=Domain.objects.all(), method="filter_domain", label="Domain slug (any of)"
+    )
     year_min = df.NumberFilter(field_name="year", lookup_expr="gte")
     year_max = df.NumberFilter(field_name="year", lookup_expr="lte")
     instances_min = df.NumberFilter(field_name="instances_number", lookup_expr="gte", min_value=0)
@@ -237,4 +252,3 @@ def ordering(sort: str | None, searching: bool, sorts: dict) -> list:
     expression = F(field.lstrip("-"))
     key = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return [key, F("id").desc() if descending else F("id").asc()]
-

@@ -9,7 +9,8 @@ from catalog.services import DETAIL_FIELDS
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="Streamed to the hub, then hashed, inspected and encrypted at rest.")
     path = forms.CharField(
-        required=False, max_length=500,
+        required=False,
+        max_length=500,
         help_text="Path in the repository, e.g. model.safetensors or data/train.csv. Default: the file's name.",
     )
 
@@ -47,13 +48,19 @@ class AssetForm(forms.ModelForm):
     licensing app; the declared string is kept either way."""
 
     license_text = forms.CharField(
-        required=False, max_length=300, label="Licence",
+        required=False,
+        max_length=300,
+        label="Licence",
         help_text="A licence key, SPDX id or expression (apache-2.0, MIT, Apache-2.0 OR MIT).",
     )
     media = forms.MultipleChoiceField(choices=Media.choices, required=False, widget=forms.CheckboxSelectMultiple)
-    tasks = forms.ModelMultipleChoiceField(Task.objects.all(), required=False, to_field_name="slug",
-                                           widget=forms.SelectMultiple(attrs={"size": 8}),
-                                           help_text="Hold Ctrl (or ⌘) to choose several.")
+    tasks = forms.ModelMultipleChoiceField(
+        Task.objects.all(),
+        required=False,
+        to_field_name="slug",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Hold Ctrl (or ⌘) to choose several.",
+    )
     authors = UsernamesField()
 
     def __init__(self, *args, user=None, **kwargs):
@@ -63,8 +70,10 @@ class AssetForm(forms.ModelForm):
         if not self.may_change_visibility:
             self.fields["visibility"].help_text = "Only its owner, a manager, an admin or a curator may change this."
         if self.instance.pk:
-            self.initial.setdefault("license_text", self.instance.license_declared or
-                                    (self.instance.license.key if self.instance.license else ""))
+            self.initial.setdefault(
+                "license_text",
+                self.instance.license_declared or (self.instance.license.key if self.instance.license else ""),
+            )
             self.initial.setdefault("media", list(self.instance.media.values_list("slug", flat=True)))
             self.initial.setdefault("authors", self.instance.authors.all())
 
@@ -102,11 +111,21 @@ class AssetForm(forms.ModelForm):
 class ModelForm(AssetForm):
     class Meta:
         model = MLModel
-        fields = ["name", "visibility", "training_type", "architecture_family", "architecture_name",
-                  "parameter_count", "release_date", "card"]
+        fields = [
+            "name",
+            "visibility",
+            "training_type",
+            "architecture_family",
+            "architecture_name",
+            "parameter_count",
+            "release_date",
+            "card",
+        ]
         widgets = {"card": forms.Textarea(attrs=TEXTAREA), "release_date": forms.DateInput(attrs={"type": "date"})}
-        help_texts = {"card": "Markdown. Scripts, event handlers and javascript: links are removed when shown.",
-                      "architecture_family": "Fill in the matching details below."}
+        help_texts = {
+            "card": "Markdown. Scripts, event handlers and javascript: links are removed when shown.",
+            "architecture_family": "Fill in the matching details below.",
+        }
         labels = {"parameter_count": "Parameters", "release_date": "Released"}
 
 
@@ -124,8 +143,7 @@ class CNNForm(forms.Form):
 
 class CNNModuleForm(forms.Form):
     conv_size = forms.IntegerField(required=False, min_value=1, label="Convolution size")
-    pooling_type = forms.ChoiceField(choices=[("", "—"), *CNNModule.Pooling.choices], required=False,
-                                     label="Pooling")
+    pooling_type = forms.ChoiceField(choices=[("", "—"), *CNNModule.Pooling.choices], required=False, label="Pooling")
 
     def clean(self):
         cleaned = super().clean()
@@ -138,7 +156,9 @@ CNNModuleFormSet = forms.formset_factory(CNNModuleForm, extra=3, max_num=64, val
 
 
 class RNNForm(forms.Form):
-    criterion = forms.CharField(required=False, max_length=100, help_text="Training criterion / loss, e.g. cross_entropy")
+    criterion = forms.CharField(
+        required=False, max_length=100, help_text="Training criterion / loss, e.g. cross_entropy"
+    )
     batch_size = forms.IntegerField(required=False, min_value=0)
     input_size = forms.IntegerField(required=False, min_value=0)
 
@@ -161,8 +181,11 @@ class ArchitectureForms:
 
     def data(self, family: str) -> dict | None:
         if family == "cnn":
-            modules = [{"conv_size": f.cleaned_data["conv_size"], "pooling_type": f.cleaned_data["pooling_type"]}
-                       for f in self.modules if f.cleaned_data.get("conv_size")]
+            modules = [
+                {"conv_size": f.cleaned_data["conv_size"], "pooling_type": f.cleaned_data["pooling_type"]}
+                for f in self.modules
+                if f.cleaned_data.get("conv_size")
+            ]
             return {"family": "cnn", **self.cnn.cleaned_data, "modules": modules}
         if family in DETAIL_FIELDS:
             return {"family": family, **getattr(self, family).cleaned_data}
@@ -178,37 +201,94 @@ def _architecture_initial(model: MLModel | None) -> dict:
         if details is not None:
             initial[family] = {f: getattr(details, f) for f in fields}
     if initial.get("cnn") is not None:
-        initial["modules"] = [{"conv_size": m.conv_size, "pooling_type": m.pooling_type}
-                              for m in model.cnn.modules.order_by("position")]
+        initial["modules"] = [
+            {"conv_size": m.conv_size, "pooling_type": m.pooling_type} for m in model.cnn.modules.order_by("position")
+        ]
     return initial
 
 
 class DatasetForm(AssetForm):
-    domains = forms.ModelMultipleChoiceField(Domain.objects.all(), required=False, to_field_name="slug",
-                                             widget=forms.CheckboxSelectMultiple)
+    domains = forms.ModelMultipleChoiceField(
+        Domain.objects.all(), required=False, to_field_name="slug", widget=forms.CheckboxSelectMultiple
+    )
 
-    IDENTIFICATION = ["name", "visibility", "year", "objective", "access", "availability", "num_citations",
-                      "citation_link", "sources", "storage_uri", "documentation_link"]
-    TECHNICAL = ["instances_number", "features_number", "features_description", "representativity_level",
-                 "representativity_description", "sample_balance_level", "sample_balance_description", "split",
-                 "has_missing_values", "global_missing_percentage", "missing_values_description",
-                 "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
-                 "external_documentation_available"]
+    IDENTIFICATION = [
+        "name",
+        "visibility",
+        "year",
+        "objective",
+        "access",
+        "availability",
+        "num_citations",
+        "citation_link",
+        "sources",
+        "storage_uri",
+        "documentation_link",
+    ]
+    TECHNICAL = [
+        "instances_number",
+        "features_number",
+        "features_description",
+        "representativity_level",
+        "representativity_description",
+        "sample_balance_level",
+        "sample_balance_description",
+        "split",
+        "has_missing_values",
+        "global_missing_percentage",
+        "missing_values_description",
+        "missing_values_handling_method",
+        "temporal_factors",
+        "metadata_provided_with_dataset",
+        "external_documentation_available",
+    ]
     ETHICS = [*Dataset.ETHICS_FLAGS, "data_errors_description"]
 
     class Meta:
         model = Dataset
-        fields = ["name", "visibility", "year", "objective", "access", "availability", "num_citations",
-                  "citation_link", "sources", "storage_uri", "documentation_link", "instances_number",
-                  "features_number", "features_description", "representativity_level",
-                  "representativity_description", "sample_balance_level", "sample_balance_description", "split",
-                  "has_missing_values", "global_missing_percentage", "missing_values_description",
-                  "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
-                  "external_documentation_available", *Dataset.ETHICS_FLAGS, "data_errors_description", "card"]
-        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in [
-            "objective", "sources", "features_description", "representativity_description",
-            "sample_balance_description", "missing_values_description", "data_errors_description"]} | {
-            "card": forms.Textarea(attrs=TEXTAREA)}
+        fields = [
+            "name",
+            "visibility",
+            "year",
+            "objective",
+            "access",
+            "availability",
+            "num_citations",
+            "citation_link",
+            "sources",
+            "storage_uri",
+            "documentation_link",
+            "instances_number",
+            "features_number",
+            "features_description",
+            "representativity_level",
+            "representativity_description",
+            "sample_balance_level",
+            "sample_balance_description",
+            "split",
+            "has_missing_values",
+            "global_missing_percentage",
+            "missing_values_description",
+            "missing_values_handling_method",
+            "temporal_factors",
+            "metadata_provided_with_dataset",
+            "external_documentation_available",
+            *Dataset.ETHICS_FLAGS,
+            "data_errors_description",
+            "card",
+        ]
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 3})
+            for name in [
+                "objective",
+                "sources",
+                "features_description",
+                "representativity_description",
+                "sample_balance_description",
+                "missing_values_description",
+                "data_errors_description",
+            ]
+        } | {"card": forms.Textarea(attrs=TEXTAREA)}
         help_texts = {"card": "Markdown. Scripts, event handlers and javascript: links are removed when shown."}
 
     def __init__(self, *args, **kwargs):
@@ -222,11 +302,15 @@ class DatasetForm(AssetForm):
         return data
 
     def groups(self) -> list[tuple[str, list]]:
-        return [("Identification", [self[n] for n in self.IDENTIFICATION]),
-                ("Technical characteristics", [self[n] for n in self.TECHNICAL]),
-                ("Ethics checklist (unknown, yes or no)", [self[n] for n in self.ETHICS]),
-                ("Description, classification and licence",
-                 [self[n] for n in ["card", "license_text", "media", "tasks", "domains", "authors"]])]
+        return [
+            ("Identification", [self[n] for n in self.IDENTIFICATION]),
+            ("Technical characteristics", [self[n] for n in self.TECHNICAL]),
+            ("Ethics checklist (unknown, yes or no)", [self[n] for n in self.ETHICS]),
+            (
+                "Description, classification and licence",
+                [self[n] for n in ["card", "license_text", "media", "tasks", "domains", "authors"]],
+            ),
+        ]
 
 
 class AssetRefField(forms.CharField):

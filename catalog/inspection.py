@@ -41,22 +41,49 @@ DATASET_KINDS = {"csv", "tsv", "json", "jsonl", "parquet", "npy", "txt", "zip", 
 PICKLE_KINDS = {"pt", "pth", "ckpt", "bin"}
 TEXT_KINDS = {"json", "jsonl", "csv", "tsv", "txt", "md"}
 CONTENT_TYPES = {
-    "safetensors": "application/octet-stream", "pt": "application/octet-stream", "pth": "application/octet-stream",
-    "ckpt": "application/octet-stream", "bin": "application/octet-stream", "npy": "application/octet-stream",
-    "onnx": "application/octet-stream", "gguf": "application/octet-stream", "json": "application/json",
-    "jsonl": "application/jsonl", "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8",
-    "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet", "zip": "application/zip",
+    "safetensors": "application/octet-stream",
+    "pt": "application/octet-stream",
+    "pth": "application/octet-stream",
+    "ckpt": "application/octet-stream",
+    "bin": "application/octet-stream",
+    "npy": "application/octet-stream",
+    "onnx": "application/octet-stream",
+    "gguf": "application/octet-stream",
+    "json": "application/json",
+    "jsonl": "application/jsonl",
+    "txt": "text/plain; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "zip": "application/zip",
 }
 # Real headers stay far below: tens of thousands of tensors take a few MB (the Rust reader's own cap is 100 MB).
 SAFETENSORS_MAX_HEADER = 16 * 1024 * 1024
 SAFETENSORS_MAX_DIMS = 16
 SAFETENSORS_DTYPE_BYTES = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-    "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
 }
-ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
-               zipfile.ZIP_LZMA: "lzma"}
+ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
 ZIP_MAX_DEPTH = 3  # an archive inside an archive inside an archive, and no deeper
 NPY_MAX_HEADER = 10000  # numpy's own default limit (max_header_size)
 # Path characters an uploader may use: letters, marks, digits, punctuation, symbols and spaces. Control,
@@ -115,8 +142,10 @@ def detect_kind(path: str, local_file: Path, asset_type: str) -> str:
     kind = extension(path)
     allowed = MODEL_KINDS if asset_type == "model" else DATASET_KINDS
     if kind not in allowed:
-        raise Rejected(f"'.{kind}' files are not accepted for {asset_type}s; allowed: "
-                       + ", ".join(f".{k}" for k in sorted(allowed)))
+        raise Rejected(
+            f"'.{kind}' files are not accepted for {asset_type}s; allowed: "
+            + ", ".join(f".{k}" for k in sorted(allowed))
+        )
     size = local_file.stat().st_size
     head, tail = _head_tail(local_file, size)
     stripped = head.lstrip()
@@ -288,8 +317,13 @@ def inspect_safetensors(local_file: Path) -> Report:
         params += count
     _check_coverage(spans, data_size)
     return Report(
-        summary={"format": "safetensors", "tensors": len(header), "dtypes": dtypes, "parameters": params,
-                 "metadata": {str(k)[:200]: v[:200] for k, v in list(metadata.items())[:50]}},
+        summary={
+            "format": "safetensors",
+            "tensors": len(header),
+            "dtypes": dtypes,
+            "parameters": params,
+            "metadata": {str(k)[:200]: v[:200] for k, v in list(metadata.items())[:50]},
+        },
         parameter_count=params,
     )
 
@@ -304,9 +338,15 @@ def _tensor_entry(name: str, info, data_size: int) -> tuple[int, int, int, str]:
     dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     if dtype not in SAFETENSORS_DTYPE_BYTES:
         raise Rejected(f"safetensors tensor {name!r} has an unknown dtype")
-    if not isinstance(shape, list) or len(shape) > SAFETENSORS_MAX_DIMS or not all(_is_int(d) and d >= 0 for d in shape):
-        raise Rejected(f"safetensors tensor {name!r} has an invalid shape "
-                       f"(at most {SAFETENSORS_MAX_DIMS} non-negative integer dimensions)")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > SAFETENSORS_MAX_DIMS
+        or not all(_is_int(d) and d >= 0 for d in shape)
+    ):
+        raise Rejected(
+            f"safetensors tensor {name!r} has an invalid shape "
+            f"(at most {SAFETENSORS_MAX_DIMS} non-negative integer dimensions)"
+        )
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
         raise Rejected(f"safetensors tensor {name!r} has data offsets that are not two integers")
     begin, end = offsets
@@ -343,8 +383,10 @@ def _check_coverage(spans: list[tuple[int, int]], data_size: int) -> None:
 
 # --- pickles ------------------------------------------------------------------------------------
 
-_TORCH_MEMBER = re.compile(r"[^/]+/(data\.pkl|byteorder|version|\.format_version|\.storage_alignment|data/\d+|"
-                           r"\.data/serialization_id|\.data/version)")
+_TORCH_MEMBER = re.compile(
+    r"[^/]+/(data\.pkl|byteorder|version|\.format_version|\.storage_alignment|data/\d+|"
+    r"\.data/serialization_id|\.data/version)"
+)
 
 
 def inspect_pickle(local_file: Path) -> Report:
@@ -365,7 +407,8 @@ def _refuse(scan: pickle_safety.Scan, where: str) -> None:
         names = sorted(scan.refused)
         raise pickle_safety.UnsafePickle(
             f"{where} would import {', '.join(names[:10])}{' and more' if len(names) > 10 else ''} when loaded, "
-            "which is not on the allow-list of tensor and array types")
+            "which is not on the allow-list of tensor and array types"
+        )
 
 
 def _scan_pickle_file(local_file: Path) -> tuple[str, set[str]]:
@@ -394,8 +437,10 @@ def _scan_torch_zip(local_file: Path) -> tuple[str, set[str]]:
         entries = archive.infolist()
         names = [info.filename for info in entries]
         if strays := [n for n in names if not _TORCH_MEMBER.fullmatch(n)]:
-            raise Rejected(f"the archive entry {strays[0]!r} is not part of a PyTorch weights file "
-                           "(only data.pkl, tensor data and version records are accepted)")
+            raise Rejected(
+                f"the archive entry {strays[0]!r} is not part of a PyTorch weights file "
+                "(only data.pkl, tensor data and version records are accepted)"
+            )
         if len({n.split("/", 1)[0] for n in names}) != 1 or not any(n.endswith("/data.pkl") for n in names):
             raise Rejected("not a PyTorch checkpoint: it needs exactly one top folder holding data.pkl")
         budget = _ZipBudget.from_settings()
@@ -444,8 +489,9 @@ def inspect_npy(local_file: Path) -> Report:
             raise Rejected(f"unsafe pickle: {exc}. Save plain numeric arrays instead.") from None
         if handle.tell() != size:
             raise Rejected("the .npy file has bytes after its object array")
-    return Report(summary={"format": "npy", "dtype": "object", "shape": list(shape),
-                           "imports": sorted(scan.imports)[:100]})
+    return Report(
+        summary={"format": "npy", "dtype": "object", "shape": list(shape), "imports": sorted(scan.imports)[:100]}
+    )
 
 
 def _npy_header(raw: bytes, encoding: str) -> tuple[object, tuple]:
@@ -486,8 +532,13 @@ def _open_zip(path) -> zipfile.ZipFile:
 def inspect_zip(local_file: Path) -> Report:
     budget = _ZipBudget.from_settings()
     entries = _inspect_archive(local_file, budget, depth=0, where="")
-    return Report(summary={"format": "zip", "entries": entries,
-                           "uncompressed_bytes": settings.OMH_ZIP_MAX_TOTAL_BYTES - budget.bytes_left})
+    return Report(
+        summary={
+            "format": "zip",
+            "entries": entries,
+            "uncompressed_bytes": settings.OMH_ZIP_MAX_TOTAL_BYTES - budget.bytes_left,
+        }
+    )
 
 
 def _inspect_archive(source, budget: _ZipBudget, depth: int, where: str) -> int:
@@ -499,8 +550,9 @@ def _inspect_archive(source, budget: _ZipBudget, depth: int, where: str) -> int:
     return len(entries)
 
 
-def _check_entries(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], size: int, budget: _ZipBudget,
-                   where: str = "") -> None:
+def _check_entries(
+    archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], size: int, budget: _ZipBudget, where: str = ""
+) -> None:
     """Decide on the central directory alone: names, kinds of entry, methods, sizes."""
     max_ratio = settings.OMH_ZIP_MAX_RATIO
     budget.entries_left -= len(entries)
@@ -513,8 +565,10 @@ def _check_entries(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], siz
         total += info.file_size
         compressed += info.compress_size
         if info.compress_size and info.file_size / info.compress_size > max_ratio:
-            raise Rejected(f"the archive entry {where + info.filename!r} expands "
-                           f"{info.file_size // info.compress_size}-fold (zip bomb?)")
+            raise Rejected(
+                f"the archive entry {where + info.filename!r} expands "
+                f"{info.file_size // info.compress_size}-fold (zip bomb?)"
+            )
     budget.bytes_left -= total
     if budget.bytes_left < 0:
         raise Rejected(f"the archive expands to more than {settings.OMH_ZIP_MAX_TOTAL_BYTES} bytes")
@@ -537,15 +591,22 @@ def _check_entry(info: zipfile.ZipInfo, label: str, seen: set[str]) -> None:
     if info.flag_bits & 0x1:
         raise Rejected(f"{label} is encrypted")
     if info.compress_type not in ZIP_METHODS:
-        raise Rejected(f"{label} uses compression method {info.compress_type}; accepted: "
-                       + ", ".join(ZIP_METHODS.values()))
+        raise Rejected(
+            f"{label} uses compression method {info.compress_type}; accepted: " + ", ".join(ZIP_METHODS.values())
+        )
     mode = info.external_attr >> 16
     if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise Rejected(f"{label} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a regular file'}")
 
 
-def _read_entries(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], budget: _ZipBudget, depth: int,
-                  where: str = "", nest: bool = True) -> None:
+def _read_entries(
+    archive: zipfile.ZipFile,
+    entries: list[zipfile.ZipInfo],
+    budget: _ZipBudget,
+    depth: int,
+    where: str = "",
+    nest: bool = True,
+) -> None:
     """Stream every member once: checks CRCs and real sizes, and inspects archives nested inside."""
     for info in entries:
         if info.is_dir():
@@ -612,8 +673,13 @@ class ColumnProfile:
         if isinstance(value, str) and "\x00" in value:
             raise Rejected(f"column {self.name[:100]!r} holds a NUL character")
         if len(self.examples) < MAX_EXAMPLES:
-            example = (value[:MAX_EXAMPLE_CHARS] if isinstance(value, str) else value
-                       if isinstance(value, (int, float, bool)) else json.dumps(value)[:100])
+            example = (
+                value[:MAX_EXAMPLE_CHARS]
+                if isinstance(value, str)
+                else value
+                if isinstance(value, (int, float, bool))
+                else json.dumps(value)[:100]
+            )
             if example not in self.examples:
                 self.examples.append(example)
         if isinstance(value, bool):
@@ -628,8 +694,9 @@ class ColumnProfile:
         try:
             self.integer = self.integer and float(number).is_integer()
         except OverflowError:
-            raise Rejected(f"column {self.name[:100]!r} holds a number too large to profile "
-                           f"({len(str(number))} digits)") from None
+            raise Rejected(
+                f"column {self.name[:100]!r} holds a number too large to profile ({len(str(number))} digits)"
+            ) from None
         self.minimum = number if self.minimum is None else min(self.minimum, number)
         self.maximum = number if self.maximum is None else max(self.maximum, number)
         self.total += number
@@ -641,11 +708,19 @@ class ColumnProfile:
         if numeric:
             mean = self.total / values
             stats.update(min=self.minimum, max=self.maximum, mean=mean if math.isfinite(mean) else None)
-        original = ("integer" if self.integer else "float") if numeric else ("boolean" if self.types == {"boolean"} else "string")
+        original = (
+            ("integer" if self.integer else "float")
+            if numeric
+            else ("boolean" if self.types == {"boolean"} else "string")
+        )
         interpreted = "numerical" if numeric else ("boolean" if original == "boolean" else "text")
         return {
-            "name": self.name[:255] or f"column_{position}", "position": position, "data_type_original": original,
-            "data_type_interpreted": interpreted, "is_nullable": self.nulls > 0, "example_values": self.examples,
+            "name": self.name[:255] or f"column_{position}",
+            "position": position,
+            "data_type_original": original,
+            "data_type_interpreted": interpreted,
+            "is_nullable": self.nulls > 0,
+            "example_values": self.examples,
             "stats": stats,
         }
 
@@ -666,8 +741,10 @@ def _as_number(text):
 
 def _table(kind: str, rows: int, profiles: list[ColumnProfile]) -> Report:
     columns = [p.column(i) for i, p in enumerate(profiles, start=1)]
-    return Report(summary={"format": kind, "rows": rows, "columns": len(columns)},
-                  table={"format": kind, "row_count": rows, "columns": columns})
+    return Report(
+        summary={"format": kind, "rows": rows, "columns": len(columns)},
+        table={"format": kind, "row_count": rows, "columns": columns},
+    )
 
 
 def profile_delimited(local_file: Path, delimiter: str, kind: str) -> Report:
@@ -697,7 +774,7 @@ def _profile_rows(reader, profiles: list[ColumnProfile]) -> int:
         rows += 1
         for profile, value in zip(profiles, row):
             profile.add(value)
-        for profile in profiles[len(row):]:
+        for profile in profiles[len(row) :]:
             profile.add(None)
     return rows
 
@@ -770,11 +847,29 @@ def profile_parquet(local_file: Path) -> Report:
                 nulls += col.statistics.null_count
         stats["nulls"] = nulls
         type_name = str(column.type)[:100]  # nested types can be long; the column holds 100 characters
-        interpreted = "numerical" if any(t in type_name for t in ("int", "float", "double", "decimal")) else (
-            "boolean" if type_name == "bool" else "datetime" if "timestamp" in type_name or "date" in type_name else "text")
-        columns.append({"name": column.name[:255], "position": i, "data_type_original": type_name,
-                        "data_type_interpreted": interpreted, "is_nullable": column.nullable, "example_values": [],
-                        "stats": stats})
-    return Report(summary={"format": "parquet", "rows": meta.num_rows, "columns": len(columns)},
-                  table={"format": "parquet", "row_count": meta.num_rows, "columns": columns})
-
+        interpreted = (
+            "numerical"
+            if any(t in type_name for t in ("int", "float", "double", "decimal"))
+            else (
+                "boolean"
+                if type_name == "bool"
+                else "datetime"
+                if "timestamp" in type_name or "date" in type_name
+                else "text"
+            )
+        )
+        columns.append(
+            {
+                "name": column.name[:255],
+                "position": i,
+                "data_type_original": type_name,
+                "data_type_interpreted": interpreted,
+                "is_nullable": column.nullable,
+                "example_values": [],
+                "stats": stats,
+            }
+        )
+    return Report(
+        summary={"format": "parquet", "rows": meta.num_rows, "columns": len(columns)},
+        table={"format": "parquet", "row_count": meta.num_rows, "columns": columns},
+    )

@@ -19,38 +19,120 @@ from dataclasses import dataclass, field
 
 # torch.load(weights_only=True)'s allow-list in torch 2.13 (torch/_weights_only_unpickler.py,
 # _get_allowed_globals), written out so that the hub does not need torch installed.
-_TORCH_TYPES = ["BFloat16", "Bool", "Byte", "Char", "ComplexDouble", "ComplexFloat", "Double", "Float", "Half", "Int",
-                "Long", "Short"]
+_TORCH_TYPES = [
+    "BFloat16",
+    "Bool",
+    "Byte",
+    "Char",
+    "ComplexDouble",
+    "ComplexFloat",
+    "Double",
+    "Float",
+    "Half",
+    "Int",
+    "Long",
+    "Short",
+]
 _TORCH_DTYPES = [
-    "bfloat16", "bits16", "bits1x8", "bits2x4", "bits4x2", "bits8", "bool", "complex128", "complex32", "complex64",
-    "float16", "float32", "float4_e2m1fn_x2", "float64", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
-    "float8_e5m2fnuz", "float8_e8m0fnu", "int16", "int32", "int64", "int8", "qint32", "qint8", "quint2x4", "quint4x2",
-    "quint8", "uint16", "uint32", "uint64", "uint8", *(f"int{n}" for n in range(1, 8)), *(f"uint{n}" for n in range(1, 8)),
-    "per_channel_affine", "per_channel_affine_float_qparams", "per_channel_symmetric", "per_tensor_affine",
+    "bfloat16",
+    "bits16",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+    "bits8",
+    "bool",
+    "complex128",
+    "complex32",
+    "complex64",
+    "float16",
+    "float32",
+    "float4_e2m1fn_x2",
+    "float64",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "qint32",
+    "qint8",
+    "quint2x4",
+    "quint4x2",
+    "quint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint8",
+    *(f"int{n}" for n in range(1, 8)),
+    *(f"uint{n}" for n in range(1, 8)),
+    "per_channel_affine",
+    "per_channel_affine_float_qparams",
+    "per_channel_symmetric",
+    "per_tensor_affine",
     "per_tensor_symmetric",
 ]
 _TORCH_REBUILD = [
-    "_rebuild_device_tensor_from_cpu_tensor", "_rebuild_device_tensor_from_numpy", "_rebuild_meta_tensor_no_storage",
-    "_rebuild_nested_tensor", "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_qtensor",
-    "_rebuild_sparse_tensor", "_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_wrapper_subclass",
+    "_rebuild_device_tensor_from_cpu_tensor",
+    "_rebuild_device_tensor_from_numpy",
+    "_rebuild_meta_tensor_no_storage",
+    "_rebuild_nested_tensor",
+    "_rebuild_parameter",
+    "_rebuild_parameter_with_state",
+    "_rebuild_qtensor",
+    "_rebuild_sparse_tensor",
+    "_rebuild_tensor",
+    "_rebuild_tensor_v2",
+    "_rebuild_tensor_v3",
+    "_rebuild_wrapper_subclass",
 ]
-ALLOWED_GLOBALS: frozenset[str] = frozenset({
-    "collections.OrderedDict", "collections.Counter", "_codecs.encode",
-    "builtins.set", "builtins.frozenset", "builtins.bytearray", "builtins.complex", "builtins.slice", "builtins.range",
-    "torch.Size", "torch.Tensor", "torch.device", "torch.nn.parameter.Parameter", "torch.serialization._get_layout",
-    "torch._tensor._rebuild_from_type_v2", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
-    *(f"torch._utils.{name}" for name in _TORCH_REBUILD),
-    *(f"torch.{name}" for name in _TORCH_DTYPES),
-    *(f"torch{prefix}.{t}{suffix}" for t in _TORCH_TYPES for prefix in ("", ".cuda")
-      for suffix in ("Storage", "Tensor") if not (suffix == "Tensor" and t.startswith("Complex"))),
-    *(f"torch.{q}Storage" for q in ("QInt32", "QInt8", "QUInt2x4", "QUInt4x2", "QUInt8")),
-    *(f"torch{prefix}.sparse.{t}Tensor" for prefix in ("", ".cuda")
-      for t in ("BFloat16", "Byte", "Char", "Double", "Float", "Half", "Int", "Long", "Short")),
-    # numpy arrays, dtypes and scalars (numpy 1.x names and numpy 2.x names)
-    "numpy.ndarray", "numpy.dtype", "numpy.core.multiarray._reconstruct", "numpy.core.multiarray.scalar",
-    "numpy._core.multiarray._reconstruct", "numpy._core.multiarray.scalar",
-    "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",  # protocol 5 arrays
-})
+ALLOWED_GLOBALS: frozenset[str] = frozenset(
+    {
+        "collections.OrderedDict",
+        "collections.Counter",
+        "_codecs.encode",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.bytearray",
+        "builtins.complex",
+        "builtins.slice",
+        "builtins.range",
+        "torch.Size",
+        "torch.Tensor",
+        "torch.device",
+        "torch.nn.parameter.Parameter",
+        "torch.serialization._get_layout",
+        "torch._tensor._rebuild_from_type_v2",
+        "torch.storage.TypedStorage",
+        "torch.storage.UntypedStorage",
+        *(f"torch._utils.{name}" for name in _TORCH_REBUILD),
+        *(f"torch.{name}" for name in _TORCH_DTYPES),
+        *(
+            f"torch{prefix}.{t}{suffix}"
+            for t in _TORCH_TYPES
+            for prefix in ("", ".cuda")
+            for suffix in ("Storage", "Tensor")
+            if not (suffix == "Tensor" and t.startswith("Complex"))
+        ),
+        *(f"torch.{q}Storage" for q in ("QInt32", "QInt8", "QUInt2x4", "QUInt4x2", "QUInt8")),
+        *(
+            f"torch{prefix}.sparse.{t}Tensor"
+            for prefix in ("", ".cuda")
+            for t in ("BFloat16", "Byte", "Char", "Double", "Float", "Half", "Int", "Long", "Short")
+        ),
+        # numpy arrays, dtypes and scalars (numpy 1.x names and numpy 2.x names)
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.core.multiarray._reconstruct",
+        "numpy.core.multiarray.scalar",
+        "numpy._core.multiarray._reconstruct",
+        "numpy._core.multiarray.scalar",
+        "numpy.core.numeric._frombuffer",
+        "numpy._core.numeric._frombuffer",  # protocol 5 arrays
+    }
+)
 # The first pickle of a legacy (non-zip) torch.save file holds this number; four more pickles follow.
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 BIG_ARGUMENT = 1 << 20  # bytes arguments past this are skipped, not held in memory
@@ -63,9 +145,13 @@ IN_MEMORY = 64 << 20  # pickles up to this size are scanned from memory (faster 
 _STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
 # Every other opcode's stack effect: (pops down to a mark?, items popped below it or in all, items pushed)
 _EFFECTS = {
-    op.name: (pickletools.markobject in op.stack_before,
-              op.stack_before.index(pickletools.markobject) if pickletools.markobject in op.stack_before
-              else len(op.stack_before), len(op.stack_after))
+    op.name: (
+        pickletools.markobject in op.stack_before,
+        op.stack_before.index(pickletools.markobject)
+        if pickletools.markobject in op.stack_before
+        else len(op.stack_before),
+        len(op.stack_after),
+    )
     for op in pickletools.opcodes
 }
 
@@ -133,13 +219,30 @@ class _Machine:
         self.memoized = 0  # MEMOIZE numbers entries by how many there are
         self.proto = 0
         self.handlers = {
-            **{op: self.on_string for op in _STRING_OPS}, "GLOBAL": self.on_global,
-            "STACK_GLOBAL": self.on_stack_global, "INST": self.on_inst, "OBJ": self.on_obj, "REDUCE": self.on_call,
-            "NEWOBJ": self.on_call, "NEWOBJ_EX": self.on_call, "BUILD": self.on_build, "EXT1": self.on_ext,
-            "EXT2": self.on_ext, "EXT4": self.on_ext, "PUT": self.on_put, "BINPUT": self.on_put,
-            "LONG_BINPUT": self.on_put, "MEMOIZE": self.on_put, "GET": self.on_get, "BINGET": self.on_get,
-            "LONG_BINGET": self.on_get, "DUP": self.on_dup, "POP": self.on_pop, "MARK": self.on_mark,
-            "PROTO": self.on_proto, "FRAME": self.on_frame,
+            **{op: self.on_string for op in _STRING_OPS},
+            "GLOBAL": self.on_global,
+            "STACK_GLOBAL": self.on_stack_global,
+            "INST": self.on_inst,
+            "OBJ": self.on_obj,
+            "REDUCE": self.on_call,
+            "NEWOBJ": self.on_call,
+            "NEWOBJ_EX": self.on_call,
+            "BUILD": self.on_build,
+            "EXT1": self.on_ext,
+            "EXT2": self.on_ext,
+            "EXT4": self.on_ext,
+            "PUT": self.on_put,
+            "BINPUT": self.on_put,
+            "LONG_BINPUT": self.on_put,
+            "MEMOIZE": self.on_put,
+            "GET": self.on_get,
+            "BINGET": self.on_get,
+            "LONG_BINGET": self.on_get,
+            "DUP": self.on_dup,
+            "POP": self.on_pop,
+            "MARK": self.on_mark,
+            "PROTO": self.on_proto,
+            "FRAME": self.on_frame,
         }
 
     def fail(self, what: str):
@@ -156,7 +259,7 @@ class _Machine:
     def pop_mark(self) -> list[_Value]:
         for i in range(len(self.stack) - 1, -1, -1):
             if self.stack[i] is _MARK:
-                items, self.stack[i:] = self.stack[i + 1:], []
+                items, self.stack[i:] = self.stack[i + 1 :], []
                 return items
         self.fail("the pickle is malformed (no mark)")
 

@@ -84,7 +84,9 @@ def read_records(path: Path | str) -> dict:
     except FileNotFoundError:
         raise RecordError(str(path), None, "no such file") from None
     except json.JSONDecodeError as exc:
-        raise RecordError(str(path), None, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise RecordError(
+            str(path), None, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except UnicodeDecodeError as exc:
         raise RecordError(str(path), None, f"not UTF-8 text: {exc}") from None
     if not isinstance(data, dict):
@@ -100,15 +102,23 @@ def normalise(data: dict, *, default_owner: str = DEFAULT_OWNER, report: LoadRep
         raise RecordError("file", "format", f"unknown format {data['format']!r}; expected {FORMAT_V1!r}")
     if {"affiliation", "user", "dataset", "model"} & data.keys():
         return translate_original(data, default_owner=default_owner, report=report or LoadReport())
-    raise RecordError("file", None, f"neither {FORMAT_V1!r} records nor original records (affiliation/user/dataset/model)")
+    raise RecordError(
+        "file", None, f"neither {FORMAT_V1!r} records nor original records (affiliation/user/dataset/model)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The original OpenModelHub format
 # --------------------------------------------------------------------------------------------
 
-ORIGINAL_TRAINING = {"pre-train": "pretrain", "pretrain": "pretrain", "fine-tune": "finetune", "finetune": "finetune",
-                     "rl": "rl", "reinforcement": "rl"}
+ORIGINAL_TRAINING = {
+    "pre-train": "pretrain",
+    "pretrain": "pretrain",
+    "fine-tune": "finetune",
+    "finetune": "finetune",
+    "rl": "rl",
+    "reinforcement": "rl",
+}
 ORIGINAL_FAMILY = {"transformer": "transformer", "cnn": "cnn", "rnn": "rnn"}
 
 
@@ -177,7 +187,9 @@ def translate_original(data: dict, *, default_owner: str, report: LoadReport) ->
                 out["affiliations"].append({"name": str(u["affiliate"])})
         out["users"].append(record)
 
-    ds_keys = [_split_namespace(d.get("ds_name"), f"dataset[{i}]", "ds_name", default_owner) for i, d in enumerate(datasets)]
+    ds_keys = [
+        _split_namespace(d.get("ds_name"), f"dataset[{i}]", "ds_name", default_owner) for i, d in enumerate(datasets)
+    ]
     ds_names = _dedupe(ds_keys, "dataset", report)
     for i, (d, (owner, _), name) in enumerate(zip(datasets, ds_keys, ds_names)):
         where = f"dataset[{i}] {d.get('ds_name')!r}"
@@ -185,23 +197,35 @@ def translate_original(data: dict, *, default_owner: str, report: LoadReport) ->
         if not isinstance(columns, list):
             raise RecordError(where, "columns", "must be a list")
         record = {
-            "owner": owner, "name": name, "media": _as_list(d.get("media")), "tasks": _as_list(d.get("task")),
-            "instances_number": d.get("ds_size"), "authors": [],
+            "owner": owner,
+            "name": name,
+            "media": _as_list(d.get("media")),
+            "tasks": _as_list(d.get("task")),
+            "instances_number": d.get("ds_size"),
+            "authors": [],
         }
         if d.get("description"):
             record["card"] = str(d["description"])
         if columns:
-            record["files"] = [{
-                "path": "data", "logical_role": "data", "description": "Columns listed by the original records.",
-                "columns": [
-                    {"name": _required_str(c, "col_name", f"{where} columns[{j}]"),
-                     "data_type_original": str(c.get("col_datatype", ""))}
-                    for j, c in enumerate(columns)
-                ],
-            }]
+            record["files"] = [
+                {
+                    "path": "data",
+                    "logical_role": "data",
+                    "description": "Columns listed by the original records.",
+                    "columns": [
+                        {
+                            "name": _required_str(c, "col_name", f"{where} columns[{j}]"),
+                            "data_type_original": str(c.get("col_datatype", "")),
+                        }
+                        for j, c in enumerate(columns)
+                    ],
+                }
+            ]
         out["datasets"].append(record)
 
-    model_keys = [_split_namespace(m.get("model_name"), f"model[{i}]", "model_name", default_owner) for i, m in enumerate(models)]
+    model_keys = [
+        _split_namespace(m.get("model_name"), f"model[{i}]", "model_name", default_owner) for i, m in enumerate(models)
+    ]
     model_names = _dedupe(model_keys, "model", report)
     for i, (m, (owner, _), name) in enumerate(zip(models, model_keys, model_names)):
         out["models"].append(_translate_original_model(m, owner, name, f"model[{i}] {m.get('model_name')!r}"))
@@ -226,29 +250,46 @@ def translate_original(data: dict, *, default_owner: str, report: LoadReport) ->
 def _translate_original_model(m: dict, owner: str, name: str, where: str) -> dict:
     arch = str(m.get("arch_name", "")).strip().lower()
     if arch not in ORIGINAL_FAMILY:
-        raise RecordError(where, "arch_name", f"unknown architecture {m.get('arch_name')!r}; expected CNN, RNN or Transformer")
+        raise RecordError(
+            where, "arch_name", f"unknown architecture {m.get('arch_name')!r}; expected CNN, RNN or Transformer"
+        )
     training = str(m.get("trainname", "")).strip().lower()
     if training and training not in ORIGINAL_TRAINING:
         raise RecordError(where, "trainname", f"unknown training type {m.get('trainname')!r}")
     architecture: dict[str, Any] = {"family": ORIGINAL_FAMILY[arch]}
     if arch == "transformer":
-        architecture.update(decoder_count=m.get("decoder_num"), attention_size=m.get("attn_size"),
-                            up_size=m.get("up_size"), down_size=m.get("down_size"), embedding_size=m.get("embed_size"))
+        architecture.update(
+            decoder_count=m.get("decoder_num"),
+            attention_size=m.get("attn_size"),
+            up_size=m.get("up_size"),
+            down_size=m.get("down_size"),
+            embedding_size=m.get("embed_size"),
+        )
     elif arch == "cnn":
         modules = m.get("modules") or []
         if not isinstance(modules, list):
             raise RecordError(where, "modules", "must be a list")
-        architecture.update(module_count=m.get("module_num"), modules=[
-            {"conv_size": mod.get("conv_size") if isinstance(mod, dict) else None,
-             "pooling_type": mod.get("pool_type") if isinstance(mod, dict) else None}
-            for mod in modules
-        ])
+        architecture.update(
+            module_count=m.get("module_num"),
+            modules=[
+                {
+                    "conv_size": mod.get("conv_size") if isinstance(mod, dict) else None,
+                    "pooling_type": mod.get("pool_type") if isinstance(mod, dict) else None,
+                }
+                for mod in modules
+            ],
+        )
     else:
-        architecture.update(criterion=m.get("criteria") or "", batch_size=m.get("batch_size"),
-                            input_size=m.get("input_size"))
+        architecture.update(
+            criterion=m.get("criteria") or "", batch_size=m.get("batch_size"), input_size=m.get("input_size")
+        )
     return {
-        "owner": owner, "name": name, "media": _as_list(m.get("media_type")), "tasks": _as_list(m.get("task")),
-        "training_type": ORIGINAL_TRAINING.get(training, ""), "parameter_count": m.get("param_num"),
+        "owner": owner,
+        "name": name,
+        "media": _as_list(m.get("media_type")),
+        "tasks": _as_list(m.get("task")),
+        "training_type": ORIGINAL_TRAINING.get(training, ""),
+        "parameter_count": m.get("param_num"),
         "architecture": architecture,
     }
 
@@ -274,27 +315,72 @@ USER_KEYS = {"username", "email", "role", "affiliations", "password", "first_nam
 ASSET_KEYS = {"owner", "name", "card", "visibility", "media", "tasks", "license", "authors", "downloads", "likes"}
 MODEL_KEYS = ASSET_KEYS | {"training_type", "parameter_count", "release_date", "architecture", "datasets", "bases"}
 DATASET_SCALARS = {
-    "year", "objective", "access", "availability", "num_citations", "citation_link", "sources", "storage_uri",
-    "instances_number", "features_description", "features_number", "representativity_description",
-    "representativity_level", "sample_balance_description", "sample_balance_level", "split",
-    "missing_values_description", "has_missing_values", "global_missing_percentage",
-    "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
-    "external_documentation_available", "documentation_link", "data_errors_description", *Dataset.ETHICS_FLAGS,
+    "year",
+    "objective",
+    "access",
+    "availability",
+    "num_citations",
+    "citation_link",
+    "sources",
+    "storage_uri",
+    "instances_number",
+    "features_description",
+    "features_number",
+    "representativity_description",
+    "representativity_level",
+    "sample_balance_description",
+    "sample_balance_level",
+    "split",
+    "missing_values_description",
+    "has_missing_values",
+    "global_missing_percentage",
+    "missing_values_handling_method",
+    "temporal_factors",
+    "metadata_provided_with_dataset",
+    "external_documentation_available",
+    "documentation_link",
+    "data_errors_description",
+    *Dataset.ETHICS_FLAGS,
 }
 DATASET_KEYS = ASSET_KEYS | DATASET_SCALARS | {"domains", "files", "relationships"}
 FILE_KEYS = {"path", "logical_role", "format", "mime_type", "size_bytes", "row_count", "description", "columns"}
-COLUMN_KEYS = {"name", "data_type_original", "data_type_interpreted", "description", "is_primary_key_component",
-               "is_nullable", "is_pii", "example_values", "stats", "position"}
+COLUMN_KEYS = {
+    "name",
+    "data_type_original",
+    "data_type_interpreted",
+    "description",
+    "is_primary_key_component",
+    "is_nullable",
+    "is_pii",
+    "example_values",
+    "stats",
+    "position",
+}
 ARCH_KEYS = {
     "transformer": {"decoder_count", "attention_size", "up_size", "down_size", "embedding_size"},
     "cnn": {"module_count", "modules"},
     "rnn": {"criterion", "batch_size", "input_size"},
     "other": set(),
 }
-TEXT_FIELDS = {"card", "objective", "access", "availability", "citation_link", "sources", "storage_uri",
-               "features_description", "representativity_description", "representativity_level",
-               "sample_balance_description", "sample_balance_level", "missing_values_description",
-               "missing_values_handling_method", "documentation_link", "data_errors_description", "training_type"}
+TEXT_FIELDS = {
+    "card",
+    "objective",
+    "access",
+    "availability",
+    "citation_link",
+    "sources",
+    "storage_uri",
+    "features_description",
+    "representativity_description",
+    "representativity_level",
+    "sample_balance_description",
+    "sample_balance_level",
+    "missing_values_description",
+    "missing_values_handling_method",
+    "documentation_link",
+    "data_errors_description",
+    "training_type",
+}
 
 
 def _check_keys(record: Any, allowed: set[str], where: str) -> dict:
@@ -404,10 +490,13 @@ class RecordLoader:
                 self.report.count("users", False)
                 return
         try:
-            user, created = ensure_user(username=username, email=str(rec.get("email") or ""), role=role,
-                                        password=rec.get("password"))
+            user, created = ensure_user(
+                username=username, email=str(rec.get("email") or ""), role=role, password=rec.get("password")
+            )
         except ValidationError as exc:
-            raise RecordError(where, next(iter(getattr(exc, "error_dict", {"username": 0}))), " ".join(exc.messages)) from None
+            raise RecordError(
+                where, next(iter(getattr(exc, "error_dict", {"username": 0}))), " ".join(exc.messages)
+            ) from None
         names = {k: rec[k] for k in ("first_name", "last_name") if rec.get(k) and getattr(user, k) != rec[k]}
         if names:
             for k, v in names.items():
@@ -506,8 +595,12 @@ class RecordLoader:
             return None, ""
         if not isinstance(value, str):
             raise RecordError(where, "license", "must be a licence key or string")
-        lic = (self.licenses.get(value) or self.licenses.get(value.lower()) or self.licenses_by_spdx.get(value.lower())
-               or self._resolve(value))  # Hugging Face tags, names, SPDX expressions (licensing's resolver)
+        lic = (
+            self.licenses.get(value)
+            or self.licenses.get(value.lower())
+            or self.licenses_by_spdx.get(value.lower())
+            or self._resolve(value)
+        )  # Hugging Face tags, names, SPDX expressions (licensing's resolver)
         if lic is None:
             self.report.unresolved_licenses[value] += 1
         return lic, value
@@ -542,14 +635,18 @@ class RecordLoader:
 
     def _load_dataset(self, rec: dict, where: str) -> None:
         _check_keys(rec, DATASET_KEYS, where)
-        dataset, created = self._asset(Dataset, rec, where, DATASET_SCALARS | {"card", "visibility", "downloads", "likes"})
+        dataset, created = self._asset(
+            Dataset, rec, where, DATASET_SCALARS | {"card", "visibility", "downloads", "likes"}
+        )
         domains = rec.get("domains", [])
         if not isinstance(domains, list):
             raise RecordError(where, "domains", "must be a list")
         dataset.domains.set([self._domain(d, where) for d in domains])
         files = {}
         for j, frec in enumerate(_as_list(rec.get("files"))):
-            files[frec.get("path") if isinstance(frec, dict) else j] = self._load_file(dataset, frec, f"{where} files[{j}]")
+            files[frec.get("path") if isinstance(frec, dict) else j] = self._load_file(
+                dataset, frec, f"{where} files[{j}]"
+            )
         for j, rrec in enumerate(_as_list(rec.get("relationships"))):
             self._load_relationship(dataset, files, rrec, f"{where} relationships[{j}]")
         self.datasets[dataset.full_name] = dataset
@@ -558,7 +655,9 @@ class RecordLoader:
     def _load_file(self, dataset: Dataset, rec: dict, where: str) -> DatasetFile:
         _check_keys(rec, FILE_KEYS, where)
         path = _required_str(rec, "path", where)
-        dfile = DatasetFile.objects.filter(dataset=dataset, path=path).first() or DatasetFile(dataset=dataset, path=path)
+        dfile = DatasetFile.objects.filter(dataset=dataset, path=path).first() or DatasetFile(
+            dataset=dataset, path=path
+        )
         created = dfile.pk is None
         for attr in FILE_KEYS - {"path", "columns"}:
             if attr in rec:
@@ -601,7 +700,9 @@ class RecordLoader:
             if ends[end] is None:
                 raise RecordError(where, end, f"no file {path!r} in this dataset")
         rel = DatasetRelationship.objects.filter(
-            dataset=dataset, from_file=ends["from_file"], to_file=ends["to_file"],
+            dataset=dataset,
+            from_file=ends["from_file"],
+            to_file=ends["to_file"],
             relationship_type=rec.get("relationship_type"),
         ).first() or DatasetRelationship(dataset=dataset, **ends, relationship_type=rec.get("relationship_type"))
         created = rel.pk is None
@@ -627,8 +728,11 @@ class RecordLoader:
             raise RecordError(where, "architecture", "must be an object")
         family = str(arch.get("family", "")).lower()
         if family not in ARCH_KEYS:
-            raise RecordError(where, "architecture.family",
-                              f"unknown architecture {arch.get('family')!r}; expected one of {', '.join(ARCH_KEYS)}")
+            raise RecordError(
+                where,
+                "architecture.family",
+                f"unknown architecture {arch.get('family')!r}; expected one of {', '.join(ARCH_KEYS)}",
+            )
         _check_keys(arch, ARCH_KEYS[family] | {"family", "name"}, f"{where} architecture")
         if rec.get("release_date") is not None and not isinstance(rec["release_date"], str):
             raise RecordError(where, "release_date", "must be a date written YYYY-MM-DD, or null")
@@ -647,9 +751,11 @@ class RecordLoader:
             links.append((dataset.pk, role))
         current = set(model.dataset_links.values_list("dataset_id", "role"))
         wanted = set(links)
-        model.dataset_links.filter(pk__in=[
-            pk for pk, d, r in model.dataset_links.values_list("pk", "dataset_id", "role") if (d, r) not in wanted
-        ]).delete()
+        model.dataset_links.filter(
+            pk__in=[
+                pk for pk, d, r in model.dataset_links.values_list("pk", "dataset_id", "role") if (d, r) not in wanted
+            ]
+        ).delete()
         ModelDataset.objects.bulk_create([ModelDataset(model=model, dataset_id=d, role=r) for d, r in wanted - current])
         self.models[model.full_name] = model
         self.report.count("models", created)
@@ -673,8 +779,12 @@ class RecordLoader:
             for position, mod in enumerate(_as_list(arch.get("modules")), start=1):
                 mwhere = f"{where} architecture.modules[{position - 1}]"
                 _check_keys(mod, {"conv_size", "pooling_type"}, mwhere)
-                module = CNNModule(cnn=details, position=position, conv_size=mod.get("conv_size"),
-                                   pooling_type=str(mod.get("pooling_type") or "").lower())
+                module = CNNModule(
+                    cnn=details,
+                    position=position,
+                    conv_size=mod.get("conv_size"),
+                    pooling_type=str(mod.get("pooling_type") or "").lower(),
+                )
                 _clean(module, mwhere, exclude=["cnn"])
                 module.save()
 
@@ -732,8 +842,9 @@ class DryRunRollback(Exception):
     pass
 
 
-def load_records(data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False,
-                 update: bool = False) -> LoadReport:
+def load_records(
+    data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False, update: bool = False
+) -> LoadReport:
     """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back.
 
     Rows edited since they were loaded (or not loaded by this function) are kept and listed in

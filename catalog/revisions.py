@@ -57,7 +57,7 @@ def resolve_revision(asset, revision: str | None) -> Commit | None:
     kind = None
     for prefix, prefix_kind in REF_PREFIXES.items():
         if text.startswith(prefix):
-            text, kind = text[len(prefix):], prefix_kind
+            text, kind = text[len(prefix) :], prefix_kind
     if text == Ref.MAIN and kind != Ref.Kind.TAG:
         return head(asset)
     commits = Commit.objects.of(asset)
@@ -80,8 +80,9 @@ def _changes_at(commit: Commit) -> QuerySet[CommitChange]:
     """For each path, its latest change at or before ``commit`` (index: asset, path, number)."""
     field = "model" if commit.model_id else "dataset"
     asset_id = commit.model_id or commit.dataset_id
-    later = CommitChange.objects.filter(**{f"{field}_id": asset_id}, path=OuterRef("path"),
-                                        number__gt=OuterRef("number"), number__lte=commit.number)
+    later = CommitChange.objects.filter(
+        **{f"{field}_id": asset_id}, path=OuterRef("path"), number__gt=OuterRef("number"), number__lte=commit.number
+    )
     return CommitChange.objects.filter(**{f"{field}_id": asset_id}, number__lte=commit.number).filter(~Exists(later))
 
 
@@ -89,8 +90,7 @@ def files_at(commit: Commit | None) -> dict[str, FileVersion]:
     """Path -> the version present at ``commit`` (deleted paths absent), sorted by path. One query."""
     if commit is None:
         return {}
-    changes = (_changes_at(commit).filter(version__isnull=False).select_related("version__file")
-               .order_by("path"))
+    changes = _changes_at(commit).filter(version__isnull=False).select_related("version__file").order_by("path")
     return {change.path: change.version for change in changes}
 
 
@@ -99,9 +99,14 @@ def version_at(commit: Commit | None, path: str) -> FileVersion | None:
     if commit is None:
         return None
     field = "model" if commit.model_id else "dataset"
-    change = (CommitChange.objects.filter(**{f"{field}_id": commit.model_id or commit.dataset_id}, path=path,
-                                          number__lte=commit.number)
-              .select_related("version__file").order_by("-number").first())
+    change = (
+        CommitChange.objects.filter(
+            **{f"{field}_id": commit.model_id or commit.dataset_id}, path=path, number__lte=commit.number
+        )
+        .select_related("version__file")
+        .order_by("-number")
+        .first()
+    )
     return change.version if change else None
 
 
@@ -160,22 +165,48 @@ def commit_changes(*, asset, author, message: str, changes: dict[str, FileVersio
     author = author if getattr(author, "pk", None) else None
     number, now = (parent.number + 1 if parent else 1), timezone.now()
     author_name = author.get_username() if author else ""
-    oid = compute_oid(parent_oid=parent.oid if parent else "", asset_kind=field, asset_id=asset.pk, number=number,
-                      author=author_name, created_at=now, message=message,
-                      changes={p: version_identity(v) if v else None for p, v in changes.items()})
-    commit = Commit.objects.create(**{field: asset}, oid=oid, number=number, parent=parent, author=author,
-                                   author_name=author_name, message=message, created_at=now)
-    CommitChange.objects.bulk_create(CommitChange(commit=commit, **{field: asset}, number=number, path=path,
-                                                  version=version) for path, version in sorted(changes.items()))
+    oid = compute_oid(
+        parent_oid=parent.oid if parent else "",
+        asset_kind=field,
+        asset_id=asset.pk,
+        number=number,
+        author=author_name,
+        created_at=now,
+        message=message,
+        changes={p: version_identity(v) if v else None for p, v in changes.items()},
+    )
+    commit = Commit.objects.create(
+        **{field: asset},
+        oid=oid,
+        number=number,
+        parent=parent,
+        author=author,
+        author_name=author_name,
+        message=message,
+        created_at=now,
+    )
+    CommitChange.objects.bulk_create(
+        CommitChange(commit=commit, **{field: asset}, number=number, path=path, version=version)
+        for path, version in sorted(changes.items())
+    )
     if ref is None:
         Ref.objects.create(**{field: asset}, name=Ref.MAIN, kind=Ref.Kind.BRANCH, commit=commit)
     else:
         ref.commit = commit
         ref.save(update_fields=["commit", "updated_at"])
     _sync_present(asset, changes, now)
-    audit.record("repo.commit", actor=author, target=asset, request=request,
-                 details={"commit": oid, "number": number, "message": message[:200],
-                          "paths": {p: (v.number if v else None) for p, v in sorted(changes.items())}})
+    audit.record(
+        "repo.commit",
+        actor=author,
+        target=asset,
+        request=request,
+        details={
+            "commit": oid,
+            "number": number,
+            "message": message[:200],
+            "paths": {p: (v.number if v else None) for p, v in sorted(changes.items())},
+        },
+    )
     return commit
 
 
@@ -201,8 +232,9 @@ def create_tag(*, asset, name: str, revision: str | None, user, request=None) ->
     taken name or an empty repository; RevisionNotFound on an unknown revision."""
     _check_writer(asset, user)
     if not isinstance(name, str) or not TAG_NAME.match(name) or name == Ref.MAIN:
-        raise ValueError("A tag name is 1-100 letters, digits, '.', '_' or '-', starts with a letter or digit, "
-                         "and is not 'main'.")
+        raise ValueError(
+            "A tag name is 1-100 letters, digits, '.', '_' or '-', starts with a letter or digit, and is not 'main'."
+        )
     if len(name) >= SHORT_OID and _HEX.match(name):
         raise ValueError("A tag name may not look like a commit id.")
     commit = resolve_revision(asset, revision)
@@ -211,8 +243,9 @@ def create_tag(*, asset, name: str, revision: str | None, user, request=None) ->
     if _refs(asset).filter(name=name).exists():
         raise ValueError(f"A tag or branch named {name!r} already exists.")
     ref = Ref.objects.create(**{_field(asset): asset}, name=name, kind=Ref.Kind.TAG, commit=commit)
-    audit.record("repo.tag.create", actor=user, target=asset, request=request,
-                 details={"tag": name, "commit": commit.oid})
+    audit.record(
+        "repo.tag.create", actor=user, target=asset, request=request, details={"tag": name, "commit": commit.oid}
+    )
     return ref
 
 
@@ -223,6 +256,7 @@ def delete_tag(*, asset, name: str, user, request=None) -> None:
     ref = _refs(asset).filter(name=name, kind=Ref.Kind.TAG).select_related("commit").first()
     if ref is None:
         raise RevisionNotFound(name)
-    audit.record("repo.tag.delete", actor=user, target=asset, request=request,
-                 details={"tag": name, "commit": ref.commit.oid})
+    audit.record(
+        "repo.tag.delete", actor=user, target=asset, request=request, details={"tag": name, "commit": ref.commit.oid}
+    )
     ref.delete()

@@ -48,8 +48,11 @@ def _fallback(queryset: QuerySet, text: str) -> QuerySet:
     words = text.split()[:8]
     rank = Value(0.0, output_field=FloatField())
     for word in words:
-        in_tasks = Exists(through.objects.filter(**{owner_column: OuterRef("pk")}).filter(
-            Q(task__name__icontains=word) | Q(task__slug__icontains=word)))
+        in_tasks = Exists(
+            through.objects.filter(**{owner_column: OuterRef("pk")}).filter(
+                Q(task__name__icontains=word) | Q(task__slug__icontains=word)
+            )
+        )
         text_fields = Q(card__icontains=word)
         if hasattr(model, "objective"):
             text_fields |= Q(objective__icontains=word)

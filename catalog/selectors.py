@@ -88,8 +88,10 @@ def facet_counts(filterset_class, data: QueryDict, base, request, specs: list[Fa
         narrowed = filterset_class(others, queryset=base, request=request).qs
         selected = set(data.getlist(spec.param))
         rows = _count_by(spec, narrowed)
-        values = [{"value": value, "label": label, "count": count, "selected": value in selected}
-                  for value, label, count in rows]
+        values = [
+            {"value": value, "label": label, "count": count, "selected": value in selected}
+            for value, label, count in rows
+        ]
         shown = [v for v in values[:FACET_LIMIT]] + [v for v in values[FACET_LIMIT:] if v["selected"]]
         facets.append({"param": spec.param, "title": spec.title, "values": shown, "more": len(values) - len(shown)})
     return facets
@@ -102,18 +104,29 @@ def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
         # are grouped where they are; a DISTINCT queryset is narrowed by id first. Grouping through
         # "id IN (the filtered ids)" read the table twice (0.6 s instead of 0.15 s at 1M models).
         rows = queryset.model.objects.filter(pk__in=ids) if queryset.query.distinct else queryset.order_by()
-        grouped = (rows.exclude(**{f"{spec.field}__isnull": True}).exclude(**{spec.field: ""})
-                   .values_list(spec.field).annotate(n=Count("pk")).order_by("-n", spec.field))
+        grouped = (
+            rows.exclude(**{f"{spec.field}__isnull": True})
+            .exclude(**{spec.field: ""})
+            .values_list(spec.field)
+            .annotate(n=Count("pk"))
+            .order_by("-n", spec.field)
+        )
         return [(value, spec.labels.get(value, value), n) for value, n in grouped]
     column, target = M2M_TARGETS[spec.m2m]
     through = getattr(queryset.model, spec.m2m).through
     owner_column = f"{queryset.model._meta.model_name}_id"
-    grouped = list(through.objects.filter(**{f"{owner_column}__in": ids}).values_list(column)
-                   .annotate(n=Count("pk")).order_by("-n", column))
+    grouped = list(
+        through.objects.filter(**{f"{owner_column}__in": ids})
+        .values_list(column)
+        .annotate(n=Count("pk"))
+        .order_by("-n", column)
+    )
     if target is None:
         return [(value, spec.labels.get(value, value), n) for value, n in grouped]
-    labels = {pk: (slug, name) for pk, slug, name in
-              target.objects.filter(pk__in=[pk for pk, _ in grouped]).values_list("pk", "slug", "name")}
+    labels = {
+        pk: (slug, name)
+        for pk, slug, name in target.objects.filter(pk__in=[pk for pk, _ in grouped]).values_list("pk", "slug", "name")
+    }
     return [(*labels[pk], n) for pk, n in grouped]
 
 
@@ -139,8 +152,9 @@ def keyset_page(queryset, ordering: list, cursor: str | None, size: int) -> Page
         page = Keyset(ordering).page(queryset, cursor, size)
     except DRFValidationError:
         raise ValueError("Invalid cursor: use the link the previous page gave.") from None
-    return Page(rows=page.rows, next_cursor=page.next, previous_cursor=page.previous, total=total,
-                is_first=page.at_start)
+    return Page(
+        rows=page.rows, next_cursor=page.next, previous_cursor=page.previous, total=total, is_first=page.at_start
+    )
 
 
 def list_queryset(model_cls, user) -> QuerySet:

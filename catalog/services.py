@@ -30,15 +30,51 @@ DETAIL_FIELDS = {
     "cnn": ["module_count"],
     "rnn": ["criterion", "batch_size", "input_size"],
 }
-MODEL_FIELDS = ["name", "card", "visibility", "training_type", "architecture_family", "architecture_name",
-                "parameter_count", "release_date", "license", "license_declared"]
-DATASET_FIELDS = ["name", "card", "visibility", "license", "license_declared", "year", "objective", "access",
-                  "availability", "num_citations", "citation_link", "sources", "storage_uri", "instances_number",
-                  "features_description", "features_number", "representativity_description", "representativity_level",
-                  "sample_balance_description", "sample_balance_level", "split", "missing_values_description",
-                  "has_missing_values", "global_missing_percentage", "missing_values_handling_method",
-                  "temporal_factors", "metadata_provided_with_dataset", "external_documentation_available",
-                  "documentation_link", "data_errors_description", *Dataset.ETHICS_FLAGS]
+MODEL_FIELDS = [
+    "name",
+    "card",
+    "visibility",
+    "training_type",
+    "architecture_family",
+    "architecture_name",
+    "parameter_count",
+    "release_date",
+    "license",
+    "license_declared",
+]
+DATASET_FIELDS = [
+    "name",
+    "card",
+    "visibility",
+    "license",
+    "license_declared",
+    "year",
+    "objective",
+    "access",
+    "availability",
+    "num_citations",
+    "citation_link",
+    "sources",
+    "storage_uri",
+    "instances_number",
+    "features_description",
+    "features_number",
+    "representativity_description",
+    "representativity_level",
+    "sample_balance_description",
+    "sample_balance_level",
+    "split",
+    "missing_values_description",
+    "has_missing_values",
+    "global_missing_percentage",
+    "missing_values_handling_method",
+    "temporal_factors",
+    "metadata_provided_with_dataset",
+    "external_documentation_available",
+    "documentation_link",
+    "data_errors_description",
+    *Dataset.ETHICS_FLAGS,
+]
 
 
 def _schedule_models(model_ids) -> None:
@@ -90,7 +126,9 @@ def _save_architecture(model: MLModel, architecture: dict | None) -> None:
     details = cls.objects.filter(model=model).first() or cls(model=model)
     for field in DETAIL_FIELDS[family]:
         if field in architecture:
-            setattr(details, field, architecture[field] if architecture[field] is not None or field != "criterion" else "")
+            setattr(
+                details, field, architecture[field] if architecture[field] is not None or field != "criterion" else ""
+            )
     details.full_clean(exclude=["model"])
     details.save()
     if family == "cnn" and "modules" in architecture:
@@ -117,11 +155,21 @@ def _finish_save(user, asset, data: dict, before: dict | None, request) -> None:
     _set_m2m(asset, data)
     if "authors" in data:
         asset.authors.set(data["authors"])
-    audit.record("asset.create" if before is None else "asset.update", actor=user, target=asset, request=request,
-                 details={"name": asset.full_name, "fields": sorted(data)})
+    audit.record(
+        "asset.create" if before is None else "asset.update",
+        actor=user,
+        target=asset,
+        request=request,
+        details={"name": asset.full_name, "fields": sorted(data)},
+    )
     if before is not None and before["visibility"] != asset.visibility:
-        audit.record("asset.visibility", actor=user, target=asset, request=request,
-                     details={"name": asset.full_name, "from": before["visibility"], "to": asset.visibility})
+        audit.record(
+            "asset.visibility",
+            actor=user,
+            target=asset,
+            request=request,
+            details={"name": asset.full_name, "from": before["visibility"], "to": asset.visibility},
+        )
         cache_scopes.bump_generation()  # cached insights and facet counts stop naming it
 
 
@@ -186,8 +234,9 @@ def add_base_model(*, user, model: MLModel, base: MLModel, relation: str, reques
     except ValidationError as exc:
         raise ValidationError({"base": exc.messages}) from None
     edge = ModelLineage.objects.create(model=model, base=base, relation=relation)
-    audit.record("lineage.add", actor=user, target=model, request=request,
-                 details={"base": base.full_name, "relation": relation})
+    audit.record(
+        "lineage.add", actor=user, target=model, request=request, details={"base": base.full_name, "relation": relation}
+    )
     _schedule_models([model.pk])
     return edge
 
@@ -213,8 +262,13 @@ def link_dataset(*, user, model: MLModel, dataset: Dataset, role: str, request=N
         raise ValidationError({"role": f"Must be one of {', '.join(DatasetRole.values)}."})
     link, created = ModelDataset.objects.get_or_create(model=model, dataset=dataset, role=role)
     if created:
-        audit.record("dataset_link.add", actor=user, target=model, request=request,
-                     details={"dataset": dataset.full_name, "role": role})
+        audit.record(
+            "dataset_link.add",
+            actor=user,
+            target=model,
+            request=request,
+            details={"dataset": dataset.full_name, "role": role},
+        )
         _schedule_models([model.pk])
     return link
 
@@ -223,4 +277,3 @@ def link_dataset(*, user, model: MLModel, dataset: Dataset, role: str, request=N
 def unlink_dataset(*, user, link: ModelDataset, request=None) -> None:
     """Forget that the model used the dataset (in that role); its compliance is analysed again."""
     _remove_link(user, link, "dataset_link.remove", {"dataset": link.dataset.full_name, "role": link.role}, request)
-

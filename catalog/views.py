@@ -62,19 +62,33 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     dataset = get_object_or_404(selectors.dataset_detail_queryset(request.user), owner__username=owner, name=name)
     models_using = (
         ModelDataset.objects.filter(dataset=dataset, model__in=MLModel.objects.visible_to(request.user))
-        .select_related("model__owner").order_by("model__name", "role")
+        .select_related("model__owner")
+        .order_by("model__name", "role")
     )
     relationships = dataset.relationships.select_related("from_file", "to_file").prefetch_related(
-        Prefetch("column_links", queryset=DatasetRelationshipColumnLink.objects.select_related(
-            "from_column", "to_column").order_by("link_order")))
-    return render(request, "catalog/dataset_detail.html", {
-        "dataset": dataset, "models_using": models_using, "relationships": relationships,
-        "ethics": [(capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
-                   for flag in Dataset.ETHICS_FLAGS],
-        "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
-        "can_edit": (can_edit := _can_edit(request.user, dataset)),
-        "can_manage": can_edit and dataset.is_manageable_by(request.user),
-    })
+        Prefetch(
+            "column_links",
+            queryset=DatasetRelationshipColumnLink.objects.select_related("from_column", "to_column").order_by(
+                "link_order"
+            ),
+        )
+    )
+    return render(
+        request,
+        "catalog/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "models_using": models_using,
+            "relationships": relationships,
+            "ethics": [
+                (capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
+                for flag in Dataset.ETHICS_FLAGS
+            ],
+            "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
+            "can_edit": (can_edit := _can_edit(request.user, dataset)),
+            "can_manage": can_edit and dataset.is_manageable_by(request.user),
+        },
+    )
 
 
 # --- lists and search -------------------------------------------------------------------------
@@ -92,9 +106,16 @@ def asset_list(request: HttpRequest, kind: str) -> HttpResponse:
     base = selectors.list_queryset(model_cls, request.user)
     filterset = filterset_class(request.GET, queryset=base, request=request)
     query = request.GET.get("search", "").strip()
-    context = {"kind": kind, "form": filterset.form, "facets": [], "page": None, "query": query,
-               "sorts": list(selectors.SORTS[kind]), "sort": request.GET.get("sort") or ("relevance" if query else "updated"),
-               "facet_params": [spec.param for spec in facet_specs]}
+    context = {
+        "kind": kind,
+        "form": filterset.form,
+        "facets": [],
+        "page": None,
+        "query": query,
+        "sorts": list(selectors.SORTS[kind]),
+        "sort": request.GET.get("sort") or ("relevance" if query else "updated"),
+        "facet_params": [spec.param for spec in facet_specs],
+    }
     if not filterset.is_valid():
         return render(request, template, context, status=400)
     ordering = filters.ordering(filterset.form.cleaned_data.get("sort"), bool(query), selectors.SORTS[kind])
@@ -141,11 +162,13 @@ def _apply_errors(form, exc: ValidationError) -> None:
 def _editable(request: HttpRequest, model_cls, owner: str, name: str, level: str = "write"):
     """An asset the user holds ``level`` on (accounts.models.Permission): hidden is 404, visible but
     not at that level is 403."""
-    asset = get_object_or_404(model_cls.objects.visible_to(request.user).select_related("owner"),
-                              owner__username=owner, name=name)
+    asset = get_object_or_404(
+        model_cls.objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
+    )
     if not asset.has_permission(request.user, level):
-        raise PermissionDenied("You may not change this asset." if level == "write" else
-                               MANAGE_REFUSED.format("delete it"))
+        raise PermissionDenied(
+            "You may not change this asset." if level == "write" else MANAGE_REFUSED.format("delete it")
+        )
     return asset
 
 
@@ -176,10 +199,17 @@ def model_edit(request: HttpRequest, owner: str | None = None, name: str | None 
             _apply_errors(form, exc)
         else:
             messages.success(request, f"{saved.full_name} {'saved' if model else 'created'}.")
-            return redirect(saved.get_absolute_url() if model else reverse(
-                "catalog:files", args=["models", saved.owner.username, saved.name]))
-    context = {"form": form, "architecture": architecture, "model": model,
-               "can_manage": model is not None and model.is_manageable_by(request.user)}
+            return redirect(
+                saved.get_absolute_url()
+                if model
+                else reverse("catalog:files", args=["models", saved.owner.username, saved.name])
+            )
+    context = {
+        "form": form,
+        "architecture": architecture,
+        "model": model,
+        "can_manage": model is not None and model.is_manageable_by(request.user),
+    }
     if model is not None:
         context |= {
             "base_form": forms.BaseModelForm(user=request.user, prefix="base"),
@@ -197,8 +227,11 @@ def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict
     action = request.POST.get("action")
     if action in ("remove-base", "unlink-dataset"):
         base = action == "remove-base"
-        links = (ModelLineage.objects.select_related("model", "base__owner") if base
-                 else ModelDataset.objects.select_related("model", "dataset__owner"))
+        links = (
+            ModelLineage.objects.select_related("model", "base__owner")
+            if base
+            else ModelDataset.objects.select_related("model", "dataset__owner")
+        )
         link = get_object_or_404(links, model=model, pk=ascii_int(request.POST.get("id")))  # None: no such link
         if base:
             services.remove_base_model(user=request.user, edge=link, request=request)
@@ -216,12 +249,22 @@ def _lineage_action(request: HttpRequest, model: MLModel) -> HttpResponse | dict
     if form.is_valid():
         try:
             if action == "add-base":
-                services.add_base_model(user=request.user, model=model, base=form.cleaned_data["base"],
-                                        relation=form.cleaned_data["relation"], request=request)
+                services.add_base_model(
+                    user=request.user,
+                    model=model,
+                    base=form.cleaned_data["base"],
+                    relation=form.cleaned_data["relation"],
+                    request=request,
+                )
                 done = f"{model.full_name} now derives from {form.cleaned_data['base'].full_name}."
             else:
-                services.link_dataset(user=request.user, model=model, dataset=form.cleaned_data["dataset"],
-                                      role=form.cleaned_data["role"], request=request)
+                services.link_dataset(
+                    user=request.user,
+                    model=model,
+                    dataset=form.cleaned_data["dataset"],
+                    role=form.cleaned_data["role"],
+                    request=request,
+                )
                 done = f"{form.cleaned_data['dataset'].full_name} linked."
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -238,16 +281,25 @@ def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | Non
     if request.method == "POST" and form.is_valid():
         current = Dataset.objects.get(pk=dataset.pk) if dataset else None
         try:
-            saved = services.save_dataset(user=request.user, data=form.service_data(), dataset=current,
-                                          request=request)
+            saved = services.save_dataset(user=request.user, data=form.service_data(), dataset=current, request=request)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             messages.success(request, f"{saved.full_name} {'saved' if dataset else 'created'}.")
-            return redirect(saved.get_absolute_url() if dataset else reverse(
-                "catalog:files", args=["datasets", saved.owner.username, saved.name]))
-    return render(request, "catalog/dataset_form.html", {
-        "form": form, "dataset": dataset, "can_manage": dataset is not None and dataset.is_manageable_by(request.user)})
+            return redirect(
+                saved.get_absolute_url()
+                if dataset
+                else reverse("catalog:files", args=["datasets", saved.owner.username, saved.name])
+            )
+    return render(
+        request,
+        "catalog/dataset_form.html",
+        {
+            "form": form,
+            "dataset": dataset,
+            "can_manage": dataset is not None and dataset.is_manageable_by(request.user),
+        },
+    )
 
 
 @login_required
@@ -263,13 +315,13 @@ def asset_delete(request: HttpRequest, kind: str, owner: str, name: str) -> Http
 # --- files ------------------------------------------------------------------------------------
 
 
-
 log = logging.getLogger(__name__)
 
 
 def _asset(request: HttpRequest, kind: str, owner: str, name: str):
-    return get_object_or_404(files.asset_of(kind).objects.visible_to(request.user).select_related("owner"),
-                             owner__username=owner, name=name)
+    return get_object_or_404(
+        files.asset_of(kind).objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
+    )
 
 
 def _can_edit(user, asset) -> bool:
@@ -302,13 +354,26 @@ def file_list(request: HttpRequest, kind: str, owner: str, name: str) -> HttpRes
                 return redirect(request.path)
     revision = request.GET.get("revision")
     commit = _commit_or_404(asset, revision)
-    pending = FileVersion.objects.filter(file__in=RepoFile.objects.of(asset)).exclude(
-        status=FileVersion.Status.READY).select_related("file").order_by("-created_at")[:20]
-    return render(request, "catalog/files.html", {
-        "asset": asset, "kind": kind, "files": revisions.files_at(commit), "commit": commit,
-        "revision": revision or "", "recent_problems": [] if revision else pending, "form": form,
-        "can_edit": can_edit and not revision,
-    })
+    pending = (
+        FileVersion.objects.filter(file__in=RepoFile.objects.of(asset))
+        .exclude(status=FileVersion.Status.READY)
+        .select_related("file")
+        .order_by("-created_at")[:20]
+    )
+    return render(
+        request,
+        "catalog/files.html",
+        {
+            "asset": asset,
+            "kind": kind,
+            "files": revisions.files_at(commit),
+            "commit": commit,
+            "revision": revision or "",
+            "recent_problems": [] if revision else pending,
+            "form": form,
+            "can_edit": can_edit and not revision,
+        },
+    )
 
 
 def _commit_or_404(asset, revision: str | None):
@@ -330,8 +395,11 @@ def commit_list(request: HttpRequest, kind: str, owner: str, name: str) -> HttpR
     except revisions.RevisionNotFound as exc:
         raise Http404(str(exc)) from None
     page = Paginator(history, COMMITS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/commits.html", {
-        "asset": asset, "kind": kind, "page": page, "revision": revision or "", "refs": revisions.list_refs(asset)})
+    return render(
+        request,
+        "catalog/commits.html",
+        {"asset": asset, "kind": kind, "page": page, "revision": revision or "", "refs": revisions.list_refs(asset)},
+    )
 
 
 def commit_detail(request: HttpRequest, kind: str, owner: str, name: str, revision: str) -> HttpResponse:
@@ -347,10 +415,17 @@ def file_history(request: HttpRequest, kind: str, owner: str, name: str, path: s
     asset = _asset(request, kind, owner, name)
     repo_file = get_object_or_404(RepoFile.objects.of(asset), path=path)
     versions = repo_file.versions.select_related("uploaded_by").order_by("-number")
-    return render(request, "catalog/file_history.html", {
-        "asset": asset, "kind": kind, "repo_file": repo_file, "versions": versions,
-        "can_edit": _can_edit(request.user, asset),
-    })
+    return render(
+        request,
+        "catalog/file_history.html",
+        {
+            "asset": asset,
+            "kind": kind,
+            "repo_file": repo_file,
+            "versions": versions,
+            "can_edit": _can_edit(request.user, asset),
+        },
+    )
 
 
 @require_POST
@@ -367,8 +442,9 @@ def file_delete(request: HttpRequest, kind: str, owner: str, name: str, path: st
 def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: str) -> HttpResponse:
     asset = _asset(request, kind, owner, name)
     try:
-        version = files.find_version(asset, path, number=request.GET.get("version"),
-                                     revision=request.GET.get("revision"))
+        version = files.find_version(
+            asset, path, number=request.GET.get("version"), revision=request.GET.get("revision")
+        )
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     except revisions.RevisionNotFound as exc:
@@ -395,10 +471,14 @@ def download_response(request: HttpRequest, asset, version: FileVersion) -> Http
         return response
     head = request.method == "HEAD"  # the same headers, but not a download: nothing counted, audited or read
     if not head:
-        files.record_download(user=request.user, asset=asset, version=version, partial=download.partial,
-                              request=request)
-    response = StreamingHttpResponse(() if head else _guarded(download), status=206 if download.partial else 200,
-                                     content_type=version.content_type or "application/octet-stream")
+        files.record_download(
+            user=request.user, asset=asset, version=version, partial=download.partial, request=request
+        )
+    response = StreamingHttpResponse(
+        () if head else _guarded(download),
+        status=206 if download.partial else 200,
+        content_type=version.content_type or "application/octet-stream",
+    )
     response["Content-Length"] = str(download.length)
     response["ETag"] = etag
     response["Accept-Ranges"] = "bytes"

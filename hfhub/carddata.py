@@ -38,14 +38,23 @@ def card_data(asset, user) -> dict:
     """The whole card of one repository; base models and datasets only as far as ``user`` may see them."""
     card = _kept(asset) | list_card_data(asset)
     if isinstance(asset, MLModel):
-        bases = (MLModel.objects.visible_to(user).filter(derivatives=asset).select_related("owner")
-                 .order_by("owner__username", "name"))
+        bases = (
+            MLModel.objects.visible_to(user)
+            .filter(derivatives=asset)
+            .select_related("owner")
+            .order_by("owner__username", "name")
+        )
         if names := [base.full_name for base in bases]:
             card["base_model"] = names[0] if len(names) == 1 else names
         else:
             card.pop("base_model", None)
-        datasets = (Dataset.objects.visible_to(user).filter(model_links__model=asset).select_related("owner")
-                    .order_by("owner__username", "name").distinct())
+        datasets = (
+            Dataset.objects.visible_to(user)
+            .filter(model_links__model=asset)
+            .select_related("owner")
+            .order_by("owner__username", "name")
+            .distinct()
+        )
         if names := [dataset.full_name for dataset in datasets]:
             card["datasets"] = names
         else:

@@ -15,9 +15,16 @@ from catalog.models import Dataset, MLModel, ModelDataset
 from hfhub.errors import bad_request
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
-SORTS = {"downloads": "downloads", "likes": "likes", "createdAt": "created_at", "created_at": "created_at",
-         "lastModified": "updated_at", "last_modified": "updated_at", "trendingScore": "downloads",
-         "id": "name"}
+SORTS = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "createdAt": "created_at",
+    "created_at": "created_at",
+    "lastModified": "updated_at",
+    "last_modified": "updated_at",
+    "trendingScore": "downloads",
+    "id": "name",
+}
 TRUE = {"1", "true", "True"}
 
 
@@ -48,9 +55,15 @@ def parse(params) -> ListQuery:
     filters = [value for value in params.getlist("filter") if value]
     if any(len(value) > 300 for value in filters) or len(filters) > 20:
         raise bad_request("too many or too long filters")
-    return ListQuery(search=(params.get("search") or "").strip()[:200], author=(params.get("author") or "").strip(),
-                     filters=filters, ordering=ordering, limit=int(limit), full=params.get("full") in TRUE,
-                     card_data=params.get("cardData") in TRUE)
+    return ListQuery(
+        search=(params.get("search") or "").strip()[:200],
+        author=(params.get("author") or "").strip(),
+        filters=filters,
+        ordering=ordering,
+        limit=int(limit),
+        full=params.get("full") in TRUE,
+        card_data=params.get("cardData") in TRUE,
+    )
 
 
 def matching_id(queryset: QuerySet, text: str) -> QuerySet:
@@ -67,8 +80,9 @@ def tagged(queryset: QuerySet, tag: str, user) -> QuerySet:
     model_cls = queryset.model
     if tag.startswith("license:"):
         value = tag.partition(":")[2]
-        return queryset.filter(Q(license__key__iexact=value) | Q(license__spdx_id__iexact=value)
-                               | Q(license_declared__iexact=value))
+        return queryset.filter(
+            Q(license__key__iexact=value) | Q(license__spdx_id__iexact=value) | Q(license_declared__iexact=value)
+        )
     if tag.startswith("dataset:") and model_cls is MLModel:
         owner, _, name = tag.partition(":")[2].partition("/")
         datasets = Dataset.objects.visible_to(user).filter(owner__username=owner, name=name)

@@ -19,9 +19,13 @@ class RepoCard(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(
-            condition=(Q(model__isnull=False) & Q(dataset__isnull=True)) | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-            name="repocard_exactly_one_asset")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
+                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
+                name="repocard_exactly_one_asset",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"card of {self.model or self.dataset}"

@@ -34,14 +34,23 @@ def repo_id(asset) -> str:
 
 def sibling(path: str, version: FileVersion) -> dict:
     pointer = lfs_pointer(version)
-    return {"rfilename": path, "size": version.size, "blobId": git_blob_id(pointer),
-            "lfs": {"sha256": version.sha256, "size": version.size, "pointerSize": len(pointer)}}
+    return {
+        "rfilename": path,
+        "size": version.size,
+        "blobId": git_blob_id(pointer),
+        "lfs": {"sha256": version.sha256, "size": version.size, "pointerSize": len(pointer)},
+    }
 
 
 def tree_file(path: str, version: FileVersion) -> dict:
     pointer = lfs_pointer(version)
-    return {"type": "file", "oid": git_blob_id(pointer), "size": version.size, "path": path,
-            "lfs": {"oid": version.sha256, "size": version.size, "pointerSize": len(pointer)}}
+    return {
+        "type": "file",
+        "oid": git_blob_id(pointer),
+        "size": version.size,
+        "path": path,
+        "lfs": {"oid": version.sha256, "size": version.size, "pointerSize": len(pointer)},
+    }
 
 
 def tree_folder(path: str, files: dict[str, FileVersion]) -> dict:
@@ -70,10 +79,17 @@ def tags(asset, card: dict) -> list[str]:
 def list_item(asset, card: dict, *, full: bool) -> dict:
     """One entry of ``/api/models`` or ``/api/datasets``."""
     item = {
-        "_id": str(asset.pk), "id": repo_id(asset), "author": asset.owner.username,
-        "private": asset.visibility != Visibility.PUBLIC, "gated": False, "disabled": False,
-        "downloads": asset.downloads, "likes": asset.likes, "tags": tags(asset, card),
-        "createdAt": iso(asset.created_at), "lastModified": iso(asset.updated_at),
+        "_id": str(asset.pk),
+        "id": repo_id(asset),
+        "author": asset.owner.username,
+        "private": asset.visibility != Visibility.PUBLIC,
+        "gated": False,
+        "disabled": False,
+        "downloads": asset.downloads,
+        "likes": asset.likes,
+        "tags": tags(asset, card),
+        "createdAt": iso(asset.created_at),
+        "lastModified": iso(asset.updated_at),
     }
     if isinstance(asset, MLModel):
         item["modelId"] = item["id"]

@@ -57,8 +57,12 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
 
 def find_repo(request: HttpRequest, kind: str, owner: str, name: str):
     model_cls = listing.asset_class(kind)
-    asset = (model_cls.objects.visible_to(request.hub_user).select_related("owner", "license", "hub_card")
-             .filter(owner__username=owner, name=name).first())
+    asset = (
+        model_cls.objects.visible_to(request.hub_user)
+        .select_related("owner", "license", "hub_card")
+        .filter(owner__username=owner, name=name)
+        .first()
+    )
     if asset is None:
         raise repo_not_found(request)
     return asset
@@ -80,13 +84,25 @@ def whoami(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         raise HubError(None, "Invalid credentials in Authorization header", 401)
     token = getattr(request, "hub_token", None)
-    access = {"displayName": token.name, "role": token.scope, "createdAt": payloads.iso(token.created_at)} if token else None
-    return JsonResponse({
-        "type": "user", "id": str(user.pk), "name": user.get_username(), "fullname": user.get_full_name() or user.get_username(),
-        "email": user.email or None, "emailVerified": False, "canPay": False, "isPro": False, "periodEnd": None,
-        "avatarUrl": "", "orgs": [],
-        "auth": {"type": "access_token", "accessToken": access} if access else {"type": "session"},
-    })
+    access = (
+        {"displayName": token.name, "role": token.scope, "createdAt": payloads.iso(token.created_at)} if token else None
+    )
+    return JsonResponse(
+        {
+            "type": "user",
+            "id": str(user.pk),
+            "name": user.get_username(),
+            "fullname": user.get_full_name() or user.get_username(),
+            "email": user.email or None,
+            "emailVerified": False,
+            "canPay": False,
+            "isPro": False,
+            "periodEnd": None,
+            "avatarUrl": "",
+            "orgs": [],
+            "auth": {"type": "access_token", "accessToken": access} if access else {"type": "session"},
+        }
+    )
 
 
 # --- listing -----------------------------------------------------------------------------------
@@ -96,13 +112,21 @@ def whoami(request: HttpRequest) -> HttpResponse:
 def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
     query = listing.parse(request.GET)
     model_cls = listing.asset_class(kind)
-    queryset = model_cls.objects.visible_to(request.hub_user).select_related("owner", "license", "hub_card").prefetch_related("tasks")
+    queryset = (
+        model_cls.objects.visible_to(request.hub_user)
+        .select_related("owner", "license", "hub_card")
+        .prefetch_related("tasks")
+    )
     result = listing.page(queryset, query, request.GET.get("cursor"), request.hub_user)
-    items = [payloads.list_item(asset, list_card_data(asset), full=query.full or query.card_data) for asset in result.rows]
+    items = [
+        payloads.list_item(asset, list_card_data(asset), full=query.full or query.card_data) for asset in result.rows
+    ]
     response = JsonResponse(items, safe=False)
     if result.next:
         params = [(k, v) for k, values in request.GET.lists() for v in values if k != "cursor"]
-        response["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode([*params, ("cursor", result.next)])}>; rel="next"'
+        response["Link"] = (
+            f'<{request.build_absolute_uri(request.path)}?{urlencode([*params, ("cursor", result.next)])}>; rel="next"'
+        )
     return response
 
 
@@ -142,7 +166,7 @@ def tree_entries(files: dict, base: str, recursive: bool) -> list[dict]:
     for path, version in files.items():
         if not path.startswith(prefix):
             continue
-        parts = path[len(prefix):].split("/")
+        parts = path[len(prefix) :].split("/")
         deepest = len(parts) - 1 if recursive else min(1, len(parts) - 1)
         folders.update(prefix + "/".join(parts[:i]) for i in range(1, deepest + 1))
         if recursive or len(parts) == 1:
@@ -222,10 +246,19 @@ def commits(request: HttpRequest, kind: str, owner: str, name: str, revision: st
             raise bad_request("before must be a commit number")
         history = history.filter(number__lt=int(before))
     rows = list(history[: COMMITS_PAGE + 1])
-    response = JsonResponse([{
-        "id": commit.oid, "title": commit.title, "message": commit.message, "date": payloads.iso(commit.created_at),
-        "authors": [{"user": commit.author_name or "unknown", "avatar": None}],
-    } for commit in rows[:COMMITS_PAGE]], safe=False)
+    response = JsonResponse(
+        [
+            {
+                "id": commit.oid,
+                "title": commit.title,
+                "message": commit.message,
+                "date": payloads.iso(commit.created_at),
+                "authors": [{"user": commit.author_name or "unknown", "avatar": None}],
+            }
+            for commit in rows[:COMMITS_PAGE]
+        ],
+        safe=False,
+    )
     if len(rows) > COMMITS_PAGE:
         next_url = f"{request.build_absolute_uri(request.path)}?{urlencode({'before': rows[COMMITS_PAGE - 1].number})}"
         response["Link"] = f'<{next_url}>; rel="next"'

@@ -53,8 +53,15 @@ def summary(queryset: QuerySet, field: str, measure: str) -> dict:
     agg["stddev"] = known.aggregate(s=StdDev(field, sample=True))["s"] if agg["count"] >= 2 else None
     p25, median, p75 = percentiles(queryset, field, (0.25, 0.5, 0.75))
     return {
-        "measure": measure, "count": agg["count"], "min": agg["min"], "max": agg["max"], "mean": num(agg["mean"]),
-        "stddev": num(agg["stddev"]), "p25": num(p25), "median": num(median), "p75": num(p75),
+        "measure": measure,
+        "count": agg["count"],
+        "min": agg["min"],
+        "max": agg["max"],
+        "mean": num(agg["mean"]),
+        "stddev": num(agg["stddev"]),
+        "p25": num(p25),
+        "median": num(median),
+        "p75": num(p75),
     }
 
 
@@ -72,8 +79,11 @@ def histogram(queryset: QuerySet, field: str, edges: list[int]) -> list[dict]:
         default=Value(len(edges) - 1),
     )
     counts = dict(
-        queryset.filter(**{f"{field}__isnull": False}).annotate(bin=bins).values("bin")
-        .annotate(n=Count("id")).values_list("bin", "n")
+        queryset.filter(**{f"{field}__isnull": False})
+        .annotate(bin=bins)
+        .values("bin")
+        .annotate(n=Count("id"))
+        .values_list("bin", "n")
     )
     if not counts:
         return []

@@ -57,8 +57,14 @@ def lineage_deepest(user) -> dict:
     rows = []
     for leaf, depth in top:
         path = paths.get(leaf, [leaf])
-        rows.append({"model": names.get(leaf, leaf), "depth": depth, "root": names.get(path[0], path[0]),
-                     "chain": " → ".join(str(names.get(i, i)) for i in path)})
+        rows.append(
+            {
+                "model": names.get(leaf, leaf),
+                "depth": depth,
+                "root": names.get(path[0], path[0]),
+                "chain": " → ".join(str(names.get(i, i)) for i in path),
+            }
+        )
     return {"rows": rows}
 
 
@@ -78,8 +84,10 @@ def _deepest(user, *, skip_first_level_leaves: bool) -> list[tuple[int, int]]:
             _full_depths(cursor, skip_first_level_leaves=skip_first_level_leaves)
             hidden = hidden_of(visible_models(user), user)
             if hidden is None:
-                cursor.execute(f"SELECT id, depth FROM {DEPTH_TABLE} WHERE depth >= %s ORDER BY depth DESC, id "
-                               f"LIMIT {TOP_N}", [minimum])
+                cursor.execute(
+                    f"SELECT id, depth FROM {DEPTH_TABLE} WHERE depth >= %s ORDER BY depth DESC, id LIMIT {TOP_N}",
+                    [minimum],
+                )
                 return cursor.fetchall()
             sql, params = hidden.values("id").query.sql_with_params()
             cursor.execute(f"CREATE TEMPORARY TABLE {HIDDEN_TABLE} (id BIGINT PRIMARY KEY)")
@@ -133,8 +141,9 @@ def _bounded_deepest(cursor, minimum: int) -> list[tuple[int, int]] | None:
     best: list[tuple[int, int]] = []  # (id, visible depth), deepest first, then by id
     examined = 0
     while True:
-        cursor.execute(f"SELECT id, depth FROM {DEPTH_TABLE} ORDER BY depth DESC, id LIMIT {BOUND_BATCH} "
-                       f"OFFSET {examined}")
+        cursor.execute(
+            f"SELECT id, depth FROM {DEPTH_TABLE} ORDER BY depth DESC, id LIMIT {BOUND_BATCH} OFFSET {examined}"
+        )
         batch = cursor.fetchall()
         if not batch or (len(best) >= TOP_N and batch[0][1] < best[TOP_N - 1][1]):
             return best
@@ -143,7 +152,8 @@ def _bounded_deepest(cursor, minimum: int) -> list[tuple[int, int]] | None:
         examined += len(batch)
         marks = ", ".join(["%s"] * len(batch))
         with planner(nested_loops_only=True):
-            cursor.execute(f"""
+            cursor.execute(
+                f"""
                 WITH RECURSIVE up(leaf, node, d) AS (
                     SELECT DISTINCT c.model_id, c.model_id, 0 FROM {table} c
                     WHERE c.model_id IN ({marks})
@@ -154,7 +164,9 @@ def _bounded_deepest(cursor, minimum: int) -> list[tuple[int, int]] | None:
                       AND NOT EXISTS (SELECT 1 FROM {HIDDEN_TABLE} h WHERE h.id = e.base_id)
                 )
                 SELECT leaf, MAX(d) FROM up GROUP BY leaf HAVING MAX(d) >= %s
-            """, [*(pk for pk, _ in batch), minimum])
+            """,
+                [*(pk for pk, _ in batch), minimum],
+            )
         best = sorted([*best, *cursor.fetchall()], key=lambda row: (-row[1], row[0]))[:TOP_N]
 
 

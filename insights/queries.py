@@ -23,8 +23,9 @@ def analytics_session():
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-                       [settings.INSIGHTS_WORK_MEM])
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [settings.INSIGHTS_WORK_MEM]
+        )
         yield
 
 

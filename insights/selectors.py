@@ -16,9 +16,22 @@ from insights.cache import cache_seconds, get_or_set, invalidate, key, scope_pre
 from insights.queries import visible_datasets, visible_models
 from insights.statistics import STATS, Stat, compute, is_staff_viewer, scope_of, stats_for
 
-__all__ = ["STATS", "Stat", "all_statistics", "cache_seconds", "cached_fragment", "chart_config", "compute",
-           "home_summary", "invalidate", "is_staff_viewer", "scope_of", "statistic", "stats_for",
-           "warm_shared_scopes"]
+__all__ = [
+    "STATS",
+    "Stat",
+    "all_statistics",
+    "cache_seconds",
+    "cached_fragment",
+    "chart_config",
+    "compute",
+    "home_summary",
+    "invalidate",
+    "is_staff_viewer",
+    "scope_of",
+    "statistic",
+    "stats_for",
+    "warm_shared_scopes",
+]
 
 HOME_STATS = ("models_by_media", "models_by_family", "models_by_license_category", "dataset_domains")
 
@@ -35,8 +48,10 @@ def all_statistics(user) -> list[dict]:
     prefix = scope_prefix(user)
     keys = {key(prefix, s.name): s for s in stats_for(user)}
     cached = cache.get_many(list(keys))
-    return [cached.get(k) or get_or_set(k, lambda stat=stat: compute(stat, user), use_cache=False)
-            for k, stat in keys.items()]
+    return [
+        cached.get(k) or get_or_set(k, lambda stat=stat: compute(stat, user), use_cache=False)
+        for k, stat in keys.items()
+    ]
 
 
 def cached_fragment(user, name: str, render: Callable[[], Any]) -> Any:
@@ -71,13 +86,20 @@ def chart_config(name: str, rows: list[dict]) -> dict:
 def home_summary(user) -> dict:
     """The public summary for the home page: counts and a few shares over what the viewer may see."""
     prefix = scope_prefix(user)
-    counts = get_or_set(key(prefix, "home_counts"), lambda: {"models": visible_models(user).count(),
-                                                              "datasets": visible_datasets(user).count()})
+    counts = get_or_set(
+        key(prefix, "home_counts"),
+        lambda: {"models": visible_models(user).count(), "datasets": visible_datasets(user).count()},
+    )
     charts, chart_data = [], {}
     for name in HOME_STATS:
         payload = statistic(name, user, prefix=prefix)
         label = STATS[name].chart_x
-        charts.append({"name": name, "title": payload["title"],
-                       "rows": [{"label": r[label], "value": r["count"]} for r in payload["rows"]]})
+        charts.append(
+            {
+                "name": name,
+                "title": payload["title"],
+                "rows": [{"label": r[label], "value": r["count"]} for r in payload["rows"]],
+            }
+        )
         chart_data[name] = chart_config(name, payload["rows"])
     return {"counts": counts, "charts": charts, "chart_data": chart_data}

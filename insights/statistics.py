@@ -54,16 +54,23 @@ def models_by_media(user) -> dict:
     visible = visible_models(user)
     total = visible.count()
     # One LEFT JOIN pass over the through table: models without media land in the NULL group.
-    pairs = [(media or "none", n) for media, n in visible.values("media").annotate(n=Count("id")).order_by()
-             .values_list("media", "n")]
-    return {"rows": counted(pairs, total, "media"), "total": total,
-            "note": "A model with several media counts once for each; shares are of all visible models."}
+    pairs = [
+        (media or "none", n)
+        for media, n in visible.values("media").annotate(n=Count("id")).order_by().values_list("media", "n")
+    ]
+    return {
+        "rows": counted(pairs, total, "media"),
+        "total": total,
+        "note": "A model with several media counts once for each; shares are of all visible models.",
+    }
 
 
 def _group(queryset: QuerySet, field: str, label: str, empty: str) -> dict:
     total = queryset.count()
-    pairs = [(key or empty, n) for key, n in
-             queryset.values(field).annotate(n=Count("id")).order_by().values_list(field, "n")]
+    pairs = [
+        (key or empty, n)
+        for key, n in queryset.values(field).annotate(n=Count("id")).order_by().values_list(field, "n")
+    ]
     return {"rows": counted(pairs, total, label), "total": total}
 
 
@@ -114,7 +121,11 @@ def model_parameter_histogram(user) -> dict:
 
 def models_per_month(user) -> dict:
     monthly_sql, params = (
-        visible_models(user).annotate(month=TruncMonth("created_at")).values("month").annotate(n=Count("id")).order_by()
+        visible_models(user)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
         .query.sql_with_params()
     )
     sql = f"SELECT month, n, SUM(n) OVER (ORDER BY month) FROM ({monthly_sql}) AS monthly ORDER BY month"
@@ -127,8 +138,9 @@ def _month(value) -> str:
 
 
 def most_downloaded_models(user) -> dict:
-    top = visible_models(user).order_by("-downloads", "-id").values_list("owner__username", "name", "downloads",
-                                                                         "likes")
+    top = (
+        visible_models(user).order_by("-downloads", "-id").values_list("owner__username", "name", "downloads", "likes")
+    )
     return {"rows": [{"model": f"{o}/{n}", "downloads": d, "likes": likes} for o, n, d, likes in top[:TOP_N]]}
 
 
@@ -143,8 +155,9 @@ def datasets_media_task(user) -> dict:
 
 def dataset_sizes(user) -> dict:
     visible = visible_datasets(user)
-    return {"rows": [summary(visible, "instances_number", "instances"),
-                     summary(visible, "features_number", "features")]}
+    return {
+        "rows": [summary(visible, "instances_number", "instances"), summary(visible, "features_number", "features")]
+    }
 
 
 def dataset_size_histogram(user) -> dict:
@@ -162,8 +175,9 @@ def dataset_ethics(user) -> dict:
     rows = []
     for flag in flags:
         yes, no = agg[f"{flag}__yes"], agg[f"{flag}__no"]
-        rows.append({"criterion": flag, "yes": yes, "no": no, "unknown": total - yes - no,
-                     "share_yes": share(yes, total)})
+        rows.append(
+            {"criterion": flag, "yes": yes, "no": no, "unknown": total - yes - no, "share_yes": share(yes, total)}
+        )
     return {"rows": rows, "total": total}
 
 
@@ -194,9 +208,7 @@ def datasets_per_year(user) -> dict:
 
 
 def users_per_affiliation(user) -> dict:
-    pairs = list(
-        Affiliation.objects.annotate(n=Count("members")).order_by().values_list("name", "n")
-    )
+    pairs = list(Affiliation.objects.annotate(n=Count("members")).order_by().values_list("name", "n"))
     without = User.objects.filter(affiliations__isnull=True).count()
     if without:
         pairs.append(("(no affiliation)", without))
@@ -207,8 +219,9 @@ def users_per_affiliation(user) -> dict:
 def top_uploaders(user) -> dict:
     """Owners ranked by the number of assets the viewer may see (models + datasets)."""
     m_sql, m_params = visible_models(user).values("owner_id").annotate(n=Count("id")).order_by().query.sql_with_params()
-    d_sql, d_params = (visible_datasets(user).values("owner_id").annotate(n=Count("id")).order_by()
-                       .query.sql_with_params())
+    d_sql, d_params = (
+        visible_datasets(user).values("owner_id").annotate(n=Count("id")).order_by().query.sql_with_params()
+    )
     sql = f"""
         SELECT owner_id, SUM(m) AS models, SUM(d) AS datasets, SUM(m) + SUM(d) AS total FROM (
             SELECT owner_id, n AS m, 0 AS d FROM ({m_sql}) AS mm
@@ -218,8 +231,9 @@ def top_uploaders(user) -> dict:
     """
     top = fetch(sql, [*m_params, *d_params])
     names = dict(User.objects.filter(pk__in=[r[0] for r in top]).values_list("id", "username"))
-    return {"rows": [{"user": names.get(o, o), "models": int(m), "datasets": int(d), "total": int(t)}
-                     for o, m, d, t in top]}
+    return {
+        "rows": [{"user": names.get(o, o), "models": int(m), "datasets": int(d), "total": int(t)} for o, m, d, t in top]
+    }
 
 
 def licenses(user) -> dict:
@@ -228,13 +242,23 @@ def licenses(user) -> dict:
     data = license_statistics(user)
     labels = data["category_labels"]
     by_model, by_dataset = data["models"]["by_category"], data["datasets"]["by_category"]
-    rows = [{"category": category, "label": str(labels.get(category, category)),
-             "models": by_model.get(category, 0), "datasets": by_dataset.get(category, 0)}
-            for category in sorted(set(by_model) | set(by_dataset), key=lambda c: (-by_model.get(c, 0), c))]
-    summary = [{"label": label, "key": key, "value": data[key]}
-               for key, label in (("without_license_share", "Share of assets without a licence"),
-                                  ("models_analysed", "Models analysed for compliance"),
-                                  ("models_with_violations", "Models with licence violations"))]
+    rows = [
+        {
+            "category": category,
+            "label": str(labels.get(category, category)),
+            "models": by_model.get(category, 0),
+            "datasets": by_dataset.get(category, 0),
+        }
+        for category in sorted(set(by_model) | set(by_dataset), key=lambda c: (-by_model.get(c, 0), c))
+    ]
+    summary = [
+        {"label": label, "key": key, "value": data[key]}
+        for key, label in (
+            ("without_license_share", "Share of assets without a licence"),
+            ("models_analysed", "Models analysed for compliance"),
+            ("models_with_violations", "Models with licence violations"),
+        )
+    ]
     return {"rows": rows, "summary": summary, "data": data}
 
 
@@ -256,49 +280,195 @@ class Stat:
     chart_y: tuple[str, ...] = ("count",)  # value column(s)
 
 
-STATS: dict[str, Stat] = {s.name: s for s in [
-    Stat("models_by_media", "Models by media type", "models", "pie", ("media", "count", "share"), models_by_media,
-         chart_x="media"),
-    Stat("models_by_family", "Models by architecture family", "models", "pie", ("family", "count", "share"),
-         models_by_family, chart_x="family"),
-    Stat("models_by_training_type", "Models by training type", "models", "pie", ("training_type", "count", "share"),
-         models_by_training_type, chart_x="training_type"),
-    Stat("models_by_license_category", "Models by licence category", "models", "bar", ("category", "count", "share"),
-         models_by_license_category, chart_x="category"),
-    Stat("models_media_task", "Models: media type × task", "models", "heatmap", ("media", "task", "count"),
-         models_media_task),
-    Stat("model_parameters", "Model parameter counts", "models", "table",
-         ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"), model_parameters),
-    Stat("model_parameter_histogram", "Parameter count histogram (log scale)", "models", "histogram",
-         ("bin", "from", "to", "count"), model_parameter_histogram, chart_x="bin"),
-    Stat("models_per_month", "Models added per month", "models", "line", ("month", "count", "cumulative"),
-         models_per_month, chart_x="month", chart_y=("count", "cumulative")),
-    Stat("most_downloaded_models", "Most downloaded models", "models", "bar", ("model", "downloads", "likes"),
-         most_downloaded_models, chart_x="model", chart_y=("downloads",)),
-    Stat("lineage_relations", "Lineage relations", "models", "bar", ("relation", "count", "share"),
-         lineage_relations, chart_x="relation"),
-    Stat("lineage_deepest", "Deepest lineage chains", "models", "bar", ("model", "depth", "root", "chain"),
-         lineage_deepest, chart_x="model", chart_y=("depth",)),
-    Stat("datasets_media_task", "Datasets: media type × task", "datasets", "heatmap", ("media", "task", "count"),
-         datasets_media_task),
-    Stat("dataset_sizes", "Dataset sizes", "datasets", "table",
-         ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"), dataset_sizes),
-    Stat("dataset_size_histogram", "Dataset instances histogram (log scale)", "datasets", "histogram",
-         ("bin", "from", "to", "count"), dataset_size_histogram, chart_x="bin"),
-    Stat("dataset_ethics", "Datasets meeting each ethics criterion", "datasets", "bar",
-         ("criterion", "yes", "no", "unknown", "share_yes"), dataset_ethics, chart_x="criterion",
-         chart_y=("yes", "no", "unknown")),
-    Stat("dataset_domains", "Datasets by domain", "datasets", "bar", ("domain", "count", "share"), dataset_domains,
-         chart_x="domain"),
-    Stat("datasets_per_year", "Datasets per year", "datasets", "line", ("year", "published", "added"),
-         datasets_per_year, chart_x="year", chart_y=("published", "added")),
-    Stat("users_per_affiliation", "Users per affiliation", "users", "bar", ("affiliation", "count", "share"),
-         users_per_affiliation, staff_only=True, chart_x="affiliation"),
-    Stat("top_uploaders", "Most active uploaders", "users", "bar", ("user", "models", "datasets", "total"),
-         top_uploaders, chart_x="user", chart_y=("models", "datasets")),
-    Stat("licenses", "Licence categories and compliance", "licences", "bar",
-         ("category", "label", "models", "datasets"), licenses, chart_x="label", chart_y=("models", "datasets")),
-]}
+STATS: dict[str, Stat] = {
+    s.name: s
+    for s in [
+        Stat(
+            "models_by_media",
+            "Models by media type",
+            "models",
+            "pie",
+            ("media", "count", "share"),
+            models_by_media,
+            chart_x="media",
+        ),
+        Stat(
+            "models_by_family",
+            "Models by architecture family",
+            "models",
+            "pie",
+            ("family", "count", "share"),
+            models_by_family,
+            chart_x="family",
+        ),
+        Stat(
+            "models_by_training_type",
+            "Models by training type",
+            "models",
+            "pie",
+            ("training_type", "count", "share"),
+            models_by_training_type,
+            chart_x="training_type",
+        ),
+        Stat(
+            "models_by_license_category",
+            "Models by licence category",
+            "models",
+            "bar",
+            ("category", "count", "share"),
+            models_by_license_category,
+            chart_x="category",
+        ),
+        Stat(
+            "models_media_task",
+            "Models: media type × task",
+            "models",
+            "heatmap",
+            ("media", "task", "count"),
+            models_media_task,
+        ),
+        Stat(
+            "model_parameters",
+            "Model parameter counts",
+            "models",
+            "table",
+            ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"),
+            model_parameters,
+        ),
+        Stat(
+            "model_parameter_histogram",
+            "Parameter count histogram (log scale)",
+            "models",
+            "histogram",
+            ("bin", "from", "to", "count"),
+            model_parameter_histogram,
+            chart_x="bin",
+        ),
+        Stat(
+            "models_per_month",
+            "Models added per month",
+            "models",
+            "line",
+            ("month", "count", "cumulative"),
+            models_per_month,
+            chart_x="month",
+            chart_y=("count", "cumulative"),
+        ),
+        Stat(
+            "most_downloaded_models",
+            "Most downloaded models",
+            "models",
+            "bar",
+            ("model", "downloads", "likes"),
+            most_downloaded_models,
+            chart_x="model",
+            chart_y=("downloads",),
+        ),
+        Stat(
+            "lineage_relations",
+            "Lineage relations",
+            "models",
+            "bar",
+            ("relation", "count", "share"),
+            lineage_relations,
+            chart_x="relation",
+        ),
+        Stat(
+            "lineage_deepest",
+            "Deepest lineage chains",
+            "models",
+            "bar",
+            ("model", "depth", "root", "chain"),
+            lineage_deepest,
+            chart_x="model",
+            chart_y=("depth",),
+        ),
+        Stat(
+            "datasets_media_task",
+            "Datasets: media type × task",
+            "datasets",
+            "heatmap",
+            ("media", "task", "count"),
+            datasets_media_task,
+        ),
+        Stat(
+            "dataset_sizes",
+            "Dataset sizes",
+            "datasets",
+            "table",
+            ("measure", "count", "min", "max", "mean", "stddev", "p25", "median", "p75"),
+            dataset_sizes,
+        ),
+        Stat(
+            "dataset_size_histogram",
+            "Dataset instances histogram (log scale)",
+            "datasets",
+            "histogram",
+            ("bin", "from", "to", "count"),
+            dataset_size_histogram,
+            chart_x="bin",
+        ),
+        Stat(
+            "dataset_ethics",
+            "Datasets meeting each ethics criterion",
+            "datasets",
+            "bar",
+            ("criterion", "yes", "no", "unknown", "share_yes"),
+            dataset_ethics,
+            chart_x="criterion",
+            chart_y=("yes", "no", "unknown"),
+        ),
+        Stat(
+            "dataset_domains",
+            "Datasets by domain",
+            "datasets",
+            "bar",
+            ("domain", "count", "share"),
+            dataset_domains,
+            chart_x="domain",
+        ),
+        Stat(
+            "datasets_per_year",
+            "Datasets per year",
+            "datasets",
+            "line",
+            ("year", "published", "added"),
+            datasets_per_year,
+            chart_x="year",
+            chart_y=("published", "added"),
+        ),
+        Stat(
+            "users_per_affiliation",
+            "Users per affiliation",
+            "users",
+            "bar",
+            ("affiliation", "count", "share"),
+            users_per_affiliation,
+            staff_only=True,
+            chart_x="affiliation",
+        ),
+        Stat(
+            "top_uploaders",
+            "Most active uploaders",
+            "users",
+            "bar",
+            ("user", "models", "datasets", "total"),
+            top_uploaders,
+            chart_x="user",
+            chart_y=("models", "datasets"),
+        ),
+        Stat(
+            "licenses",
+            "Licence categories and compliance",
+            "licences",
+            "bar",
+            ("category", "label", "models", "datasets"),
+            licenses,
+            chart_x="label",
+            chart_y=("models", "datasets"),
+        ),
+    ]
+}
 
 
 def stats_for(user) -> list[Stat]:
@@ -306,5 +476,12 @@ def stats_for(user) -> list[Stat]:
 
 
 def payload(stat: Stat, result: dict, scope: str) -> dict:
-    return {"name": stat.name, "title": stat.title, "section": stat.section, "chart": stat.chart,
-            "columns": list(stat.columns), "scope": scope, **result}
+    return {
+        "name": stat.name,
+        "title": stat.title,
+        "section": stat.section,
+        "chart": stat.chart,
+        "columns": list(stat.columns),
+        "scope": scope,
+        **result,
+    }

@@ -10,8 +10,12 @@ from django.utils.safestring import mark_safe
 from insights import selectors
 from insights.exports import filename, to_csv
 
-SECTIONS = (("models", "Models"), ("datasets", "Datasets"), ("users", "Users and affiliations"),
-            ("licences", "Licences"))
+SECTIONS = (
+    ("models", "Models"),
+    ("datasets", "Datasets"),
+    ("users", "Users and affiliations"),
+    ("licences", "Licences"),
+)
 
 
 def csv_response(payload: dict) -> HttpResponse:
@@ -23,8 +27,10 @@ def csv_response(payload: dict) -> HttpResponse:
 def pivot(payload: dict) -> dict:
     """media x task counts as a table (rows: media, columns: tasks) for the heat maps' tables."""
     cells = {(r["media"], r["task"]): r["count"] for r in payload["rows"]}
-    return {"tasks": payload["tasks"],
-            "rows": [(m, [cells.get((m, t), 0) for t in payload["tasks"]]) for m in payload["media"]]}
+    return {
+        "tasks": payload["tasks"],
+        "rows": [(m, [cells.get((m, t), 0) for t in payload["tasks"]]) for m in payload["media"]],
+    }
 
 
 @login_required
@@ -38,21 +44,27 @@ def page(request: HttpRequest) -> HttpResponse:
             raise Http404("No such statistic.")
         return csv_response(selectors.statistic(name, request.user))
     sections_html, toc = selectors.cached_fragment(request.user, "page", lambda: _render_sections(request.user))
-    return render(request, "insights/page.html", {
-        "sections_html": mark_safe(sections_html),  # rendered (and escaped) by _sections.html
-        "toc": toc,
-        "cache_seconds": selectors.cache_seconds(),
-    })
+    return render(
+        request,
+        "insights/page.html",
+        {
+            "sections_html": mark_safe(sections_html),  # rendered (and escaped) by _sections.html
+            "toc": toc,
+            "cache_seconds": selectors.cache_seconds(),
+        },
+    )
 
 
 def _render_sections(user) -> tuple[str, list]:
     items = []
     for payload in selectors.all_statistics(user):
-        items.append({
-            "stat": payload,
-            "table": [[(c, row.get(c)) for c in payload["columns"]] for row in payload["rows"]],
-            "pivot": pivot(payload) if payload["chart"] == "heatmap" else None,
-        })
+        items.append(
+            {
+                "stat": payload,
+                "table": [[(c, row.get(c)) for c in payload["columns"]] for row in payload["rows"]],
+                "pivot": pivot(payload) if payload["chart"] == "heatmap" else None,
+            }
+        )
     sections = [(key, title, [i for i in items if i["stat"]["section"] == key]) for key, title in SECTIONS]
     sections = [s for s in sections if s[2]]
     chart_data = {i["stat"]["name"]: selectors.chart_config(i["stat"]["name"], i["stat"]["rows"]) for i in items}

@@ -30,7 +30,8 @@ def reanalyse_license(modeladmin, request, queryset) -> None:
     """Re-analyse the selected models (and their descendants) now."""
     analysed, violating = services.recompute_compliance(list(queryset.values_list("pk", flat=True)))
     modeladmin.message_user(
-        request, f"Re-analysed {analysed} model(s), including descendants; {violating} with violations.",
+        request,
+        f"Re-analysed {analysed} model(s), including descendants; {violating} with violations.",
         messages.WARNING if violating else messages.SUCCESS,
     )
 

@@ -24,8 +24,15 @@ CONTENT_TYPES = {"spdx": "application/spdx+json", "cyclonedx": "application/vnd.
 TOOL_NAME = "OpenModelHub"
 WITHHELD_LICENSE = "Unrecognised licence (declared text not shown)"
 SPDX_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
-DATASET_TYPES = {"text": "text", "image": "image", "audio": "audio", "video": "video", "tabular": "structured",
-                 "multimodal": "other", "other": "other"}
+DATASET_TYPES = {
+    "text": "text",
+    "image": "image",
+    "audio": "audio",
+    "video": "video",
+    "tabular": "structured",
+    "multimodal": "other",
+    "other": "other",
+}
 
 
 @dataclass
@@ -84,7 +91,9 @@ def collect(model, viewer) -> Inventory:
     _assign_refs([*ordered, *data_ordered])
     refs = {("model", i.pk): i.ref for i in ordered} | {("dataset", i.pk): i.ref for i in data_ordered}
     return Inventory(
-        items[model.pk], ordered, data_ordered,
+        items[model.pk],
+        ordered,
+        data_ordered,
         [(refs["model", m], refs["model", b], r) for m, b, r in lineage if ("model", b) in refs],
         [(refs["model", m], refs["dataset", d], r) for m, d, r in links if ("dataset", d) in refs],
     )
@@ -104,8 +113,10 @@ def _assign_refs(items: list[Item]) -> None:
 def _license_fields(asset, hidden: bool) -> dict:
     lic = asset.license
     fields = {
-        "license_key": lic.key if lic else "", "license_spdx": lic.spdx_id if lic else "",
-        "license_name": lic.name if lic else "", "license_url": lic.url if lic else "",
+        "license_key": lic.key if lic else "",
+        "license_spdx": lic.spdx_id if lic else "",
+        "license_name": lic.name if lic else "",
+        "license_url": lic.url if lic else "",
         "declared": asset.license_declared,
     }
     if hidden:  # the declared text is the owner's own words: only the known licence it resolved to is shown
@@ -118,17 +129,35 @@ def _model_item(m, hidden: bool) -> Item:
     if hidden:
         return Item("model", m.pk, True, "", "", "", **_license_fields(m, True))
     return Item(
-        "model", m.pk, False, m.name, m.owner.username, m.get_absolute_url(), **_license_fields(m, False),
-        description=m.card[:1000], tasks=[t.slug for t in m.tasks.all()], media=[x.slug for x in m.media.all()],
-        architecture=m.architecture_name, family=m.architecture_family,
+        "model",
+        m.pk,
+        False,
+        m.name,
+        m.owner.username,
+        m.get_absolute_url(),
+        **_license_fields(m, False),
+        description=m.card[:1000],
+        tasks=[t.slug for t in m.tasks.all()],
+        media=[x.slug for x in m.media.all()],
+        architecture=m.architecture_name,
+        family=m.architecture_family,
     )
 
 
 def _dataset_item(d, hidden: bool) -> Item:
     if hidden:
         return Item("dataset", d.pk, True, "", "", "", **_license_fields(d, True))
-    return Item("dataset", d.pk, False, d.name, d.owner.username, d.get_absolute_url(), **_license_fields(d, False),
-                description=(d.objective or d.card)[:1000], media=[x.slug for x in d.media.all()])
+    return Item(
+        "dataset",
+        d.pk,
+        False,
+        d.name,
+        d.owner.username,
+        d.get_absolute_url(),
+        **_license_fields(d, False),
+        description=(d.objective or d.card)[:1000],
+        media=[x.slug for x in d.media.all()],
+    )
 
 
 def attach_file_hashes(models: list[Item], datasets: list[Item]) -> None:
@@ -149,9 +178,11 @@ def attach_file_hashes(models: list[Item], datasets: list[Item]) -> None:
     if not by_model and not by_dataset:
         return
     files = (
-        repo_file.objects.present().with_latest()
+        repo_file.objects.present()
+        .with_latest()
         .filter(Q(model_id__in=list(by_model)) | Q(dataset_id__in=list(by_dataset)), latest_id__isnull=False)
-        .order_by("path").values_list("model_id", "dataset_id", "path", "latest_sha256", "latest_size")
+        .order_by("path")
+        .values_list("model_id", "dataset_id", "path", "latest_sha256", "latest_size")
     )
     for model_id, dataset_id, path, sha256, size in files:
         item = by_model.get(model_id) if model_id else by_dataset.get(dataset_id)
@@ -183,8 +214,13 @@ def spdx_document(inv: Inventory) -> dict:
     ns = f"urn:uuid:{uuid.uuid4()}#"
     info = "_:creationinfo"
     graph: list[dict] = [
-        {"type": "CreationInfo", "@id": info, "specVersion": "3.0.1", "created": _timestamp(),
-         "createdBy": [ns + "agent"]},
+        {
+            "type": "CreationInfo",
+            "@id": info,
+            "specVersion": "3.0.1",
+            "created": _timestamp(),
+            "createdBy": [ns + "agent"],
+        },
         {"type": "SoftwareAgent", "spdxId": ns + "agent", "name": TOOL_NAME, "creationInfo": info},
     ]
 
@@ -206,8 +242,12 @@ def spdx_document(inv: Inventory) -> dict:
         else:
             return None
         if expression not in licences:
-            licences[expression] = element("simplelicensing_LicenseExpression", f"license-{len(licences) + 1}",
-                                           simplelicensing_licenseExpression=expression, comment=comment)
+            licences[expression] = element(
+                "simplelicensing_LicenseExpression",
+                f"license-{len(licences) + 1}",
+                simplelicensing_licenseExpression=expression,
+                comment=comment,
+            )
         return licences[expression]
 
     ids: dict[str, str] = {}
@@ -216,28 +256,63 @@ def spdx_document(inv: Inventory) -> dict:
         ids[item.ref] = element(kind, local, **props)
         lic = licence_element(item)
         if lic:
-            element("Relationship", f"{item.ref}-license", relationshipType="hasDeclaredLicense",
-                    **{"from": ids[item.ref], "to": [lic]})
+            element(
+                "Relationship",
+                f"{item.ref}-license",
+                relationshipType="hasDeclaredLicense",
+                **{"from": ids[item.ref], "to": [lic]},
+            )
         for n, (path, sha256, size) in enumerate(item.files, start=1):
-            file_id = element("software_File", f"{item.ref}-file-{n}", name=path, software_primaryPurpose="file",
-                              verifiedUsing=[{"type": "Hash", "algorithm": "sha256", "hashValue": sha256}],
-                              comment=f"{size} bytes")
-            element("Relationship", f"{item.ref}-contains-{n}", relationshipType="contains",
-                    **{"from": ids[item.ref], "to": [file_id]})
+            file_id = element(
+                "software_File",
+                f"{item.ref}-file-{n}",
+                name=path,
+                software_primaryPurpose="file",
+                verifiedUsing=[{"type": "Hash", "algorithm": "sha256", "hashValue": sha256}],
+                comment=f"{size} bytes",
+            )
+            element(
+                "Relationship",
+                f"{item.ref}-contains-{n}",
+                relationshipType="contains",
+                **{"from": ids[item.ref], "to": [file_id]},
+            )
     for child, base, relation in inv.lineage:
         if child in ids and base in ids:
-            element("Relationship", f"lineage-{child}-{base}", relationshipType="descendantOf", comment=relation,
-                    **{"from": ids[child], "to": [ids[base]]})
+            element(
+                "Relationship",
+                f"lineage-{child}-{base}",
+                relationshipType="descendantOf",
+                comment=relation,
+                **{"from": ids[child], "to": [ids[base]]},
+            )
     for model_ref, dataset_ref, role in inv.uses:
         kind = "testedOn" if role == "evaluated_on" else "trainedOn"
-        element("Relationship", f"use-{model_ref}-{dataset_ref}-{role}", relationshipType=kind, comment=role,
-                **{"from": ids[model_ref], "to": [ids[dataset_ref]]})
+        element(
+            "Relationship",
+            f"use-{model_ref}-{dataset_ref}-{role}",
+            relationshipType=kind,
+            comment=role,
+            **{"from": ids[model_ref], "to": [ids[dataset_ref]]},
+        )
     profiles = ["core", "software", "simpleLicensing", "ai", "dataset"]
     elements = [e["spdxId"] for e in graph if "spdxId" in e]
-    bom = element("Bom", "bom", name=f"AI BOM of {inv.root.full_name}", profileConformance=profiles,
-                  rootElement=[ids[inv.root.ref]], element=elements)
-    element("SpdxDocument", "document", name=f"AI BOM of {inv.root.full_name}", profileConformance=profiles,
-            rootElement=[bom], element=[*elements, bom])
+    bom = element(
+        "Bom",
+        "bom",
+        name=f"AI BOM of {inv.root.full_name}",
+        profileConformance=profiles,
+        rootElement=[ids[inv.root.ref]],
+        element=elements,
+    )
+    element(
+        "SpdxDocument",
+        "document",
+        name=f"AI BOM of {inv.root.full_name}",
+        profileConformance=profiles,
+        rootElement=[bom],
+        element=[*elements, bom],
+    )
     return {"@context": SPDX_CONTEXT, "@graph": graph}
 
 
@@ -296,8 +371,11 @@ def _cdx_licenses(item: Item) -> list[dict]:
 
 
 def _cdx_component(item: Item, inv: Inventory) -> dict:
-    component: dict = {"type": "machine-learning-model" if item.kind == "model" else "data", "bom-ref": item.ref,
-                       "name": item.name if not item.hidden else compliance.HIDDEN_NAME}
+    component: dict = {
+        "type": "machine-learning-model" if item.kind == "model" else "data",
+        "bom-ref": item.ref,
+        "name": item.name if not item.hidden else compliance.HIDDEN_NAME,
+    }
     if not item.hidden:
         component["group"] = item.owner
         if item.description:
@@ -320,14 +398,17 @@ def _cdx_component(item: Item, inv: Inventory) -> dict:
             component["modelCard"] = {"modelParameters": params}
         relations = [(b, r) for m, b, r in inv.lineage if m == item.ref]
         if relations:
-            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of {b}"}
-                                       for b, r in relations]
+            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of {b}"} for b, r in relations]
     else:
         component["data"] = [{"type": "dataset", "name": component["name"]}]
     if item.files:
         component["components"] = [
-            {"type": "file", "bom-ref": f"{item.ref}-file-{n}", "name": path,
-             "hashes": [{"alg": "SHA-256", "content": sha256}]}
+            {
+                "type": "file",
+                "bom-ref": f"{item.ref}-file-{n}",
+                "name": path,
+                "hashes": [{"alg": "SHA-256", "content": sha256}],
+            }
             for n, (path, sha256, _size) in enumerate(item.files, start=1)
         ]
     return component

@@ -37,7 +37,7 @@ CODES = {
     "reuse-not-permitted": "The upstream licence forbids this kind of reuse.",
     "derivative-not-shareable": "A no-derivatives licence upstream: this derived model may be made and used, not shared.",
     "successor-licence": "Released under a later version of the upstream licence's family; the earlier terms still "
-                         "govern the upstream material.",
+    "govern the upstream material.",
 }
 
 
@@ -99,6 +99,7 @@ class Graph:
 # Loading
 # --------------------------------------------------------------------------------------------
 
+
 def _license_columns() -> str:
     """The licence terms the analysis needs; of the JSON terms only the reuse table, the compatible licences
     and the successor versions (the rest — rights, obligations, notes — is for pages, and costs parsing on
@@ -106,8 +107,10 @@ def _license_columns() -> str:
     if connection.vendor == "postgresql":
         extra = "lic.terms -> 'reuse', lic.terms -> 'compatible', lic.terms -> 'successors'"
     else:
-        extra = ("json_extract(lic.terms, '$.reuse'), json_extract(lic.terms, '$.compatible'), "
-                 "json_extract(lic.terms, '$.successors')")
+        extra = (
+            "json_extract(lic.terms, '$.reuse'), json_extract(lic.terms, '$.compatible'), "
+            "json_extract(lic.terms, '$.successors')"
+        )
     return (
         "lic.id, lic.key, lic.spdx_id, lic.name, lic.category, lic.is_agreement, lic.commercial_use, "
         f"lic.redistribution, lic.relicensing, lic.share_alike, lic.attribution, lic.use_restrictions, {extra}"
@@ -125,7 +128,12 @@ def _graph_sql(scoped: bool, count: int = 0) -> str:
     from catalog.models import Dataset, MLModel, ModelDataset, ModelLineage
     from licensing.models import License
 
-    m, d, md, ln = MLModel._meta.db_table, Dataset._meta.db_table, ModelDataset._meta.db_table, ModelLineage._meta.db_table
+    m, d, md, ln = (
+        MLModel._meta.db_table,
+        Dataset._meta.db_table,
+        ModelDataset._meta.db_table,
+        ModelLineage._meta.db_table,
+    )
     u, lic = User._meta.db_table, License._meta.db_table
     roles = ", ".join(f"'{r}'" for r in TRAINING_ROLES)
     if scoped:
@@ -225,10 +233,21 @@ def _terms(cols, cache: dict[int, Terms]) -> Terms:
     if pk not in cache:
         reuse, compatible, successors = (json.loads(v) if isinstance(v, str) else v for v in cols[12:15])
         cache[pk] = Terms(
-            id=pk, key=cols[1], spdx_id=cols[2] or "", name=cols[3], category=cols[4], is_agreement=bool(cols[5]),
-            commercial_use=_bool(cols[6]), redistribution=_bool(cols[7]), relicensing=cols[8],
-            share_alike=bool(cols[9]), attribution=_bool(cols[10]), use_restrictions=_bool(cols[11]),
-            reuse=reuse or {}, compatible=tuple(compatible or ()), successors=tuple(successors or ()),
+            id=pk,
+            key=cols[1],
+            spdx_id=cols[2] or "",
+            name=cols[3],
+            category=cols[4],
+            is_agreement=bool(cols[5]),
+            commercial_use=_bool(cols[6]),
+            redistribution=_bool(cols[7]),
+            relicensing=cols[8],
+            share_alike=bool(cols[9]),
+            attribution=_bool(cols[10]),
+            use_restrictions=_bool(cols[11]),
+            reuse=reuse or {},
+            compatible=tuple(compatible or ()),
+            successors=tuple(successors or ()),
             is_known=cols[4] != Cat.UNKNOWN,
         )
     return cache[pk]
@@ -278,7 +297,7 @@ class Result:
 
     @property
     def assets(self) -> dict[str, str]:
-        """"model:12" -> "owner/name" for every asset the findings and reasons refer to (not stored:
+        """ "model:12" -> "owner/name" for every asset the findings and reasons refer to (not stored:
         names are looked up for each viewer, see ``present``)."""
         return _names(self.graph, self.findings, self.verdicts)
 
@@ -385,21 +404,36 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
         if node.license is not None and node.license.is_known:
             continue
         path = [model] if up is None else up.path
-        who = "This model" if node is model else ("{asset}, upstream of this model," if node.kind == "model"
-                                                  else "{asset}, a dataset this model was trained on,")
+        who = (
+            "This model"
+            if node is model
+            else (
+                "{asset}, upstream of this model,"
+                if node.kind == "model"
+                else "{asset}, a dataset this model was trained on,"
+            )
+        )
         if node.license is None and not node.declared:
-            findings.append(_finding(
-                "missing-license", Severity.WARNING, path,
-                f"{who} declares no licence: nobody has been granted any right to use, share or adapt it.",
-            ))
+            findings.append(
+                _finding(
+                    "missing-license",
+                    Severity.WARNING,
+                    path,
+                    f"{who} declares no licence: nobody has been granted any right to use, share or adapt it.",
+                )
+            )
         elif node.license is None or not node.license.is_known:
             declared = node.declared or node.license.name
-            findings.append(_finding(
-                "unknown-license", Severity.WARNING, path,
-                f"{who} declares the licence \"{{declared}}\", which matches no licence whose terms are known; "
-                "read it before relying on it.",
-                declared=declared,
-            ))
+            findings.append(
+                _finding(
+                    "unknown-license",
+                    Severity.WARNING,
+                    path,
+                    f'{who} declares the licence "{{declared}}", which matches no licence whose terms are known; '
+                    "read it before relying on it.",
+                    declared=declared,
+                )
+            )
         else:
             continue
         if node is not model:
@@ -410,22 +444,35 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
 def _not_shareable(model: Node, up: Upstream, via: str) -> dict:
     """No-derivatives upstream (CC BY-ND 4.0 §2(a)(1)(B): adapted material may be produced, not shared)."""
     lic = up.node.license
-    term = (f"{{asset}} is under {lic.label}, whose no-derivatives term allows adapted material (this {via}) to be "
-            "made and used but not shared")
+    term = (
+        f"{{asset}} is under {lic.label}, whose no-derivatives term allows adapted material (this {via}) to be "
+        "made and used but not shared"
+    )
     if model.visibility == "public":
-        return _finding("derivative-not-shareable", Severity.VIOLATION if up.node.kind == "model" else Severity.WARNING,
-                        up.path, f"{term}; this model is public, so it shares it.")
-    return _finding("derivative-not-shareable", Severity.OBLIGATION, up.path,
-                    f"{term}: keep this model private, whatever licence it declares.")
+        return _finding(
+            "derivative-not-shareable",
+            Severity.VIOLATION if up.node.kind == "model" else Severity.WARNING,
+            up.path,
+            f"{term}; this model is public, so it shares it.",
+        )
+    return _finding(
+        "derivative-not-shareable",
+        Severity.OBLIGATION,
+        up.path,
+        f"{term}: keep this model private, whatever licence it declares.",
+    )
 
 
 def _successor(own: Terms, up: Upstream) -> dict:
     lic = up.node.license
     return _finding(
-        "successor-licence", Severity.OBLIGATION, up.path,
+        "successor-licence",
+        Severity.OBLIGATION,
+        up.path,
         f"This model declares {own.label}, a later version of {lic.label} (the licence of {{asset}}), which "
         f"derivatives may move to; {lic.label} still governs the material taken from {{asset}}: ship its text too "
-        "and follow its conditions.")
+        "and follow its conditions.",
+    )
 
 
 def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
@@ -434,56 +481,108 @@ def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
     found = []
     params: dict = {}
     if up.outcome == Reuse.FORBIDDEN:
-        found.append(_finding(
-            "reuse-not-permitted", Severity.VIOLATION, path,
-            f"{{asset}} is under {lic.label}, which does not permit {via.replace('-', ' ')} of the work.", **params))
+        found.append(
+            _finding(
+                "reuse-not-permitted",
+                Severity.VIOLATION,
+                path,
+                f"{{asset}} is under {lic.label}, which does not permit {via.replace('-', ' ')} of the work.",
+                **params,
+            )
+        )
     unshared = up.outcome == Reuse.UNSHARED
     if unshared:
         found.append(_not_shareable(model, up, "training" if is_data else via.replace("-", " ")))
     successor = own.key in lic.successors
     if successor:
         found.append(_successor(own, up))
-    same = (own.key == lic.key or own.key in lic.compatible or (own.spdx_id or "").lower() in lic.compatible
-            or successor or unshared)  # nothing may be shared: which licence it would go under is moot
+    same = (
+        own.key == lic.key
+        or own.key in lic.compatible
+        or (own.spdx_id or "").lower() in lic.compatible
+        or successor
+        or unshared
+    )  # nothing may be shared: which licence it would go under is moot
     relicensed = False
     if lic.keeps_own_terms and not lic.share_alike and not same:
         relicensed = True
-        found.append(_finding(
-            "relicensed-derivative", Severity.WARNING if is_data else Severity.VIOLATION, path,
-            f"This model is a {via} derivative of {{asset}}, which is under {lic.label}"
-            f"{' (an agreement, not an open licence)' if lic.is_agreement else ''}; derivatives must stay under "
-            f"{lic.label}, but this model declares {own.label}. Only the holder of {lic.label} can permit relicensing.",
-            **params))
+        found.append(
+            _finding(
+                "relicensed-derivative",
+                Severity.WARNING if is_data else Severity.VIOLATION,
+                path,
+                f"This model is a {via} derivative of {{asset}}, which is under {lic.label}"
+                f"{' (an agreement, not an open licence)' if lic.is_agreement else ''}; derivatives must stay under "
+                f"{lic.label}, but this model declares {own.label}. Only the holder of {lic.label} can permit relicensing.",
+                **params,
+            )
+        )
     elif up.outcome == Reuse.COPY and not same and lic.category != Cat.PUBLIC_DOMAIN and not is_data:
-        found.append(_finding(
-            "relicensed-derivative", Severity.WARNING, path,
-            f"A {via} is a copy of {{asset}}, and a copy keeps its licence ({lic.label}); this model declares "
-            f"{own.label}.", **params))
+        found.append(
+            _finding(
+                "relicensed-derivative",
+                Severity.WARNING,
+                path,
+                f"A {via} is a copy of {{asset}}, and a copy keeps its licence ({lic.label}); this model declares "
+                f"{own.label}.",
+                **params,
+            )
+        )
     if lic.share_alike and not same:
         severity = Severity.WARNING if is_data or lic.category == Cat.WEAK_COPYLEFT else Severity.VIOLATION
-        found.append(_finding(
-            "copyleft-not-preserved", severity, path,
-            f"{{asset}} is under the share-alike licence {lic.label}: works derived from it must be released under "
-            f"the same licence, but this model declares {own.label}.", **params))
+        found.append(
+            _finding(
+                "copyleft-not-preserved",
+                severity,
+                path,
+                f"{{asset}} is under the share-alike licence {lic.label}: works derived from it must be released under "
+                f"the same licence, but this model declares {own.label}.",
+                **params,
+            )
+        )
     if lic.use_restrictions and own.use_restrictions is not True and not relicensed:
-        found.append(_finding(
-            "use-restrictions-not-propagated", Severity.VIOLATION, path,
-            f"{{asset}} is under {lic.label}, whose use-based restrictions must be passed on to every derivative "
-            f"and user; this model's licence ({own.label}) carries none.", **params))
+        found.append(
+            _finding(
+                "use-restrictions-not-propagated",
+                Severity.VIOLATION,
+                path,
+                f"{{asset}} is under {lic.label}, whose use-based restrictions must be passed on to every derivative "
+                f"and user; this model's licence ({own.label}) carries none.",
+                **params,
+            )
+        )
     elif lic.use_restrictions and own.use_restrictions:
-        found.append(_finding(
-            "use-restrictions-apply", Severity.OBLIGATION, path,
-            f"The use restrictions of {lic.label} (from {{asset}}) bind every user of this model.", **params))
+        found.append(
+            _finding(
+                "use-restrictions-apply",
+                Severity.OBLIGATION,
+                path,
+                f"The use restrictions of {lic.label} (from {{asset}}) bind every user of this model.",
+                **params,
+            )
+        )
     if lic.commercial_use is False and own.commercial_use is not False:
-        found.append(_finding(
-            "non-commercial-upstream", Severity.VIOLATION if own.commercial_use else Severity.WARNING, path,
-            f"{{asset}} is under the non-commercial licence {lic.label}, but this model declares {own.label}, "
-            "which allows commercial use: the model may not be used commercially.", **params))
+        found.append(
+            _finding(
+                "non-commercial-upstream",
+                Severity.VIOLATION if own.commercial_use else Severity.WARNING,
+                path,
+                f"{{asset}} is under the non-commercial licence {lic.label}, but this model declares {own.label}, "
+                "which allows commercial use: the model may not be used commercially.",
+                **params,
+            )
+        )
     if lic.attribution:
-        found.append(_finding(
-            "attribution-required", Severity.OBLIGATION, path,
-            f"Keep the notices and licence text of {lic.label} (from {{asset}}) and say that this model was "
-            "modified from it when you share it.", **params))
+        found.append(
+            _finding(
+                "attribution-required",
+                Severity.OBLIGATION,
+                path,
+                f"Keep the notices and licence text of {lic.label} (from {{asset}}) and say that this model was "
+                "modified from it when you share it.",
+                **params,
+            )
+        )
     return found
 
 
@@ -497,15 +596,20 @@ def _merges(graph: Graph, model: Node, ancestors: list[Upstream]) -> list[dict]:
         parents = [graph.models[b] for b, _ in graph.bases.get(node.id, ()) if b in graph.models]
         licensed = [p for p in parents if p.license is not None and p.license.is_known]
         for i, first in enumerate(licensed):
-            for second in licensed[i + 1:]:
+            for second in licensed[i + 1 :]:
                 reason = _conflict(first.license, second.license)
                 if reason:
-                    findings.append(_finding(
-                        "incompatible-merge", Severity.VIOLATION, [*path, first],
-                        f"{'This model' if node is model else '{holder}'} merges {{asset}} ({first.license.label}) "
-                        f"with {{other}} ({second.license.label}): {reason}",
-                        other=second.ref, holder=node.ref,
-                    ))
+                    findings.append(
+                        _finding(
+                            "incompatible-merge",
+                            Severity.VIOLATION,
+                            [*path, first],
+                            f"{'This model' if node is model else '{holder}'} merges {{asset}} ({first.license.label}) "
+                            f"with {{other}} ({second.license.label}): {reason}",
+                            other=second.ref,
+                            holder=node.ref,
+                        )
+                    )
     return findings
 
 
@@ -523,12 +627,18 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
     """May the model be used for each purpose? One pass over the licences that reach it."""
     own = model.license
     if own is None and not model.declared:
-        answer = {"answer": "no", "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
-                  "conditions": []}
+        answer = {
+            "answer": "no",
+            "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
+            "conditions": [],
+        }
         return {p: answer for p in PURPOSES}
     if own is None or not own.is_known:
-        answer = {"answer": "unclear", "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
-                  "conditions": []}
+        answer = {
+            "answer": "unclear",
+            "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
+            "conditions": [],
+        }
         return {p: answer for p in PURPOSES}
     verdicts = {p: {"answer": "yes", "reasons": [], "conditions": []} for p in PURPOSES}
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
@@ -549,9 +659,13 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
             continue
         allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
         if unshared:
-            verdicts["redistribution"]["reasons"].append(_reason(
-                path, f"{holder} is under {lic.label}, whose no-derivatives term forbids sharing a model derived "
-                      "from it."))
+            verdicts["redistribution"]["reasons"].append(
+                _reason(
+                    path,
+                    f"{holder} is under {lic.label}, whose no-derivatives term forbids sharing a model derived "
+                    "from it.",
+                )
+            )
             _worsen(verdicts["redistribution"], "no")
             purposes = tuple(p for p in purposes if p != "redistribution")
         if up is None:
@@ -559,21 +673,30 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
         for p in purposes:
             if allowed[p] is False:
                 _worsen(verdicts[p], "no")
-                verdicts[p]["reasons"].append(_reason(path, f"{holder} is under {lic.label}, which does not allow {p} use."))
+                verdicts[p]["reasons"].append(
+                    _reason(path, f"{holder} is under {lic.label}, which does not allow {p} use.")
+                )
             elif allowed[p] is None:
                 _worsen(verdicts[p], "unclear")
                 verdicts[p]["reasons"].append(
-                    _reason(path, f"{holder} is under {lic.label}; whether it allows {p} use is not known."))
+                    _reason(path, f"{holder} is under {lic.label}; whether it allows {p} use is not known.")
+                )
             elif lic.is_agreement:
                 verdicts[p]["conditions"].append(
-                    {"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []})
+                    {"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []}
+                )
     has_violations = any(f["severity"] == Severity.VIOLATION for f in findings)
     obligations = [{"finding": i} for i, f in enumerate(findings) if f["severity"] == Severity.OBLIGATION]
     for p, verdict in verdicts.items():
         if has_violations and p in ("commercial", "redistribution") and verdict["answer"] == "yes":
             verdict["answer"] = "conditional"
-            verdict["reasons"].append(_reason([model], "The declared licence conflicts with upstream terms (see the "
-                                                       "violations); the upstream terms govern, not the declared licence."))
+            verdict["reasons"].append(
+                _reason(
+                    [model],
+                    "The declared licence conflicts with upstream terms (see the "
+                    "violations); the upstream terms govern, not the declared licence.",
+                )
+            )
         if p != "research":
             verdict["conditions"] += obligations
         if verdict["answer"] == "yes" and verdict["conditions"]:
@@ -585,10 +708,12 @@ def _own_conditions(verdict: dict, lic: Terms) -> None:
     """What sharing a verbatim copy of the model requires under its own licence (CC BY-ND 4.0 §3(a))."""
     if lic.attribution:
         verdict["conditions"].append(
-            {"text": f"Keep the notices and the licence text of {lic.label} with every copy you share.", "path": []})
+            {"text": f"Keep the notices and the licence text of {lic.label} with every copy you share.", "path": []}
+        )
     if lic.commercial_use is False and lic.redistribution:
         verdict["conditions"].append(
-            {"text": f"Share it only for non-commercial purposes, as {lic.label} requires.", "path": []})
+            {"text": f"Share it only for non-commercial purposes, as {lic.label} requires.", "path": []}
+        )
 
 
 def _worsen(verdict: dict, answer: str) -> None:
@@ -646,7 +771,8 @@ def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None =
         if declared and refs and refs[-1] not in visible:  # a hidden asset's own words are not shown
             rendered, declared = rendered.replace('the licence "{declared}"', "a licence"), "(not shown)"
         values = {
-            "asset": name(refs[-1]) if refs else "", "declared": declared,
+            "asset": name(refs[-1]) if refs else "",
+            "declared": declared,
             "other": name(item["other"]) if item.get("other") else "",
             "holder": name(item["holder"]) if item.get("holder") else "",
         }
@@ -667,6 +793,7 @@ def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None =
             "reasons": [text(r) for r in verdicts[p].get("reasons", [])],
             "conditions": list(dict.fromkeys(text(c) for c in verdicts[p].get("conditions", []))),
         }
-        for p in wanted if p in verdicts
+        for p in wanted
+        if p in verdicts
     }
     return {"findings": shown, "verdicts": answers}

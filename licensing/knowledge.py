@@ -28,12 +28,21 @@ CURATED_FILE = DATA_DIR / "curated_licenses.yml"
 # Our lineage relations and dataset use, and the ModelGo usage each one is.
 RELATIONS = ("fine_tune", "adapter", "quantization", "merge", "distillation", "continued_pretraining", "training")
 MODELGO_USAGE = {
-    "fine_tune": "modify", "adapter": "embed", "quantization": "copy", "merge": "amalgamate",
-    "distillation": "distill", "continued_pretraining": "modify", "training": "train",
+    "fine_tune": "modify",
+    "adapter": "embed",
+    "quantization": "copy",
+    "merge": "amalgamate",
+    "distillation": "distill",
+    "continued_pretraining": "modify",
+    "training": "train",
 }
 MODELGO_RESULT = {
-    "duplicate": Reuse.COPY, "derivative": Reuse.DERIVATIVE, "modification": Reuse.DERIVATIVE,
-    "translation": Reuse.DERIVATIVE, "independent": Reuse.INDEPENDENT, "NODEF": Reuse.UNDEFINED,
+    "duplicate": Reuse.COPY,
+    "derivative": Reuse.DERIVATIVE,
+    "modification": Reuse.DERIVATIVE,
+    "translation": Reuse.DERIVATIVE,
+    "independent": Reuse.INDEPENDENT,
+    "NODEF": Reuse.UNDEFINED,
 }
 # ModelGo's ``coverage`` lists the results that may be shared; these two always may.
 ALWAYS_SHAREABLE = {"independent", "NODEF"}
@@ -45,12 +54,24 @@ NO_DERIVATIVES_KEY = re.compile(r"^cc-(by-)?(nc-)?nd(-nc)?-\d")
 NO_DERIVATIVES_RELATIONS = ("fine_tune", "adapter", "quantization", "merge", "distillation", "continued_pretraining")
 # ModelGo short ids whose ScanCode key is not found through the SPDX id.
 MODELGO_KEYS = {
-    "GPL-3.0": "gpl-3.0", "AGPL-3.0": "agpl-3.0", "LGPL-3.0": "lgpl-3.0", "LGPL-2.1": "lgpl-2.1",
-    "Artistic-3.0": "artistic-2.0", "WTFPL-2.0": "wtfpl-2.0", "PDDL": "pddl-1.0", "C-UDA": "c-uda-1.0",
-    "LGPL-LR": "lgpllr", "GFDL": "gfdl-1.3", "OpenRAIL++": "openrail-plus-plus",
-    "CreativeML-OpenRAIL-M": "creativeml-openrail-m", "BigScience-BLOOM-RAIL-1.0": "bigscience-rail-1.0",
-    "BigScience-BLOOM-OpenRAIL-M": "bigscience-open-rail-m", "OPT-175B": "opt-175b", "SEER": "seer",
-    "Llama2": "llama-2-license-2023", "BSD-3-Clause-Clear": "clear-bsd",
+    "GPL-3.0": "gpl-3.0",
+    "AGPL-3.0": "agpl-3.0",
+    "LGPL-3.0": "lgpl-3.0",
+    "LGPL-2.1": "lgpl-2.1",
+    "Artistic-3.0": "artistic-2.0",
+    "WTFPL-2.0": "wtfpl-2.0",
+    "PDDL": "pddl-1.0",
+    "C-UDA": "c-uda-1.0",
+    "LGPL-LR": "lgpllr",
+    "GFDL": "gfdl-1.3",
+    "OpenRAIL++": "openrail-plus-plus",
+    "CreativeML-OpenRAIL-M": "creativeml-openrail-m",
+    "BigScience-BLOOM-RAIL-1.0": "bigscience-rail-1.0",
+    "BigScience-BLOOM-OpenRAIL-M": "bigscience-open-rail-m",
+    "OPT-175B": "opt-175b",
+    "SEER": "seer",
+    "Llama2": "llama-2-license-2023",
+    "BSD-3-Clause-Clear": "clear-bsd",
 }
 
 SCANCODE_CATEGORY = {
@@ -69,24 +90,79 @@ SCANCODE_CATEGORY = {
 
 # Terms that follow from the category when no better source says otherwise.
 CATEGORY_DEFAULTS: dict[str, dict] = {
-    Cat.PUBLIC_DOMAIN: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.ALLOWED,
-                            share_alike=False, attribution=False, use_restrictions=False),
-    Cat.PERMISSIVE: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.ALLOWED,
-                         share_alike=False, attribution=True, use_restrictions=False),
-    Cat.WEAK_COPYLEFT: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.SAME,
-                            share_alike=True, attribution=True, use_restrictions=False),
-    Cat.COPYLEFT: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.SAME,
-                       share_alike=True, attribution=True, use_restrictions=False),
-    Cat.USE_RESTRICTED: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.CONDITIONAL,
-                             share_alike=False, attribution=True, use_restrictions=True),
-    Cat.PROPRIETARY: dict(is_agreement=True, commercial_use=None, redistribution=None, relicensing=Relicensing.SAME,
-                          share_alike=False, attribution=True, use_restrictions=None),
-    Cat.NO_DERIVATIVES: dict(commercial_use=True, redistribution=True, relicensing=Relicensing.CONDITIONAL,
-                             share_alike=False, attribution=True, use_restrictions=False),
-    Cat.NON_COMMERCIAL: dict(commercial_use=False, redistribution=True, relicensing=Relicensing.CONDITIONAL,
-                             share_alike=False, attribution=True, use_restrictions=False),
-    Cat.UNKNOWN: dict(commercial_use=None, redistribution=None, relicensing=Relicensing.UNKNOWN,
-                      share_alike=False, attribution=None, use_restrictions=None),
+    Cat.PUBLIC_DOMAIN: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.ALLOWED,
+        share_alike=False,
+        attribution=False,
+        use_restrictions=False,
+    ),
+    Cat.PERMISSIVE: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.ALLOWED,
+        share_alike=False,
+        attribution=True,
+        use_restrictions=False,
+    ),
+    Cat.WEAK_COPYLEFT: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.SAME,
+        share_alike=True,
+        attribution=True,
+        use_restrictions=False,
+    ),
+    Cat.COPYLEFT: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.SAME,
+        share_alike=True,
+        attribution=True,
+        use_restrictions=False,
+    ),
+    Cat.USE_RESTRICTED: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.CONDITIONAL,
+        share_alike=False,
+        attribution=True,
+        use_restrictions=True,
+    ),
+    Cat.PROPRIETARY: dict(
+        is_agreement=True,
+        commercial_use=None,
+        redistribution=None,
+        relicensing=Relicensing.SAME,
+        share_alike=False,
+        attribution=True,
+        use_restrictions=None,
+    ),
+    Cat.NO_DERIVATIVES: dict(
+        commercial_use=True,
+        redistribution=True,
+        relicensing=Relicensing.CONDITIONAL,
+        share_alike=False,
+        attribution=True,
+        use_restrictions=False,
+    ),
+    Cat.NON_COMMERCIAL: dict(
+        commercial_use=False,
+        redistribution=True,
+        relicensing=Relicensing.CONDITIONAL,
+        share_alike=False,
+        attribution=True,
+        use_restrictions=False,
+    ),
+    Cat.UNKNOWN: dict(
+        commercial_use=None,
+        redistribution=None,
+        relicensing=Relicensing.UNKNOWN,
+        share_alike=False,
+        attribution=None,
+        use_restrictions=None,
+    ),
 }
 
 RESTRICTIVE = {Cat.PROPRIETARY, Cat.USE_RESTRICTED, Cat.NO_DERIVATIVES, Cat.NON_COMMERCIAL, Cat.UNKNOWN}
@@ -123,8 +199,20 @@ class Entry:
     curated_aliases: set[str] = field(default_factory=set)
 
     FIELDS = (
-        "spdx_id", "name", "category", "url", "scancode_category", "source", "is_agreement", "commercial_use",
-        "redistribution", "relicensing", "share_alike", "attribution", "use_restrictions", "terms",
+        "spdx_id",
+        "name",
+        "category",
+        "url",
+        "scancode_category",
+        "source",
+        "is_agreement",
+        "commercial_use",
+        "redistribution",
+        "relicensing",
+        "share_alike",
+        "attribution",
+        "use_restrictions",
+        "terms",
     )
 
     def apply_category_defaults(self) -> None:
@@ -169,7 +257,9 @@ def scancode_entries() -> dict[str, Entry]:
         key = item["license_key"]
         spdx_id = item.get("spdx_license_key") or ""
         entry = Entry(
-            key=key, spdx_id=spdx_id, scancode_category=item.get("category") or "",
+            key=key,
+            spdx_id=spdx_id,
+            scancode_category=item.get("category") or "",
             category=_category_for(key, item.get("category") or ""),
             url=f"https://scancode-licensedb.aboutcode.org/{key}.html",
         )
@@ -226,9 +316,14 @@ def _merge_modelgo(entry: Entry, item: dict) -> None:
     for term in item.get("terms") or []:
         obligations += [r for r in term.get("restrictions") or [] if r not in obligations]
     entry.terms = {
-        **entry.terms, "reuse": reuse, "rights": rights, "reserved_rights": item.get("reserved_rights") or [],
-        "obligations": obligations, "compatible": [c.lower() for c in item.get("compat") or []],
-        "incompatible": [c.lower() for c in item.get("incompat") or []], "modelgo_id": item.get("short_id"),
+        **entry.terms,
+        "reuse": reuse,
+        "rights": rights,
+        "reserved_rights": item.get("reserved_rights") or [],
+        "obligations": obligations,
+        "compatible": [c.lower() for c in item.get("compat") or []],
+        "incompatible": [c.lower() for c in item.get("incompat") or []],
+        "modelgo_id": item.get("short_id"),
     }
     entry.commercial_use = "commercial_use" in rights
     # ModelGo reserves "redistribute" for ND licences, yet covers "duplicate": verbatim copies may be shared.
@@ -239,7 +334,9 @@ def _merge_modelgo(entry: Entry, item: dict) -> None:
     if entry.share_alike:
         entry.relicensing = Relicensing.SAME
         return _finish_modelgo(entry, item)
-    derivative_relicense = [usages[u][1] for u in ("modify", "amalgamate") if u in usages and usages[u][0] == "derivative"]
+    derivative_relicense = [
+        usages[u][1] for u in ("modify", "amalgamate") if u in usages and usages[u][0] == "derivative"
+    ]
     if "conditional" in derivative_relicense:
         entry.relicensing = Relicensing.CONDITIONAL
     elif derivative_relicense and all(r is True for r in derivative_relicense):
@@ -272,8 +369,17 @@ def apply_no_derivatives(entries: dict[str, Entry]) -> int:
 
 
 CURATED_FIELDS = {
-    "name", "spdx_id", "url", "category", "is_agreement", "commercial_use", "redistribution", "relicensing",
-    "share_alike", "attribution", "use_restrictions",
+    "name",
+    "spdx_id",
+    "url",
+    "category",
+    "is_agreement",
+    "commercial_use",
+    "redistribution",
+    "relicensing",
+    "share_alike",
+    "attribution",
+    "use_restrictions",
 }
 # Curated fields kept in ``License.terms``: notes, the version family and the later versions of it that a
 # derivative may be released under (see docs/licensing.md, "Licence families").
@@ -305,8 +411,10 @@ def apply_curated(entries: dict[str, Entry], path: Path = CURATED_FILE) -> list[
                     entry.terms["reuse"] = imported_reuse
             for attr in CURATED_FIELDS & set(item):
                 setattr(entry, attr, item[attr])
-            entry.terms = {**entry.terms, "reuse": {**(entry.terms.get("reuse") or default_reuse(entry.category)),
-                                                     **(item.get("reuse") or {})}}
+            entry.terms = {
+                **entry.terms,
+                "reuse": {**(entry.terms.get("reuse") or default_reuse(entry.category)), **(item.get("reuse") or {})},
+            }
             entry.terms.update({name: item[name] for name in CURATED_TERMS if item.get(name)})
             entry.source = "curated"
         entry.aliases |= {key, entry.name, entry.spdx_id}

@@ -61,7 +61,10 @@ class License(models.Model):
     Source = Source
 
     key = models.CharField(
-        max_length=100, unique=True, validators=[license_key_validator], help_text="ScanCode licence key, e.g. apache-2.0"
+        max_length=100,
+        unique=True,
+        validators=[license_key_validator],
+        help_text="ScanCode licence key, e.g. apache-2.0",
     )
     spdx_id = models.CharField(max_length=100, blank=True, db_index=True, help_text="SPDX identifier, e.g. Apache-2.0")
     name = models.CharField(max_length=300)
@@ -81,7 +84,8 @@ class License(models.Model):
         null=True, blank=True, help_text="Use-based restrictions (acceptable-use policy, OpenRAIL attachment A)."
     )
     terms = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="Reuse outcomes per relation ({'reuse': {'fine_tune': 'derivative', ...}}), rights, obligations, notes.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -88,18 +88,19 @@ def analysis_status(model, report: ComplianceReport | None) -> str:
 def model_compliance(model, user, *, purpose: str | None = None) -> dict:
     """The stored findings and verdicts of ``model`` as ``user`` may read them; never writes."""
     report = ComplianceReport.objects.filter(model=model).first()
-    summary = {"model": model.full_name, "license": _license_summary(model),
-               "analysis": analysis_status(model, report)}
+    summary = {"model": model.full_name, "license": _license_summary(model), "analysis": analysis_status(model, report)}
     if report is None:
-        return {**summary, "analysed_at": None, "has_violations": None, "counts": None, "findings": [],
-                "verdicts": {}}
+        return {**summary, "analysed_at": None, "has_violations": None, "counts": None, "findings": [], "verdicts": {}}
     shown = compliance.present(report.findings, report.verdicts, user, purpose=purpose)
     return {
         **summary,
         "analysed_at": report.analysed_at,
         "has_violations": report.has_violations,
-        "counts": {"violation": report.violation_count, "warning": report.warning_count,
-                   "obligation": report.obligation_count},
+        "counts": {
+            "violation": report.violation_count,
+            "warning": report.warning_count,
+            "obligation": report.obligation_count,
+        },
         **shown,
     }
 

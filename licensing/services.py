@@ -17,8 +17,17 @@ from licensing.knowledge import Entry, alias_map, build_entries, normalise_alias
 from licensing.models import ComplianceReport, License, LicenseAlias
 
 # Most to least permissive: an OR picks the first the user may choose, an AND keeps the last.
-CATEGORY_RANK = ["public_domain", "permissive", "weak_copyleft", "copyleft", "use_restricted", "no_derivatives",
-                 "non_commercial", "proprietary", "unknown"]
+CATEGORY_RANK = [
+    "public_domain",
+    "permissive",
+    "weak_copyleft",
+    "copyleft",
+    "use_restricted",
+    "no_derivatives",
+    "non_commercial",
+    "proprietary",
+    "unknown",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,12 +77,15 @@ def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True, upd
     License.objects.bulk_create(to_create, batch_size=500)
     License.objects.bulk_update(to_update, [*Entry.FIELDS, "updated_at"], batch_size=500)
     written = {lic.key: (lic.pk, baselines.license_state(lic), "") for lic in [*to_create, *to_update, *unchanged]}
-    baselines.remember(baselines.Kind.LICENSE, {key: row for key, row in written.items()
-                                                if key not in loaded or loaded[key].state != row[1]})
+    baselines.remember(
+        baselines.Kind.LICENSE,
+        {key: row for key, row in written.items() if key not in loaded or loaded[key].state != row[1]},
+    )
     ids = dict(License.objects.values_list("key", "pk"))
     aliases = [LicenseAlias(alias=a[:300], license_id=ids[key]) for a, key in alias_map(entries).items()]
-    LicenseAlias.objects.bulk_create(aliases, batch_size=1000, update_conflicts=True, unique_fields=["alias"],
-                                     update_fields=["license"])
+    LicenseAlias.objects.bulk_create(
+        aliases, batch_size=1000, update_conflicts=True, unique_fields=["alias"], update_fields=["license"]
+    )
     summary.aliases = len(aliases)
     if resolve_assets:
         summary.resolved_models, summary.resolved_datasets = reresolve_assets()
@@ -146,9 +158,12 @@ def _alias_lookup(aliases: dict[str, License] | None):
         if alias is not None:
             return alias.license
         # A licence added without aliases (admin, load_records) is still found by its key, SPDX id or name.
-        return (License.objects.filter(key=key).first()
-                or License.objects.filter(spdx_id__iexact=key).order_by("key").first()
-                or License.objects.filter(name__iexact=text.strip()).order_by("key").first())
+        return (
+            License.objects.filter(key=key).first()
+            or License.objects.filter(spdx_id__iexact=key).order_by("key").first()
+            or License.objects.filter(name__iexact=text.strip()).order_by("key").first()
+        )
+
     return lookup
 
 
@@ -185,7 +200,9 @@ def all_aliases() -> dict[str, License]:
     lookup = {normalise_alias(lic.name): lic for lic in by_key if lic.name}
     lookup.update({normalise_alias(lic.spdx_id): lic for lic in by_key if lic.spdx_id})
     lookup.update({normalise_alias(lic.key): lic for lic in licenses.values()})
-    lookup.update({alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")})
+    lookup.update(
+        {alias: licenses[lic_id] for alias, lic_id in LicenseAlias.objects.values_list("alias", "license_id")}
+    )
     return lookup
 
 
@@ -194,7 +211,8 @@ def _unresolved(cls):
     from django.db.models import Q
 
     return cls.objects.filter(Q(license__isnull=True) | Q(license__category=License.Category.UNKNOWN)).exclude(
-        license_declared="")
+        license_declared=""
+    )
 
 
 @transaction.atomic
@@ -236,8 +254,17 @@ def schedule_reresolution() -> None:
 
 MAX_SCOPED_IDS = 5000  # beyond this, reading the whole catalogue is cheaper than a huge IN list
 
-REPORT_FIELDS = ["has_violations", "violation_count", "warning_count", "obligation_count", "findings", "verdicts",
-                 "ancestor_count", "dataset_count", "analysed_at"]
+REPORT_FIELDS = [
+    "has_violations",
+    "violation_count",
+    "warning_count",
+    "obligation_count",
+    "findings",
+    "verdicts",
+    "ancestor_count",
+    "dataset_count",
+    "analysed_at",
+]
 
 
 def analyse_model(model_id: int, *, store: bool = True) -> compliance.Result:
@@ -297,14 +324,22 @@ def _upsert_results(results: list[compliance.Result]) -> None:
     now = timezone.now()
     reports = [
         ComplianceReport(
-            model_id=r.model_id, has_violations=r.has_violations, violation_count=r.count("violation"),
-            warning_count=r.count("warning"), obligation_count=r.count("obligation"), findings=r.findings,
-            verdicts=r.verdicts, ancestor_count=r.ancestor_count, dataset_count=r.dataset_count, analysed_at=now,
+            model_id=r.model_id,
+            has_violations=r.has_violations,
+            violation_count=r.count("violation"),
+            warning_count=r.count("warning"),
+            obligation_count=r.count("obligation"),
+            findings=r.findings,
+            verdicts=r.verdicts,
+            ancestor_count=r.ancestor_count,
+            dataset_count=r.dataset_count,
+            analysed_at=now,
         )
         for r in results
     ]
-    ComplianceReport.objects.bulk_create(reports, update_conflicts=True, unique_fields=["model"],
-                                         update_fields=REPORT_FIELDS)
+    ComplianceReport.objects.bulk_create(
+        reports, update_conflicts=True, unique_fields=["model"], update_fields=REPORT_FIELDS
+    )
 
 
 COPY_THRESHOLD = 200
@@ -317,15 +352,27 @@ def _copy_results(results: list[compliance.Result]) -> None:
     columns = ["model_id", *REPORT_FIELDS]
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS omh_report_stage ON COMMIT DROP AS "
-                       f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS omh_report_stage ON COMMIT DROP AS "
+            f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
         cursor.execute("TRUNCATE omh_report_stage")
         with cursor.cursor.copy(f"COPY omh_report_stage ({', '.join(columns)}) FROM STDIN") as copy:
             for r in results:
-                copy.write_row((
-                    r.model_id, r.has_violations, r.count("violation"), r.count("warning"), r.count("obligation"),
-                    json.dumps(r.findings), json.dumps(r.verdicts), r.ancestor_count, r.dataset_count, now,
-                ))
+                copy.write_row(
+                    (
+                        r.model_id,
+                        r.has_violations,
+                        r.count("violation"),
+                        r.count("warning"),
+                        r.count("obligation"),
+                        json.dumps(r.findings),
+                        json.dumps(r.verdicts),
+                        r.ancestor_count,
+                        r.dataset_count,
+                        now,
+                    )
+                )
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in REPORT_FIELDS)
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM omh_report_stage "

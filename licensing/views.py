@@ -14,21 +14,35 @@ def license_list(request: HttpRequest) -> HttpResponse:
         category = None
     query = (request.GET.get("q") or "").strip()[:100]
     page = Paginator(selectors.licenses(category=category, query=query), 50).get_page(request.GET.get("page"))
-    return render(request, "licensing/license_list.html", {
-        "page": page, "category": category, "query": query, "categories": License.Category.choices,
-        "statistics": selectors.license_statistics(request.user),
-    })
+    return render(
+        request,
+        "licensing/license_list.html",
+        {
+            "page": page,
+            "category": category,
+            "query": query,
+            "categories": License.Category.choices,
+            "statistics": selectors.license_statistics(request.user),
+        },
+    )
 
 
 def license_detail(request: HttpRequest, key: str) -> HttpResponse:
     lic = get_object_or_404(License.objects.prefetch_related("aliases"), key=key)
     models = MLModel.objects.visible_to(request.user).filter(license=lic).select_related("owner")
     datasets = Dataset.objects.visible_to(request.user).filter(license=lic).select_related("owner")
-    return render(request, "licensing/license_detail.html", {
-        "license": lic, "models": models[:50], "model_count": models.count(),
-        "datasets": datasets[:50], "dataset_count": datasets.count(),
-        "aliases": sorted(a.alias for a in lic.aliases.all())[:40],
-    })
+    return render(
+        request,
+        "licensing/license_detail.html",
+        {
+            "license": lic,
+            "models": models[:50],
+            "model_count": models.count(),
+            "datasets": datasets[:50],
+            "dataset_count": datasets.count(),
+            "aliases": sorted(a.alias for a in lic.aliases.all())[:40],
+        },
+    )
 
 
 def model_bom(request: HttpRequest, owner: str, name: str, fmt: str) -> HttpResponse:

@@ -50,8 +50,11 @@ class ApiJsonErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (request.path_info.startswith(API_PREFIX) and response.status_code >= 400
-                and response.get("Content-Type", "").startswith("text/html")):
+        if (
+            request.path_info.startswith(API_PREFIX)
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
             detail = "Not found." if response.status_code == 404 else f"{response.reason_phrase}."
             replaced = JsonResponse({"detail": detail}, status=response.status_code)
             for header in ("Allow", "Retry-After", "WWW-Authenticate"):

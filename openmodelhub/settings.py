@@ -183,9 +183,11 @@ def _secret_from_file(name: str) -> str:
 
 
 # Audit checkpoints (accounts.checkpoints): the signing key must not live in the database, nor on its host.
-OMH_AUDIT_CHECKPOINT_KEY = (os.environ.get("OMH_AUDIT_CHECKPOINT_KEY")
-                            or _secret_from_file("OMH_AUDIT_CHECKPOINT_KEY_FILE")
-                            or _development_secret("audit_checkpoint_key"))
+OMH_AUDIT_CHECKPOINT_KEY = (
+    os.environ.get("OMH_AUDIT_CHECKPOINT_KEY")
+    or _secret_from_file("OMH_AUDIT_CHECKPOINT_KEY_FILE")
+    or _development_secret("audit_checkpoint_key")
+)
 OMH_AUDIT_CHECKPOINT_DIR = env_str("OMH_AUDIT_CHECKPOINT_DIR", "")  # empty: default storage, audit-checkpoints/
 OMH_AUDIT_CHECKPOINT_SECONDS = env_float("OMH_AUDIT_CHECKPOINT_SECONDS", 300.0)
 
@@ -253,7 +255,10 @@ if OMH_S3_BUCKET:
         },
     }
 else:
-    STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+    STORAGES["default"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    }
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -300,7 +305,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Models, datasets, their files, licences and lineage. Authenticate with a personal access "
     "token (`Authorization: Bearer omh_…`) or a session. Lists use keyset pagination: follow `next` "
     "(also in the `Link` header). Errors: 400 bodies map each field to its messages; others are "
-    "`{\"detail\": \"…\"}`.",
+    '`{"detail": "…"}`.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -347,10 +352,11 @@ INSIGHTS_LINEAGE_MAX_CANDIDATES = env_int("INSIGHTS_LINEAGE_MAX_CANDIDATES", 20_
 # `celery -A openmodelhub beat`: keeps the costly shared aggregates warm, a little more often than
 # they expire, so that no visitor waits for a cold computation at a million models.
 CELERY_BEAT_SCHEDULE = {
-    "warm-insights": {"task": "insights.tasks.warm_insights_cache",
-                      "schedule": max(30.0, 0.8 * INSIGHTS_CACHE_SECONDS)},
-    "warm-facets": {"task": "catalog.tasks.warm_facets",
-                          "schedule": max(30.0, 0.8 * API_FACETS_CACHE_SECONDS)},
+    "warm-insights": {
+        "task": "insights.tasks.warm_insights_cache",
+        "schedule": max(30.0, 0.8 * INSIGHTS_CACHE_SECONDS),
+    },
+    "warm-facets": {"task": "catalog.tasks.warm_facets", "schedule": max(30.0, 0.8 * API_FACETS_CACHE_SECONDS)},
     # Events after the last checkpoint are the ones a database superuser could remove undetected.
     "audit-checkpoint": {"task": "accounts.tasks.write_audit_checkpoint", "schedule": OMH_AUDIT_CHECKPOINT_SECONDS},
 }

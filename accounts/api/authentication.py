@@ -49,6 +49,10 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "omh_<prefix>_<secret>",
-                "description": "A personal access token (`/accounts/tokens/` or `POST /api/v1/tokens/`): "
-                               "`Authorization: Bearer omh_…`. Read-scope tokens get 403 on writes."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "omh_<prefix>_<secret>",
+            "description": "A personal access token (`/accounts/tokens/` or `POST /api/v1/tokens/`): "
+            "`Authorization: Bearer omh_…`. Read-scope tokens get 403 on writes.",
+        }

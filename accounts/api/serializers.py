@@ -30,12 +30,14 @@ class MeSerializer(serializers.Serializer):
 
 
 class AcceptInvitationSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=200, write_only=True,
-                                  help_text="The secret of the invitation (the last part of its accept link).")
+    token = serializers.CharField(
+        max_length=200, write_only=True, help_text="The secret of the invitation (the last part of its accept link)."
+    )
 
 
 class AcceptedInvitationSerializer(serializers.Serializer):
     asset = serializers.DictField(help_text="kind (model or dataset), id, owner, name")
-    permission = serializers.ChoiceField(choices=Grant.Permission.choices,
-                                         help_text="What you may now do: your one grant on the asset.")
+    permission = serializers.ChoiceField(
+        choices=Grant.Permission.choices, help_text="What you may now do: your one grant on the asset."
+    )
     expires_at = serializers.DateTimeField(allow_null=True)

@@ -28,12 +28,20 @@ class MeView(APIView):
 @extend_schema_view(
     list=extend_schema(summary="Your personal access tokens"),
     retrieve=extend_schema(summary="One of your tokens (never its secret)"),
-    create=extend_schema(summary="Create a token (the secret is in this response only)", request=ApiTokenSerializer,
-                         responses={201: NewApiTokenSerializer}),
+    create=extend_schema(
+        summary="Create a token (the secret is in this response only)",
+        request=ApiTokenSerializer,
+        responses={201: NewApiTokenSerializer},
+    ),
     destroy=extend_schema(summary="Revoke a token"),
 )
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Your personal access tokens. DELETE revokes (the record stays, for the audit trail)."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -67,8 +75,11 @@ class AcceptInvitationView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = AcceptInvitationSerializer
 
-    @extend_schema(summary="Accept an invitation", request=AcceptInvitationSerializer,
-                   responses={200: AcceptedInvitationSerializer})
+    @extend_schema(
+        summary="Accept an invitation",
+        request=AcceptInvitationSerializer,
+        responses={200: AcceptedInvitationSerializer},
+    )
     def post(self, request):
         data = AcceptInvitationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -77,8 +88,17 @@ class AcceptInvitationView(APIView):
         except ValidationError as exc:
             raise ApiValidationError({"token": exc.messages}) from None
         asset = grant.asset
-        return Response(AcceptedInvitationSerializer({
-            "asset": {"kind": "model" if grant.model_id else "dataset", "id": asset.pk,
-                      "owner": asset.owner.username, "name": asset.name},
-            "permission": grant.permission, "expires_at": grant.expires_at,
-        }).data)
+        return Response(
+            AcceptedInvitationSerializer(
+                {
+                    "asset": {
+                        "kind": "model" if grant.model_id else "dataset",
+                        "id": asset.pk,
+                        "owner": asset.owner.username,
+                        "name": asset.name,
+                    },
+                    "permission": grant.permission,
+                    "expires_at": grant.expires_at,
+                }
+            ).data
+        )

@@ -74,8 +74,14 @@ def test_a_removed_last_event_is_found(chain):
 def test_an_event_inserted_out_of_order_is_found(chain):
     # Make room at #4 by moving the tail, then forge an event with a self-consistent hash there.
     tamper("UPDATE accounts_auditevent SET seq = seq + 100 WHERE seq >= 4")
-    forged = AuditEvent(seq=4, created_at=chain[3].created_at, actor_name="mallory", action="forged",
-                        prev_hash=chain[2].hash, details={})
+    forged = AuditEvent(
+        seq=4,
+        created_at=chain[3].created_at,
+        actor_name="mallory",
+        action="forged",
+        prev_hash=chain[2].hash,
+        details={},
+    )
     forged.hash = audit.event_hash(forged)
     forged.save(force_insert=True)
     tamper("UPDATE accounts_auditevent SET seq = seq - 99 WHERE seq >= 100")
@@ -130,8 +136,17 @@ def test_sharing_tokens_and_logins_are_audited(client, owner, grantee):
     client.post("/accounts/login/", {"username": "owner", "password": "wrong"})
     client.post("/accounts/login/", {"username": "owner", "password": "owner-pass-123"})
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
-    assert actions == ["grant.create", "grant.revoke", "invitation.send", "invitation.accept", "invitation.revoke",
-                       "token.create", "token.revoke", "login.failed", "login"]
+    assert actions == [
+        "grant.create",
+        "grant.revoke",
+        "invitation.send",
+        "invitation.accept",
+        "invitation.revoke",
+        "token.create",
+        "token.revoke",
+        "login.failed",
+        "login",
+    ]
     failed = AuditEvent.objects.get(action="login.failed")
     assert failed.details == {"username": "owner"} and failed.ip_address == "127.0.0.1"
     assert AuditEvent.objects.get(action="grant.create").target_type == "catalog.MLModel"
@@ -194,8 +209,11 @@ def test_a_truncated_tail_is_detected(chain, checkpointed):
     tamper("DELETE FROM accounts_auditevent WHERE seq > 3")
     set_head(3, chain[2].hash)  # what a database superuser would do to hide it
     assert audit.verify_chain() == (3, None)  # the chain alone looks whole
-    with pytest.raises(CommandError, match=r"event #4: missing: the checkpoint of .* at event #5 .* events after #3 "
-                                           r"were removed"):
+    with pytest.raises(
+        CommandError,
+        match=r"event #4: missing: the checkpoint of .* at event #5 .* events after #3 "
+        r"were removed",
+    ):
         verify()
 
 
@@ -294,8 +312,11 @@ def documented_app_grants(role: str) -> list[str]:
     """The GRANT and REVOKE statements docs/audit.md tells the owner to run, for ``role`` instead of omh_app."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
     block = re.findall(r"```sql\n(.*?)```", text, re.S)[1]
-    return [line.split("--")[0].strip().rstrip(";").replace("omh_app", role)
-            for line in block.splitlines() if line.startswith(("GRANT", "REVOKE"))]
+    return [
+        line.split("--")[0].strip().rstrip(";").replace("omh_app", role)
+        for line in block.splitlines()
+        if line.startswith(("GRANT", "REVOKE"))
+    ]
 
 
 @on_postgres
@@ -307,11 +328,14 @@ def test_the_documented_app_role_appends_but_cannot_truncate_alter_or_drop_the_a
             cursor.execute(statement)
         cursor.execute(f"SET LOCAL ROLE {role}")
         audit.record("test.as-app-role")
-        for sql in ("TRUNCATE accounts_auditevent", "DELETE FROM accounts_auditevent",
-                    "DELETE FROM accounts_auditchainhead",
-                    "ALTER TABLE accounts_auditevent DISABLE TRIGGER ALL",
-                    "DROP TRIGGER accounts_auditevent_append_only ON accounts_auditevent",
-                    "DROP TABLE accounts_auditchainhead"):
+        for sql in (
+            "TRUNCATE accounts_auditevent",
+            "DELETE FROM accounts_auditevent",
+            "DELETE FROM accounts_auditchainhead",
+            "ALTER TABLE accounts_auditevent DISABLE TRIGGER ALL",
+            "DROP TRIGGER accounts_auditevent_append_only ON accounts_auditevent",
+            "DROP TABLE accounts_auditchainhead",
+        ):
             with pytest.raises(DatabaseError, match="permission denied|must be owner"), transaction.atomic():
                 cursor.execute(sql)
         cursor.execute("RESET ROLE")

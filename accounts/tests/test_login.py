@@ -114,7 +114,8 @@ def test_an_address_lockout_is_audited_once_across_accounts(client, settings):
     for i in range(10):
         attempt(client, f"guess{i}", "wrong", ip="10.0.0.9")
     assert list(AuditEvent.objects.filter(action="login.locked").values_list("details", flat=True)) == [
-        {"username": "guess3", "limits": ["address"]}]
+        {"username": "guess3", "limits": ["address"]}
+    ]
 
 
 def test_a_success_gives_the_address_its_attempt_back(client, owner, settings):
@@ -129,10 +130,15 @@ def test_a_success_gives_the_address_its_attempt_back(client, owner, settings):
 
 @pytest.mark.argon2
 def test_registration_creates_a_user_with_an_argon2_password_and_logs_in(client):
-    response = client.post("/accounts/register/", {
-        "username": "newcomer", "email": "new@example.org",
-        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9",
-    })
+    response = client.post(
+        "/accounts/register/",
+        {
+            "username": "newcomer",
+            "email": "new@example.org",
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+        },
+    )
     assert response.status_code == 302
     user = User.objects.get(username="newcomer")
     assert user.password.startswith("argon2") and user.role == "user" and not user.is_staff
@@ -140,9 +146,15 @@ def test_registration_creates_a_user_with_an_argon2_password_and_logs_in(client)
 
 
 def test_registration_errors_are_shown_and_nothing_is_saved(client, owner):
-    response = client.post("/accounts/register/", {
-        "username": "x", "email": "owner@example.org", "password1": "a-long-passphrase-9", "password2": "other",
-    })
+    response = client.post(
+        "/accounts/register/",
+        {
+            "username": "x",
+            "email": "owner@example.org",
+            "password1": "a-long-passphrase-9",
+            "password2": "other",
+        },
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert "exists already" in body and "didn’t match" in body
@@ -170,8 +182,9 @@ class LoginPage:
             self.csrf_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
 
     def post(self, username: str, password: str) -> tuple[int, str]:
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf_token, "username": username,
-                                       "password": password}).encode()
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": self.csrf_token, "username": username, "password": password}
+        ).encode()
         request = urllib.request.Request(self.url, data=data, headers={"Cookie": f"csrftoken={self.csrf_cookie}"})
         try:
             with NO_REDIRECTS.open(request, timeout=60) as response:

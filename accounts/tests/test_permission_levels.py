@@ -46,17 +46,26 @@ def test_each_level_includes_the_ones_before_it():
     assert Permission.highest("write", "read") == "write" and Permission.highest("read", "manage") == "manage"
 
 
-def test_the_querysets_give_each_role_its_level(kind, asset, owner, grantee, stranger, anonymous, admin_user,
-                                                curator, member, affiliation):
+def test_the_querysets_give_each_role_its_level(
+    kind, asset, owner, grantee, stranger, anonymous, admin_user, curator, member, affiliation
+):
     objects = KINDS[kind][0].objects
     sharing.grant_access(by=owner, asset=asset, permission="write", user=grantee)
     sharing.grant_access(by=owner, asset=asset, permission="manage", affiliation=affiliation)
-    for user, levels in [(owner, 3), (admin_user, 3), (curator, 3), (member, 3), (grantee, 2), (stranger, 0),
-                         (anonymous, 0)]:
+    for user, levels in [
+        (owner, 3),
+        (admin_user, 3),
+        (curator, 3),
+        (member, 3),
+        (grantee, 2),
+        (stranger, 0),
+        (anonymous, 0),
+    ]:
         held = [level for level in Permission.values if objects.with_permission(user, level).filter(pk=asset.pk)]
         assert held == Permission.values[:levels], user
-        assert [asset.has_permission(user, level) for level in Permission.values] == [True] * levels + [
-            False] * (3 - levels), user
+        assert [asset.has_permission(user, level) for level in Permission.values] == [True] * levels + [False] * (
+            3 - levels
+        ), user
     assert list(objects.manageable_by(grantee)) == [] and list(objects.editable_by(grantee)) == [asset]
 
 
@@ -83,8 +92,10 @@ def test_a_write_grant_may_not_delete_the_asset_through_the_api(kind, asset, wri
 def test_a_write_grant_may_not_share_through_the_api(kind, asset, writer, stranger):
     base = f"/api/v1/{kind}/owner/secret"
     assert api(writer).get(f"{base}/grants/").status_code == 403
-    assert api(writer).post(f"{base}/grants/", {"user": "stranger", "permission": "read"},
-                            format="json").status_code == 403
+    assert (
+        api(writer).post(f"{base}/grants/", {"user": "stranger", "permission": "read"}, format="json").status_code
+        == 403
+    )
     assert api(writer).post(f"{base}/invitations/", {"email": "x@example.org"}, format="json").status_code == 403
     assert not asset.is_editable_by(stranger) and not KINDS[kind][0].objects.visible_to(stranger).exists()
 
@@ -93,8 +104,10 @@ def test_a_manage_grant_changes_visibility_deletes_and_shares(kind, asset, owner
     sharing.grant_access(by=owner, asset=asset, permission="manage", user=grantee)
     base = f"/api/v1/{kind}/owner/secret"
     assert api(grantee).patch(f"{base}/", {"visibility": "public"}, format="json").status_code == 200
-    assert api(grantee).post(f"{base}/grants/", {"user": "stranger", "permission": "manage"},
-                             format="json").status_code == 201
+    assert (
+        api(grantee).post(f"{base}/grants/", {"user": "stranger", "permission": "manage"}, format="json").status_code
+        == 201
+    )
     assert asset.is_manageable_by(stranger)  # delegated
     assert api(stranger).delete(f"{base}/").status_code == 204
     assert not KINDS[kind][0].objects.filter(pk=asset.pk).exists()
@@ -113,8 +126,11 @@ def test_the_services_refuse_a_write_grantee_visibility_and_deletion(kind, asset
 
 def test_the_edit_page_refuses_a_write_grantee_visibility_change_with_a_message(client, kind, asset, writer):
     client.force_login(writer)
-    post = model_post(name="secret", visibility="public") if kind == "models" else dataset_post(
-        name="secret", visibility="public")
+    post = (
+        model_post(name="secret", visibility="public")
+        if kind == "models"
+        else dataset_post(name="secret", visibility="public")
+    )
     form = client.get(f"/{kind}/owner/secret/edit/")
     assert form.status_code == 200 and "may change this" in form.content.decode()
     assert "Delete this" not in form.content.decode()

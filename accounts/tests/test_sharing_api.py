@@ -40,12 +40,19 @@ def test_a_grant_or_invitation_without_permission_is_read_access_not_a_server_er
     assert bad.status_code == 400 and "permission" in bad.json()
 
 
-@pytest.mark.parametrize("held, offered, result", [
-    ("write", "read", "write"), ("manage", "write", "manage"), ("read", "read", "read"),
-    ("read", "write", "write"), ("write", "manage", "manage"),
-])
-def test_accepting_an_invitation_leaves_one_grant_at_the_higher_permission(client, kind, asset, owner, grantee,
-                                                                           held, offered, result):
+@pytest.mark.parametrize(
+    "held, offered, result",
+    [
+        ("write", "read", "write"),
+        ("manage", "write", "manage"),
+        ("read", "read", "read"),
+        ("read", "write", "write"),
+        ("write", "manage", "manage"),
+    ],
+)
+def test_accepting_an_invitation_leaves_one_grant_at_the_higher_permission(
+    client, kind, asset, owner, grantee, held, offered, result
+):
     services.grant_access(by=owner, asset=asset, permission=held, user=grantee)
     invitation, token = services.invite(by=owner, asset=asset, permission=offered, invited_user=grantee)
     grant = services.accept_invitation(user=grantee, token=token)
@@ -65,10 +72,12 @@ def test_the_database_holds_one_unrevoked_grant_per_grantee_and_asset(asset, own
         Grant.objects.create(**{field: asset}, user=grantee, permission="write", created_by=owner)
 
 
-def test_an_api_invitation_is_mailed_and_accepted_through_the_api(kind, asset, owner, grantee, stranger,
-                                                                  mailoutbox):
-    response = api(owner).post(f"/api/v1/{kind}/owner/secret/invitations/",
-                               {"email": "Grantee@example.org", "permission": "write"}, format="json")
+def test_an_api_invitation_is_mailed_and_accepted_through_the_api(kind, asset, owner, grantee, stranger, mailoutbox):
+    response = api(owner).post(
+        f"/api/v1/{kind}/owner/secret/invitations/",
+        {"email": "Grantee@example.org", "permission": "write"},
+        format="json",
+    )
     assert response.status_code == 201
     token = response.json()["token"]
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["grantee@example.org"]
@@ -91,8 +100,10 @@ def test_an_api_invitation_is_mailed_and_accepted_through_the_api(kind, asset, o
 
 def test_page_and_api_invitations_send_the_same_mail(client, asset, kind, owner, mailoutbox):
     client.force_login(owner)
-    client.post(f"/accounts/share/{kind}/owner/secret/", {
-        "action": "invite", "invite-recipient": "a@example.org", "invite-permission": "read", "invite-days": 14})
+    client.post(
+        f"/accounts/share/{kind}/owner/secret/",
+        {"action": "invite", "invite-recipient": "a@example.org", "invite-permission": "read", "invite-days": 14},
+    )
     api(owner).post(f"/api/v1/{kind}/owner/secret/invitations/", {"email": "a@example.org"}, format="json")
     page, by_api = mailoutbox
     assert page.subject == by_api.subject and page.to == by_api.to

@@ -19,8 +19,9 @@ def rows(client, url: str) -> list[str]:
     return re.findall(r"<tr><td>(.*?)</tr>", page.content.decode(), flags=re.S)
 
 
-def test_what_i_share_lists_the_assets_a_manage_grant_lets_me_share_beside_my_own(client, owner, grantee, member,
-                                                                                  affiliation, stranger):
+def test_what_i_share_lists_the_assets_a_manage_grant_lets_me_share_beside_my_own(
+    client, owner, grantee, member, affiliation, stranger
+):
     mine = MLModelFactory(owner=grantee, name="mine", visibility="private")
     managed = MLModelFactory(owner=owner, name="managed", visibility="private")
     managed_data = DatasetFactory(owner=owner, name="managed-data", visibility="private")
@@ -48,8 +49,13 @@ def test_what_i_share_lists_the_assets_a_manage_grant_lets_me_share_beside_my_ow
 def test_shared_with_me_shows_an_asset_reached_twice_once_at_the_highest_level(client, owner, member, affiliation):
     model = MLModelFactory(owner=owner, name="twice", visibility="private")
     services.grant_access(by=owner, asset=model, permission="read", user=member)
-    services.grant_access(by=owner, asset=model, permission="write", affiliation=affiliation,
-                          expires_at=timezone.now() + timedelta(days=3))
+    services.grant_access(
+        by=owner,
+        asset=model,
+        permission="write",
+        affiliation=affiliation,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
     client.force_login(member)
     listed = [r for r in rows(client, "/accounts/shared-with-me/") if model.get_absolute_url() in r]
     assert len(listed) == 1 and "<td>Write</td>" in listed[0], listed
@@ -58,8 +64,9 @@ def test_shared_with_me_shows_an_asset_reached_twice_once_at_the_highest_level(c
 
 def test_shared_with_me_prefers_the_grant_that_lasts_longest_among_equal_levels(client, owner, member, affiliation):
     model = MLModelFactory(owner=owner, name="twice", visibility="private")
-    services.grant_access(by=owner, asset=model, permission="read", user=member,
-                          expires_at=timezone.now() + timedelta(days=3))
+    services.grant_access(
+        by=owner, asset=model, permission="read", user=member, expires_at=timezone.now() + timedelta(days=3)
+    )
     services.grant_access(by=owner, asset=model, permission="read", affiliation=affiliation)
     client.force_login(member)
     listed = [r for r in rows(client, "/accounts/shared-with-me/") if model.get_absolute_url() in r]

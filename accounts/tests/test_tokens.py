@@ -45,12 +45,15 @@ def test_a_read_token_cannot_write_and_a_write_token_can(owner):
     assert bearer(read_secret).get("/api/v1/tokens/").status_code == 200
     refused = bearer(read_secret).post("/api/v1/tokens/", {"name": "x", "scope": "read"}, format="json")
     assert refused.status_code == 403 and "read scope" in refused.json()["detail"]
-    assert bearer(write_secret).post("/api/v1/tokens/", {"name": "x", "scope": "read"}, format="json").status_code == 201
+    assert (
+        bearer(write_secret).post("/api/v1/tokens/", {"name": "x", "scope": "read"}, format="json").status_code == 201
+    )
 
 
 def test_expired_revoked_and_unknown_tokens_are_refused(owner):
-    expiring, expiring_secret = create_api_token(user=owner, name="soon", scope="read",
-                                                 expires_at=timezone.now() + timedelta(minutes=5))
+    expiring, expiring_secret = create_api_token(
+        user=owner, name="soon", scope="read", expires_at=timezone.now() + timedelta(minutes=5)
+    )
     assert bearer(expiring_secret).get("/api/v1/me").status_code == 200
     ApiToken.objects.filter(pk=expiring.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert bearer(expiring_secret).get("/api/v1/me").status_code == 401

@@ -44,8 +44,9 @@ def editable(kind, user) -> set[str]:
     return set(FACTORIES[kind][0].objects.editable_by(user).values_list("name", flat=True))
 
 
-def test_each_role_sees_exactly_what_it_should(kind, shared, public_asset, owner, grantee, member, stranger,
-                                               anonymous, admin_user, curator):
+def test_each_role_sees_exactly_what_it_should(
+    kind, shared, public_asset, owner, grantee, member, stranger, anonymous, admin_user, curator
+):
     both, public_only = {"secret-thing", "open-thing"}, {"open-thing"}
     assert visible(kind, owner) == both
     assert visible(kind, grantee) == both
@@ -56,8 +57,9 @@ def test_each_role_sees_exactly_what_it_should(kind, shared, public_asset, owner
     assert visible(kind, curator) == both
 
 
-def test_only_owners_writers_admins_and_curators_may_edit(kind, shared, public_asset, owner, grantee, member,
-                                                           stranger, anonymous, admin_user, curator):
+def test_only_owners_writers_admins_and_curators_may_edit(
+    kind, shared, public_asset, owner, grantee, member, stranger, anonymous, admin_user, curator
+):
     assert editable(kind, owner) == {"secret-thing", "open-thing"}
     assert editable(kind, grantee) == set()  # read grant
     assert editable(kind, member) == set()
@@ -67,8 +69,9 @@ def test_only_owners_writers_admins_and_curators_may_edit(kind, shared, public_a
     assert editable(kind, grantee) == {"secret-thing"}
 
 
-def test_detail_pages_answer_404_to_those_who_may_not_see(client, kind, shared, owner, grantee, member, stranger,
-                                                           admin_user):
+def test_detail_pages_answer_404_to_those_who_may_not_see(
+    client, kind, shared, owner, grantee, member, stranger, admin_user
+):
     url = shared.get_absolute_url()
     assert client.get(url).status_code == 404  # anonymous
     for user, status in [(owner, 200), (grantee, 200), (member, 200), (stranger, 404), (admin_user, 200)]:
@@ -89,8 +92,9 @@ def test_a_revoked_grant_ends_access_on_the_next_request(client, kind, private_a
 
 
 def test_an_expired_grant_gives_no_access(kind, private_asset, owner, grantee):
-    grant = services.grant_access(by=owner, asset=private_asset, permission="read", user=grantee,
-                                  expires_at=timezone.now() + timedelta(hours=1))
+    grant = services.grant_access(
+        by=owner, asset=private_asset, permission="read", user=grantee, expires_at=timezone.now() + timedelta(hours=1)
+    )
     assert visible(kind, grantee) == {"secret-thing"}
     type(grant).objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert visible(kind, grantee) == set()
@@ -113,8 +117,7 @@ def test_an_accepted_invitation_gives_access_until_it_is_revoked(kind, private_a
     assert visible(kind, grantee) == set()
 
 
-def test_revoked_expired_and_misaddressed_invitations_cannot_be_accepted(kind, private_asset, owner, grantee,
-                                                                         stranger):
+def test_revoked_expired_and_misaddressed_invitations_cannot_be_accepted(kind, private_asset, owner, grantee, stranger):
     revoked, revoked_token = services.invite(by=owner, asset=private_asset, permission="read", invited_user=grantee)
     services.revoke_invitation(by=owner, invitation=revoked)
     with pytest.raises(ValidationError, match="revoked"):
@@ -137,7 +140,8 @@ def test_revoked_expired_and_misaddressed_invitations_cannot_be_accepted(kind, p
 
 
 def test_sharing_needs_the_manage_level_which_owners_admins_curators_and_manage_grantees_hold(
-        kind, private_asset, owner, grantee, member, stranger, admin_user, curator, affiliation):
+    kind, private_asset, owner, grantee, member, stranger, admin_user, curator, affiliation
+):
     services.grant_access(by=owner, asset=private_asset, permission="write", user=grantee)
     with pytest.raises(services.PermissionDenied, match="manage who it is shared with"):
         services.grant_access(by=grantee, asset=private_asset, permission="read", user=stranger)
@@ -180,18 +184,28 @@ def test_sharing_and_revoking_through_the_share_page(client, kind, private_asset
     assert visible(kind, grantee) == set()
     response = client.post(url, {"action": "grant", "grant-username": "nobody", "grant-permission": "read"})
     assert response.status_code == 200 and "no active user" in response.content.decode()
-    response = client.post(url, {"action": "grant", "grant-username": "grantee",
-                                 "grant-affiliation": affiliation.pk, "grant-permission": "read"})
+    response = client.post(
+        url,
+        {
+            "action": "grant",
+            "grant-username": "grantee",
+            "grant-affiliation": affiliation.pk,
+            "grant-permission": "read",
+        },
+    )
     assert "either a user or an affiliation" in response.content.decode()
     assert private_asset.grants.filter(revoked_at__isnull=True).count() == 0
 
 
-def test_an_invitation_by_email_is_mailed_and_accepted_on_its_page(client, kind, private_asset, owner, grantee,
-                                                                   mailoutbox):
+def test_an_invitation_by_email_is_mailed_and_accepted_on_its_page(
+    client, kind, private_asset, owner, grantee, mailoutbox
+):
     url = reverse("accounts:share", args=[f"{kind}s", owner.username, private_asset.name])
     client.force_login(owner)
-    client.post(url, {"action": "invite", "invite-recipient": "grantee@example.org", "invite-permission": "read",
-                      "invite-days": 3})
+    client.post(
+        url,
+        {"action": "invite", "invite-recipient": "grantee@example.org", "invite-permission": "read", "invite-days": 3},
+    )
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["grantee@example.org"]
     link = next(line for line in mailoutbox[0].body.splitlines() if line.startswith("Accept: ")).split(" ", 1)[1]
     client.force_login(grantee)

@@ -33,8 +33,23 @@ class AgentQuerySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AgentQuery
-        fields = ["id", "url", "question", "entity_type", "status", "error_code", "error", "message", "sql",
-                  "columns", "rows", "row_count", "duration_ms", "created_at", "finished_at"]
+        fields = [
+            "id",
+            "url",
+            "question",
+            "entity_type",
+            "status",
+            "error_code",
+            "error",
+            "message",
+            "sql",
+            "columns",
+            "rows",
+            "row_count",
+            "duration_ms",
+            "created_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     def get_url(self, obj: AgentQuery) -> str:

@@ -23,8 +23,11 @@ class AgentQueryView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(summary="Ask a question about the catalogue", request=QuestionSerializer,
-                   responses={200: AgentQuerySerializer, 202: AgentQuerySerializer})
+    @extend_schema(
+        summary="Ask a question about the catalogue",
+        request=QuestionSerializer,
+        responses={200: AgentQuerySerializer, 202: AgentQuerySerializer},
+    )
     def post(self, request):
         serializer = QuestionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -116,5 +116,12 @@ def run_case(case: EvalCase, *, user) -> CaseResult:
     answer = services.answer_question(user=user, question=case.question, entity_type=case.entity_type)
     got = ResultSet(columns=answer.columns, rows=answer.rows)
     matched = answer.error_code == 0 and matches(expected, got, ordered=case.ordered)
-    return CaseResult(case=case, matched=matched, error_code=answer.error_code, message=answer.message,
-                      sql=answer.sql, expected_rows=len(expected.rows), rows=answer.rows)
+    return CaseResult(
+        case=case,
+        matched=matched,
+        error_code=answer.error_code,
+        message=answer.message,
+        sql=answer.sql,
+        expected_rows=len(expected.rows),
+        rows=answer.rows,
+    )

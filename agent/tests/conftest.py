@@ -38,7 +38,11 @@ def catalogue(db, owner, grantee, member, affiliation):
     from accounts.models import Grant
     from catalog.models import MediaType
     from catalog.tests.factories import (
-        DatasetFactory, DatasetFileFactory, FileColumnFactory, LineageFactory, MLModelFactory,
+        DatasetFactory,
+        DatasetFileFactory,
+        FileColumnFactory,
+        LineageFactory,
+        MLModelFactory,
     )
 
     text, _ = MediaType.objects.get_or_create(slug="text")
@@ -57,6 +61,10 @@ def catalogue(db, owner, grantee, member, affiliation):
     Grant.objects.create(model=shared_llm, user=grantee, created_by=owner)
     Grant.objects.create(model=team_llm, affiliation=affiliation, created_by=owner)
     return {
-        "open_llm": open_llm, "secret_llm": secret_llm, "shared_llm": shared_llm, "team_llm": team_llm,
-        "open_data": open_data, "secret_data": secret_data,
+        "open_llm": open_llm,
+        "secret_llm": secret_llm,
+        "shared_llm": shared_llm,
+        "team_llm": team_llm,
+        "open_data": open_data,
+        "secret_data": secret_data,
     }

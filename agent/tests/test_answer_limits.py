@@ -60,11 +60,14 @@ def test_an_enormous_sql_reply_is_refused_and_the_log_stays_bounded(fake_llm, ca
     assert all(len(a["sql"]) <= services.MAX_LOGGED_CHARS + 1 for a in query.attempts)
 
 
-@pytest.mark.parametrize("reply", [
-    "SELECT name FROM catalog_mlmodel WHERE name = 'a\x00b'",
-    "SELECT \x00",
-    "SELECT name AS \"a\x00\" FROM catalog_mlmodel",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "SELECT name FROM catalog_mlmodel WHERE name = 'a\x00b'",
+        "SELECT \x00",
+        'SELECT name AS "a\x00" FROM catalog_mlmodel',
+    ],
+)
 def test_sql_with_a_nul_ends_the_query_rejected_and_stored(fake_llm, catalogue, stranger, reply):
     """On PostgreSQL the NUL used to make the log unsavable, leaving the query 'running' forever."""
     fake_llm.script(sql_reply(reply), sql_reply(reply))
@@ -95,7 +98,9 @@ def test_a_question_with_a_nul_is_stored_without_it(fake_llm, catalogue, strange
 
 def test_the_api_and_the_page_refuse_a_question_with_a_nul(fake_llm, client, stranger):
     client.force_login(stranger)
-    response = client.post(reverse("api:agent-query"), {"question": "Which\x00 models?"}, content_type="application/json")
+    response = client.post(
+        reverse("api:agent-query"), {"question": "Which\x00 models?"}, content_type="application/json"
+    )
     assert response.status_code == 400 and "question" in response.json()
     page = client.post(reverse("agent:ask"), {"question": "Which\x00 models?"})
     assert page.status_code == 200 and "Null characters are not allowed" in page.content.decode()

@@ -31,9 +31,7 @@ def test_anonymous_callers_are_refused(api, fake_llm):
     assert AgentQuery.objects.count() == 0
 
 
-def test_a_stranger_gets_error_code_sql_columns_and_rows_of_public_models_only(
-    api, fake_llm, catalogue, stranger
-):
+def test_a_stranger_gets_error_code_sql_columns_and_rows_of_public_models_only(api, fake_llm, catalogue, stranger):
     api.force_authenticate(stranger)
     fake_llm.script(sql_reply(NAMES))
     response = post(api, {"question": "Which models?", "entity_type": "model"})
@@ -89,4 +87,6 @@ def test_a_query_not_answered_within_the_wait_is_a_202_with_a_url_to_poll(api, s
     api.force_authenticate(stranger)
     response = api.post(URL, {"question": "Which models?"}, format="json")
     assert response.status_code == 202
-    assert response.json()["status"] == "pending" and response.json()["url"].endswith(f"{URL}/{AgentQuery.objects.get().pk}")
+    assert response.json()["status"] == "pending" and response.json()["url"].endswith(
+        f"{URL}/{AgentQuery.objects.get().pk}"
+    )

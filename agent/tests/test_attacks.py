@@ -135,7 +135,9 @@ def _session_state() -> tuple:
             cursor.execute("PRAGMA query_only")
             return (cursor.fetchone()[0],)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_user, current_setting('statement_timeout'), current_setting('transaction_read_only')")
+        cursor.execute(
+            "SELECT current_user, current_setting('statement_timeout'), current_setting('transaction_read_only')"
+        )
         return cursor.fetchone()
 
 

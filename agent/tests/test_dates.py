@@ -80,17 +80,20 @@ def test_json_expansion_reads_only_the_columns_of_visible_datasets(examples, str
     assert sorted(r[0] for r in run_sql(sql, user=owner).rows) == ["Alice Private", "cat", "dog"]
 
 
-@pytest.mark.parametrize(("sql", "message"), [
-    ("SELECT EXTRACT(FOO FROM created_at) FROM catalog_mlmodel", "keyword FOO"),
-    ("SELECT md5(name) FROM catalog_mlmodel", "function md5()"),
-    ("SELECT current_user", "function current_user()"),
-    ("SELECT pg_sleep(1)", "function pg_sleep()"),
-    ("SELECT * FROM generate_series(1, 3)", "generate_series()"),
-    ("SELECT password AS hash FROM accounts_user", "column 'password'"),
-    ("SELECT hash FROM catalog_mlmodel", "column 'hash'"),
-    ("SELECT 'a\x00b' AS v", "NUL"),
-    ("SELECT '" + "x" * 30_000 + "' AS v", "at most 20000"),
-])
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT EXTRACT(FOO FROM created_at) FROM catalog_mlmodel", "keyword FOO"),
+        ("SELECT md5(name) FROM catalog_mlmodel", "function md5()"),
+        ("SELECT current_user", "function current_user()"),
+        ("SELECT pg_sleep(1)", "function pg_sleep()"),
+        ("SELECT * FROM generate_series(1, 3)", "generate_series()"),
+        ("SELECT password AS hash FROM accounts_user", "column 'password'"),
+        ("SELECT hash FROM catalog_mlmodel", "column 'hash'"),
+        ("SELECT 'a\x00b' AS v", "NUL"),
+        ("SELECT '" + "x" * 30_000 + "' AS v", "at most 20000"),
+    ],
+)
 @pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
 def test_refusals_name_the_construct_that_was_refused(stranger, dialect, sql, message):
     with pytest.raises(RejectedSQL, match=message):
@@ -104,6 +107,7 @@ def test_strftime_is_not_reported_as_a_function_named_after_its_argument(strange
 
 
 def test_a_quoted_upper_case_table_alias_keeps_its_quotes(stranger):
-    out = guard('SELECT "M".name FROM catalog_mlmodel AS "M"', user=stranger,
-                dialect=dialect_for(connection.vendor)).sql
+    out = guard(
+        'SELECT "M".name FROM catalog_mlmodel AS "M"', user=stranger, dialect=dialect_for(connection.vendor)
+    ).sql
     assert ' AS "M"' in out

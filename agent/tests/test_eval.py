@@ -24,8 +24,14 @@ def test_the_evaluation_set_has_at_least_60_distinct_questions_with_sql_for_both
 def test_the_evaluation_set_covers_dates_lineage_depth_compliance_and_ethics():
     cases = {c.id: c for c in load_cases()}
     topics = {
-        "dates": ["models-released-2024", "models-without-release-date", "models-added-last-30-days",
-                  "models-added-per-month", "datasets-added-this-year", "oldest-datasets"],
+        "dates": [
+            "models-released-2024",
+            "models-without-release-date",
+            "models-added-last-30-days",
+            "models-added-per-month",
+            "datasets-added-this-year",
+            "oldest-datasets",
+        ],
         "lineage depth": ["deepest-lineage", "root-base-models", "count-descendants-any-depth"],
         "compliance": ["licence-violations", "count-licence-warnings", "permissive-without-findings"],
         "ethics": ["informed-consent-unknown", "anonymised-datasets", "external-documentation", "split-unknown"],

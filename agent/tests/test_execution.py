@@ -67,7 +67,7 @@ def test_the_setup_command_prints_the_sql_on_a_dry_run(capsys):
     call_command("agent_setup_role", "--dry-run")
     out = capsys.readouterr().out
     if connection.vendor == "postgresql":
-        assert "GRANT SELECT ON \"catalog_mlmodel\"" in out and "accounts_apitoken" not in out
-        assert "\"password\"" not in out
+        assert 'GRANT SELECT ON "catalog_mlmodel"' in out and "accounts_apitoken" not in out
+        assert '"password"' not in out
     else:
         assert "Nothing to do" in out

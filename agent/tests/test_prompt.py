@@ -23,8 +23,18 @@ def test_the_prompt_describes_the_exposed_tables_from_model_metadata(system):
 
 
 def test_the_prompt_hides_secrets_and_unlisted_tables(system):
-    for hidden in ("password", "email", "last_login", "token_hash", "accounts_grant", "accounts_apitoken",
-                   "accounts_auditevent", "accounts_invitation", "django_session", "agent_agentquery"):
+    for hidden in (
+        "password",
+        "email",
+        "last_login",
+        "token_hash",
+        "accounts_grant",
+        "accounts_apitoken",
+        "accounts_auditevent",
+        "accounts_invitation",
+        "django_session",
+        "agent_agentquery",
+    ):
         assert hidden not in system
 
 
@@ -35,10 +45,15 @@ def test_the_prompt_carries_the_synonyms_and_the_dialect(system):
     assert "PostgreSQL" in system and "SQLite" in prompt.system_prompt(dialect="sqlite")
 
 
-@pytest.mark.parametrize(("entity_type", "phrase"), [
-    ("model", "one row per model"), ("dataset", "one row per dataset"),
-    ("user", "one row per user"), ("affiliation", "one row per affiliation"),
-])
+@pytest.mark.parametrize(
+    ("entity_type", "phrase"),
+    [
+        ("model", "one row per model"),
+        ("dataset", "one row per dataset"),
+        ("user", "one row per user"),
+        ("affiliation", "one row per affiliation"),
+    ],
+)
 def test_the_entity_type_adds_a_constraint(entity_type, phrase):
     assert phrase in prompt.system_prompt(dialect="sqlite", entity_type=entity_type)
     assert phrase not in prompt.system_prompt(dialect="sqlite")

@@ -70,10 +70,7 @@ def test_a_language_model_that_does_not_answer_in_time_gives_code_2(fake_llm, se
     assert "Timeout" in answer.message
 
 
-SLOW = (
-    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 100000000) "
-    "SELECT COUNT(*) FROM c"
-)
+SLOW = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 100000000) SELECT COUNT(*) FROM c"
 
 
 def test_the_statement_timeout_is_enforced_and_gives_code_5(fake_llm, settings, catalogue, owner):

@@ -51,20 +51,29 @@ def test_non_admins_get_only_id_and_username_never_roles_or_activity(fake_llm, a
             assert refused.rows == []
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT a.name FROM accounts_affiliation AS a",
-    "SELECT user_id, affiliation_id FROM accounts_user_affiliations",
-    "SELECT u.username FROM accounts_user u JOIN accounts_user_affiliations ua ON ua.user_id = u.id",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT a.name FROM accounts_affiliation AS a",
+        "SELECT user_id, affiliation_id FROM accounts_user_affiliations",
+        "SELECT u.username FROM accounts_user u JOIN accounts_user_affiliations ua ON ua.user_id = u.id",
+    ],
+)
 def test_affiliation_memberships_are_refused_to_non_admins(fake_llm, authors, member, curator, sql):
     for viewer in (member, curator):
         answer = ask(fake_llm, viewer, sql)
-        assert answer.error_code == ErrorCode.REJECTED and "accounts_" in answer.message and "not available" in answer.message
+        assert (
+            answer.error_code == ErrorCode.REJECTED
+            and "accounts_" in answer.message
+            and "not available" in answer.message
+        )
 
 
 def test_joining_through_authors_does_not_reveal_authors_of_hidden_models(fake_llm, authors, stranger):
-    sql = ("SELECT u.username FROM accounts_user u JOIN catalog_mlmodel_authors a ON a.user_id = u.id "
-           "UNION SELECT u.username FROM catalog_mlmodel_authors a LEFT JOIN accounts_user u ON u.id = a.user_id")
+    sql = (
+        "SELECT u.username FROM accounts_user u JOIN catalog_mlmodel_authors a ON a.user_id = u.id "
+        "UNION SELECT u.username FROM catalog_mlmodel_authors a LEFT JOIN accounts_user u ON u.id = a.user_id"
+    )
     assert usernames(ask(fake_llm, stranger, sql)) == {"public-author"}
 
 
@@ -72,8 +81,12 @@ def test_admins_read_the_whole_directory_with_roles_and_affiliations(fake_llm, a
     answer = ask(fake_llm, admin_user, "SELECT username, role, is_active FROM accounts_user")
     roles = {row[0]: row[1] for row in usernames_rows(answer)}
     assert roles["curator"] == "curator" and roles["admin"] == "admin" and roles["hidden-author"] == "user"
-    answer = ask(fake_llm, admin_user, "SELECT u.username, a.name FROM accounts_user u "
-                 "JOIN accounts_user_affiliations ua ON ua.user_id = u.id JOIN accounts_affiliation a ON a.id = ua.affiliation_id")
+    answer = ask(
+        fake_llm,
+        admin_user,
+        "SELECT u.username, a.name FROM accounts_user u "
+        "JOIN accounts_user_affiliations ua ON ua.user_id = u.id JOIN accounts_affiliation a ON a.id = ua.affiliation_id",
+    )
     assert usernames_rows(answer) == [["member", "Example University"]]
 
 

@@ -29,9 +29,7 @@ def test_without_a_key_the_page_says_the_agent_is_not_configured_and_points_to_s
     assert AgentQuery.objects.count() == 0
 
 
-def test_a_question_asked_on_the_page_gets_a_table_with_the_sql_and_a_csv(
-    client, fake_llm, catalogue, stranger
-):
+def test_a_question_asked_on_the_page_gets_a_table_with_the_sql_and_a_csv(client, fake_llm, catalogue, stranger):
     client.force_login(stranger)
     fake_llm.script(sql_reply(NAMES))
     response = post_question(client)
@@ -46,9 +44,7 @@ def test_a_question_asked_on_the_page_gets_a_table_with_the_sql_and_a_csv(
     assert csv.content.decode().splitlines() == ["name,parameter_count", "open-llm,7000000000"]
 
 
-def test_the_owner_sees_their_private_models_in_the_answer(
-    client, fake_llm, catalogue, owner
-):
+def test_the_owner_sees_their_private_models_in_the_answer(client, fake_llm, catalogue, owner):
     client.force_login(owner)
     fake_llm.script(sql_reply(NAMES))
     post_question(client)
@@ -56,9 +52,7 @@ def test_the_owner_sees_their_private_models_in_the_answer(
     assert "<td>secret-llm</td>" in body
 
 
-def test_a_failed_question_shows_the_error_code_the_sql_and_the_message(
-    client, fake_llm, catalogue, stranger
-):
+def test_a_failed_question_shows_the_error_code_the_sql_and_the_message(client, fake_llm, catalogue, stranger):
     client.force_login(stranger)
     fake_llm.script(sql_reply("DELETE FROM catalog_mlmodel"), sql_reply("SELECT * FROM accounts_apitoken"))
     post_question(client)
@@ -82,8 +76,9 @@ def test_a_pending_answer_polls_from_a_static_script_without_inline_code(client,
 
 
 def test_another_users_question_answers_404_like_a_missing_one(client, owner, stranger):
-    query = AgentQuery.objects.create(user=owner, question="What do I own?", status="done", error_code=0,
-                                      columns=["name"], rows=[["secret-llm"]])
+    query = AgentQuery.objects.create(
+        user=owner, question="What do I own?", status="done", error_code=0, columns=["name"], rows=[["secret-llm"]]
+    )
     client.force_login(stranger)
     for name in ("agent:query-detail", "agent:query-status", "agent:query-csv"):
         assert client.get(reverse(name, args=[query.pk])).status_code == 404
@@ -93,8 +88,14 @@ def test_another_users_question_answers_404_like_a_missing_one(client, owner, st
 
 
 def test_the_csv_defuses_cells_that_look_like_formulas(client, owner):
-    query = AgentQuery.objects.create(user=owner, question="?", status="done", error_code=0,
-                                      columns=["name"], rows=[["=HYPERLINK(\"http://evil\")"], ["-2"]])
+    query = AgentQuery.objects.create(
+        user=owner,
+        question="?",
+        status="done",
+        error_code=0,
+        columns=["name"],
+        rows=[['=HYPERLINK("http://evil")'], ["-2"]],
+    )
     client.force_login(owner)
     lines = client.get(reverse("agent:query-csv", args=[query.pk])).content.decode().splitlines()
     assert lines[1].startswith("\"'=HYPERLINK") and lines[2] == "'-2"

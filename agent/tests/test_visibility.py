@@ -82,7 +82,10 @@ def test_lineage_edges_need_both_ends_visible(fake_llm, catalogue, owner, strang
 def test_files_and_columns_of_a_private_dataset_are_hidden(fake_llm, catalogue, owner, stranger):
     sql = "SELECT f.path, c.name FROM catalog_filecolumn c JOIN catalog_datasetfile f ON f.id = c.dataset_file_id"
     assert ask(fake_llm, stranger, sql).rows == [["open/train.csv", "label"]]
-    assert sorted(ask(fake_llm, owner, sql).rows) == [["open/train.csv", "label"], ["secret/patients.csv", "secret_patient_name"]]
+    assert sorted(ask(fake_llm, owner, sql).rows) == [
+        ["open/train.csv", "label"],
+        ["secret/patients.csv", "secret_patient_name"],
+    ]
 
 
 def test_an_inactive_user_sees_only_public_assets(fake_llm, catalogue, owner):

@@ -54,19 +54,24 @@ def _facet_select(kind: Kind, spec) -> tuple[str, str]:
         column, _ = selectors.M2M_TARGETS[spec.m2m]
         through = getattr(model, spec.m2m).through._meta.db_table
         owner = f"{model._meta.model_name}_id"
-        return "", (f"SELECT '{spec.param}', {value.format(f't.{column}')}, COUNT(*) FROM {through} t "
-                    f"JOIN f ON f.id = t.{owner} GROUP BY t.{column}")
+        return "", (
+            f"SELECT '{spec.param}', {value.format(f't.{column}')}, COUNT(*) FROM {through} t "
+            f"JOIN f ON f.id = t.{owner} GROUP BY t.{column}"
+        )
     name, _, target = spec.field.partition("__")
     field = model._meta.get_field(name)
     if not target:
-        return field.column, (f"SELECT '{spec.param}', {value.format(f'f.{field.column}')}, COUNT(*) FROM f "
-                              f"WHERE f.{field.column} IS NOT NULL AND f.{field.column} <> '' GROUP BY f.{field.column}")
+        return field.column, (
+            f"SELECT '{spec.param}', {value.format(f'f.{field.column}')}, COUNT(*) FROM f "
+            f"WHERE f.{field.column} IS NOT NULL AND f.{field.column} <> '' GROUP BY f.{field.column}"
+        )
     related = field.related_model
     column = related._meta.get_field(target).column
     return field.column, (
         f"SELECT '{spec.param}', {value.format(f'r.{column}')}, COUNT(*) FROM f JOIN {related._meta.db_table} r "
         f"ON r.{related._meta.pk.column} = f.{field.column} WHERE r.{column} IS NOT NULL AND r.{column} <> '' "
-        f"GROUP BY r.{column}")
+        f"GROUP BY r.{column}"
+    )
 
 
 def _compute(kind: Kind, base, data, request, *, shared: bool = True) -> dict:
@@ -80,9 +85,13 @@ def _compute(kind: Kind, base, data, request, *, shared: bool = True) -> dict:
     (``shared=False``, thousands of ids at most) are always counted in one statement.
     """
     if not data and shared:
-        return {"total": base.count(), "facets": {
-            spec.param: {value: (label, n) for value, label, n in selectors._count_by(spec, base)}
-            for spec in kind.specs}}
+        return {
+            "total": base.count(),
+            "facets": {
+                spec.param: {value: (label, n) for value, label, n in selectors._count_by(spec, base)}
+                for spec in kind.specs
+            },
+        }
     queryset = kind.filterset(data, queryset=base, request=request).qs if data else base
     selects = [_facet_select(kind, spec) for spec in kind.specs]
     columns = ["id", *dict.fromkeys(column for column, _ in selects if column)]
@@ -91,8 +100,9 @@ def _compute(kind: Kind, base, data, request, *, shared: bool = True) -> dict:
     except EmptyResultSet:  # e.g. no private assets to count
         return {"total": 0, "facets": {spec.param: {} for spec in kind.specs}}
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
-    sql = (f"WITH f({', '.join(columns)}) AS {materialized} ({inner}) SELECT 'total', NULL, COUNT(*) FROM f "
-           + " ".join(f"UNION ALL {select}" for _, select in selects))
+    sql = f"WITH f({', '.join(columns)}) AS {materialized} ({inner}) SELECT 'total', NULL, COUNT(*) FROM f " + " ".join(
+        f"UNION ALL {select}" for _, select in selects
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # the matching rows stay in memory (SET LOCAL: this transaction)
             cursor.execute("SELECT set_config('work_mem', '64MB', true)")
@@ -113,8 +123,12 @@ def _labelled(spec, pairs: list[tuple[str, int]]) -> dict[str, tuple[str, int]]:
     target = selectors.M2M_TARGETS[spec.m2m][1] if spec.m2m else None
     if target is None:
         return {value: (spec.labels.get(value, value), n) for value, n in pairs}
-    names = {str(pk): (slug, name) for pk, slug, name in
-             target.objects.filter(pk__in=[int(value) for value, _ in pairs]).values_list("pk", "slug", "name")}
+    names = {
+        str(pk): (slug, name)
+        for pk, slug, name in target.objects.filter(pk__in=[int(value) for value, _ in pairs]).values_list(
+            "pk", "slug", "name"
+        )
+    }
     return {names[value][0]: (names[value][1], n) for value, n in pairs if value in names}  # not deleted since
 
 
@@ -148,10 +162,16 @@ def _merge(public: dict, private: dict) -> dict:
 
 
 def _render(found: dict) -> dict:
-    return {"total": found["total"], "facets": {
-        param: [{"value": value, "label": label, "count": count}
-                for value, (label, count) in sorted(values.items(), key=lambda item: (-item[1][1], item[0]))]
-        for param, values in found["facets"].items()}}
+    return {
+        "total": found["total"],
+        "facets": {
+            param: [
+                {"value": value, "label": label, "count": count}
+                for value, (label, count) in sorted(values.items(), key=lambda item: (-item[1][1], item[0]))
+            ]
+            for param, values in found["facets"].items()
+        },
+    }
 
 
 def _filters(kind: Kind, request) -> QueryDict:
@@ -208,8 +228,12 @@ def _grant_ids(kind: Kind, user) -> list[tuple[int, int]]:
     """(grant id, asset id) of the active grants on this kind of asset reaching the user, sorted."""
     from accounts.models import Grant
 
-    return sorted(Grant.objects.active().reaching(user).filter(**{f"{kind.grant_field}__isnull": False})
-                  .values_list("pk", f"{kind.grant_field}_id"))
+    return sorted(
+        Grant.objects.active()
+        .reaching(user)
+        .filter(**{f"{kind.grant_field}__isnull": False})
+        .values_list("pk", f"{kind.grant_field}_id")
+    )
 
 
 def _private_visible(kind: Kind, user, grants: list[tuple[int, int]]):

@@ -67,8 +67,12 @@ class Keyset:
             rows = self._read(queryset.order_by(*reverse), self.before(value, pk), size + 1)
             more = len(rows) > size
             rows = rows[:size][::-1]
-            return KeysetPage(rows, self.encode(rows[-1]) if rows else None,
-                              self.encode(rows[0], before=True) if more else None, at_start=not more)
+            return KeysetPage(
+                rows,
+                self.encode(rows[-1]) if rows else None,
+                self.encode(rows[0], before=True) if more else None,
+                at_start=not more,
+            )
         ordered = queryset.order_by(*self.ordering)
         if cursor is None:
             rows = list(ordered[: size + 1])
@@ -100,15 +104,19 @@ class Keyset:
         if value is None:  # among the NULLs (last): the NULLs after this id
             return [Q(**{f"{key}__isnull": True, f"id__{past}": pk})]
         rest = [Q(**{f"{key}__isnull": True})] if self.key != "rank" else []
-        return [Q(**{f"{key}__{past}e": value}) & (Q(**{f"{key}__{past}": value}) | Q(**{key: value, f"id__{past}": pk})),
-                *rest]
+        return [
+            Q(**{f"{key}__{past}e": value}) & (Q(**{f"{key}__{past}": value}) | Q(**{key: value, f"id__{past}": pk})),
+            *rest,
+        ]
 
     def before(self, value, pk) -> list[Q]:
         """The rows before (value, pk), nearest first (for the reversed order), as consecutive segments."""
         ahead, key = ("gt" if self.descending else "lt"), self.key
         if value is None:  # among the NULLs: the NULLs before this id, then every row with a key
             return [Q(**{f"{key}__isnull": True, f"id__{ahead}": pk}), Q(**{f"{key}__isnull": False})]
-        return [Q(**{f"{key}__{ahead}e": value}) & (Q(**{f"{key}__{ahead}": value}) | Q(**{key: value, f"id__{ahead}": pk}))]
+        return [
+            Q(**{f"{key}__{ahead}e": value}) & (Q(**{f"{key}__{ahead}": value}) | Q(**{key: value, f"id__{ahead}": pk}))
+        ]
 
     def encode(self, row, before: bool = False) -> str:
         return self._token(getattr(row, self.key), row.pk, before)
@@ -172,13 +180,17 @@ class KeysetPagination(BasePagination):
         if raw is None:
             return self.page_size
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [f"Give a whole number from 1 to {self.max_page_size}."]})
+            raise ValidationError(
+                {self.page_size_query_param: [f"Give a whole number from 1 to {self.max_page_size}."]}
+            )
         return int(raw)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         keyset = Keyset(view.get_ordering(), self.cursor_query_param)
-        self.page = keyset.page(queryset, request.query_params.get(self.cursor_query_param), self.get_page_size(request))
+        self.page = keyset.page(
+            queryset, request.query_params.get(self.cursor_query_param), self.get_page_size(request)
+        )
         return self.page.rows
 
     def _link(self, token: str | None) -> str | None:
@@ -189,32 +201,51 @@ class KeysetPagination(BasePagination):
     def get_paginated_response(self, data) -> Response:
         next_link, previous_link = self._link(self.page.next), self._link(self.page.previous)
         first = remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
-        links = [f'<{next_link}>; rel="next"' if next_link else None,
-                 f'<{previous_link}>; rel="prev"' if previous_link else None, f'<{first}>; rel="first"']
-        return Response({"next": next_link, "previous": previous_link, "results": data},
-                        headers={"Link": ", ".join(filter(None, links))})
+        links = [
+            f'<{next_link}>; rel="next"' if next_link else None,
+            f'<{previous_link}>; rel="prev"' if previous_link else None,
+            f'<{first}>; rel="first"',
+        ]
+        return Response(
+            {"next": next_link, "previous": previous_link, "results": data},
+            headers={"Link": ", ".join(filter(None, links))},
+        )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
             "required": ["results"],
             "properties": {
-                "next": {"type": "string", "nullable": True, "format": "uri",
-                         "description": "The next page (also in the Link header); null on the last page."},
-                "previous": {"type": "string", "nullable": True, "format": "uri",
-                             "description": "The previous page (Link rel=prev); null on the first page."},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The next page (also in the Link header); null on the last page.",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The previous page (Link rel=prev); null on the first page.",
+                },
                 "results": schema,
             },
         }
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
-            {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string"}},
-            {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Page size, 1 to {self.max_page_size} (default {self.page_size}).",
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a page's `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Page size, 1 to {self.max_page_size} (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
         ]
-
-
-

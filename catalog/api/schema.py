@@ -32,12 +32,15 @@ ERROR_SCHEMA = {
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": "Each invalid field (body field or query parameter) maps to a list of messages; `detail` "
-                   "(a string) holds what is not tied to one field. Nested objects map their own fields the same way.",
+    "(a string) holds what is not tied to one field. Nested objects map their own fields the same way.",
     "properties": {"detail": {"type": "string", "description": "An error not tied to one field."}},
     "additionalProperties": {
         "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object", "additionalProperties": {}}],
     },
-    "example": {"weights": ["Unknown criterion 'colour'."], "limit": ["Ensure this value is less than or equal to 200."]},
+    "example": {
+        "weights": ["Unknown criterion 'colour'."],
+        "limit": ["Ensure this value is less than or equal to 200."],
+    },
 }
 
 ERRORS = {
@@ -54,11 +57,14 @@ def _ref(name: str) -> dict:
 
 
 def _error_response(code: str) -> dict:
-    response = {"description": ERRORS[code],
-                "content": {"application/json": {"schema": _ref("ValidationError" if code == "400" else "Error")}}}
+    response = {
+        "description": ERRORS[code],
+        "content": {"application/json": {"schema": _ref("ValidationError" if code == "400" else "Error")}},
+    }
     if code == "429":
-        response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
-                                               "description": "Seconds to wait before the next request."}}
+        response["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before the next request."}
+        }
     return response
 
 

@@ -42,23 +42,36 @@ class Criterion:
 
 
 # Each criterion's value is in [0, 1]; "unknown" (NULL) always counts as not met (0).
-CRITERIA: dict[str, Criterion] = {c.name: c for c in [
-    *[Criterion(flag, ETHICAL, f"1 if {flag} is true, else 0 (false or unknown)") for flag in Dataset.ETHICS_FLAGS],
-    Criterion("documentation", TECHNICAL, "1 if external documentation is available, else 0"),
-    Criterion("metadata", TECHNICAL, "1 if metadata is provided with the dataset, else 0"),
-    Criterion("split", TECHNICAL, "1 if already split into train/test, else 0"),
-    Criterion("missing_values", TECHNICAL, "1 without missing values; 1 - global_missing_percentage/100 with "
-                                           "missing values and a known percentage; else 0"),
-    Criterion("instances", TECHNICAL, "1 if the number of instances is given and above 0, else 0"),
-    Criterion("features", TECHNICAL, "1 if the number of features is given and above 0, else 0"),
-    Criterion("representativity", TECHNICAL, "representativity_level: high 1, medium 0.5, low or unknown 0"),
-    Criterion("balance", TECHNICAL, "sample_balance_level: balanced 1, moderately_imbalanced 0.5, "
-                                    "highly_imbalanced or unknown 0"),
-    Criterion("downloads", POPULARITY, "ln(1 + downloads) / ln(1 + the largest downloads among the candidates)"),
-    Criterion("likes", POPULARITY, "ln(1 + likes) / ln(1 + the largest likes among the candidates)"),
-    Criterion("citations", POPULARITY, "ln(1 + num_citations) / ln(1 + the largest num_citations among the "
-                                       "candidates); unknown counts as 0"),
-]}
+CRITERIA: dict[str, Criterion] = {
+    c.name: c
+    for c in [
+        *[Criterion(flag, ETHICAL, f"1 if {flag} is true, else 0 (false or unknown)") for flag in Dataset.ETHICS_FLAGS],
+        Criterion("documentation", TECHNICAL, "1 if external documentation is available, else 0"),
+        Criterion("metadata", TECHNICAL, "1 if metadata is provided with the dataset, else 0"),
+        Criterion("split", TECHNICAL, "1 if already split into train/test, else 0"),
+        Criterion(
+            "missing_values",
+            TECHNICAL,
+            "1 without missing values; 1 - global_missing_percentage/100 with "
+            "missing values and a known percentage; else 0",
+        ),
+        Criterion("instances", TECHNICAL, "1 if the number of instances is given and above 0, else 0"),
+        Criterion("features", TECHNICAL, "1 if the number of features is given and above 0, else 0"),
+        Criterion("representativity", TECHNICAL, "representativity_level: high 1, medium 0.5, low or unknown 0"),
+        Criterion(
+            "balance",
+            TECHNICAL,
+            "sample_balance_level: balanced 1, moderately_imbalanced 0.5, highly_imbalanced or unknown 0",
+        ),
+        Criterion("downloads", POPULARITY, "ln(1 + downloads) / ln(1 + the largest downloads among the candidates)"),
+        Criterion("likes", POPULARITY, "ln(1 + likes) / ln(1 + the largest likes among the candidates)"),
+        Criterion(
+            "citations",
+            POPULARITY,
+            "ln(1 + num_citations) / ln(1 + the largest num_citations among the candidates); unknown counts as 0",
+        ),
+    ]
+}
 POPULARITY_FIELDS = {"downloads": "downloads", "likes": "likes", "citations": "num_citations"}
 # Group weights: also given as criterion_name "ethical", "technical", "popularity".
 WEIGHT_NAMES = [*CRITERIA, *GROUPS]
@@ -78,8 +91,10 @@ def _levels(column: str, levels: dict[str, float]) -> str:
 
 
 def _popularity(column: str, name: str) -> str:
-    return (f"(CASE WHEN m.{name} > 0 THEN LN({_double(f'1 + COALESCE(c.{column}, 0)')}) / "
-            f"LN({_double(f'1 + m.{name}')}) ELSE 0 END)")
+    return (
+        f"(CASE WHEN m.{name} > 0 THEN LN({_double(f'1 + COALESCE(c.{column}, 0)')}) / "
+        f"LN({_double(f'1 + m.{name}')}) ELSE 0 END)"
+    )
 
 
 def _double(sql) -> str:
@@ -101,12 +116,12 @@ def _value_sql(name: str) -> str:
         "missing_values": lambda: (
             "(CASE WHEN c.has_missing_values = FALSE THEN 1 WHEN c.has_missing_values = TRUE AND "
             f"c.global_missing_percentage IS NOT NULL THEN 1 - {_double('c.global_missing_percentage')} / 100 "
-            "ELSE 0 END)"),
+            "ELSE 0 END)"
+        ),
         "instances": lambda: _present("instances_number"),
         "features": lambda: _present("features_number"),
         "representativity": lambda: _levels("representativity_level", {Level.HIGH: 1.0, Level.MEDIUM: 0.5}),
-        "balance": lambda: _levels("sample_balance_level",
-                                   {Balance.BALANCED: 1.0, Balance.MODERATELY_IMBALANCED: 0.5}),
+        "balance": lambda: _levels("sample_balance_level", {Balance.BALANCED: 1.0, Balance.MODERATELY_IMBALANCED: 0.5}),
     }[name]()
 
 
@@ -218,11 +233,22 @@ def candidates(request, criteria: dict) -> QuerySet:
     return filterset.qs.order_by("-downloads", "-id")[:MAX_CANDIDATES]
 
 
-SCORED_COLUMNS = sorted({
-    "id", *Dataset.ETHICS_FLAGS, *POPULARITY_FIELDS.values(), "external_documentation_available",
-    "metadata_provided_with_dataset", "split", "has_missing_values", "global_missing_percentage",
-    "instances_number", "features_number", "representativity_level", "sample_balance_level",
-})
+SCORED_COLUMNS = sorted(
+    {
+        "id",
+        *Dataset.ETHICS_FLAGS,
+        *POPULARITY_FIELDS.values(),
+        "external_documentation_available",
+        "metadata_provided_with_dataset",
+        "split",
+        "has_missing_values",
+        "global_missing_percentage",
+        "instances_number",
+        "features_number",
+        "representativity_level",
+        "sample_balance_level",
+    }
+)
 
 
 def score(queryset: QuerySet, weights: dict[str, float], limit: int) -> tuple[list[Dataset], dict]:
@@ -260,8 +286,12 @@ def score(queryset: QuerySet, weights: dict[str, float], limit: int) -> tuple[li
             maxima = dict(zip(POPULARITY_FIELDS, cursor.fetchone()))
         else:
             maxima = {name: ranked[0][name] for name in POPULARITY_FIELDS}
-    loaded = (Dataset.objects.filter(pk__in=[r["id"] for r in ranked]).select_related("owner", "license")
-              .prefetch_related("media", "tasks", "domains").in_bulk())
+    loaded = (
+        Dataset.objects.filter(pk__in=[r["id"] for r in ranked])
+        .select_related("owner", "license")
+        .prefetch_related("media", "tasks", "domains")
+        .in_bulk()
+    )
     rows = []
     for r in ranked:
         dataset = loaded[r["id"]]
@@ -281,8 +311,14 @@ class DatasetScoredSerializer(DatasetListSerializer):
     breakdown = serializers.SerializerMethodField()
 
     class Meta(DatasetListSerializer.Meta):
-        fields = [*DatasetListSerializer.Meta.fields, "score", "ethical_score", "technical_score",
-                  "popularity_score", "breakdown"]
+        fields = [
+            *DatasetListSerializer.Meta.fields,
+            "score",
+            "ethical_score",
+            "technical_score",
+            "popularity_score",
+            "breakdown",
+        ]
         read_only_fields = fields
 
     @staticmethod
@@ -297,8 +333,10 @@ class DatasetScoredSerializer(DatasetListSerializer):
 
     def get_breakdown(self, obj) -> dict[str, dict]:
         weights = self.context["weights"]
-        return {name: {"group": c.group, "value": self._round(getattr(obj, f"criterion_{name}")),
-                       "weight": weights[name]} for name, c in CRITERIA.items()}
+        return {
+            name: {"group": c.group, "value": self._round(getattr(obj, f"criterion_{name}")), "weight": weights[name]}
+            for name, c in CRITERIA.items()
+        }
 
 
 class ScoreResponseSerializer(serializers.Serializer):
@@ -317,8 +355,11 @@ class DatasetScoreView(APIView):
     serializer_class = DatasetScoreRequestSerializer
     read_only_post = True  # a read: read-scope tokens may call it
 
-    @extend_schema(summary="Rank datasets by weighted ethical, technical and popularity scores",
-                   request=DatasetScoreRequestSerializer, responses=ScoreResponseSerializer)
+    @extend_schema(
+        summary="Rank datasets by weighted ethical, technical and popularity scores",
+        request=DatasetScoreRequestSerializer,
+        responses=ScoreResponseSerializer,
+    )
     def post(self, request):
         data = DatasetScoreRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)

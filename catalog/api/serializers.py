@@ -1,4 +1,3 @@
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,14 +59,25 @@ class TaskSerializer(serializers.ModelSerializer):
 
 class AssetSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
-    media = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=MediaType.objects.all(),
-                                         required=False, help_text=f"Any of: {', '.join(Media.values)}")
+    media = serializers.SlugRelatedField(
+        many=True,
+        slug_field="slug",
+        queryset=MediaType.objects.all(),
+        required=False,
+        help_text=f"Any of: {', '.join(Media.values)}",
+    )
     tasks = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Task.objects.all(), required=False)
-    license = serializers.SlugRelatedField(slug_field="key", queryset=License.objects.all(), required=False,
-                                           allow_null=True, help_text="Licence key, e.g. apache-2.0")
+    license = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=License.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Licence key, e.g. apache-2.0",
+    )
     license_category = serializers.CharField(source="license.category", read_only=True, default=None)
-    authors = serializers.SlugRelatedField(many=True, slug_field="username", queryset=User.objects.all(),
-                                           required=False)
+    authors = serializers.SlugRelatedField(
+        many=True, slug_field="username", queryset=User.objects.all(), required=False
+    )
 
     def validate(self, attrs: dict) -> dict:
         from licensing.services import complete_license_fields
@@ -85,9 +95,24 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 MODEL_LIST_FIELDS = [
-    "id", "owner", "name", "visibility", "media", "tasks", "training_type", "architecture_family",
-    "architecture_name", "parameter_count", "release_date", "license", "license_category", "license_declared",
-    "downloads", "likes", "created_at", "updated_at",
+    "id",
+    "owner",
+    "name",
+    "visibility",
+    "media",
+    "tasks",
+    "training_type",
+    "architecture_family",
+    "architecture_name",
+    "parameter_count",
+    "release_date",
+    "license",
+    "license_category",
+    "license_declared",
+    "downloads",
+    "likes",
+    "created_at",
+    "updated_at",
 ]
 
 
@@ -122,15 +147,18 @@ class ArchitectureSerializer(serializers.Serializer):
 
 def architecture_of(model: MLModel) -> dict:
     data = {"family": model.architecture_family}
-    for family, fields in (("transformer", ["decoder_count", "attention_size", "up_size", "down_size",
-                                            "embedding_size"]),
-                           ("cnn", ["module_count"]), ("rnn", ["criterion", "batch_size", "input_size"])):
+    for family, fields in (
+        ("transformer", ["decoder_count", "attention_size", "up_size", "down_size", "embedding_size"]),
+        ("cnn", ["module_count"]),
+        ("rnn", ["criterion", "batch_size", "input_size"]),
+    ):
         details = getattr(model, family, None) if model.architecture_family == family else None
         if details is not None:
             data.update({f: getattr(details, f) for f in fields})
             if family == "cnn":
-                data["modules"] = [{"conv_size": m.conv_size, "pooling_type": m.pooling_type}
-                                   for m in details.modules.all()]
+                data["modules"] = [
+                    {"conv_size": m.conv_size, "pooling_type": m.pooling_type} for m in details.modules.all()
+                ]
     return data
 
 
@@ -148,10 +176,28 @@ class MLModelSerializer(AssetSerializer):
 
     class Meta:
         model = MLModel
-        fields = [*MODEL_LIST_FIELDS, "card", "authors", "architecture", "architecture_details", "bases",
-                  "derivatives", "datasets", "files", "sha"]
-        read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at",
-                            "architecture_family"]
+        fields = [
+            *MODEL_LIST_FIELDS,
+            "card",
+            "authors",
+            "architecture",
+            "architecture_details",
+            "bases",
+            "derivatives",
+            "datasets",
+            "files",
+            "sha",
+        ]
+        read_only_fields = [
+            "id",
+            "owner",
+            "license_category",
+            "downloads",
+            "likes",
+            "created_at",
+            "updated_at",
+            "architecture_family",
+        ]
 
     def _visible(self, model_cls):
         return model_cls.objects.visible_to(self.context["request"].user)
@@ -194,13 +240,29 @@ def head_of(asset):
 def files_of(asset, commit=None) -> list:
     """The files at ``commit`` (default: the head of main) with their versions."""
     versions = revisions.files_at(commit if commit is not None else head_of(asset))
-    return [{"path": path, "version": v.number, "size": v.size, "sha256": v.sha256, "updated_at": v.created_at}
-            for path, v in versions.items()]
+    return [
+        {"path": path, "version": v.number, "size": v.size, "sha256": v.sha256, "updated_at": v.created_at}
+        for path, v in versions.items()
+    ]
 
 
 DATASET_LIST_FIELDS = [
-    "id", "owner", "name", "visibility", "media", "tasks", "domains", "license", "license_category",
-    "license_declared", "year", "instances_number", "features_number", "downloads", "likes", "created_at",
+    "id",
+    "owner",
+    "name",
+    "visibility",
+    "media",
+    "tasks",
+    "domains",
+    "license",
+    "license_category",
+    "license_declared",
+    "year",
+    "instances_number",
+    "features_number",
+    "downloads",
+    "likes",
+    "created_at",
     "updated_at",
 ]
 
@@ -217,8 +279,18 @@ class DatasetListSerializer(AssetSerializer):
 class FileColumnSerializer(serializers.ModelSerializer):
     class Meta:
         model = FileColumn
-        fields = ["name", "position", "data_type_original", "data_type_interpreted", "description",
-                  "is_primary_key_component", "is_nullable", "is_pii", "example_values", "stats"]
+        fields = [
+            "name",
+            "position",
+            "data_type_original",
+            "data_type_interpreted",
+            "description",
+            "is_primary_key_component",
+            "is_nullable",
+            "is_pii",
+            "example_values",
+            "stats",
+        ]
 
 
 class DatasetFileSerializer(serializers.ModelSerializer):
@@ -240,8 +312,10 @@ class RelationshipSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_column_links(self, obj) -> list:
-        return [{"from_column": link.from_column.name, "to_column": link.to_column.name, "order": link.link_order}
-                for link in obj.column_links.all()]
+        return [
+            {"from_column": link.from_column.name, "to_column": link.to_column.name, "order": link.link_order}
+            for link in obj.column_links.all()
+        ]
 
 
 class DatasetSerializer(DatasetListSerializer):
@@ -255,19 +329,46 @@ class DatasetSerializer(DatasetListSerializer):
 
     class Meta:
         model = Dataset
-        fields = [*DATASET_LIST_FIELDS, "card", "authors", "objective", "access", "availability", "num_citations",
-                  "citation_link", "sources", "storage_uri", "features_description", "representativity_description",
-                  "representativity_level", "sample_balance_description", "sample_balance_level", "split",
-                  "missing_values_description", "has_missing_values", "global_missing_percentage",
-                  "missing_values_handling_method", "temporal_factors", "metadata_provided_with_dataset",
-                  "external_documentation_available", "documentation_link", "data_errors_description",
-                  *Dataset.ETHICS_FLAGS, "described_files", "relationships", "models", "files", "sha"]
+        fields = [
+            *DATASET_LIST_FIELDS,
+            "card",
+            "authors",
+            "objective",
+            "access",
+            "availability",
+            "num_citations",
+            "citation_link",
+            "sources",
+            "storage_uri",
+            "features_description",
+            "representativity_description",
+            "representativity_level",
+            "sample_balance_description",
+            "sample_balance_level",
+            "split",
+            "missing_values_description",
+            "has_missing_values",
+            "global_missing_percentage",
+            "missing_values_handling_method",
+            "temporal_factors",
+            "metadata_provided_with_dataset",
+            "external_documentation_available",
+            "documentation_link",
+            "data_errors_description",
+            *Dataset.ETHICS_FLAGS,
+            "described_files",
+            "relationships",
+            "models",
+            "files",
+            "sha",
+        ]
         read_only_fields = ["id", "owner", "license_category", "downloads", "likes", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_models(self, obj) -> list:
-        links = ModelDataset.objects.filter(dataset=obj, model__in=MLModel.objects.visible_to(
-            self.context["request"].user)).select_related("model__owner")
+        links = ModelDataset.objects.filter(
+            dataset=obj, model__in=MLModel.objects.visible_to(self.context["request"].user)
+        ).select_related("model__owner")
         return [{"model": _asset_ref(link.model), "role": link.role} for link in links]
 
     @extend_schema_field(FileEntrySerializer(many=True))
@@ -312,27 +413,48 @@ class FileVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FileVersion
-        fields = ["path", "number", "status", "reason", "size", "sha256", "kind", "content_type", "inspection",
-                  "uploaded_by", "created_at", "processed_at"]
+        fields = [
+            "path",
+            "number",
+            "status",
+            "reason",
+            "size",
+            "sha256",
+            "kind",
+            "content_type",
+            "inspection",
+            "uploaded_by",
+            "created_at",
+            "processed_at",
+        ]
 
 
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    path = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                 help_text="Path in the repository; default: the uploaded file's name.")
+    path = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Path in the repository; default: the uploaded file's name.",
+    )
 
 
-PERMISSION_HELP = ("read (see, download), write (also edit metadata and files) or manage (also visibility, "
-                   "deletion, sharing); default read")
+PERMISSION_HELP = (
+    "read (see, download), write (also edit metadata and files) or manage (also visibility, "
+    "deletion, sharing); default read"
+)
 
 
 class GrantSerializer(serializers.ModelSerializer):
-    permission = serializers.ChoiceField(choices=Grant.Permission.choices, default=Grant.Permission.READ,
-                                         help_text=PERMISSION_HELP)
-    user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                        required=False, allow_null=True)
-    affiliation = serializers.SlugRelatedField(slug_field="name", queryset=Affiliation.objects.all(), required=False,
-                                               allow_null=True)
+    permission = serializers.ChoiceField(
+        choices=Grant.Permission.choices, default=Grant.Permission.READ, help_text=PERMISSION_HELP
+    )
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    affiliation = serializers.SlugRelatedField(
+        slug_field="name", queryset=Affiliation.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Grant
@@ -346,10 +468,12 @@ class GrantSerializer(serializers.ModelSerializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    permission = serializers.ChoiceField(choices=Invitation.Permission.choices, default=Invitation.Permission.READ,
-                                         help_text=PERMISSION_HELP)
-    invited_user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                                required=False, allow_null=True)
+    permission = serializers.ChoiceField(
+        choices=Invitation.Permission.choices, default=Invitation.Permission.READ, help_text=PERMISSION_HELP
+    )
+    invited_user = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
     days = serializers.IntegerField(min_value=1, max_value=365, default=14, write_only=True)
     token = serializers.CharField(read_only=True, help_text="The secret for the accept link; only in this response.")
     status = serializers.CharField(read_only=True)
@@ -366,13 +490,24 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    affiliations = serializers.SlugRelatedField(many=True, slug_field="name", queryset=Affiliation.objects.all(),
-                                                required=False)
+    affiliations = serializers.SlugRelatedField(
+        many=True, slug_field="name", queryset=Affiliation.objects.all(), required=False
+    )
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "role", "is_active", "affiliations",
-                  "last_login", "date_joined"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "affiliations",
+            "last_login",
+            "date_joined",
+        ]
         read_only_fields = ["id", "username", "last_login", "date_joined"]
 
 
@@ -383,9 +518,6 @@ class AffiliationSerializer(serializers.ModelSerializer):
         model = Affiliation
         fields = ["id", "name", "description", "members", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-
-
 
 
 # --- revisions ------------------------------------------------------------------------------------
@@ -433,5 +565,9 @@ class RefSerializer(serializers.ModelSerializer):
 
 class NewTagSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="Letters, digits, '.', '_' or '-'; not 'main'.")
-    revision = serializers.CharField(required=False, allow_blank=True, max_length=255,
-                                     help_text="Commit id, short id, branch or tag to tag; default main.")
+    revision = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        help_text="Commit id, short id, branch or tag to tag; default main.",
+    )

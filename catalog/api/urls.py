@@ -11,24 +11,47 @@ def asset_routes(detail, by_id, prefix: str) -> list:
         path(f"{prefix}/<int:pk>/", by_id.as_view(), name=f"{prefix}-detail-by-id"),
         path(f"{prefix}/{one}/", detail.as_view(), name=f"{prefix}-detail"),
         path(f"{prefix}/{one}/files/", v.FilesView.as_view(asset_model=detail.asset_model), name=f"{prefix}-files"),
-        path(f"{prefix}/{one}/versions/<path:path>", v.FileVersionsView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-file-versions"),
-        path(f"{prefix}/{one}/resolve/<path:path>", v.FileDownloadView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-file-download"),
-        path(f"{prefix}/{one}/commits/", v.CommitsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-commits"),
-        path(f"{prefix}/{one}/commits/<str:revision>/", v.CommitDetailView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-commit"),
+        path(
+            f"{prefix}/{one}/versions/<path:path>",
+            v.FileVersionsView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-file-versions",
+        ),
+        path(
+            f"{prefix}/{one}/resolve/<path:path>",
+            v.FileDownloadView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-file-download",
+        ),
+        path(
+            f"{prefix}/{one}/commits/", v.CommitsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-commits"
+        ),
+        path(
+            f"{prefix}/{one}/commits/<str:revision>/",
+            v.CommitDetailView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-commit",
+        ),
         path(f"{prefix}/{one}/refs/", v.RefsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-refs"),
         path(f"{prefix}/{one}/refs/tags/", v.TagsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-tags"),
-        path(f"{prefix}/{one}/refs/tags/<str:tag>/", v.TagDetailView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-tag"),
+        path(
+            f"{prefix}/{one}/refs/tags/<str:tag>/",
+            v.TagDetailView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-tag",
+        ),
         path(f"{prefix}/{one}/grants/", v.GrantsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-grants"),
-        path(f"{prefix}/{one}/grants/<int:grant_id>/", v.GrantDetailView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-grant"),
-        path(f"{prefix}/{one}/invitations/", v.InvitationsView.as_view(asset_model=detail.asset_model),
-             name=f"{prefix}-invitations"),
-        path(f"{prefix}/{one}/invitations/<int:invitation_id>/",
-             v.InvitationDetailView.as_view(asset_model=detail.asset_model), name=f"{prefix}-invitation"),
+        path(
+            f"{prefix}/{one}/grants/<int:grant_id>/",
+            v.GrantDetailView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-grant",
+        ),
+        path(
+            f"{prefix}/{one}/invitations/",
+            v.InvitationsView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-invitations",
+        ),
+        path(
+            f"{prefix}/{one}/invitations/<int:invitation_id>/",
+            v.InvitationDetailView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-invitation",
+        ),
     ]
 
 
@@ -37,11 +60,17 @@ urlpatterns = [
     path("models/facets", v.ModelFacetsView.as_view(), name="model-facets"),
     *asset_routes(v.ModelDetailView, v.ModelDetailByIdView, "models"),
     path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
-    path("models/<str:owner>/<str:name>/lineage/<int:edge_id>/", v.ModelLineageEdgeView.as_view(),
-         name="model-lineage-edge"),
+    path(
+        "models/<str:owner>/<str:name>/lineage/<int:edge_id>/",
+        v.ModelLineageEdgeView.as_view(),
+        name="model-lineage-edge",
+    ),
     path("models/<str:owner>/<str:name>/datasets/", v.ModelDatasetsView.as_view(), name="model-datasets"),
-    path("models/<str:owner>/<str:name>/datasets/<int:link_id>/", v.ModelDatasetLinkView.as_view(),
-         name="model-dataset-link"),
+    path(
+        "models/<str:owner>/<str:name>/datasets/<int:link_id>/",
+        v.ModelDatasetLinkView.as_view(),
+        name="model-dataset-link",
+    ),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
     path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
@@ -51,5 +80,3 @@ urlpatterns = [
     path("users/<str:username>/", v.UserDetailView.as_view(), name="user"),
     path("affiliations/", v.AffiliationListView.as_view(), name="affiliations"),
 ]
-
-

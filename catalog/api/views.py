@@ -26,7 +26,18 @@ from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
-from catalog.models import CNNModule, Commit, CommitChange, Dataset, FileVersion, MLModel, ModelDataset, ModelLineage, RepoFile, Task
+from catalog.models import (
+    CNNModule,
+    Commit,
+    CommitChange,
+    Dataset,
+    FileVersion,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    RepoFile,
+    Task,
+)
 from catalog.views import download_response
 
 
@@ -39,9 +50,15 @@ class AssetLookupMixin:
 
     def get_asset(self, *, write: bool = False, manage: bool = False):
         kwargs = self.kwargs
-        lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
-        asset = get_object_or_404(self.asset_model.objects.visible_to(self.request.user).select_related("owner")
-                                  .defer("search_vector", "card"), **lookup)
+        lookup = (
+            {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
+        )
+        asset = get_object_or_404(
+            self.asset_model.objects.visible_to(self.request.user)
+            .select_related("owner")
+            .defer("search_vector", "card"),
+            **lookup,
+        )
         if manage and not asset.is_manageable_by(self.request.user):
             raise PermissionDenied(sharing.MANAGE_REFUSED.format(self.manage_action))
         if write and not asset.is_editable_by(self.request.user):
@@ -69,17 +86,22 @@ class AssetDetailView(AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
 
     def get_object(self):
         # A change of visibility needs manage too: the service refuses it (403) for write grantees.
-        return self.get_asset(write=self.request.method not in permissions.SAFE_METHODS,
-                              manage=self.request.method == "DELETE")
+        return self.get_asset(
+            write=self.request.method not in permissions.SAFE_METHODS, manage=self.request.method == "DELETE"
+        )
 
     def perform_destroy(self, instance):
         services.delete_asset(user=self.request.user, asset=instance, request=self.request)
 
 
 def _model_detail_queryset():
-    return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").defer(
-        "search_vector").prefetch_related(
-        "media", "tasks", "authors", Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position")))
+    return (
+        MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn")
+        .defer("search_vector")
+        .prefetch_related(
+            "media", "tasks", "authors", Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position"))
+        )
+    )
 
 
 # What a list row does not show: large text (cards, search vectors, licence terms) stays in the database.
@@ -87,16 +109,22 @@ LIST_DEFERRED = ("card", "search_vector", "license__terms", "owner__password")
 
 
 def _model_list_queryset(user):
-    return (MLModel.objects.visible_to(user).select_related("owner", "license").defer(*LIST_DEFERRED)
-            .prefetch_related("media", "tasks"))
+    return (
+        MLModel.objects.visible_to(user)
+        .select_related("owner", "license")
+        .defer(*LIST_DEFERRED)
+        .prefetch_related("media", "tasks")
+    )
 
 
 SEARCH_PARAMS = [OpenApiParameter("search", str, description="Full-text query (names rank above cards)")]
 
 
 @extend_schema_view(
-    get=extend_schema(summary="List models", description="Filters combine with AND; `sort` defaults to "
-                      "`relevance` with `search`, else `updated`."),
+    get=extend_schema(
+        summary="List models",
+        description="Filters combine with AND; `sort` defaults to `relevance` with `search`, else `updated`.",
+    ),
     post=extend_schema(summary="Create a model (you become its owner)"),
 )
 class ModelListView(AssetListView):
@@ -118,13 +146,18 @@ def _save_model(request, data: dict, model: MLModel | None = None) -> MLModel:
     data = dict(data)
     if "architecture" in data:
         arch = dict(data["architecture"])
-        data["architecture"] = {**arch, "modules": [dict(m) for m in arch.get("modules", [])]} \
-            if "modules" in arch else arch
+        data["architecture"] = (
+            {**arch, "modules": [dict(m) for m in arch.get("modules", [])]} if "modules" in arch else arch
+        )
     return services.save_model(user=request.user, data=data, model=model, request=request)
 
 
-@extend_schema_view(get=extend_schema(summary="A model with its parts"), put=extend_schema(summary="Replace a model's metadata"),
-                    patch=extend_schema(summary="Change a model's metadata"), delete=extend_schema(summary="Delete a model"))
+@extend_schema_view(
+    get=extend_schema(summary="A model with its parts"),
+    put=extend_schema(summary="Replace a model's metadata"),
+    patch=extend_schema(summary="Change a model's metadata"),
+    delete=extend_schema(summary="Delete a model"),
+)
 class ModelDetailView(AssetDetailView):
     serializer_class = s.MLModelSerializer
 
@@ -143,19 +176,33 @@ def _by_id(view, prefix: str, summary: str):
     """The same detail view addressed by id, with operationIds of its own."""
     ops = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
     parameters = [OpenApiParameter("id", int, OpenApiParameter.PATH, description=f"The {summary}'s id")]
-    return extend_schema_view(**{method: extend_schema(operation_id=f"{prefix}_by_id_{op}", parameters=parameters)
-                                 for method, op in ops.items()})(
-        type(f"{view.__name__}ById", (view,), {"__doc__": view.__doc__}))
+    return extend_schema_view(
+        **{
+            method: extend_schema(operation_id=f"{prefix}_by_id_{op}", parameters=parameters)
+            for method, op in ops.items()
+        }
+    )(type(f"{view.__name__}ById", (view,), {"__doc__": view.__doc__}))
 
 
 ModelDetailByIdView = _by_id(ModelDetailView, "models", "model")
 
 
 def _dataset_list_queryset(user):
-    return Dataset.objects.visible_to(user).select_related("owner", "license").defer(
-        *LIST_DEFERRED, "objective", "sources", "features_description", "representativity_description",
-        "sample_balance_description", "missing_values_description", "data_errors_description").prefetch_related(
-        "media", "tasks", "domains")
+    return (
+        Dataset.objects.visible_to(user)
+        .select_related("owner", "license")
+        .defer(
+            *LIST_DEFERRED,
+            "objective",
+            "sources",
+            "features_description",
+            "representativity_description",
+            "sample_balance_description",
+            "missing_values_description",
+            "data_errors_description",
+        )
+        .prefetch_related("media", "tasks", "domains")
+    )
 
 
 @extend_schema_view(get=extend_schema(summary="List datasets"), post=extend_schema(summary="Create a dataset"))
@@ -178,20 +225,33 @@ def _save_dataset(request, data: dict, dataset: Dataset | None = None) -> Datase
     return services.save_dataset(user=request.user, data=dict(data), dataset=dataset, request=request)
 
 
-@extend_schema_view(get=extend_schema(summary="A dataset with its EXAI metadata, files, columns and relationships"),
-                    put=extend_schema(summary="Replace a dataset's metadata"),
-                    patch=extend_schema(summary="Change a dataset's metadata"),
-                    delete=extend_schema(summary="Delete a dataset"))
+@extend_schema_view(
+    get=extend_schema(summary="A dataset with its EXAI metadata, files, columns and relationships"),
+    put=extend_schema(summary="Replace a dataset's metadata"),
+    patch=extend_schema(summary="Change a dataset's metadata"),
+    delete=extend_schema(summary="Delete a dataset"),
+)
 class DatasetDetailView(AssetDetailView):
     asset_model = Dataset
     serializer_class = s.DatasetSerializer
 
     def get_asset(self, **levels):
         asset = super().get_asset(**levels)
-        return Dataset.objects.select_related("owner", "license").prefetch_related(
-            "media", "tasks", "domains", "authors", "files__columns",
-            "relationships__from_file", "relationships__to_file", "relationships__column_links__from_column",
-            "relationships__column_links__to_column").get(pk=asset.pk)
+        return (
+            Dataset.objects.select_related("owner", "license")
+            .prefetch_related(
+                "media",
+                "tasks",
+                "domains",
+                "authors",
+                "files__columns",
+                "relationships__from_file",
+                "relationships__to_file",
+                "relationships__column_links__from_column",
+                "relationships__column_links__to_column",
+            )
+            .get(pk=asset.pk)
+        )
 
     def perform_update(self, serializer):
         serializer.instance = _save_dataset(self.request, serializer.validated_data, serializer.instance)
@@ -206,20 +266,26 @@ DatasetDetailByIdView = _by_id(DatasetDetailView, "datasets", "dataset")
 def _resolve(model_cls, ref: str, user):
     found = filters.visible_ref(model_cls, ref, user).first()  # hidden reads as missing
     if found is None:
-        raise ValidationError({"base" if model_cls is MLModel else "dataset": [f"No visible {model_cls._meta.verbose_name} {ref!r}."]})
+        raise ValidationError(
+            {"base" if model_cls is MLModel else "dataset": [f"No visible {model_cls._meta.verbose_name} {ref!r}."]}
+        )
     return found
 
 
-@extend_schema_view(get=extend_schema(summary="A model's base models (this model derives from them)",
-                                      responses=s.LineageEdgeSerializer(many=True)),
-                    post=extend_schema(summary="Add a base model", request=s.NewLineageEdgeSerializer))
+@extend_schema_view(
+    get=extend_schema(
+        summary="A model's base models (this model derives from them)", responses=s.LineageEdgeSerializer(many=True)
+    ),
+    post=extend_schema(summary="Add a base model", request=s.NewLineageEdgeSerializer),
+)
 class ModelLineageView(AssetLookupMixin, APIView):
     serializer_class = s.LineageEdgeSerializer
 
     def get(self, request, **kwargs):
         model = self.get_asset()
         edges = model.base_edges.filter(base__in=MLModel.objects.visible_to(request.user)).select_related(
-            "model__owner", "base__owner")
+            "model__owner", "base__owner"
+        )
         return Response(s.LineageEdgeSerializer(edges, many=True).data)
 
     def post(self, request, **kwargs):
@@ -227,8 +293,9 @@ class ModelLineageView(AssetLookupMixin, APIView):
         data = s.NewLineageEdgeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         base = _resolve(MLModel, data.validated_data["base"], request.user)
-        edge = services.add_base_model(user=request.user, model=model, base=base,
-                                       relation=data.validated_data["relation"], request=request)
+        edge = services.add_base_model(
+            user=request.user, model=model, base=base, relation=data.validated_data["relation"], request=request
+        )
         return Response(s.LineageEdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
 
@@ -246,17 +313,29 @@ class ModelLineageEdgeView(_ModelLinkView):
 
     @extend_schema(summary="Remove a base model", responses={204: None})
     def delete(self, request, edge_id: int, **kwargs):
-        return self.remove(request, edge_id, ModelLineage.objects.select_related("model__owner", "base__owner"),
-                           services.remove_base_model, "edge")
+        return self.remove(
+            request,
+            edge_id,
+            ModelLineage.objects.select_related("model__owner", "base__owner"),
+            services.remove_base_model,
+            "edge",
+        )
 
 
-@extend_schema_view(post=extend_schema(summary="Record that the model uses a dataset", request=s.DatasetLinkSerializer,
-                                       responses={201: s.ModelDatasetRefSerializer}))
+@extend_schema_view(
+    post=extend_schema(
+        summary="Record that the model uses a dataset",
+        request=s.DatasetLinkSerializer,
+        responses={201: s.ModelDatasetRefSerializer},
+    )
+)
 class ModelDatasetsView(AssetLookupMixin, APIView):
     serializer_class = s.DatasetLinkSerializer
 
-    @extend_schema(summary="Datasets the model was trained, fine-tuned or evaluated on",
-                   responses=s.ModelDatasetRefSerializer(many=True))
+    @extend_schema(
+        summary="Datasets the model was trained, fine-tuned or evaluated on",
+        responses=s.ModelDatasetRefSerializer(many=True),
+    )
     def get(self, request, **kwargs):
         model = self.get_asset()
         return Response(s.MLModelSerializer(model, context={"request": request}).get_datasets(model))
@@ -266,11 +345,17 @@ class ModelDatasetsView(AssetLookupMixin, APIView):
         data = s.DatasetLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = _resolve(Dataset, data.validated_data["dataset"], request.user)
-        link = services.link_dataset(user=request.user, model=model, dataset=dataset,
-                                     role=data.validated_data["role"], request=request)
-        return Response({"id": link.pk, "dataset": {"id": dataset.pk, "owner": dataset.owner.username,
-                                                    "name": dataset.name},
-                         "role": data.validated_data["role"]}, status=status.HTTP_201_CREATED)
+        link = services.link_dataset(
+            user=request.user, model=model, dataset=dataset, role=data.validated_data["role"], request=request
+        )
+        return Response(
+            {
+                "id": link.pk,
+                "dataset": {"id": dataset.pk, "owner": dataset.owner.username, "name": dataset.name},
+                "role": data.validated_data["role"],
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ModelDatasetLinkView(_ModelLinkView):
@@ -278,15 +363,24 @@ class ModelDatasetLinkView(_ModelLinkView):
 
     @extend_schema(summary="Remove a model-dataset link", responses={204: None})
     def delete(self, request, link_id: int, **kwargs):
-        return self.remove(request, link_id, ModelDataset.objects.select_related("model__owner", "dataset__owner"),
-                           services.unlink_dataset, "link")
+        return self.remove(
+            request,
+            link_id,
+            ModelDataset.objects.select_related("model__owner", "dataset__owner"),
+            services.unlink_dataset,
+            "link",
+        )
 
 
 # --- files --------------------------------------------------------------------------------------
 
 
-REVISION = OpenApiParameter("revision", str, description="A commit id (full or at least 7 hex digits), a branch "
-                            "or a tag, also as refs/heads/<name> or refs/tags/<name>; default: main")
+REVISION = OpenApiParameter(
+    "revision",
+    str,
+    description="A commit id (full or at least 7 hex digits), a branch "
+    "or a tag, also as refs/heads/<name> or refs/tags/<name>; default: main",
+)
 
 
 def _commit_or_404(asset, revision: str | None):
@@ -300,14 +394,20 @@ class FilesView(AssetLookupMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.UploadSerializer
 
-    @extend_schema(summary="The files at a revision (default: the head of main) with their versions",
-                   responses=s.FileEntrySerializer(many=True), parameters=[REVISION])
+    @extend_schema(
+        summary="The files at a revision (default: the head of main) with their versions",
+        responses=s.FileEntrySerializer(many=True),
+        parameters=[REVISION],
+    )
     def get(self, request, **kwargs):
         asset = self.get_asset()
         return Response(s.files_of(asset, _commit_or_404(asset, request.query_params.get("revision"))))
 
-    @extend_schema(summary="Upload a new version of a path (multipart: file, path)", request=s.UploadSerializer,
-                   responses={201: s.FileVersionSerializer, 413: OpenApiResponse(description="Over the size limit")})
+    @extend_schema(
+        summary="Upload a new version of a path (multipart: file, path)",
+        request=s.UploadSerializer,
+        responses={201: s.FileVersionSerializer, 413: OpenApiResponse(description="Over the size limit")},
+    )
     def post(self, request, **kwargs):
         asset = self.get_asset(write=True)
         payload = request.data  # parsing the body is what flags an over-size file (SizeLimitedUploadHandler)
@@ -346,17 +446,25 @@ class FileVersionsView(AssetLookupMixin, generics.ListAPIView):
 
 
 class FileDownloadView(AssetLookupMixin, APIView):
-    @extend_schema(summary="Download a file (Range, ETag = SHA-256)", responses={
-        (200, "application/octet-stream"): OpenApiTypes.BINARY, (206, "application/octet-stream"): OpenApiTypes.BINARY,
-        304: OpenApiResponse(description="Not modified (If-None-Match)"),
-        416: OpenApiResponse(description="Range not satisfiable")},
-        parameters=[OpenApiParameter("version", int, description="A version number (any ready version of the path)"),
-                    REVISION])
+    @extend_schema(
+        summary="Download a file (Range, ETag = SHA-256)",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            304: OpenApiResponse(description="Not modified (If-None-Match)"),
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+        parameters=[
+            OpenApiParameter("version", int, description="A version number (any ready version of the path)"),
+            REVISION,
+        ],
+    )
     def get(self, request, path: str, **kwargs):
         asset = self.get_asset()
         try:
-            version = files.find_version(asset, path, number=request.query_params.get("version"),
-                                         revision=request.query_params.get("revision"))
+            version = files.find_version(
+                asset, path, number=request.query_params.get("version"), revision=request.query_params.get("revision")
+            )
         except ValueError as exc:
             raise ValidationError({"version": [str(exc)]}) from None
         except revisions.RevisionNotFound as exc:
@@ -376,6 +484,7 @@ class FileDownloadView(AssetLookupMixin, APIView):
 
 
 # --- revisions ----------------------------------------------------------------------------------
+
 
 class CommitPagination(CursorPagination):
     ordering = "-number"
@@ -399,8 +508,12 @@ class CommitsView(AssetLookupMixin, generics.ListAPIView):
         commit = _commit_or_404(asset, self.request.query_params.get("revision"))
         if commit is None:
             return Commit.objects.none()
-        return (Commit.objects.of(asset).filter(number__lte=commit.number).select_related("parent")
-                .annotate(changed=Count("changes")))
+        return (
+            Commit.objects.of(asset)
+            .filter(number__lte=commit.number)
+            .select_related("parent")
+            .annotate(changed=Count("changes"))
+        )
 
 
 class CommitDetailView(AssetLookupMixin, APIView):
@@ -411,9 +524,12 @@ class CommitDetailView(AssetLookupMixin, APIView):
         commit = _commit_or_404(self.get_asset(), revision)
         if commit is None:
             raise NotFound("The repository has no commit yet.")
-        commit = (Commit.objects.select_related("parent").annotate(changed=Count("changes"))
-                  .prefetch_related(Prefetch("changes", queryset=CommitChange.objects.select_related("version")))
-                  .get(pk=commit.pk))
+        commit = (
+            Commit.objects.select_related("parent")
+            .annotate(changed=Count("changes"))
+            .prefetch_related(Prefetch("changes", queryset=CommitChange.objects.select_related("version")))
+            .get(pk=commit.pk)
+        )
         return Response(s.CommitDetailSerializer(commit).data)
 
 
@@ -428,15 +544,21 @@ class RefsView(AssetLookupMixin, APIView):
 class TagsView(AssetLookupMixin, APIView):
     serializer_class = s.NewTagSerializer
 
-    @extend_schema(summary="Tag a commit (write permission)", request=s.NewTagSerializer,
-                   responses={201: s.RefSerializer})
+    @extend_schema(
+        summary="Tag a commit (write permission)", request=s.NewTagSerializer, responses={201: s.RefSerializer}
+    )
     def post(self, request, **kwargs):
         asset = self.get_asset(write=True)
         data = s.NewTagSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            ref = revisions.create_tag(asset=asset, name=data.validated_data["name"], user=request.user,
-                                       revision=data.validated_data.get("revision") or None, request=request)
+            ref = revisions.create_tag(
+                asset=asset,
+                name=data.validated_data["name"],
+                user=request.user,
+                revision=data.validated_data.get("revision") or None,
+                request=request,
+            )
         except revisions.RevisionNotFound as exc:
             raise ValidationError({"revision": [str(exc)]}) from None
         except ValueError as exc:
@@ -501,8 +623,10 @@ class InvitationsView(SharingMixin, APIView):
         invitations = Invitation.objects.for_asset(asset).select_related("invited_user")
         return Response(s.InvitationSerializer(invitations, many=True).data)
 
-    @extend_schema(summary="Invite a registered user or an e-mail address: e-mailed like the Share page's "
-                           "invitations; the token is also returned, once")
+    @extend_schema(
+        summary="Invite a registered user or an e-mail address: e-mailed like the Share page's "
+        "invitations; the token is also returned, once"
+    )
     def post(self, request, **kwargs):
         asset = self.get_managed_asset()
         data = s.InvitationSerializer(data=request.data)
@@ -578,11 +702,16 @@ class FacetValueSerializer(serializers_.Serializer):
 
 
 def _facets_serializer(name: str, noun: str, params: str) -> type[serializers_.Serializer]:
-    return type(name, (serializers_.Serializer,), {
-        "total": serializers_.IntegerField(help_text=f"{noun} matching every filter."),
-        "facets": serializers_.DictField(child=FacetValueSerializer(many=True),
-                                         help_text=f"{params}: each value with its count, largest first."),
-    })
+    return type(
+        name,
+        (serializers_.Serializer,),
+        {
+            "total": serializers_.IntegerField(help_text=f"{noun} matching every filter."),
+            "facets": serializers_.DictField(
+                child=FacetValueSerializer(many=True), help_text=f"{params}: each value with its count, largest first."
+            ),
+        },
+    )
 
 
 class _FacetsView(generics.GenericAPIView):
@@ -594,13 +723,18 @@ class _FacetsView(generics.GenericAPIView):
 
 
 ModelFacetsSerializer = _facets_serializer(
-    "ModelFacetsSerializer", "Models", "task, media, architecture, training_type, license_category")
-DatasetFacetsSerializer = _facets_serializer("DatasetFacetsSerializer", "Datasets",
-                                             "media, task, domain, license_category")
+    "ModelFacetsSerializer", "Models", "task, media, architecture, training_type, license_category"
+)
+DatasetFacetsSerializer = _facets_serializer(
+    "DatasetFacetsSerializer", "Datasets", "media, task, domain, license_category"
+)
 
 
-@extend_schema_view(get=extend_schema(summary="Facet counts of the (filtered) model list",
-                                      responses=ModelFacetsSerializer, filters=True))
+@extend_schema_view(
+    get=extend_schema(
+        summary="Facet counts of the (filtered) model list", responses=ModelFacetsSerializer, filters=True
+    )
+)
 class ModelFacetsView(_FacetsView):
     """Counts per task, media, architecture family, training type and licence category of the models you
     may see that match the filters (the model list's query parameters), every filter applied. Counts
@@ -611,8 +745,11 @@ class ModelFacetsView(_FacetsView):
     filterset_class = filters.MLModelFilter  # documents the same query parameters as the list
 
 
-@extend_schema_view(get=extend_schema(summary="Facet counts of the (filtered) dataset list",
-                                      responses=DatasetFacetsSerializer, filters=True))
+@extend_schema_view(
+    get=extend_schema(
+        summary="Facet counts of the (filtered) dataset list", responses=DatasetFacetsSerializer, filters=True
+    )
+)
 class DatasetFacetsView(_FacetsView):
     """Counts per media, task, domain and licence category of the datasets you may see that match the
     filters (the dataset list's query parameters, EXAI criteria included), every filter applied.

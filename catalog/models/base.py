@@ -189,11 +189,11 @@ class Asset(models.Model):
     name = models.CharField(max_length=200, validators=[asset_name_validator])
     card = models.TextField(blank=True, help_text="Markdown description (model card / dataset card).")
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC, db_index=True)
-    license = models.ForeignKey(
-        "licensing.License", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    license = models.ForeignKey("licensing.License", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     license_declared = models.CharField(
-        max_length=300, blank=True, help_text="The licence string as declared, kept even when it matches no known licence."
+        max_length=300,
+        blank=True,
+        help_text="The licence string as declared, kept even when it matches no known licence.",
     )
     downloads = models.BigIntegerField(default=0, validators=[non_negative])
     likes = models.BigIntegerField(default=0, validators=[non_negative])

@@ -25,7 +25,6 @@ from catalog.models.base import (
 from catalog.models.mlmodels import MLModel
 
 
-
 class Dataset(Asset):
     Level = Level
     Balance = Balance

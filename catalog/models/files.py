@@ -54,7 +54,9 @@ class RepoFile(models.Model):
                 | (Q(model__isnull=True) & Q(dataset__isnull=False)),
                 name="repofile_exactly_one_asset",
             ),
-            models.UniqueConstraint(fields=["model", "path"], condition=Q(model__isnull=False), name="repofile_model_path_unique"),
+            models.UniqueConstraint(
+                fields=["model", "path"], condition=Q(model__isnull=False), name="repofile_model_path_unique"
+            ),
             models.UniqueConstraint(
                 fields=["dataset", "path"], condition=Q(dataset__isnull=False), name="repofile_dataset_path_unique"
             ),
@@ -106,7 +108,9 @@ class FileVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["file", "number"], name="fileversion_number_unique"),
             models.CheckConstraint(condition=Q(size__gte=0), name="fileversion_size_non_negative"),
-            models.CheckConstraint(condition=Q(status__in=["pending", "ready", "rejected"]), name="fileversion_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "ready", "rejected"]), name="fileversion_status_valid"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="ready") | (~Q(sha256="") & ~Q(storage_key="")), name="fileversion_ready_is_stored"
             ),

@@ -22,7 +22,6 @@ from catalog.models.base import (
 )
 
 
-
 class MLModel(Asset):
     """A machine-learning model (``MLModel`` to avoid clashing with ``django.db.models.Model``)."""
 
@@ -36,13 +35,19 @@ class MLModel(Asset):
     architecture_name = models.CharField(max_length=200, blank=True, help_text="e.g. LlamaForCausalLM, ResNet")
     parameter_count = models.BigIntegerField(null=True, blank=True, db_index=True, validators=[non_negative])
     release_date = models.DateField(
-        null=True, blank=True, db_index=True,
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="When its authors first released it (not when it was added here); empty when unknown.",
     )
     authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_models", blank=True)
     bases = models.ManyToManyField(
-        "self", through="ModelLineage", through_fields=("model", "base"), symmetrical=False,
-        related_name="derivatives", blank=True,
+        "self",
+        through="ModelLineage",
+        through_fields=("model", "base"),
+        symmetrical=False,
+        related_name="derivatives",
+        blank=True,
     )
     datasets = models.ManyToManyField("Dataset", through="ModelDataset", related_name="models", blank=True)
 

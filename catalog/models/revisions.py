@@ -20,12 +20,27 @@ from catalog.models.mlmodels import MLModel
 SHORT_OID = 7
 
 
-def compute_oid(*, parent_oid: str, asset_kind: str, asset_id: int, number: int, author: str, created_at: datetime,
-                message: str, changes: dict[str, str | None]) -> str:
+def compute_oid(
+    *,
+    parent_oid: str,
+    asset_kind: str,
+    asset_id: int,
+    number: int,
+    author: str,
+    created_at: datetime,
+    message: str,
+    changes: dict[str, str | None],
+) -> str:
     """SHA-1 (40 lowercase hex, like git) of a canonical text of the commit. ``changes`` maps each path
     to the content identity of its new version (``version_identity``) or None for a deletion."""
-    lines = [f"parent {parent_oid}", f"asset {asset_kind} {asset_id}", f"number {number}", f"author {author}",
-             f"time {created_at.astimezone(dt_timezone.utc).isoformat()}", ""]
+    lines = [
+        f"parent {parent_oid}",
+        f"asset {asset_kind} {asset_id}",
+        f"number {number}",
+        f"author {author}",
+        f"time {created_at.astimezone(dt_timezone.utc).isoformat()}",
+        "",
+    ]
     lines += [f"{'-' if identity is None else identity}\t{path}" for path, identity in sorted(changes.items())]
     lines += ["", message]
     return hashlib.sha1("\n".join(lines).encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -38,16 +53,20 @@ def version_identity(version: FileVersion) -> str:
 
 def _exactly_one_asset(prefix: str) -> models.CheckConstraint:
     return models.CheckConstraint(
-        condition=(Q(model__isnull=False) & Q(dataset__isnull=True)) | (Q(model__isnull=True) & Q(dataset__isnull=False)),
+        condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
+        | (Q(model__isnull=True) & Q(dataset__isnull=False)),
         name=f"{prefix}_exactly_one_asset",
     )
 
 
 def _unique_per_asset(prefix: str, field: str) -> list[models.UniqueConstraint]:
     return [
-        models.UniqueConstraint(fields=["model", field], condition=Q(model__isnull=False), name=f"{prefix}_model_{field}_unique"),
-        models.UniqueConstraint(fields=["dataset", field], condition=Q(dataset__isnull=False),
-                                name=f"{prefix}_dataset_{field}_unique"),
+        models.UniqueConstraint(
+            fields=["model", field], condition=Q(model__isnull=False), name=f"{prefix}_model_{field}_unique"
+        ),
+        models.UniqueConstraint(
+            fields=["dataset", field], condition=Q(dataset__isnull=False), name=f"{prefix}_dataset_{field}_unique"
+        ),
     ]
 
 
@@ -64,8 +83,9 @@ class Commit(models.Model):
     oid = models.CharField(max_length=40, unique=True)
     number = models.PositiveIntegerField(help_text="1, 2, 3... along the repository's history.")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     author_name = models.CharField(max_length=150, blank=True)
     message = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -111,10 +131,14 @@ class CommitChange(models.Model):
             models.UniqueConstraint(fields=["commit", "path"], name="commitchange_commit_path_unique"),
         ]
         indexes = [
-            models.Index(fields=["model", "path", "number"], condition=Q(model__isnull=False),
-                         name="commitchange_model_path_idx"),
-            models.Index(fields=["dataset", "path", "number"], condition=Q(dataset__isnull=False),
-                         name="commitchange_dataset_path_idx"),
+            models.Index(
+                fields=["model", "path", "number"], condition=Q(model__isnull=False), name="commitchange_model_path_idx"
+            ),
+            models.Index(
+                fields=["dataset", "path", "number"],
+                condition=Q(dataset__isnull=False),
+                name="commitchange_dataset_path_idx",
+            ),
         ]
 
     def __str__(self) -> str:

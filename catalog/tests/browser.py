@@ -16,8 +16,14 @@ from urllib.parse import urlsplit
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 # Playwright's sync API runs its own event loop; Django refuses ORM calls from inside one otherwise.
@@ -27,8 +33,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def chromium():
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (make test does this "
-                    "when apt is usable); the browser tests need it")
+        pytest.skip(
+            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (make test does this "
+            "when apt is usable); the browser tests need it"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -53,8 +61,7 @@ class PageLog:
     def outside(self, base_url: str) -> list[str]:
         """Requests to anywhere but ``base_url``'s host and port (data: and blob: URLs stay inside)."""
         hub = urlsplit(base_url).netloc
-        return [url for url in self.requests
-                if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != hub]
+        return [url for url in self.requests if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != hub]
 
 
 def new_page(browser, **options):

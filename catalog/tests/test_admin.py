@@ -52,8 +52,9 @@ def resolve(kind: str, name: str) -> str:
 
 
 def read_only(name: str, user) -> bool:
-    model = next(m for m in admin.site._registry
-                 if name.rsplit("_", 1)[0] == f"admin:{m._meta.app_label}_{m._meta.model_name}")
+    model = next(
+        m for m in admin.site._registry if name.rsplit("_", 1)[0] == f"admin:{m._meta.app_label}_{m._meta.model_name}"
+    )
     request = RequestFactory().get("/")
     request.user = user
     return not admin.site._registry[model].has_add_permission(request)
@@ -112,8 +113,14 @@ def test_the_admin_refuses_a_lineage_cycle_entered_in_the_inline(client, admin_u
     url = reverse("admin:catalog_mlmodel_change", args=[tiny.pk])
     data = form_data(client.get(url))
     n = int(data["base_edges-TOTAL_FORMS"])
-    data.update({"base_edges-TOTAL_FORMS": n + 1, f"base_edges-{n}-model": tiny.pk,
-                 f"base_edges-{n}-base": tiny_ft.pk, f"base_edges-{n}-relation": "merge"})
+    data.update(
+        {
+            "base_edges-TOTAL_FORMS": n + 1,
+            f"base_edges-{n}-model": tiny.pk,
+            f"base_edges-{n}-base": tiny_ft.pk,
+            f"base_edges-{n}-relation": "merge",
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 200, "the form should be shown again with the error"
     assert "would form a cycle" in response.content.decode()
@@ -126,8 +133,14 @@ def test_the_admin_saves_a_valid_base_model_from_the_inline(client, admin_user, 
     url = reverse("admin:catalog_mlmodel_change", args=[tiny.pk])
     data = form_data(client.get(url))
     n = int(data["base_edges-TOTAL_FORMS"])
-    data.update({"base_edges-TOTAL_FORMS": n + 1, f"base_edges-{n}-model": tiny.pk,
-                 f"base_edges-{n}-base": other.pk, f"base_edges-{n}-relation": "distillation"})
+    data.update(
+        {
+            "base_edges-TOTAL_FORMS": n + 1,
+            f"base_edges-{n}-model": tiny.pk,
+            f"base_edges-{n}-base": other.pk,
+            f"base_edges-{n}-relation": "distillation",
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 302, response.context and response.context["errors"]
     assert ModelLineage.objects.get(model=tiny).relation == "distillation"

@@ -39,15 +39,21 @@ def as_role(request, role) -> APIClient:
 # --- reads: who sees what --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role,sees", [("anonymous", False), ("stranger", False), ("grantee", True), ("owner", True),
-                                       ("admin_user", True)])
-def test_private_models_and_datasets_answer_404_to_those_who_may_not_see_them(request, role, sees, private_model,
-                                                                               private_dataset):
+@pytest.mark.parametrize(
+    "role,sees", [("anonymous", False), ("stranger", False), ("grantee", True), ("owner", True), ("admin_user", True)]
+)
+def test_private_models_and_datasets_answer_404_to_those_who_may_not_see_them(
+    request, role, sees, private_model, private_dataset
+):
     client = as_role(request, role)
     urls = [
-        "/api/v1/models/owner/secret/", f"/api/v1/models/{private_model.pk}/", "/api/v1/models/owner/secret/files/",
-        "/api/v1/models/owner/secret/lineage/", "/api/v1/models/owner/secret/datasets/",
-        "/api/v1/datasets/owner/secret-data/", f"/api/v1/datasets/{private_dataset.pk}/",
+        "/api/v1/models/owner/secret/",
+        f"/api/v1/models/{private_model.pk}/",
+        "/api/v1/models/owner/secret/files/",
+        "/api/v1/models/owner/secret/lineage/",
+        "/api/v1/models/owner/secret/datasets/",
+        "/api/v1/datasets/owner/secret-data/",
+        f"/api/v1/datasets/{private_dataset.pk}/",
         "/api/v1/datasets/owner/secret-data/files/",
     ]
     for url in urls:
@@ -73,8 +79,14 @@ def test_the_model_detail_has_its_parts_and_hides_private_relatives(owner, stran
     ModelLineage.objects.create(model=model, base=base, relation="fine_tune")
     ModelLineage.objects.create(model=model, base=hidden_base, relation="merge")
     data = api(stranger).get("/api/v1/models/owner/child/").json()
-    assert data["architecture_details"] == {"family": "transformer", "decoder_count": 12, "attention_size": None,
-                                            "up_size": None, "down_size": None, "embedding_size": 768}
+    assert data["architecture_details"] == {
+        "family": "transformer",
+        "decoder_count": 12,
+        "attention_size": None,
+        "up_size": None,
+        "down_size": None,
+        "embedding_size": 768,
+    }
     assert data["bases"] == [{"model": {"id": base.pk, "owner": "owner", "name": "base"}, "relation": "fine_tune"}]
     owner_view = api(owner).get("/api/v1/models/owner/child/").json()
     assert {b["model"]["name"] for b in owner_view["bases"]} == {"base", "hidden-base"}
@@ -87,11 +99,20 @@ def test_the_model_detail_has_its_parts_and_hides_private_relatives(owner, stran
 def test_creating_a_model_with_transformer_details(owner):
     TaskFactory(slug="text-generation")
     LicenseFactory()
-    response = api(owner).post("/api/v1/models/", {
-        "name": "tiny-gpt", "card": "# Tiny", "media": ["text"], "tasks": ["text-generation"],
-        "training_type": "pretrain", "parameter_count": 1000, "license": "apache-2.0",
-        "architecture": {"family": "transformer", "decoder_count": 2, "embedding_size": 64},
-    }, format="json")
+    response = api(owner).post(
+        "/api/v1/models/",
+        {
+            "name": "tiny-gpt",
+            "card": "# Tiny",
+            "media": ["text"],
+            "tasks": ["text-generation"],
+            "training_type": "pretrain",
+            "parameter_count": 1000,
+            "license": "apache-2.0",
+            "architecture": {"family": "transformer", "decoder_count": 2, "embedding_size": 64},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     model = MLModel.objects.get(owner=owner, name="tiny-gpt")
     assert model.transformer.decoder_count == 2 and model.architecture_family == "transformer"
@@ -99,12 +120,19 @@ def test_creating_a_model_with_transformer_details(owner):
     assert AuditEvent.objects.filter(action="asset.create", target_id=str(model.pk)).exists()
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"name": "a/b"}, "name"), ({"name": "x", "parameter_count": -1}, "parameter_count"),
-    ({"name": "x", "media": ["smell"]}, "media"), ({"name": "x", "tasks": ["no-such-task"]}, "tasks"),
-    ({"name": "x", "architecture": {"family": "mamba"}}, "architecture"), ({"name": "taken"}, "name"),
-    ({"name": "x", "license": "not-a-licence"}, "license"), ({}, "name"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"name": "a/b"}, "name"),
+        ({"name": "x", "parameter_count": -1}, "parameter_count"),
+        ({"name": "x", "media": ["smell"]}, "media"),
+        ({"name": "x", "tasks": ["no-such-task"]}, "tasks"),
+        ({"name": "x", "architecture": {"family": "mamba"}}, "architecture"),
+        ({"name": "taken"}, "name"),
+        ({"name": "x", "license": "not-a-licence"}, "license"),
+        ({}, "name"),
+    ],
+)
 def test_bad_model_input_gets_400_naming_the_field_and_saves_nothing(owner, payload, field):
     MLModelFactory(owner=owner, name="taken")
     before = MLModel.objects.count()
@@ -113,8 +141,9 @@ def test_bad_model_input_gets_400_naming_the_field_and_saves_nothing(owner, payl
     assert MLModel.objects.count() == before
 
 
-@pytest.mark.parametrize("role,status", [("anonymous", 401), ("stranger", 404), ("grantee", 403), ("owner", 200),
-                                         ("admin_user", 200)])
+@pytest.mark.parametrize(
+    "role,status", [("anonymous", 401), ("stranger", 404), ("grantee", 403), ("owner", 200), ("admin_user", 200)]
+)
 def test_only_editors_change_a_model(request, role, status, private_model):
     response = as_role(request, role).patch("/api/v1/models/owner/secret/", {"card": "changed"}, format="json")
     assert response.status_code == status
@@ -136,10 +165,19 @@ def test_a_manage_grant_allows_visibility_changes_and_they_are_audited(owner, gr
 
 
 def test_creating_and_updating_a_dataset_with_exai_fields(owner):
-    response = api(owner).post("/api/v1/datasets/", {
-        "name": "survey", "media": ["tabular"], "year": 2024, "instances_number": 1000,
-        "informed_consent": True, "anonymization_applied": False, "global_missing_percentage": 2.5,
-    }, format="json")
+    response = api(owner).post(
+        "/api/v1/datasets/",
+        {
+            "name": "survey",
+            "media": ["tabular"],
+            "year": 2024,
+            "instances_number": 1000,
+            "informed_consent": True,
+            "anonymization_applied": False,
+            "global_missing_percentage": 2.5,
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     response = api(owner).patch("/api/v1/datasets/owner/survey/", {"global_missing_percentage": 120}, format="json")
     assert response.status_code == 400 and "global_missing_percentage" in response.json()
@@ -149,13 +187,18 @@ def test_creating_and_updating_a_dataset_with_exai_fields(owner):
 def test_lineage_edges_through_the_api_refuse_cycles(owner, stranger):
     a, b = MLModelFactory(owner=owner, name="a"), MLModelFactory(owner=owner, name="b")
     client = api(owner)
-    response = client.post("/api/v1/models/owner/a/lineage/", {"base": "owner/b", "relation": "fine_tune"},
-                           format="json")
+    response = client.post(
+        "/api/v1/models/owner/a/lineage/", {"base": "owner/b", "relation": "fine_tune"}, format="json"
+    )
     assert response.status_code == 201
     cycle = client.post("/api/v1/models/owner/b/lineage/", {"base": "owner/a", "relation": "merge"}, format="json")
     assert cycle.status_code == 400 and "cycle" in str(cycle.json()["base"])
-    assert api(stranger).post("/api/v1/models/owner/a/lineage/", {"base": "owner/b", "relation": "merge"},
-                              format="json").status_code == 403
+    assert (
+        api(stranger)
+        .post("/api/v1/models/owner/a/lineage/", {"base": "owner/b", "relation": "merge"}, format="json")
+        .status_code
+        == 403
+    )
     edge = ModelLineage.objects.get(model=a, base=b)
     assert client.delete(f"/api/v1/models/owner/a/lineage/{edge.pk}/").status_code == 204
     assert not ModelLineage.objects.exists()
@@ -167,12 +210,14 @@ def test_dataset_links_through_the_api_are_listed_with_an_id_and_removed_by_edit
 
     model = MLModelFactory(owner=owner, name="m")
     DatasetFactory(owner=owner, name="d")
-    created = api(owner).post("/api/v1/models/owner/m/datasets/", {"dataset": "owner/d", "role": "trained_on"},
-                              format="json")
+    created = api(owner).post(
+        "/api/v1/models/owner/m/datasets/", {"dataset": "owner/d", "role": "trained_on"}, format="json"
+    )
     assert created.status_code == 201, created.content
     link_id = created.json()["id"]
     assert api().get("/api/v1/models/owner/m/datasets/").json() == [
-        {"id": link_id, "dataset": created.json()["dataset"], "role": "trained_on"}]
+        {"id": link_id, "dataset": created.json()["dataset"], "role": "trained_on"}
+    ]
     url = f"/api/v1/models/owner/m/datasets/{link_id}/"
     assert api().delete(url).status_code in (401, 403)
     assert api(stranger).delete(url).status_code == 403
@@ -193,16 +238,22 @@ def test_grants_and_invitations_through_the_api(owner, grantee, stranger, affili
     assert api(grantee).get("/api/v1/models/owner/m/").status_code == 200
     assert api(grantee).get("/api/v1/models/owner/m/grants/").status_code == 403  # may see, may not manage
     assert api(stranger).get("/api/v1/models/owner/m/grants/").status_code == 404
-    bad = client.post("/api/v1/models/owner/m/grants/", {"user": "grantee", "affiliation": affiliation.name,
-                                                          "permission": "read"}, format="json")
+    bad = client.post(
+        "/api/v1/models/owner/m/grants/",
+        {"user": "grantee", "affiliation": affiliation.name, "permission": "read"},
+        format="json",
+    )
     assert bad.status_code == 400
     assert client.delete(f"/api/v1/models/owner/m/grants/{response.json()['id']}/").status_code == 204
     assert api(grantee).get("/api/v1/models/owner/m/").status_code == 404
-    invitation = client.post("/api/v1/models/owner/m/invitations/", {"email": "x@example.org", "permission": "read"},
-                             format="json")
+    invitation = client.post(
+        "/api/v1/models/owner/m/invitations/", {"email": "x@example.org", "permission": "read"}, format="json"
+    )
     assert invitation.status_code == 201 and len(invitation.json()["token"]) > 20
-    assert "token" not in client.get("/api/v1/models/owner/m/invitations/").json()[0] or \
-        client.get("/api/v1/models/owner/m/invitations/").json()[0]["token"] is None
+    assert (
+        "token" not in client.get("/api/v1/models/owner/m/invitations/").json()[0]
+        or client.get("/api/v1/models/owner/m/invitations/").json()[0]["token"] is None
+    )
     assert client.delete(f"/api/v1/models/owner/m/invitations/{invitation.json()['id']}/").status_code == 204
 
 
@@ -211,22 +262,31 @@ def test_files_through_the_api_upload_list_versions_download_delete(owner, stran
     MLModelFactory(owner=owner, name="m")
     client = api(owner)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post("/api/v1/models/owner/m/files/", {"file": io.BytesIO(b'{"a": 1}'),
-                                                                 "path": "config.json"}, format="multipart")
+        response = client.post(
+            "/api/v1/models/owner/m/files/",
+            {"file": io.BytesIO(b'{"a": 1}'), "path": "config.json"},
+            format="multipart",
+        )
     assert response.status_code == 201, response.json()
     assert client.get("/api/v1/models/owner/m/files/").json()[0]["path"] == "config.json"
     versions = client.get("/api/v1/models/owner/m/versions/config.json").json()
     assert [(v["number"], v["status"]) for v in versions] == [(1, "ready")]
     download = client.get("/api/v1/models/owner/m/resolve/config.json")
     assert download.status_code == 200 and b"".join(download.streaming_content) == b'{"a": 1}'
-    bad = client.post("/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"x"), "path": "../x.txt"},
-                      format="multipart")
+    bad = client.post(
+        "/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"x"), "path": "../x.txt"}, format="multipart"
+    )
     assert bad.status_code == 400 and "path" in bad.json()
-    kind = client.post("/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"MZ"), "path": "run.exe"},
-                       format="multipart")
+    kind = client.post(
+        "/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"MZ"), "path": "run.exe"}, format="multipart"
+    )
     assert kind.status_code == 400 and "not accepted" in kind.json()["file"][0]
-    assert api(stranger).post("/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"x"), "path": "a.txt"},
-                              format="multipart").status_code == 403
+    assert (
+        api(stranger)
+        .post("/api/v1/models/owner/m/files/", {"file": io.BytesIO(b"x"), "path": "a.txt"}, format="multipart")
+        .status_code
+        == 403
+    )
     assert client.delete("/api/v1/models/owner/m/resolve/config.json").status_code == 204
     assert client.get("/api/v1/models/owner/m/resolve/config.json").status_code == 404
     assert client.get("/api/v1/models/owner/m/resolve/config.json?version=1").status_code == 200
@@ -257,17 +317,37 @@ def catalogue(owner, stranger):
     text_gen, classify = TaskFactory(slug="text-generation"), TaskFactory(slug="image-classification")
     apache = LicenseFactory()
     nc = LicenseFactory(key="cc-by-nc-4.0", spdx_id="CC-BY-NC-4.0", name="CC BY-NC 4.0", category="non_commercial")
-    llm = MLModelFactory(owner=owner, name="llm", parameter_count=7_000_000_000, architecture_family="transformer",
-                         training_type="pretrain", license=apache, downloads=50)
+    llm = MLModelFactory(
+        owner=owner,
+        name="llm",
+        parameter_count=7_000_000_000,
+        architecture_family="transformer",
+        training_type="pretrain",
+        license=apache,
+        downloads=50,
+    )
     llm.tasks.add(text_gen)
     llm.media.add("text")
-    tuned = MLModelFactory(owner=stranger, name="llm-chat", parameter_count=7_000_000_000,
-                           architecture_family="transformer", training_type="finetune", license=nc, downloads=5)
+    tuned = MLModelFactory(
+        owner=stranger,
+        name="llm-chat",
+        parameter_count=7_000_000_000,
+        architecture_family="transformer",
+        training_type="finetune",
+        license=nc,
+        downloads=5,
+    )
     tuned.tasks.add(text_gen)
     tuned.media.add("text")
     ModelLineage.objects.create(model=tuned, base=llm, relation="fine_tune")
-    cnn = MLModelFactory(owner=owner, name="resnet", parameter_count=25_000_000, architecture_family="cnn",
-                         training_type="pretrain", downloads=500)
+    cnn = MLModelFactory(
+        owner=owner,
+        name="resnet",
+        parameter_count=25_000_000,
+        architecture_family="cnn",
+        training_type="pretrain",
+        downloads=500,
+    )
     cnn.tasks.add(classify)
     cnn.media.add("image")
     unknown = MLModelFactory(owner=owner, name="mystery", parameter_count=None)
@@ -279,32 +359,36 @@ def names(response) -> list[str]:
     return [row["name"] for row in response.json()["results"]]
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("task=text-generation", {"llm", "llm-chat"}),
-    ("task=text-generation&task=image-classification", {"llm", "llm-chat", "resnet"}),
-    ("media=image", {"resnet"}),
-    ("architecture=cnn", {"resnet"}),
-    ("training_type=finetune", {"llm-chat"}),
-    ("license=apache-2.0", {"llm"}),
-    ("license_category=non_commercial", {"llm-chat"}),
-    ("has_license=false", {"resnet", "mystery"}),
-    ("parameters_min=1000000000", {"llm", "llm-chat"}),
-    ("parameters_max=30000000", {"resnet"}),
-    ("owner=stranger", {"llm-chat"}),
-    ("base_model=owner/llm", {"llm-chat"}),
-    ("relation=fine_tune", {"llm-chat"}),
-    ("task=text-generation&architecture=transformer&media=text&training_type=pretrain", {"llm"}),
-    ("has_files=true", set()),
-    ("created_after=2000-01-01T00:00:00Z", {"llm", "llm-chat", "resnet", "mystery"}),
-    ("created_before=2000-01-01T00:00:00Z", set()),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("task=text-generation", {"llm", "llm-chat"}),
+        ("task=text-generation&task=image-classification", {"llm", "llm-chat", "resnet"}),
+        ("media=image", {"resnet"}),
+        ("architecture=cnn", {"resnet"}),
+        ("training_type=finetune", {"llm-chat"}),
+        ("license=apache-2.0", {"llm"}),
+        ("license_category=non_commercial", {"llm-chat"}),
+        ("has_license=false", {"resnet", "mystery"}),
+        ("parameters_min=1000000000", {"llm", "llm-chat"}),
+        ("parameters_max=30000000", {"resnet"}),
+        ("owner=stranger", {"llm-chat"}),
+        ("base_model=owner/llm", {"llm-chat"}),
+        ("relation=fine_tune", {"llm-chat"}),
+        ("task=text-generation&architecture=transformer&media=text&training_type=pretrain", {"llm"}),
+        ("has_files=true", set()),
+        ("created_after=2000-01-01T00:00:00Z", {"llm", "llm-chat", "resnet", "mystery"}),
+        ("created_before=2000-01-01T00:00:00Z", set()),
+    ],
+)
 def test_each_model_filter_narrows_correctly(catalogue, query, expected):
     assert set(names(api().get(f"/api/v1/models/?{query}"))) == expected
 
 
 def test_dataset_filters_follow_the_exai_criteria(owner):
-    DatasetFactory(owner=owner, name="consented", informed_consent=True, year=2021, instances_number=5000,
-                   has_missing_values=False)
+    DatasetFactory(
+        owner=owner, name="consented", informed_consent=True, year=2021, instances_number=5000, has_missing_values=False
+    )
     DatasetFactory(owner=owner, name="old", informed_consent=False, year=2010, instances_number=10)
     DatasetFactory(owner=owner, name="unknown")
     client = api()
@@ -315,12 +399,21 @@ def test_dataset_filters_follow_the_exai_criteria(owner):
     assert names(client.get("/api/v1/datasets/?has_missing_values=false")) == ["consented"]
 
 
-@pytest.mark.parametrize("query,field", [
-    ("sort=bogus", "sort"), ("parameters_min=abc", "parameters_min"), ("architecture=mamba", "architecture"),
-    ("task=no-such-task", "task"), ("created_after=yesterday", "created_after"), ("limit=0", "limit"),
-    ("limit=100000", "limit"), ("cursor=garbage", "cursor"), ("has_files=maybe", "has_files"),
-    ("parameters_min=-5", "parameters_min"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("sort=bogus", "sort"),
+        ("parameters_min=abc", "parameters_min"),
+        ("architecture=mamba", "architecture"),
+        ("task=no-such-task", "task"),
+        ("created_after=yesterday", "created_after"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("cursor=garbage", "cursor"),
+        ("has_files=maybe", "has_files"),
+        ("parameters_min=-5", "parameters_min"),
+    ],
+)
 def test_bad_query_parameters_get_400_naming_the_parameter(catalogue, query, field):
     response = api().get(f"/api/v1/models/?{query}")
     assert response.status_code == 400 and field in response.json(), response.json()
@@ -425,7 +518,10 @@ def test_list_endpoints_use_a_fixed_number_of_queries(owner, django_assert_num_q
     with django_assert_num_queries(4):  # datasets, media, tasks, domains
         assert len(client.get("/api/v1/datasets/").json()["results"]) == 10
     with django_assert_num_queries(4):  # + the task slugs' validation
-        assert len(client.get("/api/v1/models/?task=text-generation&search=weights&sort=downloads").json()["results"]) == 10
+        assert (
+            len(client.get("/api/v1/models/?task=text-generation&search=weights&sort=downloads").json()["results"])
+            == 10
+        )
 
 
 def test_search_uses_the_gin_index_on_postgresql(catalogue):
@@ -433,8 +529,9 @@ def test_search_uses_the_gin_index_on_postgresql(catalogue):
         pytest.skip("PostgreSQL full-text search")
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT id FROM catalog_mlmodel WHERE search_vector @@ "
-                       "websearch_to_tsquery('simple', 'llm')")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM catalog_mlmodel WHERE search_vector @@ websearch_to_tsquery('simple', 'llm')"
+        )
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     assert "mlmodel_search_gin" in plan

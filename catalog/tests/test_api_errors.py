@@ -23,7 +23,8 @@ def assert_error_shape(body) -> None:
             assert isinstance(messages, str)
         else:
             assert isinstance(messages, dict) or (
-                isinstance(messages, list) and all(isinstance(m, str) for m in messages)), (field, messages)
+                isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+            ), (field, messages)
 
 
 @pytest.fixture
@@ -32,8 +33,9 @@ def model(owner):
 
 
 @pytest.mark.parametrize("debug", [True, False])
-@pytest.mark.parametrize("url", ["/api/v1/models/-1/", "/api/v1/nothing/", "/api/v1/models/a/b/c/d/",
-                                 "/api/v1/models/owner/m/nothing"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/models/-1/", "/api/v1/nothing/", "/api/v1/models/a/b/c/d/", "/api/v1/models/owner/m/nothing"]
+)
 def test_a_url_no_endpoint_answers_is_a_json_404_whatever_debug_is(settings, model, url, debug):
     settings.DEBUG = debug
     response = Client().get(url)
@@ -51,10 +53,19 @@ def test_pages_keep_their_html_404(model):
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
-@pytest.mark.parametrize("url", ["/api/v1/models/owner/nothing/", "/api/v1/models/999999/", "/api/v1/datasets/x/y/",
-                                 "/api/v1/licenses/no-such-licence/", "/api/v1/models/owner/nothing/bom",
-                                 "/api/v1/models/owner/nothing/compliance", "/api/v1/models/owner/m/versions/none.txt",
-                                 "/api/v1/models/owner/nothing/lineage/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/models/owner/nothing/",
+        "/api/v1/models/999999/",
+        "/api/v1/datasets/x/y/",
+        "/api/v1/licenses/no-such-licence/",
+        "/api/v1/models/owner/nothing/bom",
+        "/api/v1/models/owner/nothing/compliance",
+        "/api/v1/models/owner/m/versions/none.txt",
+        "/api/v1/models/owner/nothing/lineage/",
+    ],
+)
 def test_a_404_names_no_class_or_query(model, url):
     response = api().get(url)
     assert response.status_code == 404 and response.json() == NOT_FOUND
@@ -78,36 +89,50 @@ def test_a_token_expiring_in_the_past_is_a_detail_string(owner):
 def test_a_service_error_on_a_field_is_a_list_under_that_field(model, owner):
     base = MLModelFactory(owner=owner, name="base")
     client = api(owner)
-    assert client.post("/api/v1/models/owner/m/lineage/", {"base": "owner/base", "relation": "fine_tune"},
-                       format="json").status_code == 201
-    again = client.post("/api/v1/models/owner/m/lineage/", {"base": f"{base.pk}", "relation": "fine_tune"},
-                        format="json")
+    assert (
+        client.post(
+            "/api/v1/models/owner/m/lineage/", {"base": "owner/base", "relation": "fine_tune"}, format="json"
+        ).status_code
+        == 201
+    )
+    again = client.post(
+        "/api/v1/models/owner/m/lineage/", {"base": f"{base.pk}", "relation": "fine_tune"}, format="json"
+    )
     assert again.status_code == 400 and again.json() == {"base": ["This model already derives from that base model."]}
 
 
-@pytest.mark.parametrize(("url", "body"), [
-    ("/api/v1/models/owner/m/bom?format=xml", {"format": ["Must be one of spdx, cyclonedx."]}),
-    ("/api/v1/models/owner/m/compliance?purpose=war", {"purpose": ["Must be one of commercial, research, redistribution."]}),
-])
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/models/owner/m/bom?format=xml", {"format": ["Must be one of spdx, cyclonedx."]}),
+        (
+            "/api/v1/models/owner/m/compliance?purpose=war",
+            {"purpose": ["Must be one of commercial, research, redistribution."]},
+        ),
+    ],
+)
 def test_a_bad_choice_in_a_query_is_a_list_under_its_parameter(model, url, body):
     response = api().get(url)
     assert response.status_code == 400 and response.json() == body
 
 
-@pytest.mark.parametrize(("method", "url", "data"), [
-    ("get", "/api/v1/models/?year_min=x&sort=nope", None),
-    ("get", "/api/v1/models/?cursor=!!!", None),
-    ("get", "/api/v1/models/?search=%00", None),
-    ("get", "/api/v1/nothing", None),
-    ("post", "/api/v1/models/", {"name": "bad name!", "media": ["smell"]}),
-    ("post", "/api/v1/models/owner/m/grants/", {"user": "owner"}),
-    ("post", "/api/v1/models/owner/m/grants/", {}),
-    ("post", "/api/v1/models/owner/m/lineage/", {"base": "nobody/nothing", "relation": "fine_tune"}),
-    ("post", "/api/v1/datasets/score", {"weights": [{"criterion_name": "colour", "weight": -1}], "limit": 0}),
-    ("post", "/api/v1/tokens/", {"name": " "}),
-    ("delete", "/api/v1/models/owner/m/grants/999/", None),
-    ("patch", "/api/v1/models/owner/m/", {"parameter_count": -5}),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/api/v1/models/?year_min=x&sort=nope", None),
+        ("get", "/api/v1/models/?cursor=!!!", None),
+        ("get", "/api/v1/models/?search=%00", None),
+        ("get", "/api/v1/nothing", None),
+        ("post", "/api/v1/models/", {"name": "bad name!", "media": ["smell"]}),
+        ("post", "/api/v1/models/owner/m/grants/", {"user": "owner"}),
+        ("post", "/api/v1/models/owner/m/grants/", {}),
+        ("post", "/api/v1/models/owner/m/lineage/", {"base": "nobody/nothing", "relation": "fine_tune"}),
+        ("post", "/api/v1/datasets/score", {"weights": [{"criterion_name": "colour", "weight": -1}], "limit": 0}),
+        ("post", "/api/v1/tokens/", {"name": " "}),
+        ("delete", "/api/v1/models/owner/m/grants/999/", None),
+        ("patch", "/api/v1/models/owner/m/", {"parameter_count": -5}),
+    ],
+)
 def test_every_error_has_the_documented_shape(model, owner, method, url, data):
     client = api(owner)
     response = getattr(client, method)(url, data, format="json") if data is not None else getattr(client, method)(url)
@@ -126,8 +151,11 @@ def test_the_documented_upload_and_download_examples_work(document, owner, file_
     assert owner_line and upload and download, "the examples moved: update this test"
     client = api(owner)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        created = client.post("/api/v1" + upload.group(3).replace("$OWNER", owner.username),
-                              {"file": io.BytesIO(b'{"a": 1}'), "path": upload.group(2)}, format="multipart")
+        created = client.post(
+            "/api/v1" + upload.group(3).replace("$OWNER", owner.username),
+            {"file": io.BytesIO(b'{"a": 1}'), "path": upload.group(2)},
+            format="multipart",
+        )
     assert created.status_code == 201, created.content
     fetched = client.get("/api/v1" + download.group(1).replace("$OWNER", owner.username))
     assert fetched.status_code == 200 and b"".join(fetched.streaming_content) == b'{"a": 1}'

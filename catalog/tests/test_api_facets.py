@@ -22,8 +22,9 @@ def models(owner, stranger):
     task = Task.objects.get_or_create(slug="text-generation", defaults={"name": "Text generation"})[0]
     permissive = LicenseFactory()
     for i, family in enumerate(["transformer", "transformer", "cnn"]):
-        model = MLModelFactory(owner=stranger, name=f"m{i}", architecture_family=family, license=permissive,
-                               training_type="pretrain")
+        model = MLModelFactory(
+            owner=stranger, name=f"m{i}", architecture_family=family, license=permissive, training_type="pretrain"
+        )
         model.media.add("text" if family == "transformer" else "image")
         if family == "transformer":
             model.tasks.add(task)
@@ -34,8 +35,10 @@ def counts(client, query="", url=URL) -> dict:
     response = client.get(f"{url}{query}")
     assert response.status_code == 200, response.content
     body = response.json()
-    return {"total": body["total"], **{facet: {v["value"]: v["count"] for v in values}
-                                       for facet, values in body["facets"].items()}}
+    return {
+        "total": body["total"],
+        **{facet: {v["value"]: v["count"] for v in values} for facet, values in body["facets"].items()},
+    }
 
 
 def as_user(user=None) -> APIClient:
@@ -65,11 +68,22 @@ def test_private_models_count_only_for_those_who_may_see_them(models, owner, adm
 
 def test_filters_narrow_the_counts(models, owner):
     found = counts(as_user(owner), "?media=text&architecture=transformer")
-    assert found == {"total": 2, "architecture": {"transformer": 2}, "media": {"text": 2},
-                     "task": {"text-generation": 2}, "training_type": {"pretrain": 2},
-                     "license_category": {"permissive": 2}}
+    assert found == {
+        "total": 2,
+        "architecture": {"transformer": 2},
+        "media": {"text": 2},
+        "task": {"text-generation": 2},
+        "training_type": {"pretrain": 2},
+        "license_category": {"permissive": 2},
+    }
     assert counts(as_user(owner), "?task=text-generation&architecture=cnn") == {
-        "total": 0, "architecture": {}, "media": {}, "task": {}, "training_type": {}, "license_category": {}}
+        "total": 0,
+        "architecture": {},
+        "media": {},
+        "task": {},
+        "training_type": {},
+        "license_category": {},
+    }
     assert counts(as_user(owner), "?architecture=rnn")["total"] == 1  # the private part, live
 
 
@@ -86,12 +100,10 @@ def test_a_grantee_counts_the_private_models_granted_to_them(models, owner, gran
     assert counts(as_user(grantee))["architecture"].get("rnn") == 1
 
 
-def test_the_beat_task_warms_the_shared_counts_so_the_first_request_counts_nothing(
-        models, django_assert_num_queries):
+def test_the_beat_task_warms_the_shared_counts_so_the_first_request_counts_nothing(models, django_assert_num_queries):
     from catalog.tasks import warm_facets
 
-    assert warm_facets.apply().get() == {"models:public": 3, "models:all": 4, "datasets:public": 0,
-                                         "datasets:all": 0}
+    assert warm_facets.apply().get() == {"models:public": 3, "models:all": 4, "datasets:public": 0, "datasets:all": 0}
     with django_assert_num_queries(0):  # anonymous: the public counts straight from the cache
         assert counts(as_user()) == counts(as_user()) and counts(as_user())["total"] == 3
 
@@ -114,8 +126,9 @@ def datasets(owner, stranger):
     finance = Domain.objects.get_or_create(slug="finance", defaults={"name": "Finance"})[0]
     task = Task.objects.get_or_create(slug="text-classification", defaults={"name": "Text classification"})[0]
     permissive = LicenseFactory()
-    for i, (media, domain, anonymised) in enumerate([("tabular", health, True), ("tabular", finance, False),
-                                                     ("text", health, True)]):
+    for i, (media, domain, anonymised) in enumerate(
+        [("tabular", health, True), ("tabular", finance, False), ("text", health, True)]
+    ):
         dataset = DatasetFactory(owner=stranger, name=f"d{i}", license=permissive, anonymization_applied=anonymised)
         dataset.media.add(media)
         dataset.domains.add(domain)
@@ -126,8 +139,13 @@ def datasets(owner, stranger):
 
 def test_dataset_facets_count_media_tasks_domains_and_licence_categories(datasets, stranger):
     found = counts(as_user(stranger), url=DATASETS_URL)
-    assert found == {"total": 3, "media": {"tabular": 2, "text": 1}, "task": {"text-classification": 1},
-                     "domain": {"healthcare": 2, "finance": 1}, "license_category": {"permissive": 3}}
+    assert found == {
+        "total": 3,
+        "media": {"tabular": 2, "text": 1},
+        "task": {"text-classification": 1},
+        "domain": {"healthcare": 2, "finance": 1},
+        "license_category": {"permissive": 3},
+    }
 
 
 def test_dataset_facets_follow_visibility_and_the_exai_filters(datasets, owner, grantee, admin_user):
@@ -138,8 +156,9 @@ def test_dataset_facets_follow_visibility_and_the_exai_filters(datasets, owner, 
     assert counts(as_user(owner), url=DATASETS_URL)["domain"] == {"healthcare": 2, "finance": 2}
     assert counts(as_user(admin_user), url=DATASETS_URL)["total"] == 4
     assert counts(as_user(grantee), url=DATASETS_URL)["total"] == 3
-    grant = sharing.grant_access(by=owner, asset=Dataset.objects.get(name="secret-data"), permission="read",
-                                 user=grantee)
+    grant = sharing.grant_access(
+        by=owner, asset=Dataset.objects.get(name="secret-data"), permission="read", user=grantee
+    )
     assert counts(as_user(grantee), url=DATASETS_URL)["domain"]["finance"] == 2  # at once, despite the cache
     sharing.revoke_grant(by=owner, grant=grant)
     assert counts(as_user(grantee), url=DATASETS_URL)["domain"]["finance"] == 1  # and gone at once

@@ -15,8 +15,9 @@ def media_of(asset) -> list[str]:
 
 def test_media_sent_when_creating_a_model_are_kept_beside_its_tasks(owner):
     TaskFactory(slug="text-generation")
-    response = api(owner).post("/api/v1/models/", {"name": "m", "media": ["text", "image"],
-                                                   "tasks": ["text-generation"]}, format="json")
+    response = api(owner).post(
+        "/api/v1/models/", {"name": "m", "media": ["text", "image"], "tasks": ["text-generation"]}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert sorted(response.json()["media"]) == ["image", "text"]
     assert media_of(MLModel.objects.get(owner=owner, name="m")) == ["image", "text"]

@@ -28,7 +28,10 @@ def schema_document(tmp_path) -> dict:
 def test_the_schema_validates_without_warnings(schema_document):
     assert schema_document["openapi"].startswith("3.")
     assert schema_document["components"]["securitySchemes"]["tokenAuth"] == {
-        **schema_document["components"]["securitySchemes"]["tokenAuth"], "type": "http", "scheme": "bearer"}
+        **schema_document["components"]["securitySchemes"]["tokenAuth"],
+        "type": "http",
+        "scheme": "bearer",
+    }
 
 
 def test_every_operation_documents_its_errors_and_has_its_own_id(schema_document):
@@ -42,7 +45,8 @@ def test_every_operation_documents_its_errors_and_has_its_own_id(schema_document
                 assert "404" in responses, (method, path)
             if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
                 assert responses["400"]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/ValidationError"}, (method, path)
+                    "$ref": "#/components/schemas/ValidationError"
+                }, (method, path)
     assert len(ids) == len(set(ids))
     assert {"models_retrieve", "models_by_id_retrieve", "datasets_score_create"} <= set(ids)
 
@@ -91,8 +95,7 @@ lazy_schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @lazy_schema.parametrize()
-@settings(max_examples=8, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_a_server_error(case, owner_token):
     response = case.call(headers={"Authorization": f"Bearer {owner_token}"})
     case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])

@@ -13,9 +13,16 @@ from openmodelhub.testing import api
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/datasets/score"
-TECHNICAL_ALL_MET = dict(external_documentation_available=True, metadata_provided_with_dataset=True, split=True,
-                         has_missing_values=False, instances_number=1000, features_number=12,
-                         representativity_level="high", sample_balance_level="balanced")
+TECHNICAL_ALL_MET = dict(
+    external_documentation_available=True,
+    metadata_provided_with_dataset=True,
+    split=True,
+    has_missing_values=False,
+    instances_number=1000,
+    features_number=12,
+    representativity_level="high",
+    sample_balance_level="balanced",
+)
 ETHICS_ALL_MET = {flag: True for flag in Dataset.ETHICS_FLAGS}
 
 
@@ -46,15 +53,26 @@ def test_it_computes_the_documented_scores_by_hand(owner):
     assert best["popularity_score"] == pytest.approx(1 / 3, abs=1e-6)
     assert best["score"] == pytest.approx((1 + 1 + 1 / 3) / 3, abs=1e-6)
     assert worst["ethical_score"] == 0.0 and worst["technical_score"] == 0.0
-    assert worst["breakdown"]["downloads"] == {"group": "popularity", "value": pytest.approx(0.5, abs=1e-6),
-                                               "weight": 1.0}
+    assert worst["breakdown"]["downloads"] == {
+        "group": "popularity",
+        "value": pytest.approx(0.5, abs=1e-6),
+        "weight": 1.0,
+    }
     assert worst["score"] == pytest.approx((0 + 0 + 0.5 / 3) / 3, abs=1e-6)
 
 
 def test_unknown_ethics_flags_count_as_not_met_and_levels_count_half(owner):
-    DatasetFactory(owner=owner, name="half", informed_consent=True, transparency=False, user_control=None,
-                   representativity_level="medium", sample_balance_level="moderately_imbalanced",
-                   has_missing_values=True, global_missing_percentage=25.0)
+    DatasetFactory(
+        owner=owner,
+        name="half",
+        informed_consent=True,
+        transparency=False,
+        user_control=None,
+        representativity_level="medium",
+        sample_balance_level="moderately_imbalanced",
+        has_missing_values=True,
+        global_missing_percentage=25.0,
+    )
     row = scored(api())[0]
     breakdown = row["breakdown"]
     assert [breakdown[f]["value"] for f in ("informed_consent", "transparency", "user_control")] == [1.0, 0.0, 0.0]
@@ -76,10 +94,17 @@ def test_weights_change_the_ranking(owner):
 
 def test_group_weights_and_zero_weights_shape_the_total(owner):
     DatasetFactory(owner=owner, name="documented", downloads=5, **TECHNICAL_ALL_MET)
-    row = scored(api(), {"weights": [{"criterion_name": "technical", "weight": 2},
-                                     {"criterion_name": "downloads", "weight": 0},
-                                     {"criterion_name": "likes", "weight": 0},
-                                     {"criterion_name": "citations", "weight": 0}]})[0]
+    row = scored(
+        api(),
+        {
+            "weights": [
+                {"criterion_name": "technical", "weight": 2},
+                {"criterion_name": "downloads", "weight": 0},
+                {"criterion_name": "likes", "weight": 0},
+                {"criterion_name": "citations", "weight": 0},
+            ]
+        },
+    )[0]
     assert row["popularity_score"] is None  # every popularity criterion weighs 0: left out of the total
     assert row["technical_score"] == 1.0 and row["ethical_score"] == 0.0
     assert row["score"] == pytest.approx(2 / 3)
@@ -96,8 +121,9 @@ def test_popularity_is_log_scaled_within_the_candidates(owner):
     assert rows["none"]["popularity_score"] == 0.0
 
 
-@pytest.mark.parametrize("role,sees", [("anonymous", False), ("stranger", False), ("grantee", True), ("owner", True),
-                                       ("admin_user", True)])
+@pytest.mark.parametrize(
+    "role,sees", [("anonymous", False), ("stranger", False), ("grantee", True), ("owner", True), ("admin_user", True)]
+)
 def test_it_only_scores_datasets_the_caller_may_see(request, role, sees, owner, grantee):
     secret = DatasetFactory(owner=owner, name="secret", visibility="private", **ETHICS_ALL_MET)
     sharing.grant_access(by=owner, asset=secret, permission="read", user=grantee)
@@ -111,12 +137,15 @@ def test_filters_narrow_the_candidates_like_the_list_query_parameters(owner):
     match = DatasetFactory(owner=owner, name="match", anonymization_applied=True, year=2022, instances_number=5000)
     match.domains.add(health)
     DatasetFactory(owner=owner, name="old", anonymization_applied=True, year=2010, instances_number=5000).domains.add(
-        health)
+        health
+    )
     DatasetFactory(owner=owner, name="not-anonymised", anonymization_applied=False, year=2022, instances_number=5000)
     DatasetFactory(owner=owner, name="small", anonymization_applied=True, year=2022, instances_number=10).domains.add(
-        health)
-    body = {"filters": {"domain": ["healthcare"], "anonymization_applied": True, "instances_min": 1000,
-                        "year_min": 2020}}
+        health
+    )
+    body = {
+        "filters": {"domain": ["healthcare"], "anonymization_applied": True, "instances_min": 1000, "year_min": 2020}
+    }
     assert [row["name"] for row in scored(api(), body)] == ["match"]
 
 
@@ -126,21 +155,26 @@ def test_limit_bounds_the_results(owner):
     assert len(scored(api(), {"limit": 2})) == 2
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"weights": [{"criterion_name": "colour", "weight": 1}]}, "weights"),
-    ({"weights": [{"criterion_name": "transparency", "weight": -1}]}, "weights"),
-    ({"weights": [{"criterion_name": "transparency", "weight": "heavy"}]}, "weights"),
-    ({"weights": [{"criterion_name": "transparency", "weight": 0}, {"criterion_name": "split", "weight": 0}]},
-     "weights"),
-    ({"weights": [{"criterion_name": "split", "weight": 1}, {"criterion_name": "split", "weight": 2}]}, "weights"),
-    ({"weights": [{"weight": 1}]}, "weights"),
-    ({"weights": "heavy"}, "weights"),
-    ({"filters": {"colour": "blue"}}, "filters"),
-    ({"filters": {"year_min": "recent"}}, "filters"),
-    ({"filters": {"media": ["smell"]}}, "filters"),
-    ({"limit": 0}, "limit"),
-    ({"limit": 10_000}, "limit"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"weights": [{"criterion_name": "colour", "weight": 1}]}, "weights"),
+        ({"weights": [{"criterion_name": "transparency", "weight": -1}]}, "weights"),
+        ({"weights": [{"criterion_name": "transparency", "weight": "heavy"}]}, "weights"),
+        (
+            {"weights": [{"criterion_name": "transparency", "weight": 0}, {"criterion_name": "split", "weight": 0}]},
+            "weights",
+        ),
+        ({"weights": [{"criterion_name": "split", "weight": 1}, {"criterion_name": "split", "weight": 2}]}, "weights"),
+        ({"weights": [{"weight": 1}]}, "weights"),
+        ({"weights": "heavy"}, "weights"),
+        ({"filters": {"colour": "blue"}}, "filters"),
+        ({"filters": {"year_min": "recent"}}, "filters"),
+        ({"filters": {"media": ["smell"]}}, "filters"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 10_000}, "limit"),
+    ],
+)
 def test_invalid_input_is_a_400_naming_the_field(owner, body, field):
     DatasetFactory(owner=owner)
     response = api().post(URL, body, format="json")

@@ -21,8 +21,10 @@ from catalog.models import Dataset, Media, MediaType, MLModel, ModelDataset, Tas
 from catalog.records import load_records
 from catalog.tests.browser import log_in, screenshot
 
-pytestmark = [pytest.mark.django_db(transaction=True),  # the live server answers from another thread
-              pytest.mark.usefixtures("file_store", "eager_celery")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the live server answers from another thread
+    pytest.mark.usefixtures("file_store", "eager_celery"),
+]
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.json"
 PASSWORD = "Correct-horse-battery-42"
@@ -47,24 +49,32 @@ def demo_catalogue(vocabulary):
     data["models"] = [m for m in keep if all(b["model"] in names for b in m.get("bases", []))]
     load_records(data)
     model = MLModel.objects.get(owner__username="apple", name="OpenELM-1_1B-Instruct")
-    TransformerDetails.objects.update_or_create(model=model, defaults={
-        "decoder_count": 28, "attention_size": 2048, "embedding_size": 2048})  # its config.json; FFN sizes vary by layer
+    TransformerDetails.objects.update_or_create(
+        model=model, defaults={"decoder_count": 28, "attention_size": 2048, "embedding_size": 2048}
+    )  # its config.json; FFN sizes vary by layer
     apple = model.owner
     files.upload_file(user=apple, asset=model, path="model.safetensors", content=io.BytesIO(safetensors_bytes()))
-    files.upload_file(user=apple, asset=model, path="config.json",
-                      content=io.BytesIO(b'{"architectures": ["OpenELMForCausalLM"], "num_transformer_layers": 28}'))
+    files.upload_file(
+        user=apple,
+        asset=model,
+        path="config.json",
+        content=io.BytesIO(b'{"architectures": ["OpenELMForCausalLM"], "num_transformer_layers": 28}'),
+    )
     movielens = Dataset.objects.get(owner__username="grouplens", name="Movielens-25M")
     ratings = "userId,movieId,rating,email\n" + "".join(
-        f"{u},{m},{(u * m) % 5 + 0.5},user{u}@example.org\n" for u in range(1, 40) for m in (1, 2, 7))
-    files.upload_file(user=movielens.owner, asset=movielens, path="sample/ratings.csv",
-                      content=io.BytesIO(ratings.encode()))
+        f"{u},{m},{(u * m) % 5 + 0.5},user{u}@example.org\n" for u in range(1, 40) for m in (1, 2, 7)
+    )
+    files.upload_file(
+        user=movielens.owner, asset=movielens, path="sample/ratings.csv", content=io.BytesIO(ratings.encode())
+    )
     ModelDataset.objects.create(model=model, dataset=movielens, role="evaluated_on")
     return model
 
 
 def safetensors_bytes(values: int = 2048) -> bytes:
-    header = json.dumps({"w": {"dtype": "F32", "shape": [values], "data_offsets": [0, values * 4]},
-                         "__metadata__": {"format": "pt"}}).encode()
+    header = json.dumps(
+        {"w": {"dtype": "F32", "shape": [values], "data_offsets": [0, values * 4]}, "__metadata__": {"format": "pt"}}
+    ).encode()
     return struct.pack("<Q", len(header)) + header + os.urandom(values * 4)
 
 
@@ -105,16 +115,22 @@ def create_transformer_model(page, base: str) -> None:
     expect(page.locator("[data-family=transformer]")).to_be_visible()
     expect(page.locator("[data-family=cnn]")).to_be_hidden()
     page.fill("#id_architecture_name", "LlamaForCausalLM")
-    for field, value in [("decoder_count", "4"), ("attention_size", "256"), ("up_size", "1024"),
-                         ("down_size", "256"), ("embedding_size", "256")]:
+    for field, value in [
+        ("decoder_count", "4"),
+        ("attention_size", "256"),
+        ("up_size", "1024"),
+        ("down_size", "256"),
+        ("embedding_size", "256"),
+    ]:
         page.fill(f"#id_transformer-{field}", value)
     page.fill("#id_card", "# Tiny LLM\n\nA **tiny** causal language model.\n\n<script>alert(1)</script>")
     page.click("button:has-text('Create model')")
     page.wait_for_url(f"{base}/models/tiny-user/tiny-llm/files/")
 
 
-def test_register_create_upload_find_share_download_revoke(live_server, browser_page, second_browser_page,
-                                                           vocabulary, grantee):
+def test_register_create_upload_find_share_download_revoke(
+    live_server, browser_page, second_browser_page, vocabulary, grantee
+):
     base, page, other = live_server.url, browser_page, second_browser_page
     page.on("dialog", lambda dialog: pytest.fail(f"unexpected dialog (a script ran?): {dialog.message}"))
 
@@ -128,8 +144,9 @@ def test_register_create_upload_find_share_download_revoke(live_server, browser_
     assert model.transformer.decoder_count == 4 and model.visibility == "private"
 
     data = safetensors_bytes()
-    page.set_input_files("#id_file", files=[{"name": "model.safetensors", "mimeType": "application/octet-stream",
-                                             "buffer": data}])
+    page.set_input_files(
+        "#id_file", files=[{"name": "model.safetensors", "mimeType": "application/octet-stream", "buffer": data}]
+    )
     page.click("main button:has-text('Upload')")
     expect(page.locator(".messages")).to_contain_text("model.safetensors version 1 is ready")
 
@@ -187,19 +204,27 @@ def test_register_create_upload_find_share_download_revoke(live_server, browser_
     assert [e for e in other.log.errors if "status of 404" not in e] == []  # the three not-founds above
 
 
-def test_no_page_requests_anything_outside_the_hub_and_screenshots_are_taken(live_server, browser_page,
-                                                                             demo_catalogue):
+def test_no_page_requests_anything_outside_the_hub_and_screenshots_are_taken(live_server, browser_page, demo_catalogue):
     base, page = live_server.url, browser_page
     User.objects.create_superuser("root", "root@example.org", "root-pass-123")
     log_in(page, base, "root", "root-pass-123")
     pages = {
-        "home": "/", "model-list": "/models/?sort=downloads", "model-page": demo_catalogue.get_absolute_url(),
-        "dataset-list": "/datasets/", "dataset-page": "/datasets/grouplens/Movielens-25M/",
-        "search": "/search/?q=vision", "model-files": demo_catalogue.get_absolute_url() + "files/",
-        "model-new": "/models/new/", "dataset-new": "/datasets/new/",
-        "model-edit": demo_catalogue.get_absolute_url() + "edit/", "share": "/accounts/share/models/apple/"
-        "OpenELM-1_1B-Instruct/", "tokens": "/accounts/tokens/", "users": "/accounts/users/",
-        "agent": "/agent/", "licences": "/licences/", "api-docs": "/api/v1/docs/",
+        "home": "/",
+        "model-list": "/models/?sort=downloads",
+        "model-page": demo_catalogue.get_absolute_url(),
+        "dataset-list": "/datasets/",
+        "dataset-page": "/datasets/grouplens/Movielens-25M/",
+        "search": "/search/?q=vision",
+        "model-files": demo_catalogue.get_absolute_url() + "files/",
+        "model-new": "/models/new/",
+        "dataset-new": "/datasets/new/",
+        "model-edit": demo_catalogue.get_absolute_url() + "edit/",
+        "share": "/accounts/share/models/apple/OpenELM-1_1B-Instruct/",
+        "tokens": "/accounts/tokens/",
+        "users": "/accounts/users/",
+        "agent": "/agent/",
+        "licences": "/licences/",
+        "api-docs": "/api/v1/docs/",
         "admin": "/admin/",
     }  # /insights/ has its own browser test (insights/tests/test_browser.py), same fixtures and checks
     for name, path in pages.items():

@@ -27,8 +27,9 @@ def backend(request, settings):
             pytest.skip("REDIS_URL is not set")
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     else:
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                       "LOCATION": "cache-scopes-tests"}}
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cache-scopes-tests"}
+        }
     cache.clear()
     yield request.param
     cache.clear()
@@ -59,7 +60,8 @@ def cnn_count(client) -> int:
 
 
 def test_a_model_made_private_leaves_the_public_insights_and_facets_in_the_next_request(
-        popular, owner, stranger, django_capture_on_commit_callbacks):
+    popular, owner, stranger, django_capture_on_commit_callbacks
+):
     anonymous, other = as_user(), as_user(stranger)
     assert "owner/popular" in names(anonymous) and "owner/popular" in names(other)
     assert cnn_count(anonymous) == cnn_count(other) == 1
@@ -125,8 +127,9 @@ def test_a_lost_generation_counter_never_brings_back_older_entries(popular):
     assert cache_scopes.generation() > first + 1
 
 
-def test_a_visibility_change_in_the_admin_retires_the_cached_scopes(popular, admin_user, rf,
-                                                                     django_capture_on_commit_callbacks):
+def test_a_visibility_change_in_the_admin_retires_the_cached_scopes(
+    popular, admin_user, rf, django_capture_on_commit_callbacks
+):
     from django.contrib import admin
 
     from catalog.models import MLModel
@@ -146,13 +149,18 @@ def test_a_visibility_change_in_the_admin_retires_the_cached_scopes(popular, adm
 
 
 def records_with(*names: str) -> dict:
-    return {"format": "openmodelhub/records-v1", "users": [{"username": "loader"}],
-            "models": [{"owner": "loader", "name": name, "downloads": 900, "architecture": {"family": "cnn"}}
-                       for name in names]}
+    return {
+        "format": "openmodelhub/records-v1",
+        "users": [{"username": "loader"}],
+        "models": [
+            {"owner": "loader", "name": name, "downloads": 900, "architecture": {"family": "cnn"}} for name in names
+        ],
+    }
 
 
 def test_models_loaded_from_records_show_in_cached_insights_and_facets_in_the_next_request(
-        popular, django_capture_on_commit_callbacks):
+    popular, django_capture_on_commit_callbacks
+):
     from catalog.records import load_records
 
     anonymous = as_user()

@@ -17,22 +17,51 @@ def b64(raw: str) -> str:
 
 
 GARBAGE = [  # no list gives these out, whatever its order
-    "!!!", "====", "%F0%9F%98%80", "A" * 5000,  # not base64, or base64 of bytes that are no JSON
-    "a%00b", b64('["\\u0000",1]'), b64('["x\\u0000y",1]'),  # NUL, raw and inside the JSON
-    b64('{"a":1}'), b64("[1]"), b64("[1,1,2]"), b64('["a",1,"x"]'), b64("[[1],1]"), b64('[{"a":1},1]'),
-    b64("[true,1]"), b64("[1,true]"), b64("[1,1.5]"), b64("[1,-5]"), b64("[1,0]"), b64('[1,"1"]'),  # not an id
-    b64("[null," + "9" * 400 + "]"), b64("[1e999,1]"), b64("[NaN,1]"), b64("[Infinity,1]"),
+    "!!!",
+    "====",
+    "%F0%9F%98%80",
+    "A" * 5000,  # not base64, or base64 of bytes that are no JSON
+    "a%00b",
+    b64('["\\u0000",1]'),
+    b64('["x\\u0000y",1]'),  # NUL, raw and inside the JSON
+    b64('{"a":1}'),
+    b64("[1]"),
+    b64("[1,1,2]"),
+    b64('["a",1,"x"]'),
+    b64("[[1],1]"),
+    b64('[{"a":1},1]'),
+    b64("[true,1]"),
+    b64("[1,true]"),
+    b64("[1,1.5]"),
+    b64("[1,-5]"),
+    b64("[1,0]"),
+    b64('[1,"1"]'),  # not an id
+    b64("[null," + "9" * 400 + "]"),
+    b64("[1e999,1]"),
+    b64("[NaN,1]"),
+    b64("[Infinity,1]"),
 ]
 WRONG_FOR = {  # values of another type than the order's key, or past what the database holds
     "name": [b64("[12,1]"), b64("[1.5,1]")],
     "downloads": [b64('["x",1]'), b64("[1.5,1]"), b64("[" + "9" * 30 + ",1]"), b64("[-" + "9" * 30 + ",1]")],
-    "created": [b64('["x",1]'), b64("[12,1]"), b64('["2020-13-45T00:00:00+00:00",1]'),
-                b64('["2020-01-01T00:00:00",1]'),  # naive
-                b64('["0001-01-01T00:00:00+14:00",1]'), b64('["9999-12-31T23:59:59-14:00",1]')],  # past UTC's calendar
+    "created": [
+        b64('["x",1]'),
+        b64("[12,1]"),
+        b64('["2020-13-45T00:00:00+00:00",1]'),
+        b64('["2020-01-01T00:00:00",1]'),  # naive
+        b64('["0001-01-01T00:00:00+14:00",1]'),
+        b64('["9999-12-31T23:59:59-14:00",1]'),
+    ],  # past UTC's calendar
     "rank": [b64('["x",1]'), b64("[12,1]"), b64('["nan",1]')],
 }
-ORDERS = {"": "created", "&sort=name": "name", "&sort=downloads": "downloads", "&sort=created": "created",
-          "&sort=-updated": "created", "&search=m0": "rank"}
+ORDERS = {
+    "": "created",
+    "&sort=name": "name",
+    "&sort=downloads": "downloads",
+    "&sort=created": "created",
+    "&sort=-updated": "created",
+    "&search=m0": "rank",
+}
 WRONG_FOR["created"] += WRONG_FOR["downloads"][2:]
 
 
@@ -71,10 +100,20 @@ def test_a_crafted_page_size_is_a_400(catalogue, query):
 
 
 NUL_PATHS = [
-    "/models/%00", "/models/a%00/b/", "/models/owner/m0%00/", "/datasets/owner%00/d0/", "/licences/%00/",
-    "/models/owner/m0/files/", "/models/owner/m0/resolve/a%00.txt", "/accounts/%00/",
-    "/api/v1/models/%00/", "/api/v1/models/a%00/b/", "/api/v1/models/owner/m0%00/files/",
-    "/api/v1/licenses/%00/", "/api/v1/models/owner/m0/resolve/a%00", "/api/v1/insights/%00",
+    "/models/%00",
+    "/models/a%00/b/",
+    "/models/owner/m0%00/",
+    "/datasets/owner%00/d0/",
+    "/licences/%00/",
+    "/models/owner/m0/files/",
+    "/models/owner/m0/resolve/a%00.txt",
+    "/accounts/%00/",
+    "/api/v1/models/%00/",
+    "/api/v1/models/a%00/b/",
+    "/api/v1/models/owner/m0%00/files/",
+    "/api/v1/licenses/%00/",
+    "/api/v1/models/owner/m0/resolve/a%00",
+    "/api/v1/insights/%00",
 ]
 
 
@@ -90,14 +129,26 @@ def test_a_nul_byte_in_a_path_is_a_404(catalogue, path):
 
 
 NUL_QUERIES = [
-    "/models/?search=%00", "/models/?owner=a%00", "/models/?task=%00", "/models/?cursor=%00", "/datasets/?domain=%00",
-    "/search/?q=%00", "/?x=%00", "/insights/?a%00=1", "/accounts/login/?next=%00", "/licences/?q=%00",
-    "/models/owner/m0/", "/models/owner/m0/?version=%00",
+    "/models/?search=%00",
+    "/models/?owner=a%00",
+    "/models/?task=%00",
+    "/models/?cursor=%00",
+    "/datasets/?domain=%00",
+    "/search/?q=%00",
+    "/?x=%00",
+    "/insights/?a%00=1",
+    "/accounts/login/?next=%00",
+    "/licences/?q=%00",
+    "/models/owner/m0/",
+    "/models/owner/m0/?version=%00",
 ]
 NUL_API_QUERIES = [
-    ("/api/v1/models/?search=%00", "search"), ("/api/v1/models/?base_model=a%00/b", "base_model"),
-    ("/api/v1/models/facets?owner=%00", "owner"), ("/api/v1/datasets/?a%00b=1", "ab"),
-    ("/api/v1/licenses/?search=%00", "search"), ("/api/v1/models/owner/m0/bom?format=%00", "format"),
+    ("/api/v1/models/?search=%00", "search"),
+    ("/api/v1/models/?base_model=a%00/b", "base_model"),
+    ("/api/v1/models/facets?owner=%00", "owner"),
+    ("/api/v1/datasets/?a%00b=1", "ab"),
+    ("/api/v1/licenses/?search=%00", "search"),
+    ("/api/v1/models/owner/m0/bom?format=%00", "format"),
     ("/api/v1/insights/models_by_family?format=%00", "format"),
 ]
 

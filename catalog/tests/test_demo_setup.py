@@ -24,16 +24,20 @@ def test_demo_setup_loads_the_demo_and_prints_the_same_admin_credentials_each_ti
     assert password in again.getvalue() and User.objects.filter(username="admin").count() == 1
 
 
-def test_restarting_the_demo_keeps_an_admins_edits_and_reports_no_licence_updates(settings, tmp_path, eager_celery,
-                                                                                    admin_user):
+def test_restarting_the_demo_keeps_an_admins_edits_and_reports_no_licence_updates(
+    settings, tmp_path, eager_celery, admin_user
+):
     from catalog import services
 
     settings.VAR_DIR = tmp_path
     call_command("demo_setup", stdout=io.StringIO())
     model = MLModel.objects.filter(parameter_count__gt=0).exclude(license_declared="").order_by("pk").first()
     mit = License.objects.get(key="mit")
-    services.save_model(user=admin_user, model=model, data={"parameter_count": 12345, "license": mit,
-                                                            "license_declared": "", "card": "Checked by a curator"})
+    services.save_model(
+        user=admin_user,
+        model=model,
+        data={"parameter_count": 12345, "license": mit, "license_declared": "", "card": "Checked by a curator"},
+    )
     again = io.StringIO()
     call_command("demo_setup", stdout=again)
     model.refresh_from_db()

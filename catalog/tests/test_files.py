@@ -30,9 +30,13 @@ def text_bytes(size: int) -> bytes:
 
 
 def safetensors_bytes(values: int = 3000) -> bytes:
-    header = json.dumps({"w": {"dtype": "F32", "shape": [values], "data_offsets": [0, values * 4]},
-                         "b": {"dtype": "BF16", "shape": [2, 5], "data_offsets": [values * 4, values * 4 + 20]},
-                         "__metadata__": {"format": "pt"}}).encode()
+    header = json.dumps(
+        {
+            "w": {"dtype": "F32", "shape": [values], "data_offsets": [0, values * 4]},
+            "b": {"dtype": "BF16", "shape": [2, 5], "data_offsets": [values * 4, values * 4 + 20]},
+            "__metadata__": {"format": "pt"},
+        }
+    ).encode()
     return struct.pack("<Q", len(header)) + header + os.urandom(values * 4 + 20)
 
 
@@ -96,10 +100,17 @@ def test_each_upload_of_a_path_is_a_new_version_and_history_is_kept(owner):
     assert third.number == 3 and files.latest_version(model, "config.json") == third
 
 
-@pytest.mark.parametrize("path,message", [
-    ("../escape.txt", "'..'"), ("/etc/passwd.txt", "relative"), ("a\x00b.txt", "control"),
-    ("dir\\file.txt", "'/'"), ("", "required"), ("C:/x.txt", "relative"),
-])
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        ("../escape.txt", "'..'"),
+        ("/etc/passwd.txt", "relative"),
+        ("a\x00b.txt", "control"),
+        ("dir\\file.txt", "'/'"),
+        ("", "required"),
+        ("C:/x.txt", "relative"),
+    ],
+)
 def test_bad_paths_are_refused_and_nothing_is_kept(owner, file_store, path, message):
     model = MLModelFactory(owner=owner)
     with pytest.raises(ValidationError, match=message):
@@ -107,14 +118,17 @@ def test_bad_paths_are_refused_and_nothing_is_kept(owner, file_store, path, mess
     assert not FileVersion.objects.exists() and staged(file_store) == [] and stored_objects(file_store) == []
 
 
-@pytest.mark.parametrize("asset_kind,path,data,message", [
-    ("model", "run.exe", b"MZ...", "not accepted"),
-    ("model", "weights.gguf", b"not a gguf", "does not look like"),
-    ("model", "weights.safetensors", b"\x00" * 20, "does not look like"),
-    ("dataset", "weights.safetensors", safetensors_bytes(10), "not accepted"),
-    ("dataset", "table.parquet", b"PAR1 truncated", "does not look like"),
-    ("dataset", "notes.txt", b"\x00\x01binary", "does not look like"),
-])
+@pytest.mark.parametrize(
+    "asset_kind,path,data,message",
+    [
+        ("model", "run.exe", b"MZ...", "not accepted"),
+        ("model", "weights.gguf", b"not a gguf", "does not look like"),
+        ("model", "weights.safetensors", b"\x00" * 20, "does not look like"),
+        ("dataset", "weights.safetensors", safetensors_bytes(10), "not accepted"),
+        ("dataset", "table.parquet", b"PAR1 truncated", "does not look like"),
+        ("dataset", "notes.txt", b"\x00\x01binary", "does not look like"),
+    ],
+)
 def test_disallowed_kinds_are_refused_at_upload(owner, file_store, asset_kind, path, data, message):
     asset = (MLModelFactory if asset_kind == "model" else DatasetFactory)(owner=owner)
     with pytest.raises(ValidationError, match=message):
@@ -206,9 +220,9 @@ def test_tampering_with_stored_content_is_detected(owner, file_store, mutation):
     sealed = CHUNK + crypto.TAG_SIZE
     mutate = {
         "flip": lambda b: b[:10] + bytes([b[10] ^ 1]) + b[11:],
-        "swap": lambda b: b[sealed:2 * sealed] + b[:sealed] + b[2 * sealed:],
+        "swap": lambda b: b[sealed : 2 * sealed] + b[:sealed] + b[2 * sealed :],
         "truncate": lambda b: b[:-5],
-        "drop-last-chunk": lambda b: b[:4 * sealed],
+        "drop-last-chunk": lambda b: b[: 4 * sealed],
         "append": lambda b: b + b"extra",
     }[mutation]
     tamper(file_store, version, mutate)
@@ -223,8 +237,14 @@ def test_ranges_return_the_right_bytes(owner):
     model = MLModelFactory(owner=owner)
     data = text_bytes(3 * CHUNK + 500)
     version = upload(owner, model, "notes.txt", data)
-    for start, end in [(0, 1), (5, CHUNK), (CHUNK - 1, CHUNK + 1), (CHUNK, 3 * CHUNK), (2 * CHUNK + 7, len(data)),
-                       (len(data) - 1, len(data))]:
+    for start, end in [
+        (0, 1),
+        (5, CHUNK),
+        (CHUNK - 1, CHUNK + 1),
+        (CHUNK, 3 * CHUNK),
+        (2 * CHUNK + 7, len(data)),
+        (len(data) - 1, len(data)),
+    ]:
         assert download(version, start, end) == data[start:end]
     assert files.parse_range("bytes=-10", 100) == (90, 100, True)
     assert files.parse_range("bytes=10-", 100) == (10, 100, True)
@@ -284,8 +304,9 @@ def test_pages_upload_list_and_download_with_etag_length_and_ranges(client, owne
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with committed():
-        response = client.post("/models/owner/m/files/",
-                               {"file": SimpleUploadedFile("notes.txt", data), "path": "docs/notes.txt"})
+        response = client.post(
+            "/models/owner/m/files/", {"file": SimpleUploadedFile("notes.txt", data), "path": "docs/notes.txt"}
+        )
     assert response.status_code == 302
     listing = client.get("/models/owner/m/files/").content.decode()
     assert "docs/notes.txt" in listing and "v1" in listing
@@ -298,7 +319,10 @@ def test_pages_upload_list_and_download_with_etag_length_and_ranges(client, owne
     assert partial.status_code == 206 and b"".join(partial.streaming_content) == data[1000:2000]
     assert partial["Content-Range"] == "bytes 1000-1999/3000"
     assert client.get("/models/owner/m/resolve/docs/notes.txt", HTTP_RANGE="bytes=5000-").status_code == 416
-    assert client.get("/models/owner/m/resolve/docs/notes.txt", HTTP_IF_NONE_MATCH=f'"{version.sha256}"').status_code == 304
+    assert (
+        client.get("/models/owner/m/resolve/docs/notes.txt", HTTP_IF_NONE_MATCH=f'"{version.sha256}"').status_code
+        == 304
+    )
     model.refresh_from_db()
     assert model.downloads == 1  # the ranged request is a resumed download, not a new one
     assert AuditEvent.objects.filter(action="file.download").count() == 2

@@ -45,9 +45,21 @@ def s3_storage(s3_server, settings, file_store, monkeypatch):
         monkeypatch.setenv(var, "testing")
     bucket = f"omh-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=bucket)
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": bucket, "endpoint_url": s3_server, "region_name": "us-east-1", "access_key": "testing",
-        "secret_key": "testing", "file_overwrite": True, "default_acl": None}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server,
+                "region_name": "us-east-1",
+                "access_key": "testing",
+                "secret_key": "testing",
+                "file_overwrite": True,
+                "default_acl": None,
+            },
+        },
+    }
     return boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1"), bucket
 
 
@@ -75,7 +87,9 @@ def test_files_round_trip_rotate_and_resist_tampering_on_s3(s3_storage, owner, e
     version.refresh_from_db()
     assert version.key_id == new_id and b"".join(files.read_plaintext(version)) == data
 
-    client.put_object(Bucket=bucket, Key=version.storage_key, Body=stored[:100] + bytes([stored[100] ^ 1]) + stored[101:])
+    client.put_object(
+        Bucket=bucket, Key=version.storage_key, Body=stored[:100] + bytes([stored[100] ^ 1]) + stored[101:]
+    )
     with pytest.raises(crypto.IntegrityError):
         b"".join(files.read_plaintext(version))
 
@@ -96,13 +110,32 @@ def test_the_pipeline_runs_in_a_real_celery_worker_through_redis(owner, file_sto
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "MEDIA_ROOT": str(file_store / "media"), "OMH_STAGING_DIR": str(django_settings.OMH_STAGING_DIR),
-        "OMH_ENCRYPTION_CHUNK_SIZE": "1024", "CELERY_TASK_ALWAYS_EAGER": "0",
+        "MEDIA_ROOT": str(file_store / "media"),
+        "OMH_STAGING_DIR": str(django_settings.OMH_STAGING_DIR),
+        "OMH_ENCRYPTION_CHUNK_SIZE": "1024",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "openmodelhub", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "openmodelhub",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     previous_queue, previous_eager = app.conf.task_default_queue, app.conf.task_always_eager
     app.conf.task_default_queue, app.conf.task_always_eager = queue, False
@@ -117,7 +150,8 @@ def test_the_pipeline_runs_in_a_real_celery_worker_through_redis(owner, file_sto
                 break
             time.sleep(0.2)
         assert version.status == "ready", f"status {version.status} {version.reason}; worker said: " + (
-            worker.stdout.read().decode() if worker.poll() is not None else "(still running)")
+            worker.stdout.read().decode() if worker.poll() is not None else "(still running)"
+        )
         assert b"".join(files.read_plaintext(version)) == data
         assert FileVersion.objects.get(pk=version.pk).processed_at is not None
     finally:

@@ -43,7 +43,7 @@ def patch_headers(data: bytes, local_offset: int, central_offset: int, value: by
     for signature, offset in ((b"PK\x03\x04", local_offset), (b"PK\x01\x02", central_offset)):
         at = out.find(signature)
         while at >= 0:
-            out[at + offset: at + offset + len(value)] = value
+            out[at + offset : at + offset + len(value)] = value
             at = out.find(signature, at + 4)
     return bytes(out)
 
@@ -92,21 +92,53 @@ CORPUS = [
     # safetensors (models)
     ("model", "offsets.safetensors", safetensors({"w": tensor(["0", "4"])}, b"\0" * 4), "not two integers"),
     ("model", "offsets-null.safetensors", safetensors({"w": tensor([None, 4])}, b"\0" * 4), "not two integers"),
-    ("model", "metadata.safetensors", safetensors({"__metadata__": [1], "w": tensor([0, 4])}, b"\0" * 4),
-     "__metadata__"),
+    (
+        "model",
+        "metadata.safetensors",
+        safetensors({"__metadata__": [1], "w": tensor([0, 4])}, b"\0" * 4),
+        "__metadata__",
+    ),
     ("model", "trailing.safetensors", safetensors({"w": tensor([0, 4])}, b"\0" * 8), "4 trailing bytes"),
-    ("model", "gap.safetensors", safetensors({"a": tensor([0, 4]), "b": tensor([8, 12])}, b"\0" * 12),
-     "bytes 4..8 that no tensor covers"),
-    ("model", "overlap.safetensors", safetensors({"a": tensor([0, 8], (2,)), "b": tensor([4, 8])}, b"\0" * 8),
-     "overlap"),
-    ("model", "duplicate.safetensors", safetensors(None, b"\0" * 8, raw=b'{"w": ' + json.dumps(tensor([0, 4])).encode()
-                                                   + b', "w": ' + json.dumps(tensor([4, 8])).encode() + b"}"), "twice"),
+    (
+        "model",
+        "gap.safetensors",
+        safetensors({"a": tensor([0, 4]), "b": tensor([8, 12])}, b"\0" * 12),
+        "bytes 4..8 that no tensor covers",
+    ),
+    (
+        "model",
+        "overlap.safetensors",
+        safetensors({"a": tensor([0, 8], (2,)), "b": tensor([4, 8])}, b"\0" * 8),
+        "overlap",
+    ),
+    (
+        "model",
+        "duplicate.safetensors",
+        safetensors(
+            None,
+            b"\0" * 8,
+            raw=b'{"w": '
+            + json.dumps(tensor([0, 4])).encode()
+            + b', "w": '
+            + json.dumps(tensor([4, 8])).encode()
+            + b"}",
+        ),
+        "twice",
+    ),
     ("model", "dims.safetensors", safetensors({"w": tensor([0, 4], [1] * 17)}, b"\0" * 4), "at most 16"),
     ("model", "bool-shape.safetensors", safetensors({"w": tensor([0, 4], [True])}, b"\0" * 4), "invalid shape"),
-    ("model", "huge-dims.safetensors", safetensors({"w": tensor([0, 4], [2 ** 62] * 16)}, b"\0" * 4),
-     "do not match its shape"),
-    ("model", "nested.safetensors", safetensors(None, b"", raw=b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
-     "nested too deeply"),
+    (
+        "model",
+        "huge-dims.safetensors",
+        safetensors({"w": tensor([0, 4], [2**62] * 16)}, b"\0" * 4),
+        "do not match its shape",
+    ),
+    (
+        "model",
+        "nested.safetensors",
+        safetensors(None, b"", raw=b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
+        "nested too deeply",
+    ),
     # tabular files (datasets)
     ("dataset", "wide.csv", b"a,b\n1," + b"x" * 200_000 + b"\n", "field larger than field limit"),
     ("dataset", "digits.csv", b"id,n\n1," + b"9" * 400 + b"\n", "too large to profile"),
@@ -133,13 +165,17 @@ CORPUS = [
 
 
 @pytest.mark.parametrize("asset_kind,path,data,reason", CORPUS, ids=[case[1] for case in CORPUS])
-def test_every_crafted_file_ends_rejected_with_a_reason_and_nothing_stored(owner, file_store, asset_kind, path, data,
-                                                                             reason):
+def test_every_crafted_file_ends_rejected_with_a_reason_and_nothing_stored(
+    owner, file_store, asset_kind, path, data, reason
+):
     kind = "models" if asset_kind == "model" else "datasets"
     (MLModelFactory if asset_kind == "model" else DatasetFactory)(owner=owner, name="a")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = api(owner).post(f"/api/v1/{kind}/owner/a/files/",
-                                   {"file": SimpleUploadedFile("upload", data), "path": path}, format="multipart")
+        response = api(owner).post(
+            f"/api/v1/{kind}/owner/a/files/",
+            {"file": SimpleUploadedFile("upload", data), "path": path},
+            format="multipart",
+        )
     assert response.status_code == 201, response.content[:500]
     version = FileVersion.objects.get()
     assert version.status == "rejected" and reason in version.reason, version.reason
@@ -151,10 +187,10 @@ def test_every_crafted_file_ends_rejected_with_a_reason_and_nothing_stored(owner
 
 def test_a_quadratic_safetensors_header_is_refused_before_any_product_is_computed(owner):
     # 1.8 MB of dimensions: multiplying them out took seconds before; now the count of dimensions decides.
-    header = {"w": tensor([0, 4], [2 ** 62] * 90_000)}
+    header = {"w": tensor([0, 4], [2**62] * 90_000)}
     version = upload(owner, MLModelFactory(owner=owner), "model.safetensors", safetensors(header, b"\0" * 4))
     assert version.status == "rejected" and "at most 16 non-negative integer dimensions" in version.reason
-    many = {f"t{i}": tensor([0, 0], [2 ** 62] * 15 + [0]) for i in range(20_000)}  # many tensors, all bounded
+    many = {f"t{i}": tensor([0, 0], [2**62] * 15 + [0]) for i in range(20_000)}  # many tensors, all bounded
     version = upload(owner, MLModelFactory(owner=owner), "many.safetensors", safetensors(many))
     assert version.status == "ready", version.reason
 
@@ -178,8 +214,10 @@ def test_a_parquet_file_with_a_long_nested_type_is_profiled(owner, tmp_path):
     import pyarrow.parquet as pq
 
     struct_type = pa.struct([(f"field_with_a_long_name_{i}", pa.int64()) for i in range(20)])
-    pq.write_table(pa.table({"nested": pa.array([{f"field_with_a_long_name_{i}": i for i in range(20)}],
-                                                type=struct_type)}), tmp_path / "t.parquet")
+    pq.write_table(
+        pa.table({"nested": pa.array([{f"field_with_a_long_name_{i}": i for i in range(20)}], type=struct_type)}),
+        tmp_path / "t.parquet",
+    )
     version = upload(owner, DatasetFactory(owner=owner), "t.parquet", (tmp_path / "t.parquet").read_bytes())
     assert version.status == "ready", version.reason
     column = DatasetFile.objects.get().columns.get()
@@ -189,8 +227,12 @@ def test_a_parquet_file_with_a_long_nested_type_is_profiled(owner, tmp_path):
 def test_well_formed_files_of_each_kind_still_pass(owner):
     dataset = DatasetFactory(owner=owner)
     nested = zip_of({"inner.zip": zip_of({"a/1.txt": b"hello"}), "b.txt": b"x"})
-    for path, data in [("nested.zip", nested), ("rows.json", b'[{"a": "caf\xc3\xa9", "n": 1e300}]'),
-                       ("rows.jsonl", b'{"a": 1}\n'), ("t.csv", "a,b\n\u00e9,2\n".encode())]:
+    for path, data in [
+        ("nested.zip", nested),
+        ("rows.json", b'[{"a": "caf\xc3\xa9", "n": 1e300}]'),
+        ("rows.jsonl", b'{"a": 1}\n'),
+        ("t.csv", "a,b\n\u00e9,2\n".encode()),
+    ]:
         version = upload(owner, dataset, path, data)
         assert version.status == "ready", (path, version.reason)
     model = MLModelFactory(owner=owner)
@@ -204,8 +246,11 @@ def test_well_formed_files_of_each_kind_still_pass(owner):
 @pytest.mark.parametrize("name", ["invoice\u202etxt.md", "a\u2066b.md", "zero\u200bwidth.md", "line\u2028break.md"])
 def test_upload_paths_with_invisible_or_bidirectional_characters_are_refused(owner, file_store, name):
     model = MLModelFactory(owner=owner, name="a")
-    response = api(owner).post("/api/v1/models/owner/a/files/", {"file": SimpleUploadedFile("x.md", b"x"),
-                                                                 "path": f"docs/{name}"}, format="multipart")
+    response = api(owner).post(
+        "/api/v1/models/owner/a/files/",
+        {"file": SimpleUploadedFile("x.md", b"x"), "path": f"docs/{name}"},
+        format="multipart",
+    )
     assert response.status_code == 400 and "invisible" in response.json()["path"][0]
     with pytest.raises(ValidationError, match="invisible"):
         upload(owner, model, name, b"x")
@@ -255,13 +300,17 @@ def test_head_on_a_download_answers_headers_without_counting_or_auditing(client,
     model.refresh_from_db()
     assert model.downloads == 1 and AuditEvent.objects.count() == events + 1
     assert {k: get[k] for k in ("Content-Length", "ETag", "Content-Type")} == {
-        k: head[k] for k in ("Content-Length", "ETag", "Content-Type")}
+        k: head[k] for k in ("Content-Length", "ETag", "Content-Type")
+    }
 
 
 def test_an_over_size_api_upload_answers_413_and_keeps_nothing(owner, settings, file_store):
     settings.OMH_MAX_UPLOAD_BYTES = 1000
     MLModelFactory(owner=owner, name="m")
-    response = api(owner).post("/api/v1/models/owner/m/files/",
-                               {"file": SimpleUploadedFile("big.md", b"x" * 5000), "path": "big.md"}, format="multipart")
+    response = api(owner).post(
+        "/api/v1/models/owner/m/files/",
+        {"file": SimpleUploadedFile("big.md", b"x" * 5000), "path": "big.md"},
+        format="multipart",
+    )
     assert response.status_code == 413 and "larger than the limit of 1,000 bytes" in response.json()["file"][0]
     assert not FileVersion.objects.exists() and staged(file_store) == [] and stored_objects(file_store) == []

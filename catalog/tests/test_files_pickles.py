@@ -42,9 +42,17 @@ def gadget(module: str, name: str, args: tuple = ("sh",), protocol: int = 2) -> 
 
 
 GADGETS = [
-    ("multiprocessing.util", "spawnv_passfds"), ("distutils.spawn", "spawn"), ("_posixsubprocess", "fork_exec"),
-    ("imp", "load_source"), ("types", "FunctionType"), ("marshal", "loads"), ("builtins", "__import__"),
-    ("importlib", "import_module"), ("builtins", "setattr"), ("io", "open"), ("signal", "raise_signal"),
+    ("multiprocessing.util", "spawnv_passfds"),
+    ("distutils.spawn", "spawn"),
+    ("_posixsubprocess", "fork_exec"),
+    ("imp", "load_source"),
+    ("types", "FunctionType"),
+    ("marshal", "loads"),
+    ("builtins", "__import__"),
+    ("importlib", "import_module"),
+    ("builtins", "setattr"),
+    ("io", "open"),
+    ("signal", "raise_signal"),
     ("code", "InteractiveInterpreter"),
 ]
 
@@ -92,16 +100,23 @@ def test_a_pytorch_zip_with_other_members_is_rejected(owner):
     with zipfile.ZipFile(io.BytesIO(good)) as archive:
         top = archive.namelist()[0].split("/")[0]
     smuggled = torch_zip_with(
-        zipfile.ZipFile(io.BytesIO(good)).read(f"{top}/data.pkl"), {f"{top}/extra.pkl": gadget("os", "system")})
+        zipfile.ZipFile(io.BytesIO(good)).read(f"{top}/data.pkl"), {f"{top}/extra.pkl": gadget("os", "system")}
+    )
     rejected_with(upload(owner, MLModelFactory(owner=owner), "model.pt", smuggled), "extra.pkl", "not part of")
     code = torch_zip_with(zipfile.ZipFile(io.BytesIO(good)).read(f"{top}/data.pkl"), {f"{top}/code/m.py": b"x"})
     rejected_with(upload(owner, MLModelFactory(owner=owner), "model.pt", code), "code/m.py")
 
 
-@pytest.mark.parametrize("name,container", [
-    ("linear_state_dict.pt", "pytorch-zip"), ("linear_state_dict_legacy.pt", "pytorch-legacy"),
-    ("training_checkpoint.pt", "pytorch-zip"), ("numpy_arrays_p2.bin", "pickle"), ("numpy_arrays_p5.bin", "pickle"),
-])
+@pytest.mark.parametrize(
+    "name,container",
+    [
+        ("linear_state_dict.pt", "pytorch-zip"),
+        ("linear_state_dict_legacy.pt", "pytorch-legacy"),
+        ("training_checkpoint.pt", "pytorch-zip"),
+        ("numpy_arrays_p2.bin", "pickle"),
+        ("numpy_arrays_p5.bin", "pickle"),
+    ],
+)
 def test_real_torch_and_numpy_checkpoints_are_accepted(owner, name, container):
     version = upload(owner, MLModelFactory(owner=owner), name, (DATA / name).read_bytes())
     assert version.status == "ready", version.reason
@@ -139,26 +154,53 @@ def test_numpy_arrays_are_accepted_plain_and_refused_when_their_pickle_or_size_i
 MAGIC = pickle.dumps(pickle_safety.TORCH_LEGACY_MAGIC, protocol=2)
 
 
-@pytest.mark.parametrize("data,words", [
-    # a harmless pickle followed by a gadget (pickle.load reads one at a time; torch's legacy format five)
-    (pickle.dumps({"w": [1.0]}, protocol=2) + gadget("posix", "system"), ["pickle #2", "posix.system"]),
-    (MAGIC + pickle.dumps(1001, 2) + pickle.dumps({}, 2) + gadget("io", "open") + pickle.dumps([], 2),
-     ["pickle #4", "io.open"]),
-    (pickle.dumps({"w": [1.0]}, protocol=2) + b"garbage", ["pickle #2", "not a readable pickle"]),
-    # STACK_GLOBAL whose module is computed while loading (bytes from _codecs.encode), not a constant
-    (b"\x80\x04" + short_unicode("_codecs") + short_unicode("encode") + b"\x93" + fragment(("os", "latin1")) + b"R"
-     + short_unicode("system") + b"\x93" + fragment(("id",)) + b"R.", ["not a constant string"]),
-    # the module name reaches STACK_GLOBAL through the memo: still a constant, still refused
-    (b"\x80\x04" + short_unicode("posix") + b"\x94\x30" + b"h\x00" + short_unicode("system") + b"\x93"
-     + fragment(("id",), 4) + b"R.", ["posix.system"]),
-    # dotted names walk attributes at load time
-    (b"\x80\x04" + short_unicode("collections") + short_unicode("OrderedDict.__init__") + b"\x93.",
-     ["collections.OrderedDict.__init__"]),
-    # calling what an allowed call returned, and setting attributes on an allowed class itself
-    (b"\x80\x02ccollections\nOrderedDict\n)R" + fragment(()) + b"R.", ["REDUCE of something"]),
-    (b"\x80\x02ccollections\nOrderedDict\n}b.", ["BUILD sets attributes of collections.OrderedDict"]),
-    (b"\x80\x02\x82\x01.", ["copyreg extension"]),
-])
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        # a harmless pickle followed by a gadget (pickle.load reads one at a time; torch's legacy format five)
+        (pickle.dumps({"w": [1.0]}, protocol=2) + gadget("posix", "system"), ["pickle #2", "posix.system"]),
+        (
+            MAGIC + pickle.dumps(1001, 2) + pickle.dumps({}, 2) + gadget("io", "open") + pickle.dumps([], 2),
+            ["pickle #4", "io.open"],
+        ),
+        (pickle.dumps({"w": [1.0]}, protocol=2) + b"garbage", ["pickle #2", "not a readable pickle"]),
+        # STACK_GLOBAL whose module is computed while loading (bytes from _codecs.encode), not a constant
+        (
+            b"\x80\x04"
+            + short_unicode("_codecs")
+            + short_unicode("encode")
+            + b"\x93"
+            + fragment(("os", "latin1"))
+            + b"R"
+            + short_unicode("system")
+            + b"\x93"
+            + fragment(("id",))
+            + b"R.",
+            ["not a constant string"],
+        ),
+        # the module name reaches STACK_GLOBAL through the memo: still a constant, still refused
+        (
+            b"\x80\x04"
+            + short_unicode("posix")
+            + b"\x94\x30"
+            + b"h\x00"
+            + short_unicode("system")
+            + b"\x93"
+            + fragment(("id",), 4)
+            + b"R.",
+            ["posix.system"],
+        ),
+        # dotted names walk attributes at load time
+        (
+            b"\x80\x04" + short_unicode("collections") + short_unicode("OrderedDict.__init__") + b"\x93.",
+            ["collections.OrderedDict.__init__"],
+        ),
+        # calling what an allowed call returned, and setting attributes on an allowed class itself
+        (b"\x80\x02ccollections\nOrderedDict\n)R" + fragment(()) + b"R.", ["REDUCE of something"]),
+        (b"\x80\x02ccollections\nOrderedDict\n}b.", ["BUILD sets attributes of collections.OrderedDict"]),
+        (b"\x80\x02\x82\x01.", ["copyreg extension"]),
+    ],
+)
 def test_crafted_pickle_streams_are_rejected(owner, file_store, data, words):
     version = upload(owner, MLModelFactory(owner=owner), "model.bin", data)
     rejected_with(version, *words)

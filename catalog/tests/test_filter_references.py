@@ -63,8 +63,7 @@ def client_for(user) -> Client:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "stranger"])
-def test_a_hidden_reference_in_a_list_page_or_facet_filter_answers_like_a_missing_one(request, hidden, grantee,
-                                                                                      who):
+def test_a_hidden_reference_in_a_list_page_or_facet_filter_answers_like_a_missing_one(request, hidden, grantee, who):
     viewer = None if who == "anonymous" else request.getfixturevalue(who)
     for param, asset in hidden.items():
         for hidden_ref, missing_ref in references(asset):
@@ -76,7 +75,10 @@ def test_a_hidden_reference_in_a_list_page_or_facet_filter_answers_like_a_missin
                 hidden_answer = client_for(viewer).get(url, {param: hidden_ref})
                 missing_answer = client_for(viewer).get(url, {param: missing_ref})
                 assert normalised(hidden_answer, param, hidden_ref) == normalised(missing_answer, param, missing_ref), (
-                    url, param, hidden_ref)
+                    url,
+                    param,
+                    hidden_ref,
+                )
                 assert shown not in hidden_answer.content.decode(), (url, param, hidden_ref)
 
 
@@ -110,8 +112,12 @@ def test_a_hidden_base_or_dataset_is_refused_like_a_missing_one_by_the_api_and_t
             if not hidden_ref.isdigit():  # the page's form takes owner/name
                 action = "add-base" if field == "base" else "link-dataset"
                 prefix = "base" if field == "base" else "link"
-                post = {"action": action, f"{prefix}-{field}": hidden_ref, f"{prefix}-relation": "fine_tune",
-                        f"{prefix}-role": "trained_on"}
+                post = {
+                    "action": action,
+                    f"{prefix}-{field}": hidden_ref,
+                    f"{prefix}-relation": "fine_tune",
+                    f"{prefix}-role": "trained_on",
+                }
                 hidden_page = page.post("/models/stranger/unrelated/edit/", post)
                 missing_page = page.post("/models/stranger/unrelated/edit/", {**post, f"{prefix}-{field}": missing_ref})
                 assert hidden_page.status_code == 400
@@ -120,8 +126,11 @@ def test_a_hidden_base_or_dataset_is_refused_like_a_missing_one_by_the_api_and_t
     assert not ModelDataset.objects.filter(model__name="unrelated").exists()
 
 
-@pytest.mark.parametrize("value", ["9" * 5000, "²", " 12 ", "owner/", "/"],
-                         ids=["5000-digits", "superscript-two", "spaced-id", "no-name", "slash"])
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 5000, "²", " 12 ", "owner/", "/"],
+    ids=["5000-digits", "superscript-two", "spaced-id", "no-name", "slash"],
+)
 def test_odd_references_are_answered_not_a_server_error(hidden, value):
     for param in PARAMS:
         assert APIClient().get("/api/v1/models/", {param: value}).status_code == 200

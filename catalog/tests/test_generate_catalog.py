@@ -50,7 +50,13 @@ def test_the_lineage_has_every_relation_merges_and_no_cycle():
     generate()
     edges = ModelLineage.objects.all()
     assert set(edges.values_list("relation", flat=True)) == {
-        "fine_tune", "adapter", "quantization", "merge", "distillation", "continued_pretraining"}
+        "fine_tune",
+        "adapter",
+        "quantization",
+        "merge",
+        "distillation",
+        "continued_pretraining",
+    }
     assert not edges.filter(base_id__gte=F("model_id")).exists()  # edges point back in time: acyclic
     merged = edges.filter(relation="merge").values("model").annotate(n=Count("base")).filter(n__gt=1)
     assert merged.exists()

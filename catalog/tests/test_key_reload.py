@@ -34,14 +34,26 @@ print(json.dumps({"key_id": key_id, "wrapped": base64.b64encode(wrapped).decode(
 
 
 def rewrap_in_another_process(version: FileVersion, env: dict, *, generate: bool) -> None:
-    job = {"generate": generate, "key_id": version.key_id,
-           "wrapped": base64.b64encode(bytes(version.wrapped_key)).decode()}
+    job = {
+        "generate": generate,
+        "key_id": version.key_id,
+        "wrapped": base64.b64encode(bytes(version.wrapped_key)).decode(),
+    }
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "openmodelhub.settings", **env}
-    done = subprocess.run([sys.executable, "-c", OTHER_PROCESS], input=json.dumps(job), env=env, text=True,
-                          capture_output=True, cwd=django_settings.BASE_DIR, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS],
+        input=json.dumps(job),
+        env=env,
+        text=True,
+        capture_output=True,
+        cwd=django_settings.BASE_DIR,
+        timeout=120,
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    FileVersion.objects.filter(pk=version.pk).update(key_id=result["key_id"],
-                                                     wrapped_key=base64.b64decode(result["wrapped"]))
+    FileVersion.objects.filter(pk=version.pk).update(
+        key_id=result["key_id"], wrapped_key=base64.b64decode(result["wrapped"])
+    )
 
 
 def download_status(client, owner, model, path: str) -> tuple[int, bytes]:
@@ -50,8 +62,9 @@ def download_status(client, owner, model, path: str) -> tuple[int, bytes]:
     return response.status_code, b"".join(response.streaming_content) if response.status_code == 200 else b""
 
 
-def test_a_key_generated_by_another_process_is_read_when_a_download_needs_it(client, owner, settings, tmp_path,
-                                                                               monkeypatch):
+def test_a_key_generated_by_another_process_is_read_when_a_download_needs_it(
+    client, owner, settings, tmp_path, monkeypatch
+):
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()
     monkeypatch.delenv("OMH_MASTER_KEYS")
@@ -60,8 +73,9 @@ def test_a_key_generated_by_another_process_is_read_when_a_download_needs_it(cli
     model = MLModelFactory(owner=owner)
     version = upload(owner, model, "notes.txt", b"weights, honestly")
     cached = crypto.keyring()  # this process (the running hub) now holds the ring with one key
-    rewrap_in_another_process(version, {"OMH_VAR_DIR": str(settings.VAR_DIR), "OMH_MASTER_KEYS": "",
-                                        "OMH_MASTER_KEY_ID": ""}, generate=True)
+    rewrap_in_another_process(
+        version, {"OMH_VAR_DIR": str(settings.VAR_DIR), "OMH_MASTER_KEYS": "", "OMH_MASTER_KEY_ID": ""}, generate=True
+    )
     new_id = FileVersion.objects.get(pk=version.pk).key_id
     assert new_id not in cached.keys
     assert download_status(client, owner, model, "notes.txt") == (200, b"weights, honestly")

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 
 
 def table_counts() -> dict[str, int]:
-    return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label in ("catalog", "accounts", "licensing")}
+    return {
+        m._meta.label: m.objects.count()
+        for m in apps.get_models()
+        if m._meta.app_label in ("catalog", "accounts", "licensing")
+    }
 
 
 def write(tmp_path, data, name="records.json"):
@@ -31,30 +35,70 @@ V1 = {
     "format": "openmodelhub/records-v1",
     "affiliations": [{"name": "Stanford University"}],
     "users": [{"username": "alice", "affiliations": ["Stanford University"], "password": "s3cret-pass"}],
-    "licenses": [{"key": "apache-2.0", "spdx_id": "Apache-2.0", "name": "Apache License 2.0", "category": "permissive"}],
+    "licenses": [
+        {"key": "apache-2.0", "spdx_id": "Apache-2.0", "name": "Apache License 2.0", "category": "permissive"}
+    ],
     "tasks": [{"slug": "text-generation", "name": "Text generation", "modality": "text"}],
-    "datasets": [{
-        "owner": "alice", "name": "shop", "media": ["tabular"], "domains": ["Retail"], "license": "CC-BY-4.0",
-        "instances_number": 10, "informed_consent": True, "global_missing_percentage": 2.5,
-        "files": [
-            {"path": "users.csv", "row_count": 3, "columns": [
-                {"name": "user_id", "data_type_interpreted": "identifier", "is_pii": True,
-                 "is_primary_key_component": True, "example_values": ["u1"]},
-                {"name": "age", "data_type_interpreted": "numerical", "stats": {"min": 18}}]},
-            {"path": "orders.csv", "columns": [{"name": "order_id"}, {"name": "customer_id"}]},
-        ],
-        "relationships": [{"from_file": "orders.csv", "to_file": "users.csv", "relationship_type": "foreign_key",
-                           "column_links": [{"from_column": "customer_id", "to_column": "user_id"}]}],
-    }],
+    "datasets": [
+        {
+            "owner": "alice",
+            "name": "shop",
+            "media": ["tabular"],
+            "domains": ["Retail"],
+            "license": "CC-BY-4.0",
+            "instances_number": 10,
+            "informed_consent": True,
+            "global_missing_percentage": 2.5,
+            "files": [
+                {
+                    "path": "users.csv",
+                    "row_count": 3,
+                    "columns": [
+                        {
+                            "name": "user_id",
+                            "data_type_interpreted": "identifier",
+                            "is_pii": True,
+                            "is_primary_key_component": True,
+                            "example_values": ["u1"],
+                        },
+                        {"name": "age", "data_type_interpreted": "numerical", "stats": {"min": 18}},
+                    ],
+                },
+                {"path": "orders.csv", "columns": [{"name": "order_id"}, {"name": "customer_id"}]},
+            ],
+            "relationships": [
+                {
+                    "from_file": "orders.csv",
+                    "to_file": "users.csv",
+                    "relationship_type": "foreign_key",
+                    "column_links": [{"from_column": "customer_id", "to_column": "user_id"}],
+                }
+            ],
+        }
+    ],
     "models": [
-        {"owner": "alice", "name": "tiny-ft", "media": ["text"], "tasks": ["text-generation"],
-         "training_type": "finetune", "license": "apache-2.0",
-         "architecture": {"family": "transformer", "decoder_count": 2},
-         "bases": [{"model": "alice/tiny", "relation": "fine_tune"}],
-         "datasets": [{"dataset": "alice/shop", "role": "fine_tuned_on"}]},
-        {"owner": "alice", "name": "tiny", "parameter_count": 5_000_000_000, "authors": ["alice"],
-         "architecture": {"family": "cnn", "module_count": 2,
-                          "modules": [{"conv_size": 3, "pooling_type": "max"}, {"conv_size": 5, "pooling_type": "avg"}]}},
+        {
+            "owner": "alice",
+            "name": "tiny-ft",
+            "media": ["text"],
+            "tasks": ["text-generation"],
+            "training_type": "finetune",
+            "license": "apache-2.0",
+            "architecture": {"family": "transformer", "decoder_count": 2},
+            "bases": [{"model": "alice/tiny", "relation": "fine_tune"}],
+            "datasets": [{"dataset": "alice/shop", "role": "fine_tuned_on"}],
+        },
+        {
+            "owner": "alice",
+            "name": "tiny",
+            "parameter_count": 5_000_000_000,
+            "authors": ["alice"],
+            "architecture": {
+                "family": "cnn",
+                "module_count": 2,
+                "modules": [{"conv_size": 3, "pooling_type": "max"}, {"conv_size": 5, "pooling_type": "avg"}],
+            },
+        },
     ],
 }
 
@@ -72,7 +116,10 @@ def test_it_loads_the_projects_own_format_with_every_part(tmp_path):
     assert shop.license is None and shop.license_declared == "CC-BY-4.0"  # kept, not dropped
     assert [d.slug for d in shop.domains.all()] == ["retail"]
     users_file = shop.files.get(path="users.csv")
-    assert [(c.name, c.position, c.is_pii) for c in users_file.columns.all()] == [("user_id", 1, True), ("age", 2, False)]
+    assert [(c.name, c.position, c.is_pii) for c in users_file.columns.all()] == [
+        ("user_id", 1, True),
+        ("age", 2, False),
+    ]
     link = shop.relationships.get().column_links.get()
     assert (link.from_column.name, link.to_column.name) == ("customer_id", "user_id")
     alice = User.objects.get(username="alice")
@@ -126,7 +173,9 @@ def test_bad_input_names_the_record_and_field_and_leaves_the_database_unchanged(
 
 
 def test_bad_input_after_good_records_rolls_everything_back(tmp_path):
-    data = with_change("models", 1, architecture={"family": "cnn", "modules": [{"conv_size": -1, "pooling_type": "max"}]})
+    data = with_change(
+        "models", 1, architecture={"family": "cnn", "modules": [{"conv_size": -1, "pooling_type": "max"}]}
+    )
     before = table_counts()
     with pytest.raises(RecordError, match="conv_size"):
         load_records(data)

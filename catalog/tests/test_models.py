@@ -50,8 +50,13 @@ def test_the_database_refuses_a_second_model_with_the_same_owner_and_name():
 
 @pytest.mark.parametrize(
     "field,value",
-    [("training_type", "supervised"), ("architecture_family", "mamba"), ("visibility", "secret"), ("downloads", -5),
-     ("likes", -1)],
+    [
+        ("training_type", "supervised"),
+        ("architecture_family", "mamba"),
+        ("visibility", "secret"),
+        ("downloads", -5),
+        ("likes", -1),
+    ],
 )
 def test_the_database_refuses_invalid_model_values(field, value):
     owner = UserFactory()
@@ -60,8 +65,15 @@ def test_the_database_refuses_invalid_model_values(field, value):
 
 @pytest.mark.parametrize(
     "field,value",
-    [("instances_number", -1), ("global_missing_percentage", 100.5), ("global_missing_percentage", -0.1),
-     ("year", 1800), ("representativity_level", "huge"), ("sample_balance_level", "odd"), ("visibility", "x")],
+    [
+        ("instances_number", -1),
+        ("global_missing_percentage", 100.5),
+        ("global_missing_percentage", -0.1),
+        ("year", 1800),
+        ("representativity_level", "huge"),
+        ("sample_balance_level", "odd"),
+        ("visibility", "x"),
+    ],
 )
 def test_the_database_refuses_invalid_dataset_values(field, value):
     owner = UserFactory()
@@ -81,8 +93,11 @@ def test_the_database_refuses_unknown_pooling_and_relationship_types_and_roles()
     cnn = CNNDetails.objects.create(model=model, module_count=1)
     assert rejected_by_database(lambda: CNNModule.objects.create(cnn=cnn, position=1, conv_size=3, pooling_type="sum"))
     dfile = DatasetFileFactory()
-    assert rejected_by_database(lambda: DatasetRelationship.objects.create(
-        dataset=dfile.dataset, from_file=dfile, to_file=dfile, relationship_type="friendship"))
+    assert rejected_by_database(
+        lambda: DatasetRelationship.objects.create(
+            dataset=dfile.dataset, from_file=dfile, to_file=dfile, relationship_type="friendship"
+        )
+    )
     assert rejected_by_database(lambda: ModelDataset.objects.create(model=model, dataset=dfile.dataset, role="liked"))
     assert rejected_by_database(lambda: Task.objects.create(slug="t", name="t", modality="smell"))
 

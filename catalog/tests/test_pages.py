@@ -48,15 +48,25 @@ def login(client, user):
 @pytest.fixture
 def shelf(owner, stranger):
     """Three public models of two families and one private one; two datasets, one private."""
-    text_gen, img = TaskFactory(slug="text-generation", name="Text generation"), TaskFactory(slug="image-cls",
-                                                                                             name="Image classification")
+    text_gen, img = (
+        TaskFactory(slug="text-generation", name="Text generation"),
+        TaskFactory(slug="image-cls", name="Image classification"),
+    )
     apache = LicenseFactory()
-    llama = MLModelFactory(owner=owner, name="llama-tiny", architecture_family="transformer", training_type="pretrain",
-                           license=apache, downloads=30, card="A small causal language model")
+    llama = MLModelFactory(
+        owner=owner,
+        name="llama-tiny",
+        architecture_family="transformer",
+        training_type="pretrain",
+        license=apache,
+        downloads=30,
+        card="A small causal language model",
+    )
     llama.tasks.set([text_gen])
     llama.media.set(["text"])
-    bert = MLModelFactory(owner=owner, name="bert-mini", architecture_family="transformer", training_type="finetune",
-                          downloads=20)
+    bert = MLModelFactory(
+        owner=owner, name="bert-mini", architecture_family="transformer", training_type="finetune", downloads=20
+    )
     bert.tasks.set([text_gen])
     resnet = MLModelFactory(owner=stranger, name="resnet-8", architecture_family="cnn", downloads=10)
     resnet.tasks.set([img])
@@ -79,8 +89,14 @@ def test_the_navigation_shows_what_each_role_may_open(client, owner, curator, ad
     assert f"OpenModelHub {openmodelhub.__version__}" in anonymous
     user_page = body(login(client, owner).get("/"))
     nav = user_page.split("<main")[0]
-    for link in ("/accounts/shared-with-me/", "/accounts/sharing/", "/accounts/tokens/", "/accounts/password/change/",
-                 "/agent/", "/models/new/"):
+    for link in (
+        "/accounts/shared-with-me/",
+        "/accounts/sharing/",
+        "/accounts/tokens/",
+        "/accounts/password/change/",
+        "/agent/",
+        "/models/new/",
+    ):
         assert link in nav
     assert 'href="/insights/"' not in nav and 'href="/accounts/users/"' not in nav
     curator_nav = body(login(Client(), curator).get("/")).split("<main")[0]
@@ -92,8 +108,16 @@ def test_the_navigation_shows_what_each_role_may_open(client, owner, curator, ad
 def test_pages_send_a_strict_content_security_policy_and_companions(client):
     response = client.get("/")
     policy = response["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-                      "object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ):
         assert directive in policy
     assert "unsafe-inline" not in policy and "nonce" not in policy
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -135,7 +159,8 @@ def test_search_finds_models_and_datasets_the_viewer_may_see(client, owner, shel
     assert "/models/?search=llama" in body(page)
     assert client.get("/search/", {"q": "secret"}).context["results"]["models"] == []
     assert [m.name for m in login(client, owner).get("/search/", {"q": "secret"}).context["results"]["models"]] == [
-        "secret-model"]
+        "secret-model"
+    ]
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -149,8 +174,9 @@ def facet(response, param) -> dict:
 def test_the_model_list_counts_facet_values_over_the_visible_otherwise_filtered_set(client, owner, shelf):
     response = client.get("/models/")
     assert response.status_code == 200
-    assert [m.name for m in response.context["page"].rows] == ["llama-tiny", "bert-mini", "resnet-8"] or \
-        {m.name for m in response.context["page"].rows} == {"llama-tiny", "bert-mini", "resnet-8"}
+    assert [m.name for m in response.context["page"].rows] == ["llama-tiny", "bert-mini", "resnet-8"] or {
+        m.name for m in response.context["page"].rows
+    } == {"llama-tiny", "bert-mini", "resnet-8"}
     assert facet(response, "architecture") == {"transformer": 2, "cnn": 1}
     assert facet(response, "task") == {"text-generation": 2, "image-cls": 1}
     narrowed = client.get("/models/", {"task": "image-cls"})
@@ -175,8 +201,16 @@ def test_the_model_list_searches_sorts_and_pages_with_bookmarkable_links(client,
     next_link = re.search(r'href="(\?[^"]*cursor=[^"]+)" rel="next"', body(first)).group(1).replace("&amp;", "&")
     assert "sort=downloads" in next_link
     second = client.get("/models/" + next_link)
-    assert [m.name for m in second.context["page"].rows] == ["bulk-20", "bulk-21", "bulk-22", "bulk-23", "bulk-24",
-                                                             "llama-tiny", "bert-mini", "resnet-8"]
+    assert [m.name for m in second.context["page"].rows] == [
+        "bulk-20",
+        "bulk-21",
+        "bulk-22",
+        "bulk-23",
+        "bulk-24",
+        "llama-tiny",
+        "bert-mini",
+        "resnet-8",
+    ]
     assert second.context["page"].next_cursor is None and 'rel="first"' in body(second)
     previous = re.search(r'href="(\?[^"]*cursor=[^"]+)" rel="prev"', body(second)).group(1).replace("&amp;", "&")
     back = client.get("/models/" + previous)
@@ -221,9 +255,19 @@ def test_the_model_page_shows_its_parts_and_the_owner_gets_share_and_edit(client
     ModelDataset.objects.create(model=llama, dataset=shelf["shop"], role="trained_on")
     llama.authors.set([owner])
     page = body(client.get("/models/owner/llama-tiny/"))
-    for text in ("Transformer details", "<td>512</td>", "Text generation", "Apache License 2.0", "Permissive",
-                 "owner/bert-mini", "distillation of this model", "Trained on", "owner/shop", "Licence compliance",
-                 "No files yet"):
+    for text in (
+        "Transformer details",
+        "<td>512</td>",
+        "Text generation",
+        "Apache License 2.0",
+        "Permissive",
+        "owner/bert-mini",
+        "distillation of this model",
+        "Trained on",
+        "owner/shop",
+        "Licence compliance",
+        "No files yet",
+    ):
         assert text in page, text
     assert "/accounts/share/" not in page and "/edit/" not in page
     mine = body(login(client, owner).get("/models/owner/llama-tiny/"))
@@ -232,10 +276,15 @@ def test_the_model_page_shows_its_parts_and_the_owner_gets_share_and_edit(client
 
 
 def test_the_card_is_markdown_without_scripts_handlers_or_javascript_links(client, owner):
-    MLModelFactory(owner=owner, name="tricky", card=(
-        "# Title\n\nSome **bold** text and a [link](https://example.org).\n\n"
-        "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3))\n\n"
-        "<a href=\"#\" onclick=\"alert(4)\">x</a>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"))
+    MLModelFactory(
+        owner=owner,
+        name="tricky",
+        card=(
+            "# Title\n\nSome **bold** text and a [link](https://example.org).\n\n"
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3))\n\n"
+            '<a href="#" onclick="alert(4)">x</a>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n'
+        ),
+    )
     card = body(client.get("/models/owner/tricky/")).split('aria-label="Model card">')[1].split("</article>")[0]
     assert "<h1>Title</h1>" in card and "<strong>bold</strong>" in card and "<table>" in card
     assert 'href="https://example.org" rel="noopener noreferrer nofollow"' in card
@@ -243,9 +292,15 @@ def test_the_card_is_markdown_without_scripts_handlers_or_javascript_links(clien
 
 
 def test_private_assets_are_404_to_strangers_and_visible_to_grantees(client, owner, stranger, grantee, shelf):
-    urls = ["/models/owner/secret-model/", "/datasets/owner/hidden-data/", "/models/owner/secret-model/edit/",
-            "/datasets/owner/hidden-data/edit/", "/models/owner/secret-model/delete/",
-            "/datasets/owner/hidden-data/delete/", "/models/owner/secret-model/files/"]
+    urls = [
+        "/models/owner/secret-model/",
+        "/datasets/owner/hidden-data/",
+        "/models/owner/secret-model/edit/",
+        "/datasets/owner/hidden-data/edit/",
+        "/models/owner/secret-model/delete/",
+        "/datasets/owner/hidden-data/delete/",
+        "/models/owner/secret-model/files/",
+    ]
     for url in urls:
         assert client.get(url).status_code in (302, 404), url  # anonymous: log in first, or 404
     login(client, stranger)
@@ -260,25 +315,55 @@ def test_private_assets_are_404_to_strangers_and_visible_to_grantees(client, own
 
 def test_the_dataset_page_groups_the_exai_metadata_and_describes_files_columns_and_links(client, owner, shelf):
     shop = shelf["shop"]
-    Dataset.objects.filter(pk=shop.pk).update(instances_number=1200, has_missing_values=False,
-                                              representativity_level="high")
+    Dataset.objects.filter(pk=shop.pk).update(
+        instances_number=1200, has_missing_values=False, representativity_level="high"
+    )
     users = DatasetFileFactory(dataset=shop, path="users.csv", format="csv", row_count=100)
     orders = DatasetFileFactory(dataset=shop, path="orders.csv", format="csv", row_count=1000)
-    uid = FileColumnFactory(dataset_file=users, name="user_id", data_type_original="int64", is_pii=False,
-                            is_primary_key_component=True, position=1, stats={"min": 1, "max": 100})
-    FileColumnFactory(dataset_file=users, name="email", data_type_interpreted="text", is_pii=True, position=2,
-                      example_values=["a@example.org"])
+    uid = FileColumnFactory(
+        dataset_file=users,
+        name="user_id",
+        data_type_original="int64",
+        is_pii=False,
+        is_primary_key_component=True,
+        position=1,
+        stats={"min": 1, "max": 100},
+    )
+    FileColumnFactory(
+        dataset_file=users,
+        name="email",
+        data_type_interpreted="text",
+        is_pii=True,
+        position=2,
+        example_values=["a@example.org"],
+    )
     ouid = FileColumnFactory(dataset_file=orders, name="customer_id", position=1)
-    rel = DatasetRelationship.objects.create(dataset=shop, from_file=orders, to_file=users,
-                                             relationship_type="foreign_key")
+    rel = DatasetRelationship.objects.create(
+        dataset=shop, from_file=orders, to_file=users, relationship_type="foreign_key"
+    )
     DatasetRelationshipColumnLink.objects.create(relationship=rel, from_column=ouid, to_column=uid)
     ModelDataset.objects.create(model=shelf["llama"], dataset=shop, role="trained_on")
     ModelDataset.objects.create(model=shelf["secret"], dataset=shop, role="evaluated_on")
     page = body(client.get("/datasets/owner/shop/"))
-    for text in ("Identification", "Technical characteristics", "Ethics checklist", "1,200", "High",
-                 'answer yes">yes', 'answer no">no', 'answer unknown">unknown', "users.csv", "email",
-                 '<span class="badge pii">PII</span>', "a@example.org", "<dt>max</dt><dd>100</dd>", "Foreign key",
-                 "orders.csv.customer_id</code> → <code>users.csv.user_id", "owner/llama-tiny", "trained on"):
+    for text in (
+        "Identification",
+        "Technical characteristics",
+        "Ethics checklist",
+        "1,200",
+        "High",
+        'answer yes">yes',
+        'answer no">no',
+        'answer unknown">unknown',
+        "users.csv",
+        "email",
+        '<span class="badge pii">PII</span>',
+        "a@example.org",
+        "<dt>max</dt><dd>100</dd>",
+        "Foreign key",
+        "orders.csv.customer_id</code> → <code>users.csv.user_id",
+        "owner/llama-tiny",
+        "trained on",
+    ):
         assert text in page, text
     assert "secret-model" not in page  # a private model using it stays hidden
 
@@ -287,14 +372,33 @@ def test_the_dataset_page_groups_the_exai_metadata_and_describes_files_columns_a
 
 
 def model_post(**changes) -> dict:
-    data = {"action": "save", "name": "new-llm", "visibility": "public", "training_type": "pretrain",
-            "architecture_family": "transformer", "architecture_name": "LlamaForCausalLM", "parameter_count": "1000",
-            "license_text": "apache-2.0", "media": ["text"], "tasks": [], "authors": "", "card": "# New",
-            "transformer-decoder_count": "12", "transformer-attention_size": "768", "transformer-up_size": "",
-            "transformer-down_size": "", "transformer-embedding_size": "768",
-            "cnn-module_count": "", "rnn-criterion": "", "rnn-batch_size": "", "rnn-input_size": "",
-            "module-TOTAL_FORMS": "3", "module-INITIAL_FORMS": "0", "module-MIN_NUM_FORMS": "0",
-            "module-MAX_NUM_FORMS": "64"}
+    data = {
+        "action": "save",
+        "name": "new-llm",
+        "visibility": "public",
+        "training_type": "pretrain",
+        "architecture_family": "transformer",
+        "architecture_name": "LlamaForCausalLM",
+        "parameter_count": "1000",
+        "license_text": "apache-2.0",
+        "media": ["text"],
+        "tasks": [],
+        "authors": "",
+        "card": "# New",
+        "transformer-decoder_count": "12",
+        "transformer-attention_size": "768",
+        "transformer-up_size": "",
+        "transformer-down_size": "",
+        "transformer-embedding_size": "768",
+        "cnn-module_count": "",
+        "rnn-criterion": "",
+        "rnn-batch_size": "",
+        "rnn-input_size": "",
+        "module-TOTAL_FORMS": "3",
+        "module-INITIAL_FORMS": "0",
+        "module-MIN_NUM_FORMS": "0",
+        "module-MAX_NUM_FORMS": "64",
+    }
     for i in range(3):
         data |= {f"module-{i}-conv_size": "", f"module-{i}-pooling_type": ""}
     return data | changes
@@ -317,23 +421,35 @@ def test_a_model_is_created_with_its_transformer_details(client, owner):
 
 
 def test_a_cnn_model_keeps_its_modules_in_order(client, owner):
-    data = model_post(architecture_family="cnn", **{"cnn-module_count": "2", "module-0-conv_size": "3",
-                                                    "module-0-pooling_type": "max", "module-1-conv_size": "5",
-                                                    "module-1-pooling_type": "avg"})
+    data = model_post(
+        architecture_family="cnn",
+        **{
+            "cnn-module_count": "2",
+            "module-0-conv_size": "3",
+            "module-0-pooling_type": "max",
+            "module-1-conv_size": "5",
+            "module-1-pooling_type": "avg",
+        },
+    )
     assert login(client, owner).post("/models/new/", data).status_code == 302
     model = MLModel.objects.get(name="new-llm")
-    assert [(m.position, m.conv_size, m.pooling_type) for m in model.cnn.modules.all()] == [(1, 3, "max"),
-                                                                                            (2, 5, "avg")]
+    assert [(m.position, m.conv_size, m.pooling_type) for m in model.cnn.modules.all()] == [
+        (1, 3, "max"),
+        (2, 5, "avg"),
+    ]
     assert not TransformerDetails.objects.filter(model=model).exists()
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"name": "bad/name"}, "name", "may not contain"),
-    ({"parameter_count": "-5"}, "parameter_count", "Must be zero or more"),
-    ({"transformer-decoder_count": "many"}, "transformer-decoder_count", "whole number"),
-    ({"authors": "nobody-here"}, "authors", "No active user named nobody-here"),
-    ({"architecture_family": "cnn", "module-0-conv_size": "3"}, "module-0-conv_size", "Give both"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"name": "bad/name"}, "name", "may not contain"),
+        ({"parameter_count": "-5"}, "parameter_count", "Must be zero or more"),
+        ({"transformer-decoder_count": "many"}, "transformer-decoder_count", "whole number"),
+        ({"authors": "nobody-here"}, "authors", "No active user named nobody-here"),
+        ({"architecture_family": "cnn", "module-0-conv_size": "3"}, "module-0-conv_size", "Give both"),
+    ],
+)
 def test_model_form_errors_are_shown_in_place_and_nothing_is_saved(client, owner, changes, field, message):
     response = login(client, owner).post("/models/new/", model_post(**changes))
     assert response.status_code == 200 and message in body(response)
@@ -372,8 +488,10 @@ def test_base_models_and_datasets_are_linked_from_the_edit_page(client, owner, s
     done = client.post(url, {"action": "add-base", "base-base": "owner/llama-tiny", "base-relation": "fine_tune"})
     assert done.status_code == 302
     assert ModelLineage.objects.filter(model=shelf["bert"], base=shelf["llama"], relation="fine_tune").exists()
-    cycle = client.post("/models/owner/llama-tiny/edit/",
-                        {"action": "add-base", "base-base": "owner/bert-mini", "base-relation": "merge"})
+    cycle = client.post(
+        "/models/owner/llama-tiny/edit/",
+        {"action": "add-base", "base-base": "owner/bert-mini", "base-relation": "merge"},
+    )
     assert cycle.status_code == 400 and "cycle" in body(cycle)
     assert not ModelLineage.objects.filter(model=shelf["llama"]).exists()
     hidden = client.post(url, {"action": "add-base", "base-base": "stranger/not-there", "base-relation": "merge"})
@@ -381,8 +499,12 @@ def test_base_models_and_datasets_are_linked_from_the_edit_page(client, owner, s
     edge = ModelLineage.objects.get(model=shelf["bert"])
     assert client.post(url, {"action": "remove-base", "id": edge.pk}).status_code == 302
     assert not ModelLineage.objects.filter(pk=edge.pk).exists()
-    assert client.post(url, {"action": "link-dataset", "link-dataset": "owner/shop", "link-role": "evaluated_on"}
-                       ).status_code == 302
+    assert (
+        client.post(
+            url, {"action": "link-dataset", "link-dataset": "owner/shop", "link-role": "evaluated_on"}
+        ).status_code
+        == 302
+    )
     link = ModelDataset.objects.get(model=shelf["bert"], dataset=shelf["shop"], role="evaluated_on")
     assert "unlink-dataset" in body(client.get(url))
     assert client.post(url, {"action": "unlink-dataset", "id": link.pk}).status_code == 302
@@ -391,27 +513,71 @@ def test_base_models_and_datasets_are_linked_from_the_edit_page(client, owner, s
 
 
 def dataset_post(**changes) -> dict:
-    data = {name: "" for name in ("year", "objective", "access", "availability", "num_citations", "citation_link",
-                                  "sources", "storage_uri", "documentation_link", "instances_number",
-                                  "features_number", "features_description", "representativity_level",
-                                  "representativity_description", "sample_balance_level",
-                                  "sample_balance_description", "global_missing_percentage",
-                                  "missing_values_description", "missing_values_handling_method",
-                                  "data_errors_description", "card", "license_text", "authors")}
-    data |= {flag: "unknown" for flag in (*Dataset.ETHICS_FLAGS, "split", "has_missing_values", "temporal_factors",
-                                          "metadata_provided_with_dataset", "external_documentation_available")}
+    data = {
+        name: ""
+        for name in (
+            "year",
+            "objective",
+            "access",
+            "availability",
+            "num_citations",
+            "citation_link",
+            "sources",
+            "storage_uri",
+            "documentation_link",
+            "instances_number",
+            "features_number",
+            "features_description",
+            "representativity_level",
+            "representativity_description",
+            "sample_balance_level",
+            "sample_balance_description",
+            "global_missing_percentage",
+            "missing_values_description",
+            "missing_values_handling_method",
+            "data_errors_description",
+            "card",
+            "license_text",
+            "authors",
+        )
+    }
+    data |= {
+        flag: "unknown"
+        for flag in (
+            *Dataset.ETHICS_FLAGS,
+            "split",
+            "has_missing_values",
+            "temporal_factors",
+            "metadata_provided_with_dataset",
+            "external_documentation_available",
+        )
+    }
     return data | {"name": "survey", "visibility": "public"} | changes
 
 
 def test_a_dataset_is_created_with_its_exai_fields_and_edited(client, owner):
     login(client, owner)
     assert "Ethics checklist" in body(client.get("/datasets/new/"))
-    response = client.post("/datasets/new/", dataset_post(year="2020", instances_number="500", informed_consent="true",
-                                                          transparency="false", representativity_level="medium"))
+    response = client.post(
+        "/datasets/new/",
+        dataset_post(
+            year="2020",
+            instances_number="500",
+            informed_consent="true",
+            transparency="false",
+            representativity_level="medium",
+        ),
+    )
     assert response.status_code == 302 and response["Location"] == "/datasets/owner/survey/files/"
     survey = Dataset.objects.get(name="survey")
-    assert (survey.year, survey.instances_number, survey.informed_consent, survey.transparency,
-            survey.user_control, survey.representativity_level) == (2020, 500, True, False, None, "medium")
+    assert (
+        survey.year,
+        survey.instances_number,
+        survey.informed_consent,
+        survey.transparency,
+        survey.user_control,
+        survey.representativity_level,
+    ) == (2020, 500, True, False, None, "medium")
     edited = client.post("/datasets/owner/survey/edit/", dataset_post(year="2019", visibility="private"))
     assert edited.status_code == 302
     survey.refresh_from_db()
@@ -442,7 +608,12 @@ def test_deleting_asks_first_then_deletes(client, owner, stranger, shelf):
 
 def test_the_sharing_and_account_pages_use_the_layout(client, owner, shelf):
     login(client, owner)
-    for url in ("/accounts/share/models/owner/llama-tiny/", "/accounts/sharing/", "/accounts/shared-with-me/",
-                "/accounts/tokens/", "/accounts/password/change/"):
+    for url in (
+        "/accounts/share/models/owner/llama-tiny/",
+        "/accounts/sharing/",
+        "/accounts/shared-with-me/",
+        "/accounts/tokens/",
+        "/accounts/password/change/",
+    ):
         response = client.get(url)
         assert response.status_code == 200 and 'class="topbar"' in body(response), url

@@ -48,7 +48,7 @@ def test_the_model_form_sets_the_release_date_and_the_page_shows_it(client, owne
     assert model.release_date == datetime.date(2024, 7, 23)
     assert 'value="2024-07-23"' in client.get("/models/owner/new-llm/edit/").content.decode()
     page = client.get("/models/owner/new-llm/").content.decode()
-    assert "<th scope=\"row\">Released</th><td>2024-07-23</td>" in page
+    assert '<th scope="row">Released</th><td>2024-07-23</td>' in page
 
 
 def test_an_invalid_release_date_in_the_form_is_an_error_in_place(client, owner):

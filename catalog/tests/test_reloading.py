@@ -31,7 +31,9 @@ def tiny() -> MLModel:
 
 def edit_tiny_as(admin_user) -> None:
     mit = License.objects.create(key="mit", spdx_id="MIT", name="MIT License", category="permissive")
-    services.save_model(user=admin_user, model=tiny(), data={"card": "Curated card", "parameter_count": 7, "license": mit})
+    services.save_model(
+        user=admin_user, model=tiny(), data={"card": "Curated card", "parameter_count": 7, "license": mit}
+    )
 
 
 def test_reloading_keeps_a_model_a_curator_edited_and_says_so(tmp_path, admin_user):

@@ -40,7 +40,12 @@ def test_each_ready_upload_makes_one_commit_and_moves_main(owner, repo):
     v1 = upload(owner, repo, "config.json", b'{"a": 1}')
     first = revisions.head(repo)
     assert (first.number, first.parent, first.message, first.author, first.author_name) == (
-        1, None, "Upload config.json", owner, "owner")
+        1,
+        None,
+        "Upload config.json",
+        owner,
+        "owner",
+    )
     assert re.fullmatch(r"[0-9a-f]{40}", first.oid) and first.short_oid == first.oid[:7]
     upload(owner, repo, "notes.txt", b"hello")
     second = revisions.head(repo)
@@ -130,13 +135,29 @@ def test_resolve_revision_accepts_every_form(owner, repo):
     upload(owner, repo, "a.txt", b"2")
     second = revisions.head(repo)
     revisions.create_tag(asset=repo, name="v1.0", revision=first.oid, user=owner)
-    for revision in (None, "", "main", "refs/heads/main", "refs%2Fheads%2Fmain", second.oid, second.short_oid,
-                     second.oid[:12]):
+    for revision in (
+        None,
+        "",
+        "main",
+        "refs/heads/main",
+        "refs%2Fheads%2Fmain",
+        second.oid,
+        second.short_oid,
+        second.oid[:12],
+    ):
         assert revisions.resolve_revision(repo, revision) == second, revision
     for revision in ("v1.0", "refs/tags/v1.0", "refs%2Ftags%2Fv1.0", first.oid, first.oid[:7]):
         assert revisions.resolve_revision(repo, revision) == first, revision
-    for revision in ("v2", "refs/heads/v1.0", "refs/tags/main", first.oid[:6], "0" * 40, second.oid.upper(),
-                     "x" * 300, "refs/pr/1"):
+    for revision in (
+        "v2",
+        "refs/heads/v1.0",
+        "refs/tags/main",
+        first.oid[:6],
+        "0" * 40,
+        second.oid.upper(),
+        "x" * 300,
+        "refs/pr/1",
+    ):
         with pytest.raises(RevisionNotFound):
             revisions.resolve_revision(repo, revision)
 
@@ -218,8 +239,9 @@ def test_concurrent_commits_stay_linear_on_postgresql(owner, repo):
 
     def delete(path: str) -> int:
         try:
-            return revisions.commit_changes(asset=repo, author=owner, message=f"Delete {path}",
-                                            changes={path: None}).number
+            return revisions.commit_changes(
+                asset=repo, author=owner, message=f"Delete {path}", changes={path: None}
+            ).number
         finally:
             connections.close_all()
 

@@ -65,8 +65,12 @@ def test_an_unknown_revision_is_404_naming_it_and_a_doubled_request_is_400(clien
     assert response.status_code == 404 and "deadbeef00" in response.json()["detail"]
     assert client.get("/models/owner/repo/files/", {"revision": "nope"}).status_code == 404
     assert client.get("/models/owner/repo/commits/", {"revision": "nope"}).status_code == 404
-    assert api(owner).get("/api/v1/models/owner/repo/resolve/config.json",
-                          {"revision": "main", "version": "1"}).status_code == 400
+    assert (
+        api(owner)
+        .get("/api/v1/models/owner/repo/resolve/config.json", {"revision": "main", "version": "1"})
+        .status_code
+        == 400
+    )
 
 
 def test_file_lists_at_a_revision_and_the_detail_sha(client, owner, repo):
@@ -124,12 +128,17 @@ def test_the_commits_endpoint_is_paginated_with_a_fixed_number_of_queries(owner,
 def test_the_commit_and_refs_endpoints(owner, repo):
     head = revisions.head(repo)
     detail = api(owner).get(f"/api/v1/models/owner/repo/commits/{head.short_oid}/").json()
-    assert (detail["oid"], detail["message"], detail["changes"]) == (head.oid, "Delete notes.txt", [
-        {"path": "notes.txt", "deleted": True, "version": None, "size": None, "sha256": None}])
+    assert (detail["oid"], detail["message"], detail["changes"]) == (
+        head.oid,
+        "Delete notes.txt",
+        [{"path": "notes.txt", "deleted": True, "version": None, "size": None, "sha256": None}],
+    )
     refs = api(owner).get("/api/v1/models/owner/repo/refs/").json()
     first = Commit.objects.of(repo).get(number=1)
-    assert [(r["name"], r["kind"], r["commit"]) for r in refs] == [("main", "branch", head.oid),
-                                                                  ("v1.0", "tag", first.oid)]
+    assert [(r["name"], r["kind"], r["commit"]) for r in refs] == [
+        ("main", "branch", head.oid),
+        ("v1.0", "tag", first.oid),
+    ]
 
 
 def test_tags_through_the_api_need_write_access(owner, grantee, repo):

@@ -30,9 +30,14 @@ def old_schema(transactional_db):
 
 def make_version(apps, repo_file, number: int, status: str, minutes: int, user):
     return apps.get_model("catalog", "FileVersion").objects.create(
-        file=repo_file, number=number, status=status, size=1, uploaded_by=user,
-        sha256=f"{number:064x}" if status == "ready" else "", storage_key=f"objects/{repo_file.pk}-{number}"
-        if status == "ready" else "", processed_at=T0 + timedelta(minutes=minutes),
+        file=repo_file,
+        number=number,
+        status=status,
+        size=1,
+        uploaded_by=user,
+        sha256=f"{number:064x}" if status == "ready" else "",
+        storage_key=f"objects/{repo_file.pk}-{number}" if status == "ready" else "",
+        processed_at=T0 + timedelta(minutes=minutes),
     )
 
 
@@ -59,11 +64,18 @@ def test_the_backfill_writes_one_commit_per_ready_version_and_deletion_in_time_o
     model, dataset = MLModel.objects.get(pk=model.pk), Dataset.objects.get(pk=dataset.pk)
     history = list(revisions.list_commits(model))
     assert [(c.number, c.message, c.author_name) for c in history] == [
-        (4, "Delete b.txt", ""), (3, "Upload a.txt", "olduser"), (2, "Upload b.txt", ""), (1, "Upload a.txt", "olduser")]
+        (4, "Delete b.txt", ""),
+        (3, "Upload a.txt", "olduser"),
+        (2, "Upload b.txt", ""),
+        (1, "Upload a.txt", "olduser"),
+    ]
     assert [c.parent_id for c in history] == [history[1].pk, history[2].pk, history[3].pk, None]
     assert history[0].created_at == T0 + timedelta(minutes=40) and history[3].created_at == T0 + timedelta(minutes=10)
     assert {p: v.pk for p, v in revisions.files_at(revisions.head(model)).items()} == {"a.txt": a3.pk}
-    assert {p: v.pk for p, v in revisions.files_at(history[2]).items()} == {"a.txt": a1.pk, "b.txt": b.versions.get().pk}
+    assert {p: v.pk for p, v in revisions.files_at(history[2]).items()} == {
+        "a.txt": a1.pk,
+        "b.txt": b.versions.get().pk,
+    }
     assert revisions.resolve_revision(model, history[3].oid[:7]) == history[3]
     assert len({c.oid for c in Commit.objects.all()}) == Commit.objects.count() == 5
     assert [(c.number, c.changes.get().version_id) for c in revisions.list_commits(dataset)] == [(1, x1.pk)]

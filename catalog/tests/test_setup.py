@@ -30,8 +30,9 @@ def test_setup_loads_licences_tasks_and_the_admin_so_a_model_with_licence_mit_ca
     assert Task.objects.filter(slug="text-generation").exists() and Task.objects.count() >= 40
     client = APIClient()
     client.force_authenticate(root)
-    response = client.post("/api/v1/models/", {"name": "m", "license": "mit", "tasks": ["text-generation"]},
-                           format="json")
+    response = client.post(
+        "/api/v1/models/", {"name": "m", "license": "mit", "tasks": ["text-generation"]}, format="json"
+    )
     assert response.status_code == 201, response.json()
     counts = (License.objects.count(), Task.objects.count(), User.objects.count())
     monkeypatch.setenv("OMH_ADMIN_PASSWORD", "another-password")

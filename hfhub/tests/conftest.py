@@ -79,16 +79,29 @@ class World:
 @pytest.fixture
 def world(file_store, eager_celery, owner, stranger, grantee) -> World:
     model = MLModelFactory(owner=owner, name="tiny-bert")
-    first = put_files(user=owner, asset=model, contents={"config.json": b'{"hidden_size": 1}',
-                                                         "weights/readme.txt": b"weights go here", "notes.txt": b"hello"})
+    first = put_files(
+        user=owner,
+        asset=model,
+        contents={
+            "config.json": b'{"hidden_size": 1}',
+            "weights/readme.txt": b"weights go here",
+            "notes.txt": b"hello",
+        },
+    )
     revisions.create_tag(asset=model, name="v1", revision=first.oid, user=owner)
     second = put_files(user=owner, asset=model, contents={"config.json": b'{"hidden_size": 2}'}, message="Bigger")
     dataset = DatasetFactory(owner=owner, name="tiny-csv")
-    put_files(user=owner, asset=dataset, contents={"data/train.csv": b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(200))})
+    put_files(
+        user=owner,
+        asset=dataset,
+        contents={"data/train.csv": b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(200))},
+    )
     private = MLModelFactory(owner=owner, name="secret", visibility=Visibility.PRIVATE)
     put_files(user=owner, asset=private, contents={"config.json": b'{"secret": true}'})
     grant = grant_access(by=owner, asset=private, permission="read", user=grantee)
-    tokens = {user.username: create_api_token(user=user, name="hf", scope="read")[1] for user in (owner, stranger, grantee)}
+    tokens = {
+        user.username: create_api_token(user=user, name="hf", scope="read")[1] for user in (owner, stranger, grantee)
+    }
     return World(owner, stranger, grantee, model, dataset, private, grant, tokens, {"first": first, "second": second})
 
 
@@ -100,12 +113,22 @@ def live(world, hub):  # noqa: F811  (after the world exists, so that SQLite's c
 def run_client(live_url: str, code: str, home: Path, token: str | None = None, timeout: int = 180):
     """Run ``code`` with the real clients against the hub; it prints one JSON value last."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGING"))}
-    env.update(HF_ENDPOINT=f"{live_url}/hf", HF_HOME=str(home / "hf-home"), HF_HUB_CACHE=str(home / "hub-cache"),
-               HF_DATASETS_CACHE=str(home / "datasets-cache"), HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_OFFLINE="0",
-               HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_XET="1", NO_PROXY="*", no_proxy="*")
+    env.update(
+        HF_ENDPOINT=f"{live_url}/hf",
+        HF_HOME=str(home / "hf-home"),
+        HF_HUB_CACHE=str(home / "hub-cache"),
+        HF_DATASETS_CACHE=str(home / "datasets-cache"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_OFFLINE="0",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_XET="1",
+        NO_PROXY="*",
+        no_proxy="*",
+    )
     if token:
         env["HF_TOKEN"] = token
-    done = subprocess.run([sys.executable, "-c", CLIENT_PRELUDE + code], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_PRELUDE + code], env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -73,7 +73,9 @@ def test_the_page_renders_the_card_without_its_front_matter(client, world):
     assert "Tiny BERT" in page and "library_name" not in page and "pipeline_tag:" not in page
 
 
-@pytest.mark.parametrize("text", ["---\n[unclosed\n---\nbody", "---\n- a list\n---\nbody", "---\n!!python/object:os.system ls\n---\nbody"])
+@pytest.mark.parametrize(
+    "text", ["---\n[unclosed\n---\nbody", "---\n- a list\n---\nbody", "---\n!!python/object:os.system ls\n---\nbody"]
+)
 def test_crafted_front_matter_is_no_metadata_and_stays_out_of_the_body(text):
     assert split_front_matter(text) == ({}, "body")
 

@@ -50,8 +50,14 @@ def test_an_older_commit_and_a_tag_return_the_older_bytes(client, world):
         assert response["X-Repo-Commit"] == world.commits["first"].oid
 
 
-@pytest.mark.parametrize("url", ["/hf/owner/secret/resolve/main/config.json", "/hf/api/models/owner/secret",
-                                 "/hf/api/models/owner/secret/tree/main"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/hf/owner/secret/resolve/main/config.json",
+        "/hf/api/models/owner/secret",
+        "/hf/api/models/owner/secret/tree/main",
+    ],
+)
 def test_a_private_repository_answers_like_a_missing_one(client, world, url):
     missing = url.replace("secret", "no-such-repo")
     for headers, status in (({}, 401), (bearer(world, "stranger"), 404)):
@@ -92,17 +98,25 @@ def test_crafted_list_parameters_are_rejected_cleanly(client, world):
 
 
 def test_paths_info_answers_files_and_folders_and_ignores_missing_ones(client, world):
-    response = client.post("/hf/api/models/owner/tiny-bert/paths-info/main",
-                           {"paths": ["config.json", "weights", "nope.txt"], "expand": "False"})
-    assert [(entry["type"], entry["path"]) for entry in response.json()] == [("file", "config.json"),
-                                                                             ("directory", "weights")]
+    response = client.post(
+        "/hf/api/models/owner/tiny-bert/paths-info/main",
+        {"paths": ["config.json", "weights", "nope.txt"], "expand": "False"},
+    )
+    assert [(entry["type"], entry["path"]) for entry in response.json()] == [
+        ("file", "config.json"),
+        ("directory", "weights"),
+    ]
 
 
 def test_a_read_of_the_protocol_writes_nothing_but_the_download_event(client, world, django_assert_max_num_queries):
     events = AuditEvent.objects.count()
-    for url in ("/hf/api/models/owner/tiny-bert", "/hf/api/models/owner/tiny-bert/tree/main",
-                "/hf/api/models?search=tiny", "/hf/api/models/owner/tiny-bert/refs",
-                "/hf/api/models/owner/tiny-bert/commits/main"):
+    for url in (
+        "/hf/api/models/owner/tiny-bert",
+        "/hf/api/models/owner/tiny-bert/tree/main",
+        "/hf/api/models?search=tiny",
+        "/hf/api/models/owner/tiny-bert/refs",
+        "/hf/api/models/owner/tiny-bert/commits/main",
+    ):
         assert client.get(url).status_code == 200, url
     assert AuditEvent.objects.count() == events
 

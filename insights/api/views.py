@@ -39,23 +39,31 @@ class InsightsIndexView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(operation_id="insights_list", summary="The statistics you may read, with their URLs",
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="insights_list",
+        summary="The statistics you may read, with their URLs",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, format=None):
         user = request.user
-        return Response({
-            "scope": selectors.scope_of(user),
-            "cache_seconds": selectors.cache_seconds(),
-            "statistics": [
-                {
-                    "name": stat.name, "title": stat.title, "section": stat.section, "chart": stat.chart,
-                    "columns": list(stat.columns),
-                    "url": reverse("api:insights-stat", args=[stat.name], request=request),
-                    "csv_url": reverse("api:insights-stat", args=[stat.name], request=request) + "?format=csv",
-                }
-                for stat in selectors.stats_for(user)
-            ],
-        })
+        return Response(
+            {
+                "scope": selectors.scope_of(user),
+                "cache_seconds": selectors.cache_seconds(),
+                "statistics": [
+                    {
+                        "name": stat.name,
+                        "title": stat.title,
+                        "section": stat.section,
+                        "chart": stat.chart,
+                        "columns": list(stat.columns),
+                        "url": reverse("api:insights-stat", args=[stat.name], request=request),
+                        "csv_url": reverse("api:insights-stat", args=[stat.name], request=request) + "?format=csv",
+                    }
+                    for stat in selectors.stats_for(user)
+                ],
+            }
+        )
 
 
 class InsightsStatView(APIView):
@@ -64,10 +72,15 @@ class InsightsStatView(APIView):
     permission_classes = [permissions.AllowAny]
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
 
-    @extend_schema(operation_id="insights_stat_retrieve", summary="One statistic (columns and rows)",
-                   parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="csv: a CSV file")],
-                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                              (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The same as CSV")})
+    @extend_schema(
+        operation_id="insights_stat_retrieve",
+        summary="One statistic (columns and rows)",
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="csv: a CSV file")],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The same as CSV"),
+        },
+    )
     def get(self, request, name: str, format=None):
         stat = selectors.STATS.get(name)
         if stat is None:

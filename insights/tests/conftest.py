@@ -58,29 +58,116 @@ def catalogue(db, owner, stranger):
     img_cls = Task.objects.create(slug="image-classification", name="Image classification", modality="image")
     apache = LicenseFactory()
     gpl = LicenseFactory(key="gpl-3.0", spdx_id="GPL-3.0-only", name="GPL 3.0", category="copyleft")
-    m1 = _model(owner, "m1", media=["text"], tasks=[text_gen], created="2024-01-15", architecture_family="transformer",
-                training_type="pretrain", parameter_count=1_000, license=apache, downloads=100)
-    m2 = _model(owner, "m2", media=["text", "image"], tasks=[text_gen, img_cls], created="2024-01-20",
-                architecture_family="transformer", training_type="finetune", parameter_count=2_000, license=apache,
-                downloads=50)
-    m3 = _model(stranger, "m3", media=["image"], tasks=[img_cls], created="2024-03-01", architecture_family="cnn",
-                training_type="finetune", parameter_count=3_000_000, license=gpl, downloads=10)
-    m4 = _model(owner, "m4", media=["image"], tasks=[img_cls], created="2024-03-05", architecture_family="cnn",
-                training_type="pretrain", parameter_count=40_000, license=None, downloads=1000, visibility="private")
-    m5 = _model(owner, "m5", media=[], tasks=[], created="2024-02-10", architecture_family="other",
-                training_type="", parameter_count=None, license=None, downloads=0)
-    for model, base, relation in [(m2, m1, "fine_tune"), (m3, m2, "quantization"), (m4, m3, "adapter"),
-                                  (m5, m1, "merge"), (m5, m3, "merge")]:
+    m1 = _model(
+        owner,
+        "m1",
+        media=["text"],
+        tasks=[text_gen],
+        created="2024-01-15",
+        architecture_family="transformer",
+        training_type="pretrain",
+        parameter_count=1_000,
+        license=apache,
+        downloads=100,
+    )
+    m2 = _model(
+        owner,
+        "m2",
+        media=["text", "image"],
+        tasks=[text_gen, img_cls],
+        created="2024-01-20",
+        architecture_family="transformer",
+        training_type="finetune",
+        parameter_count=2_000,
+        license=apache,
+        downloads=50,
+    )
+    m3 = _model(
+        stranger,
+        "m3",
+        media=["image"],
+        tasks=[img_cls],
+        created="2024-03-01",
+        architecture_family="cnn",
+        training_type="finetune",
+        parameter_count=3_000_000,
+        license=gpl,
+        downloads=10,
+    )
+    m4 = _model(
+        owner,
+        "m4",
+        media=["image"],
+        tasks=[img_cls],
+        created="2024-03-05",
+        architecture_family="cnn",
+        training_type="pretrain",
+        parameter_count=40_000,
+        license=None,
+        downloads=1000,
+        visibility="private",
+    )
+    m5 = _model(
+        owner,
+        "m5",
+        media=[],
+        tasks=[],
+        created="2024-02-10",
+        architecture_family="other",
+        training_type="",
+        parameter_count=None,
+        license=None,
+        downloads=0,
+    )
+    for model, base, relation in [
+        (m2, m1, "fine_tune"),
+        (m3, m2, "quantization"),
+        (m4, m3, "adapter"),
+        (m5, m1, "merge"),
+        (m5, m3, "merge"),
+    ]:
         ModelLineage.objects.create(model=model, base=base, relation=relation)
     health = Domain.objects.create(slug="health", name="Health")
     finance = Domain.objects.create(slug="finance", name="Finance")
-    d1 = _dataset(owner, "d1", media=["text"], tasks=[text_gen], domains=[health], created="2023-05-01",
-                  instances_number=100, features_number=10, year=2020, informed_consent=True, transparency=False)
-    d2 = _dataset(stranger, "d2", media=["image"], tasks=[img_cls], domains=[health, finance], created="2024-06-01",
-                  instances_number=1000, features_number=20, year=2021, informed_consent=True, transparency=True)
-    d3 = _dataset(owner, "d3", media=["text"], tasks=[text_gen], domains=[finance], created="2024-07-01",
-                  instances_number=10_000, features_number=None, year=2021, informed_consent=False,
-                  visibility="private")
+    d1 = _dataset(
+        owner,
+        "d1",
+        media=["text"],
+        tasks=[text_gen],
+        domains=[health],
+        created="2023-05-01",
+        instances_number=100,
+        features_number=10,
+        year=2020,
+        informed_consent=True,
+        transparency=False,
+    )
+    d2 = _dataset(
+        stranger,
+        "d2",
+        media=["image"],
+        tasks=[img_cls],
+        domains=[health, finance],
+        created="2024-06-01",
+        instances_number=1000,
+        features_number=20,
+        year=2021,
+        informed_consent=True,
+        transparency=True,
+    )
+    d3 = _dataset(
+        owner,
+        "d3",
+        media=["text"],
+        tasks=[text_gen],
+        domains=[finance],
+        created="2024-07-01",
+        instances_number=10_000,
+        features_number=None,
+        year=2021,
+        informed_consent=False,
+        visibility="private",
+    )
     return {"m1": m1, "m2": m2, "m3": m3, "m4": m4, "m5": m5, "d1": d1, "d2": d2, "d3": d3}
 
 

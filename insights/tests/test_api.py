@@ -63,8 +63,9 @@ def test_the_licence_section_shows_the_licensing_apps_numbers_as_a_table(client,
         {"category": "copyleft", "label": "Copyleft", "models": 1, "datasets": 0},
         {"category": "none", "label": "No licence", "models": 1, "datasets": 2},
     ]
-    assert {"label": "Share of assets without a licence", "key": "without_license_share", "value": 0.5} \
-        in data["summary"]
+    assert {"label": "Share of assets without a licence", "key": "without_license_share", "value": 0.5} in data[
+        "summary"
+    ]
     assert data["data"]["models_with_violations"] == 0
     assert "licenses" in [s["name"] for s in client.get(INDEX).json()["statistics"]]
     client.force_login(admin_user)
@@ -72,8 +73,9 @@ def test_the_licence_section_shows_the_licensing_apps_numbers_as_a_table(client,
     assert 'data-insights-stat="licenses"' in page and "62.5 %" in page
 
 
-def test_the_licence_statistics_of_the_licensing_app_count_only_visible_models(client, catalogue, anonymous,
-                                                                               admin_user):
+def test_the_licence_statistics_of_the_licensing_app_count_only_visible_models(
+    client, catalogue, anonymous, admin_user
+):
     public = {r["category"]: r["models"] for r in selectors.statistic("licenses", anonymous)["rows"]}
     everything = {r["category"]: r["models"] for r in selectors.statistic("licenses", admin_user)["rows"]}
     assert sum(public.values()) == 4 and sum(everything.values()) == 5

@@ -27,22 +27,40 @@ def drawn_charts(page) -> dict:
         }))""")
 
 
-def test_the_insights_page_draws_every_chart_without_console_errors(live_server, browser_page, catalogue, admin_user,
-                                                                    settings):
+def test_the_insights_page_draws_every_chart_without_console_errors(
+    live_server, browser_page, catalogue, admin_user, settings
+):
     settings.DEBUG = False
     page = browser_page
     log_in(page, live_server, "admin", "admin-pass-123")
     page.goto(f"{live_server.url}/insights/")
-    page.wait_for_function("() => document.querySelectorAll('canvas[data-insights-stat]').length > 0 && "
-                           "Array.from(document.querySelectorAll('canvas[data-insights-stat]'))"
-                           ".every(c => window.Chart && Chart.getChart(c))")
+    page.wait_for_function(
+        "() => document.querySelectorAll('canvas[data-insights-stat]').length > 0 && "
+        "Array.from(document.querySelectorAll('canvas[data-insights-stat]'))"
+        ".every(c => window.Chart && Chart.getChart(c))"
+    )
     page.wait_for_timeout(800)  # let the entry animation finish before reading pixels
     charts = drawn_charts(page)
-    expected = {"models_by_media", "models_by_family", "models_by_training_type", "models_by_license_category",
-                "models_media_task", "model_parameter_histogram", "models_per_month", "most_downloaded_models",
-                "lineage_relations", "lineage_deepest", "datasets_media_task", "dataset_size_histogram",
-                "dataset_ethics", "dataset_domains", "datasets_per_year", "users_per_affiliation", "top_uploaders",
-                "licenses"}
+    expected = {
+        "models_by_media",
+        "models_by_family",
+        "models_by_training_type",
+        "models_by_license_category",
+        "models_media_task",
+        "model_parameter_histogram",
+        "models_per_month",
+        "most_downloaded_models",
+        "lineage_relations",
+        "lineage_deepest",
+        "datasets_media_task",
+        "dataset_size_histogram",
+        "dataset_ethics",
+        "dataset_domains",
+        "datasets_per_year",
+        "users_per_affiliation",
+        "top_uploaders",
+        "licenses",
+    }
     assert set(charts) == expected
     for name, chart in charts.items():
         assert chart["points"] > 0 and chart["width"] > 0 and chart["painted"] > 500, (name, chart)
@@ -57,8 +75,10 @@ def test_the_home_summary_charts_draw(live_server, browser_page, catalogue, sett
     settings.ROOT_URLCONF = summary_urls.__name__
     page = browser_page
     page.goto(f"{live_server.url}/summary/")
-    page.wait_for_function("() => document.querySelectorAll('canvas[data-insights-stat]').length === 4 && "
-                           "Array.from(document.querySelectorAll('canvas[data-insights-stat]'))"
-                           ".every(c => window.Chart && Chart.getChart(c))")
+    page.wait_for_function(
+        "() => document.querySelectorAll('canvas[data-insights-stat]').length === 4 && "
+        "Array.from(document.querySelectorAll('canvas[data-insights-stat]'))"
+        ".every(c => window.Chart && Chart.getChart(c))"
+    )
     assert all(c["points"] > 0 for c in drawn_charts(page).values())
     assert page.errors == []

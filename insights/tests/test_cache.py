@@ -17,8 +17,9 @@ def test_viewers_who_see_the_same_assets_share_a_scope(admin_user, curator, owne
     assert scope_of(owner) == f"user-{owner.pk}" != scope_of(stranger)
 
 
-def test_results_are_served_from_the_cache_until_it_is_invalidated(catalogue, admin_user, owner,
-                                                                   django_assert_num_queries):
+def test_results_are_served_from_the_cache_until_it_is_invalidated(
+    catalogue, admin_user, owner, django_assert_num_queries
+):
     before = family_counts(admin_user)
     MLModelFactory(owner=owner, name="new", architecture_family="rnn")
     with django_assert_num_queries(0):

@@ -24,12 +24,15 @@ def forest(owner, stranger, grantee):
     models = []
     for i in range(120):
         private = rng.random() < 0.25
-        models.append(MLModelFactory(owner=rng.choice([owner, stranger]), name=f"n{i}",
-                                     visibility="private" if private else "public"))
+        models.append(
+            MLModelFactory(
+                owner=rng.choice([owner, stranger]), name=f"n{i}", visibility="private" if private else "public"
+            )
+        )
     edges = set()
     for i, model in enumerate(models[1:], start=1):
         if rng.random() < 0.9:
-            for base in rng.sample(models[max(0, i - 6):i], k=min(i, rng.choice([1, 1, 1, 2]))):
+            for base in rng.sample(models[max(0, i - 6) : i], k=min(i, rng.choice([1, 1, 1, 2]))):
                 edges.add((model.pk, base.pk))
     ModelLineage.objects.bulk_create([ModelLineage(model_id=m, base_id=b, relation="fine_tune") for m, b in edges])
     granted = [m for m in models if m.visibility == "private" and m.owner == stranger][:4]
@@ -47,7 +50,7 @@ def longest_visible_chains(models, edges, visible_ids, minimum) -> list[tuple[in
         if model.pk in visible_ids:
             depth[model.pk] = max([depth[b] + 1 for b in bases.get(model.pk, []) if b in visible_ids], default=0)
     ranked = sorted(((pk, d) for pk, d in depth.items() if d >= minimum), key=lambda row: (-row[1], row[0]))
-    return ranked[: TOP_N]
+    return ranked[:TOP_N]
 
 
 @pytest.mark.parametrize("viewer", ["anonymous", "owner", "stranger", "grantee", "admin_user"])
@@ -70,7 +73,8 @@ def test_when_the_bound_prunes_too_little_the_direct_walk_answers(forest, anonym
     settings.INSIGHTS_LINEAGE_MAX_CANDIDATES = 0  # give up at once and walk the visible graph directly
     visible = set(MLModel.objects.visible_to(anonymous).values_list("pk", flat=True))
     with analytics_session(), CaptureQueriesContext(connection) as queries:
-        assert [tuple(r) for r in lineage._deepest(anonymous, skip_first_level_leaves=False)] == \
-            longest_visible_chains(models, edges, visible, 1)
+        assert [tuple(r) for r in lineage._deepest(anonymous, skip_first_level_leaves=False)] == longest_visible_chains(
+            models, edges, visible, 1
+        )
     assert not any("up(leaf, node, d)" in q["sql"] for q in queries.captured_queries)
     assert any("WITH RECURSIVE hidden(id)" in q["sql"] for q in queries.captured_queries)

@@ -32,7 +32,10 @@ def test_models_by_family_training_type_and_licence_category(catalogue, admin_us
     assert by("models_by_family", admin_user, "family") == {"transformer": 2, "cnn": 2, "other": 1}
     assert by("models_by_family", anonymous, "family") == {"transformer": 2, "cnn": 1, "other": 1}
     assert by("models_by_training_type", admin_user, "training_type") == {
-        "pretrain": 2, "finetune": 2, "unspecified": 1}
+        "pretrain": 2,
+        "finetune": 2,
+        "unspecified": 1,
+    }
     assert by("models_by_license_category", admin_user, "category") == {"permissive": 2, "copyleft": 1, "none": 2}
     assert by("models_by_license_category", anonymous, "category") == {"permissive": 2, "copyleft": 1, "none": 1}
     assert rows("models_by_family", admin_user)[0]["share"] in (0.4,)
@@ -42,8 +45,10 @@ def test_the_model_media_task_matrix(catalogue, admin_user, anonymous):
     result = statistic("models_media_task", admin_user, use_cache=False)
     cells = {(r["media"], r["task"]): r["count"] for r in result["rows"]}
     assert cells == {
-        ("text", "text-generation"): 2, ("text", "image-classification"): 1,
-        ("image", "text-generation"): 1, ("image", "image-classification"): 3,
+        ("text", "text-generation"): 2,
+        ("text", "image-classification"): 1,
+        ("image", "text-generation"): 1,
+        ("image", "image-classification"): 3,
     }
     assert result["media"] == ["image", "text"]
     assert result["tasks"] == ["image-classification", "text-generation"]
@@ -67,8 +72,14 @@ def test_parameter_statistics_including_median_and_quartiles(catalogue, admin_us
 def test_the_parameter_histogram_uses_half_decade_bins_and_keeps_empty_bins_between(catalogue, admin_user):
     histogram = [(r["bin"], r["count"]) for r in rows("model_parameter_histogram", admin_user)]
     assert histogram == [
-        ("1K–3K", 2), ("3K–10K", 0), ("10K–30K", 0), ("30K–100K", 1), ("100K–300K", 0), ("300K–1M", 0),
-        ("1M–3M", 0), ("3M–10M", 1),
+        ("1K–3K", 2),
+        ("3K–10K", 0),
+        ("10K–30K", 0),
+        ("30K–100K", 1),
+        ("100K–300K", 0),
+        ("300K–1M", 0),
+        ("1M–3M", 0),
+        ("3M–10M", 1),
     ]
 
 
@@ -82,25 +93,42 @@ def test_models_added_per_month_with_a_running_total(catalogue, admin_user):
 
 def test_most_downloaded_models(catalogue, admin_user, anonymous):
     assert [r["model"] for r in rows("most_downloaded_models", admin_user)] == [
-        "owner/m4", "owner/m1", "owner/m2", "stranger/m3", "owner/m5"]
+        "owner/m4",
+        "owner/m1",
+        "owner/m2",
+        "stranger/m3",
+        "owner/m5",
+    ]
     assert rows("most_downloaded_models", anonymous)[0] == {"model": "owner/m1", "downloads": 100, "likes": 0}
 
 
 def test_lineage_relation_counts(catalogue, admin_user, anonymous):
     assert by("lineage_relations", admin_user, "relation") == {
-        "merge": 2, "adapter": 1, "fine_tune": 1, "quantization": 1}
+        "merge": 2,
+        "adapter": 1,
+        "fine_tune": 1,
+        "quantization": 1,
+    }
     assert by("lineage_relations", anonymous, "relation") == {"merge": 2, "fine_tune": 1, "quantization": 1}
 
 
 def test_the_deepest_lineage_chains(catalogue, admin_user, anonymous):
     deepest = rows("lineage_deepest", admin_user)
     assert [(r["model"], r["depth"]) for r in deepest] == [
-        ("owner/m4", 3), ("owner/m5", 3), ("stranger/m3", 2), ("owner/m2", 1)]
+        ("owner/m4", 3),
+        ("owner/m5", 3),
+        ("stranger/m3", 2),
+        ("owner/m2", 1),
+    ]
     assert deepest[0]["chain"] == "owner/m1 → owner/m2 → stranger/m3 → owner/m4"
     assert deepest[1]["root"] == "owner/m1"
     public = rows("lineage_deepest", anonymous)
-    assert public[0] == {"model": "owner/m5", "depth": 3, "root": "owner/m1",
-                         "chain": "owner/m1 → owner/m2 → stranger/m3 → owner/m5"}
+    assert public[0] == {
+        "model": "owner/m5",
+        "depth": 3,
+        "root": "owner/m1",
+        "chain": "owner/m1 → owner/m2 → stranger/m3 → owner/m5",
+    }
     assert "owner/m4" not in {r["model"] for r in public}
 
 
@@ -113,19 +141,40 @@ def test_the_dataset_media_task_matrix(catalogue, admin_user, anonymous):
 
 def test_dataset_size_statistics(catalogue, admin_user):
     instances, features = rows("dataset_sizes", admin_user)
-    assert instances == {"measure": "instances", "count": 3, "min": 100, "max": 10_000, "mean": 3700.0,
-                         "stddev": pytest.approx(statistics.stdev([100, 1000, 10_000]), rel=1e-6),
-                         "p25": 550.0, "median": 1000.0, "p75": 5500.0}
+    assert instances == {
+        "measure": "instances",
+        "count": 3,
+        "min": 100,
+        "max": 10_000,
+        "mean": 3700.0,
+        "stddev": pytest.approx(statistics.stdev([100, 1000, 10_000]), rel=1e-6),
+        "p25": 550.0,
+        "median": 1000.0,
+        "p75": 5500.0,
+    }
     assert (features["count"], features["min"], features["max"], features["mean"], features["median"]) == (
-        2, 10, 20, 15.0, 15.0)
+        2,
+        10,
+        20,
+        15.0,
+        15.0,
+    )
     assert [(r["bin"], r["count"]) for r in rows("dataset_size_histogram", admin_user)] == [
-        ("100–1K", 1), ("1K–10K", 1), ("10K–100K", 1)]
+        ("100–1K", 1),
+        ("1K–10K", 1),
+        ("10K–100K", 1),
+    ]
 
 
 def test_the_share_of_datasets_meeting_each_ethics_criterion(catalogue, admin_user, anonymous):
     ethics = {r["criterion"]: r for r in rows("dataset_ethics", admin_user)}
-    assert ethics["informed_consent"] == {"criterion": "informed_consent", "yes": 2, "no": 1, "unknown": 0,
-                                          "share_yes": 0.6667}
+    assert ethics["informed_consent"] == {
+        "criterion": "informed_consent",
+        "yes": 2,
+        "no": 1,
+        "unknown": 0,
+        "share_yes": 0.6667,
+    }
     assert (ethics["transparency"]["yes"], ethics["transparency"]["no"], ethics["transparency"]["unknown"]) == (1, 1, 1)
     assert ethics["user_control"]["unknown"] == 3
     assert len(ethics) == 10
@@ -137,8 +186,10 @@ def test_dataset_domains_and_datasets_per_year(catalogue, admin_user, anonymous)
     assert by("dataset_domains", admin_user, "domain") == {"health": 2, "finance": 2}
     assert by("dataset_domains", anonymous, "domain") == {"health": 2, "finance": 1}
     assert rows("datasets_per_year", admin_user) == [
-        {"year": 2020, "published": 1, "added": 0}, {"year": 2021, "published": 2, "added": 0},
-        {"year": 2023, "published": 0, "added": 1}, {"year": 2024, "published": 0, "added": 2},
+        {"year": 2020, "published": 1, "added": 0},
+        {"year": 2021, "published": 2, "added": 0},
+        {"year": 2023, "published": 0, "added": 1},
+        {"year": 2024, "published": 0, "added": 2},
     ]
 
 

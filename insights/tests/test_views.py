@@ -45,8 +45,12 @@ def test_the_page_offers_each_table_as_csv(client, catalogue, admin_user):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="insights-models_by_family.csv"' in response["Content-Disposition"]
-    assert response.content.decode().splitlines() == ["family,count,share", "cnn,2,0.4", "transformer,2,0.4",
-                                                      "other,1,0.2"]
+    assert response.content.decode().splitlines() == [
+        "family,count,share",
+        "cnn,2,0.4",
+        "transformer,2,0.4",
+        "other,1,0.2",
+    ]
     assert client.get(PAGE, {"format": "csv", "stat": "nope"}).status_code == 404
 
 
@@ -66,7 +70,7 @@ def test_the_csv_matches_the_json_for_every_statistic(client, catalogue, admin_u
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(client, catalogue, admin_user):
     from accounts.models import Affiliation
 
-    Affiliation.objects.create(name="=HYPERLINK(\"http://evil\")")
+    Affiliation.objects.create(name='=HYPERLINK("http://evil")')
     client.force_login(admin_user)
     body = client.get(PAGE, {"format": "csv", "stat": "users_per_affiliation"}).content.decode()
     assert "'=HYPERLINK" in body and "\n=HYPERLINK" not in body
@@ -77,8 +81,11 @@ def test_the_home_summary_counts_only_what_the_viewer_may_see(catalogue, anonymo
     assert public["counts"] == {"models": 4, "datasets": 2}
     assert selectors.home_summary(owner)["counts"] == {"models": 5, "datasets": 3}
     media = next(c for c in public["charts"] if c["name"] == "models_by_media")
-    assert media["rows"] == [{"label": "image", "value": 2}, {"label": "text", "value": 2},
-                             {"label": "none", "value": 1}]
+    assert media["rows"] == [
+        {"label": "image", "value": 2},
+        {"label": "text", "value": 2},
+        {"label": "none", "value": 1},
+    ]
 
 
 def test_the_home_summary_template_tag_renders_charts_and_tables(catalogue, anonymous):
@@ -88,5 +95,6 @@ def test_the_home_summary_template_tag_renders_charts_and_tables(catalogue, anon
     assert 'data-insights-stat="models_by_media"' in html and 'id="insights-summary-data"' in html
     assert "<strong>4</strong> models" in html and "all insights" not in html
     direct = Template('{% include "insights/_home_summary.html" %}').render(
-        Context({"insights_summary": selectors.home_summary(anonymous), "user": anonymous}))
+        Context({"insights_summary": selectors.home_summary(anonymous), "user": anonymous})
+    )
     assert 'data-insights-stat="dataset_domains"' in direct

@@ -61,8 +61,11 @@ class ModelComplianceView(APIView):
     answers "may I use this model for that?" with the reasons. ``analysis`` says whether the findings are
     current, stale (the model changed; its re-analysis is queued) or not yet there (``not_analysed``)."""
 
-    @extend_schema(summary="Licence compliance findings of a model", responses=OpenApiTypes.OBJECT,
-                   parameters=[OpenApiParameter("purpose", str, enum=list(compliance.PURPOSES))])
+    @extend_schema(
+        summary="Licence compliance findings of a model",
+        responses=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("purpose", str, enum=list(compliance.PURPOSES))],
+    )
     def get(self, request, owner: str, name: str):
         purpose = request.query_params.get("purpose") or None
         if purpose is not None and purpose not in compliance.PURPOSES:
@@ -90,10 +93,14 @@ class ModelBomView(APIView):
 
     content_negotiation_class = IgnoreFormatParameter
 
-    @extend_schema(summary="AI bill of materials of a model (SPDX 3.0 or CycloneDX 1.6)",
-                   parameters=[OpenApiParameter("format", str, enum=list(bom.FORMATS)),
-                               OpenApiParameter("download", str, enum=["1"], description="1: as an attachment")],
-                   responses={(200, bom.CONTENT_TYPES[f]): OpenApiTypes.OBJECT for f in bom.FORMATS})
+    @extend_schema(
+        summary="AI bill of materials of a model (SPDX 3.0 or CycloneDX 1.6)",
+        parameters=[
+            OpenApiParameter("format", str, enum=list(bom.FORMATS)),
+            OpenApiParameter("download", str, enum=["1"], description="1: as an attachment"),
+        ],
+        responses={(200, bom.CONTENT_TYPES[f]): OpenApiTypes.OBJECT for f in bom.FORMATS},
+    )
     def get(self, request, owner: str, name: str):
         fmt = request.query_params.get("format") or "spdx"
         if fmt not in bom.FORMATS:

@@ -30,16 +30,22 @@ def license_for(key: str) -> License:
 def model(name: str, license_key: str | None = None, *, owner=None, declared: str = "", **kwargs) -> MLModel:
     lic = license_for(license_key) if license_key else None
     return MLModelFactory(
-        name=name, owner=owner or UserFactory(username="maker"), license=lic,
-        license_declared=declared or (license_key or ""), **kwargs,
+        name=name,
+        owner=owner or UserFactory(username="maker"),
+        license=lic,
+        license_declared=declared or (license_key or ""),
+        **kwargs,
     )
 
 
 def dataset(name: str, license_key: str | None = None, *, owner=None, declared: str = "", **kwargs) -> Dataset:
     lic = license_for(license_key) if license_key else None
     return DatasetFactory(
-        name=name, owner=owner or UserFactory(username="maker"), license=lic,
-        license_declared=declared or (license_key or ""), **kwargs,
+        name=name,
+        owner=owner or UserFactory(username="maker"),
+        license=lic,
+        license_declared=declared or (license_key or ""),
+        **kwargs,
     )
 
 

@@ -46,8 +46,14 @@ def test_changing_a_licence_in_the_admin_re_analyses_the_descendants(
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     data.update({"derivative_edges-TOTAL_FORMS": 1, "derivative_edges-INITIAL_FORMS": 1})
     edge = leaf.base_edges.get()
-    data.update({"derivative_edges-0-id": edge.pk, "derivative_edges-0-base": root.pk,
-                 "derivative_edges-0-model": leaf.pk, "derivative_edges-0-relation": "fine_tune"})
+    data.update(
+        {
+            "derivative_edges-0-id": edge.pk,
+            "derivative_edges-0-base": root.pk,
+            "derivative_edges-0-model": leaf.pk,
+            "derivative_edges-0-relation": "fine_tune",
+        }
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, data)

@@ -112,8 +112,10 @@ def test_the_purpose_parameter_answers_may_i_use_it(api, lineage):
     assert data["purpose"] == "commercial"
     assert data["answer"] == "no"
     assert list(data["verdicts"]) == ["commercial"]
-    assert "owner/nc-data is under CC-BY-NC-4.0, which does not allow commercial use." in data["verdicts"][
-        "commercial"]["reasons"]
+    assert (
+        "owner/nc-data is under CC-BY-NC-4.0, which does not allow commercial use."
+        in data["verdicts"]["commercial"]["reasons"]
+    )
 
 
 def test_an_unknown_purpose_is_a_400_with_a_message(api, lineage):

@@ -32,8 +32,13 @@ def validate_cyclonedx(document: dict) -> None:
 
 @pytest.fixture
 def lineage(owner):
-    base = model("Llama-3.1-8B", "llama-3.1-license-2024", owner=owner, architecture_family="transformer",
-                 architecture_name="LlamaForCausalLM")
+    base = model(
+        "Llama-3.1-8B",
+        "llama-3.1-license-2024",
+        owner=owner,
+        architecture_family="transformer",
+        architecture_name="LlamaForCausalLM",
+    )
     quant = model("Llama-3.1-8B-GGUF", "llama-3.1-license-2024", owner=owner)
     derive(quant, base, "quantization")
     train(base, dataset("web-text", "cc-by-4.0", owner=owner, card="A corpus"))
@@ -51,8 +56,14 @@ def test_the_spdx_export_validates_against_the_spdx_3_schema(lineage, owner):
 
     validate_spdx(document)
     types = {e["type"] for e in document["@graph"]}
-    assert {"ai_AIPackage", "dataset_DatasetPackage", "simplelicensing_LicenseExpression", "software_File",
-            "Bom", "SpdxDocument"} <= types
+    assert {
+        "ai_AIPackage",
+        "dataset_DatasetPackage",
+        "simplelicensing_LicenseExpression",
+        "software_File",
+        "Bom",
+        "SpdxDocument",
+    } <= types
     relations = {e["relationshipType"] for e in document["@graph"] if e["type"] == "Relationship"}
     assert {"descendantOf", "trainedOn", "testedOn", "hasDeclaredLicense", "contains"} <= relations
     files = [e for e in document["@graph"] if e["type"] == "software_File"]

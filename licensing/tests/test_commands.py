@@ -52,8 +52,9 @@ def test_check_license_exits_0_without_violations_and_answers_a_purpose(apollo):
 def test_check_license_prints_json(apollo):
     out = StringIO()
     with pytest.raises(CommandError):
-        call_command("check_license", "FreedomIntelligence/Apollo2-9B", "--json", "--purpose", "redistribution",
-                     stdout=out)
+        call_command(
+            "check_license", "FreedomIntelligence/Apollo2-9B", "--json", "--purpose", "redistribution", stdout=out
+        )
 
     data = json.loads(out.getvalue())
     assert data["has_violations"] is True
@@ -88,8 +89,10 @@ def test_check_licenses_analyses_the_whole_catalogue(apollo):
 
 def test_load_licenses_builds_the_knowledge_base_and_is_idempotent():
     owner = UserFactory(username="hf")
-    tagged = {tag: MLModelFactory(owner=owner, name=f"m-{i}", license_declared=tag)
-              for i, tag in enumerate(["llama3.1", "OpenRAIL", "Meta Llama 3 Community License Agreement", "Custom"])}
+    tagged = {
+        tag: MLModelFactory(owner=owner, name=f"m-{i}", license_declared=tag)
+        for i, tag in enumerate(["llama3.1", "OpenRAIL", "Meta Llama 3 Community License Agreement", "Custom"])
+    }
     unknown = MLModelFactory(owner=owner, name="strange", license_declared="Totally Custom Licence v7")
     data = DatasetFactory(owner=owner, name="d", license_declared="apache-2.0 AND cc-by-nc-sa-4.0")
 
@@ -116,12 +119,18 @@ def test_load_licenses_builds_the_knowledge_base_and_is_idempotent():
 def test_hugging_face_tags_and_spdx_expressions_resolve():
     run("load_licenses", "--no-resolve")
     expected = {
-        "apache-2.0": ("apache-2.0", "permissive"), "mit": ("mit", "permissive"),
-        "openrail": ("openrail", "use_restricted"), "creativeml-openrail-m": ("creativeml-openrail-m", "use_restricted"),
-        "llama2": ("llama-2-license-2023", "proprietary"), "llama3.1": ("llama-3.1-license-2024", "proprietary"),
-        "gemma": ("gemma-tou-2024-04-01", "proprietary"), "cc-by-nc-4.0": ("cc-by-nc-4.0", "non_commercial"),
-        "other": ("other", "unknown"), "Apache-2.0": ("apache-2.0", "permissive"),
-        "MIT OR Apache-2.0": ("mit", "permissive"), "GPL-3.0-or-later WITH Classpath-exception-2.0": ("gpl-3.0-plus", "copyleft"),
+        "apache-2.0": ("apache-2.0", "permissive"),
+        "mit": ("mit", "permissive"),
+        "openrail": ("openrail", "use_restricted"),
+        "creativeml-openrail-m": ("creativeml-openrail-m", "use_restricted"),
+        "llama2": ("llama-2-license-2023", "proprietary"),
+        "llama3.1": ("llama-3.1-license-2024", "proprietary"),
+        "gemma": ("gemma-tou-2024-04-01", "proprietary"),
+        "cc-by-nc-4.0": ("cc-by-nc-4.0", "non_commercial"),
+        "other": ("other", "unknown"),
+        "Apache-2.0": ("apache-2.0", "permissive"),
+        "MIT OR Apache-2.0": ("mit", "permissive"),
+        "GPL-3.0-or-later WITH Classpath-exception-2.0": ("gpl-3.0-plus", "copyleft"),
     }
     for text, (key, category) in expected.items():
         lic = resolve_license(text)

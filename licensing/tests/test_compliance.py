@@ -302,7 +302,9 @@ def test_many_models_are_analysed_and_stored_in_batches():
     gemma, apache = license_for("gemma-tou-2024-04-01"), license_for("apache-2.0")
     roots = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"r{i}", license=gemma) for i in range(150)])
     leaves = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"l{i}", license=apache) for i in range(150)])
-    ModelLineage.objects.bulk_create([ModelLineage(model=l, base=r, relation="fine_tune") for l, r in zip(leaves, roots)])
+    ModelLineage.objects.bulk_create(
+        [ModelLineage(model=l, base=r, relation="fine_tune") for l, r in zip(leaves, roots)]
+    )
 
     assert services.analyse_models(None, batch_size=250) == (300, 150)
     assert services.analyse_models(None) == (300, 150)  # and again: upserts, no duplicates

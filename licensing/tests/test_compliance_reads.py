@@ -30,7 +30,8 @@ def unanalysed(owner):
 
 
 def test_reading_the_compliance_of_an_unanalysed_model_writes_nothing_by_the_api_or_the_page(
-        unanalysed, stranger, client):
+    unanalysed, stranger, client
+):
     api = APIClient()
     api.force_authenticate(stranger)
     client.force_login(stranger)
@@ -75,11 +76,15 @@ def test_an_edit_that_queues_nothing_leaves_the_analysis_current(unanalysed, own
 
 
 def test_a_licence_change_saved_through_the_service_re_analyses_on_commit(
-        unanalysed, owner, stranger, eager_celery, django_capture_on_commit_callbacks):
+    unanalysed, owner, stranger, eager_celery, django_capture_on_commit_callbacks
+):
     services.analyse_models(None)
     with django_capture_on_commit_callbacks(execute=True) as queued:
-        catalog_services.save_model(user=owner, model=unanalysed, data={"license": license_for("gemma-tou-2024-04-01"),
-                                                                       "license_declared": "gemma"})
+        catalog_services.save_model(
+            user=owner,
+            model=unanalysed,
+            data={"license": license_for("gemma-tou-2024-04-01"), "license_declared": "gemma"},
+        )
 
     data = selectors.model_compliance(unanalysed, stranger)
     assert queued and data["analysis"] == "current"

@@ -21,8 +21,9 @@ def imported_reuse() -> dict[str, dict]:
     return {key: dict(e.terms["reuse"]) for key, e in entries.items() if e.terms.get("modelgo_id")}
 
 
-@pytest.mark.parametrize("key, category", [("opt-175b", "non_commercial"), ("c-uda-1.0", "permissive"),
-                                           ("seer", "non_commercial")])
+@pytest.mark.parametrize(
+    "key, category", [("opt-175b", "non_commercial"), ("c-uda-1.0", "permissive"), ("seer", "non_commercial")]
+)
 def test_a_curated_category_keeps_modelgos_reuse_terms(key, category):
     imported, built = imported_reuse(), build_entries()[0]
     assert built[key].category == category and built[key].terms["modelgo_id"]
@@ -36,8 +37,10 @@ def test_opt_175b_fine_tunes_may_not_be_shared_as_modelgo_reads_the_agreement():
 
 def test_curated_reuse_still_overrides_the_imported_terms_and_entries_without_them_take_the_defaults(tmp_path):
     curated = tmp_path / "curated.yml"
-    curated.write_text("- {key: imported, category: non_commercial, reuse: {distillation: forbidden}}\n"
-                       "- {key: plain, category: non_commercial}\n")
+    curated.write_text(
+        "- {key: imported, category: non_commercial, reuse: {distillation: forbidden}}\n"
+        "- {key: plain, category: non_commercial}\n"
+    )
     entries = {"imported": Entry(key="imported", name="Imported"), "plain": Entry(key="plain", name="Plain")}
     entries["imported"].category = entries["plain"].category = "permissive"
     entries["imported"].terms = {"modelgo_id": "IMP", "reuse": {**default_reuse("permissive"), "fine_tune": "unshared"}}
@@ -45,7 +48,10 @@ def test_curated_reuse_still_overrides_the_imported_terms_and_entries_without_th
 
     apply_curated(entries, path=curated)
 
-    assert entries["imported"].terms["reuse"] == {**default_reuse("permissive"), "fine_tune": "unshared",
-                                                  "distillation": "forbidden"}
+    assert entries["imported"].terms["reuse"] == {
+        **default_reuse("permissive"),
+        "fine_tune": "unshared",
+        "distillation": "forbidden",
+    }
     assert entries["imported"].commercial_use is False  # the category's other defaults still apply
     assert entries["plain"].terms["reuse"] == default_reuse("non_commercial")

@@ -9,8 +9,12 @@ from licensing.tests.factories import derive, model
 pytestmark = pytest.mark.django_db
 
 LLAMA = {
-    "llama-2-license-2023": "llama-2", "llama-3-license-2024": "llama-3", "llama-3.1-license-2024": "llama-3",
-    "llama-3.2-license-2024": "llama-3", "llama-3.3-license-2024": "llama-3", "llama-4-license-2025": "llama-4",
+    "llama-2-license-2023": "llama-2",
+    "llama-3-license-2024": "llama-3",
+    "llama-3.1-license-2024": "llama-3",
+    "llama-3.2-license-2024": "llama-3",
+    "llama-3.3-license-2024": "llama-3",
+    "llama-4-license-2025": "llama-4",
 }
 
 
@@ -23,7 +27,10 @@ def test_the_llama_licences_are_in_their_families_with_their_later_versions():
 
     assert {key: entries[key].terms.get("family") for key in LLAMA} == LLAMA
     assert entries["llama-3-license-2024"].terms["successors"] == [
-        "llama-3.1-license-2024", "llama-3.2-license-2024", "llama-3.3-license-2024"]
+        "llama-3.1-license-2024",
+        "llama-3.2-license-2024",
+        "llama-3.3-license-2024",
+    ]
     assert entries["llama-3.2-license-2024"].terms["successors"] == ["llama-3.3-license-2024"]
     assert not entries["llama-3.3-license-2024"].terms.get("successors")
     assert not entries["llama-2-license-2023"].terms.get("successors")
@@ -43,12 +50,15 @@ def test_a_llama_3_derivative_relicensed_under_llama_3_1_is_not_a_relicensing_vi
     assert "Meta Llama 3 Community License Agreement still governs" in successor["text"]
 
 
-@pytest.mark.parametrize("upstream, declared", [
-    ("llama-3.1-license-2024", "llama-3-license-2024"),  # an earlier version does not grant the later material
-    ("llama-2-license-2023", "llama-3-license-2024"),  # another generation's agreement
-    ("llama-3.3-license-2024", "llama-4-license-2025"),
-    ("llama-3-license-2024", "apache-2.0"),
-])
+@pytest.mark.parametrize(
+    "upstream, declared",
+    [
+        ("llama-3.1-license-2024", "llama-3-license-2024"),  # an earlier version does not grant the later material
+        ("llama-2-license-2023", "llama-3-license-2024"),  # another generation's agreement
+        ("llama-3.3-license-2024", "llama-4-license-2025"),
+        ("llama-3-license-2024", "apache-2.0"),
+    ],
+)
 def test_a_llama_derivative_under_anything_but_a_later_version_of_its_family_is_still_a_violation(upstream, declared):
     base = model("base", upstream)
     tuned = model("tuned", declared)

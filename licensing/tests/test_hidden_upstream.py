@@ -46,8 +46,10 @@ def test_the_compliance_report_of_a_public_child_shows_no_private_metadata(famil
     text = json.dumps(data)
     assert_nothing_private(text, family)
     unknown = [f for f in data["findings"] if f["code"] == "unknown-license"]
-    assert unknown and all(f["path"][-1] == {"kind": f["path"][-1]["kind"], "name": "a private upstream asset",
-                                             "hidden": True} for f in unknown)
+    assert unknown and all(
+        f["path"][-1] == {"kind": f["path"][-1]["kind"], "name": "a private upstream asset", "hidden": True}
+        for f in unknown
+    )
     assert any("declares a licence, which matches no licence" in f["explanation"] for f in unknown)
     assert "Gemma Terms of Use" in text  # the known licence that binds the model is still named
 

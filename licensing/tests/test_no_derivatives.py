@@ -22,7 +22,11 @@ def test_cc_by_nd_allows_commercial_use_and_nc_nd_is_both_non_commercial_and_no_
     nd, nc_nd, nd_3 = entries["cc-by-nd-4.0"], entries["cc-by-nc-nd-4.0"], entries["cc-by-nd-3.0"]
 
     assert (nd.category, nd.commercial_use, nd.redistribution) == (License.Category.NO_DERIVATIVES, True, True)
-    assert (nc_nd.category, nc_nd.commercial_use, nc_nd.redistribution) == (License.Category.NON_COMMERCIAL, False, True)
+    assert (nc_nd.category, nc_nd.commercial_use, nc_nd.redistribution) == (
+        License.Category.NON_COMMERCIAL,
+        False,
+        True,
+    )
     assert (nd_3.category, nd_3.commercial_use) == (License.Category.NO_DERIVATIVES, True)
     for entry in (nd, nc_nd, nd_3):
         assert {entry.terms["reuse"][r] for r in DERIVING} == {Reuse.UNSHARED}
@@ -102,7 +106,8 @@ def test_verbatim_redistribution_of_an_nd_model_is_allowed_with_attribution():
     assert redistribution["answer"] == "conditional"
     assert redistribution["reasons"] == []
     assert [c["text"] for c in redistribution["conditions"]] == [
-        "Keep the notices and the licence text of CC-BY-ND-4.0 with every copy you share."]
+        "Keep the notices and the licence text of CC-BY-ND-4.0 with every copy you share."
+    ]
     assert result.verdicts["commercial"]["answer"] == "yes"
 
 
@@ -114,5 +119,6 @@ def test_verbatim_redistribution_of_an_nc_nd_model_is_allowed_for_non_commercial
     redistribution = result.verdicts["redistribution"]
     assert redistribution["answer"] == "conditional" and redistribution["reasons"] == []
     assert "Share it only for non-commercial purposes, as CC-BY-NC-ND-4.0 requires." in [
-        c["text"] for c in redistribution["conditions"]]
+        c["text"] for c in redistribution["conditions"]
+    ]
     assert result.verdicts["commercial"]["answer"] == "no"

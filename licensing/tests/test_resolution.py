@@ -17,9 +17,16 @@ pytestmark = pytest.mark.django_db
 
 # Declared string -> the licence key every door must give (None: kept unresolved and flagged).
 DECLARED = {
-    "apache-2.0": "apache-2.0", "Apache-2.0": "apache-2.0", "Apache License 2.0": "apache-2.0", "MIT": "mit",
-    "mit": "mit", "cc-by-nc-4.0": "cc-by-nc-4.0", "llama3": "llama-3-license-2024",
-    "openrail++": "openrail-plus-plus", "other": "other", "Apache-2.0 OR MIT": "apache-2.0",
+    "apache-2.0": "apache-2.0",
+    "Apache-2.0": "apache-2.0",
+    "Apache License 2.0": "apache-2.0",
+    "MIT": "mit",
+    "mit": "mit",
+    "cc-by-nc-4.0": "cc-by-nc-4.0",
+    "llama3": "llama-3-license-2024",
+    "openrail++": "openrail-plus-plus",
+    "other": "other",
+    "Apache-2.0 OR MIT": "apache-2.0",
     "Totally Custom Licence v7": None,
 }
 
@@ -74,17 +81,23 @@ def test_the_api_declares_the_key_of_a_licence_sent_alone_and_keeps_both_when_bo
     api.force_authenticate(owner)
 
     alone = api.post("/api/v1/models/", {"name": "alone", "license": "mit"}, format="json").json()
-    both = api.post("/api/v1/models/", {"name": "both", "license": "mit", "license_declared": "MIT licence, see card"},
-                    format="json").json()
+    both = api.post(
+        "/api/v1/models/",
+        {"name": "both", "license": "mit", "license_declared": "MIT licence, see card"},
+        format="json",
+    ).json()
 
     assert (alone["license"], alone["license_declared"]) == ("mit", "mit")
     assert (both["license"], both["license_declared"]) == ("mit", "MIT licence, see card")
 
 
 def test_load_records_resolves_declared_strings_like_every_door(knowledge_base):
-    records = {"format": "openmodelhub/records-v1", "users": [{"username": "loader", "email": "l@example.org"}],
-               "models": [{"owner": "loader", "name": f"m-{i}", "license": text} for i, text in enumerate(DECLARED)],
-               "datasets": [{"owner": "loader", "name": f"d-{i}", "license": text} for i, text in enumerate(DECLARED)]}
+    records = {
+        "format": "openmodelhub/records-v1",
+        "users": [{"username": "loader", "email": "l@example.org"}],
+        "models": [{"owner": "loader", "name": f"m-{i}", "license": text} for i, text in enumerate(DECLARED)],
+        "datasets": [{"owner": "loader", "name": f"d-{i}", "license": text} for i, text in enumerate(DECLARED)],
+    }
 
     load_records(records)
 
@@ -115,8 +128,9 @@ def test_the_admin_resolves_declared_strings_like_every_door(knowledge_base, adm
             assert (key_of(asset), asset.license_declared) == (DECLARED[text], text), (asset, text)
 
 
-def test_a_licence_chosen_in_the_admin_for_an_unresolved_declared_string_keeps_the_string(knowledge_base,
-                                                                                           admin_user, client):
+def test_a_licence_chosen_in_the_admin_for_an_unresolved_declared_string_keeps_the_string(
+    knowledge_base, admin_user, client
+):
     client.force_login(admin_user)
     model = MLModelFactory(name="custom", license=None, license_declared="Totally Custom Licence v7")
     mit = License.objects.get(key="mit")
@@ -138,8 +152,15 @@ def acme(db):
 
 
 def grow_the_knowledge_base() -> License:
-    lic = License.objects.create(key="acme-oml-1.0", name="Acme Open Model Licence 1.0", category="permissive",
-                                 commercial_use=True, redistribution=True, relicensing="allowed", attribution=True)
+    lic = License.objects.create(
+        key="acme-oml-1.0",
+        name="Acme Open Model Licence 1.0",
+        category="permissive",
+        commercial_use=True,
+        redistribution=True,
+        relicensing="allowed",
+        attribution=True,
+    )
     LicenseAlias.objects.create(alias="acme-oml", license=lic)
     return lic
 
@@ -166,13 +187,25 @@ def test_resolve_licenses_resolves_stored_strings_after_the_knowledge_base_grew(
     assert "resolved declared licences: 0 models, 0 datasets" in again.getvalue()
 
 
-def test_a_licence_added_in_the_admin_resolves_what_assets_declared(acme, admin_user, client, eager_celery,
-                                                                    django_capture_on_commit_callbacks):
+def test_a_licence_added_in_the_admin_resolves_what_assets_declared(
+    acme, admin_user, client, eager_celery, django_capture_on_commit_callbacks
+):
     client.force_login(admin_user)
-    data = {"key": "acme-oml-1.0", "name": "Acme Open Model Licence 1.0", "category": "permissive",
-            "source": "local", "relicensing": "allowed", "terms": "{}", "commercial_use": "true",
-            "redistribution": "true", "attribution": "true", "use_restrictions": "false",
-            "aliases-TOTAL_FORMS": 1, "aliases-INITIAL_FORMS": 0, "aliases-0-alias": "acme-oml"}
+    data = {
+        "key": "acme-oml-1.0",
+        "name": "Acme Open Model Licence 1.0",
+        "category": "permissive",
+        "source": "local",
+        "relicensing": "allowed",
+        "terms": "{}",
+        "commercial_use": "true",
+        "redistribution": "true",
+        "attribution": "true",
+        "use_restrictions": "false",
+        "aliases-TOTAL_FORMS": 1,
+        "aliases-INITIAL_FORMS": 0,
+        "aliases-0-alias": "acme-oml",
+    }
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/licensing/license/add/", data)
@@ -181,8 +214,9 @@ def test_a_licence_added_in_the_admin_resolves_what_assets_declared(acme, admin_
     assert key_of(acme["unresolved"]) == "acme-oml-1.0" and key_of(acme["vague"]) == "acme-oml-1.0"
 
 
-def test_a_card_front_matter_resolves_declared_strings_like_every_door(knowledge_base, owner, file_store, eager_celery,
-                                                                     django_capture_on_commit_callbacks):
+def test_a_card_front_matter_resolves_declared_strings_like_every_door(
+    knowledge_base, owner, file_store, eager_celery, django_capture_on_commit_callbacks
+):
     import json
 
     from django.core.files.base import ContentFile

@@ -27,8 +27,12 @@ def test_statistics_count_only_what_the_user_may_see(catalogue, stranger, owner,
     assert stats["models"]["total"] == 4
     assert stats["models"]["by_category"] == {"proprietary": 1, "permissive": 1, "none": 1, "unresolved": 1}
     assert stats["models"]["without_license"] == 1
-    assert stats["datasets"] == {"total": 2, "by_category": {"permissive": 1, "none": 1}, "without_license": 1,
-                                 "without_license_share": 0.5}
+    assert stats["datasets"] == {
+        "total": 2,
+        "by_category": {"permissive": 1, "none": 1},
+        "without_license": 1,
+        "without_license_share": 0.5,
+    }
     assert stats["without_license_share"] == round(2 / 6, 4)
     assert stats["models_with_violations"] == 1
     assert selectors.license_statistics(owner)["models_with_violations"] == 2

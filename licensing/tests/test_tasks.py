@@ -24,7 +24,8 @@ def test_a_licence_change_upstream_is_re_analysed_downstream(eager_celery, djang
 
     assert len(callbacks) == 1
     assert set(ComplianceReport.objects.filter(has_violations=True).values_list("model__name", flat=True)) == {
-        "middle", "leaf"
+        "middle",
+        "leaf",
     }
 
 
@@ -43,7 +44,9 @@ def test_the_task_is_safe_to_run_twice_and_skips_deleted_models():
     assert ComplianceReport.objects.filter(model=m).count() == 1
 
 
-def test_a_dataset_licence_change_re_analyses_the_models_trained_on_it(eager_celery, django_capture_on_commit_callbacks):
+def test_a_dataset_licence_change_re_analyses_the_models_trained_on_it(
+    eager_celery, django_capture_on_commit_callbacks
+):
     from licensing.tests.factories import dataset, train
 
     data = dataset("corpus", "cc-by-4.0")

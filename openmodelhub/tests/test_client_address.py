@@ -27,20 +27,27 @@ def api_get(forwarded_for: str, remote: str = PROXY) -> int:
 
 
 def log_in(client, username: str, password: str, forwarded_for: str, remote: str = PROXY) -> str:
-    response = client.post("/accounts/login/", {"username": username, "password": password},
-                           REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded_for)
+    response = client.post(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
     return "locked" if "Too many failed" in response.content.decode() else str(response.status_code)
 
 
-@pytest.mark.parametrize(("proxies", "forwarded_for", "expected"), [
-    (0, "203.0.113.5", "10.0.0.2"),
-    (1, "203.0.113.5", "203.0.113.5"),
-    (1, "198.51.100.1, 203.0.113.5", "203.0.113.5"),           # the client's own claim on the left is ignored
-    (2, "198.51.100.1, 203.0.113.5, 10.0.0.9", "203.0.113.5"),
-    (3, "203.0.113.5, 10.0.0.9", "203.0.113.5"),               # fewer hops than proxies: the left-most
-    (1, "not-an-address", "10.0.0.2"),                         # a broken proxy header: the peer, not a guess
-    (1, "", "10.0.0.2"),
-])
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.5", "10.0.0.2"),
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the client's own claim on the left is ignored
+        (2, "198.51.100.1, 203.0.113.5, 10.0.0.9", "203.0.113.5"),
+        (3, "203.0.113.5, 10.0.0.9", "203.0.113.5"),  # fewer hops than proxies: the left-most
+        (1, "not-an-address", "10.0.0.2"),  # a broken proxy header: the peer, not a guess
+        (1, "", "10.0.0.2"),
+    ],
+)
 def test_the_client_address_is_the_nth_forwarded_one_from_the_right(settings, proxies, forwarded_for, expected):
     settings.OMH_NUM_PROXIES = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)

@@ -21,10 +21,23 @@ def crafted_ids(pk: int) -> list[str]:
     return ["²", "¹²", "x", "", " 1", "+1", "1_0", "9" * 30, str(pk).translate(ARABIC_INDIC)]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("12", 12), ("0", 0), ("9" * 18, int("9" * 18)), ("9" * 19, None), ("²", None), ("١٢", None), (" 12", None),
-    ("+12", None), ("1_2", None), ("", None), (None, None), (12, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("12", 12),
+        ("0", 0),
+        ("9" * 18, int("9" * 18)),
+        ("9" * 19, None),
+        ("²", None),
+        ("١٢", None),
+        (" 12", None),
+        ("+12", None),
+        ("1_2", None),
+        ("", None),
+        (None, None),
+        (12, None),
+    ],
+)
 def test_only_ascii_digits_read_as_a_number(value, expected):
     assert ascii_int(value) == expected
 
@@ -38,8 +51,9 @@ def edited_model(owner):
 
 
 @pytest.mark.parametrize("action, links", [("remove-base", ModelLineage), ("unlink-dataset", ModelDataset)])
-def test_removing_a_lineage_link_with_a_crafted_id_is_a_404_and_removes_nothing(client, owner, edited_model, action,
-                                                                                 links):
+def test_removing_a_lineage_link_with_a_crafted_id_is_a_404_and_removes_nothing(
+    client, owner, edited_model, action, links
+):
     client.force_login(owner)
     link = links.objects.get(model=edited_model)
     for value in crafted_ids(link.pk):
@@ -73,7 +87,8 @@ def test_the_agent_api_refuses_an_entity_type_that_is_no_ascii_code(owner, code)
     assert response.status_code == 400 and "entity_type" in response.json()
 
 
-@pytest.mark.parametrize("header", ["bytes=-١٠", "bytes=١٠-", "bytes=10-١٩", "bytes=+10-19", "bytes=1_0-19",
-                                    "bytes=²-"])
+@pytest.mark.parametrize(
+    "header", ["bytes=-١٠", "bytes=١٠-", "bytes=10-١٩", "bytes=+10-19", "bytes=1_0-19", "bytes=²-"]
+)
 def test_a_range_with_other_than_ascii_digits_sends_the_whole_file(header):
     assert files.parse_range(header, 100) == (0, 100, False)

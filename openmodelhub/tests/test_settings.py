@@ -66,6 +66,7 @@ def test_app_code_reads_settings_as_attributes_not_with_getattr_defaults():
 
 def test_a_bad_number_in_the_environment_stops_the_start_with_the_variable_named(tmp_path):
     env = {**os.environ, "OMH_VAR_DIR": str(tmp_path), "OMH_MAX_UPLOAD_BYTES": "20GB"}
-    result = subprocess.run([sys.executable, "-c", "import openmodelhub.settings"], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import openmodelhub.settings"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "OMH_MAX_UPLOAD_BYTES must be a whole number" in result.stderr

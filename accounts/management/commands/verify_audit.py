@@ -14,10 +14,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--checkpoints", type=int, default=10, metavar="N",
-                            help="How many of the newest checkpoints to check (0: all). Default 10.")
-        parser.add_argument("--require-checkpoint", action="store_true",
-                            help="Exit 1 when there is no checkpoint at all (once beat has been running).")
+        parser.add_argument(
+            "--checkpoints",
+            type=int,
+            default=10,
+            metavar="N",
+            help="How many of the newest checkpoints to check (0: all). Default 10.",
+        )
+        parser.add_argument(
+            "--require-checkpoint",
+            action="store_true",
+            help="Exit 1 when there is no checkpoint at all (once beat has been running).",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -33,12 +41,15 @@ class Command(BaseCommand):
             raise CommandError(f"Audit trail broken at {problem}.")
         self.stdout.write(self.style.SUCCESS(f"Audit trail intact: {checked} events verified."))
         if found:
-            self.stdout.write(f"Consistent with {len(found)} signed checkpoint(s); the latest is the {found[0]}. "
-                              f"Events after #{found[0].seq} are covered by the chain only.")
+            self.stdout.write(
+                f"Consistent with {len(found)} signed checkpoint(s); the latest is the {found[0]}. "
+                f"Events after #{found[0].seq} are covered by the chain only."
+            )
             return
-        message = (f"No signed checkpoint in {checkpoints.location()}: events removed from the end, or the whole "
-                   "chain wiped, would not be detected. Run beat (or checkpoint_audit).")
+        message = (
+            f"No signed checkpoint in {checkpoints.location()}: events removed from the end, or the whole "
+            "chain wiped, would not be detected. Run beat (or checkpoint_audit)."
+        )
         if options["require_checkpoint"]:
             raise CommandError(message)
         self.stdout.write(self.style.WARNING(message))
-

@@ -21,10 +21,18 @@ class Command(BaseCommand):
         parser.add_argument("--file", default=str(QUESTIONS), help="questions file (YAML)")
         parser.add_argument("--user", help="ask as this username (default: an anonymous visitor: public assets)")
         parser.add_argument("--only", action="append", default=[], metavar="ID", help="run only these question ids")
-        parser.add_argument("--check-expected", action="store_true",
-                            help="only check that every expected SQL runs and returns rows (no model needed)")
-        parser.add_argument("--fail-under", type=float, default=None, metavar="PCT",
-                            help="exit 1 when the accuracy is below this percentage")
+        parser.add_argument(
+            "--check-expected",
+            action="store_true",
+            help="only check that every expected SQL runs and returns rows (no model needed)",
+        )
+        parser.add_argument(
+            "--fail-under",
+            type=float,
+            default=None,
+            metavar="PCT",
+            help="exit 1 when the accuracy is below this percentage",
+        )
 
     def handle(self, *args, **options) -> None:
         cases = load_cases(options["file"])
@@ -36,7 +44,9 @@ class Command(BaseCommand):
         if options["check_expected"]:
             return self._check_expected(cases, user)
         if not llm.is_configured():
-            raise CommandError("The agent is not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
+            raise CommandError(
+                "The agent is not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)."
+            )
         self.stdout.write(f"Evaluating {len(cases)} questions with {llm.model_name()} ...")
         matched = 0
         for case in cases:

@@ -13,17 +13,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--dry-run", action="store_true", help="print the SQL (for a database owner) without running it")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print the SQL (for a database owner) without running it"
+        )
 
     def handle(self, *args, dry_run: bool, **options) -> None:
         if connection.vendor != "postgresql":
-            self.stdout.write("Nothing to do: the agent's role is for PostgreSQL; on SQLite queries run through "
-                              "a read-only authorizer.")
+            self.stdout.write(
+                "Nothing to do: the agent's role is for PostgreSQL; on SQLite queries run through "
+                "a read-only authorizer."
+            )
             return
         if dry_run:
             for statement in role_statements():
                 self.stdout.write(f"{statement};")
-            self.stdout.write(f"GRANT \"{reader_role()}\" TO <the hub's database user>;")
+            self.stdout.write(f'GRANT "{reader_role()}" TO <the hub\'s database user>;')
             return
         try:
             statements = setup_reader_role()
@@ -32,6 +36,4 @@ class Command(BaseCommand):
                 f"Could not set up the role {reader_role()!r}: {str(exc).strip().splitlines()[0]}. "
                 "Run `manage.py agent_setup_role --dry-run` and have a database owner apply the SQL."
             ) from None
-        self.stdout.write(self.style.SUCCESS(
-            f"Role {reader_role()!r} ready: {len(statements)} statements applied."
-        ))
+        self.stdout.write(self.style.SUCCESS(f"Role {reader_role()!r} ready: {len(statements)} statements applied."))

@@ -17,10 +17,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin", help="admin username (default: admin)")
-        parser.add_argument("--skip-data", action="store_true",
-                            help="do not load the knowledge base, the tasks and the demo records")
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite demo records, licences and tasks edited since they were loaded")
+        parser.add_argument(
+            "--skip-data", action="store_true", help="do not load the knowledge base, the tasks and the demo records"
+        )
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="overwrite demo records, licences and tasks edited since they were loaded",
+        )
 
     def handle(self, *args, username: str, skip_data: bool, update: bool, **options) -> None:
         flags = ["--update"] if update else []
@@ -28,8 +32,13 @@ class Command(BaseCommand):
             # The knowledge base first, so that the demo's declared licence strings resolve as they load
             # and the demo's few licence records do not overwrite the knowledge base's terms.
             call_command("setup", *flags, admin="", stdout=self.stdout, stderr=self.stderr)
-            call_command("load_records", str(settings.BASE_DIR / "fixtures" / "demo.json"), *flags,
-                         stdout=self.stdout, stderr=self.stderr)
+            call_command(
+                "load_records",
+                str(settings.BASE_DIR / "fixtures" / "demo.json"),
+                *flags,
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
         password_file = settings.VAR_DIR / "admin_password"
         admin, password = ensure_admin(username=username, email="", password=None)
         if password is not None:

@@ -75,23 +75,89 @@ FALLBACK_TASKS = [
 ]
 
 FALLBACK_DOMAINS = [
-    "healthcare", "finance", "education", "legal", "science", "e-commerce", "social-media", "news",
-    "government", "automotive", "agriculture", "entertainment", "code", "biology", "climate",
+    "healthcare",
+    "finance",
+    "education",
+    "legal",
+    "science",
+    "e-commerce",
+    "social-media",
+    "news",
+    "government",
+    "automotive",
+    "agriculture",
+    "entertainment",
+    "code",
+    "biology",
+    "climate",
 ]
 
-FIRST = ["ada", "bela", "chen", "dara", "emil", "fatma", "goran", "hana", "ivo", "jun", "kira", "lars", "mina",
-         "noor", "omar", "pia", "quinn", "rafa", "sana", "tomas", "uma", "vera", "wei", "xena", "yuki", "zoe"]
+FIRST = [
+    "ada",
+    "bela",
+    "chen",
+    "dara",
+    "emil",
+    "fatma",
+    "goran",
+    "hana",
+    "ivo",
+    "jun",
+    "kira",
+    "lars",
+    "mina",
+    "noor",
+    "omar",
+    "pia",
+    "quinn",
+    "rafa",
+    "sana",
+    "tomas",
+    "uma",
+    "vera",
+    "wei",
+    "xena",
+    "yuki",
+    "zoe",
+]
 ORGS = ["lab", "ai", "research", "labs", "group", "nlp", "vision", "ml", "data", "collective"]
 MODEL_STEMS = {
-    "transformer": ["llama", "mistral", "qwen", "phi", "gemma", "falcon", "bert", "roberta", "t5", "gpt", "bloom",
-                    "deberta", "whisper", "vit", "clip", "bart", "electra", "olmo", "pythia", "mpt"],
+    "transformer": [
+        "llama",
+        "mistral",
+        "qwen",
+        "phi",
+        "gemma",
+        "falcon",
+        "bert",
+        "roberta",
+        "t5",
+        "gpt",
+        "bloom",
+        "deberta",
+        "whisper",
+        "vit",
+        "clip",
+        "bart",
+        "electra",
+        "olmo",
+        "pythia",
+        "mpt",
+    ],
     "cnn": ["resnet", "efficientnet", "convnext", "mobilenet", "yolo", "unet", "densenet", "vgg", "regnet"],
     "rnn": ["lstm", "gru", "seq2seq", "deepspeech", "wavernn", "charrnn"],
     "other": ["xgboost", "mamba", "rwkv", "diffusion", "gbdt", "tabnet", "ppo-agent", "nerf"],
 }
 ARCH_NAMES = {
-    "transformer": ["LlamaForCausalLM", "MistralForCausalLM", "BertForMaskedLM", "T5ForConditionalGeneration",
-                    "ViTForImageClassification", "WhisperForConditionalGeneration", "GPT2LMHeadModel"],
+    "transformer": [
+        "LlamaForCausalLM",
+        "MistralForCausalLM",
+        "BertForMaskedLM",
+        "T5ForConditionalGeneration",
+        "ViTForImageClassification",
+        "WhisperForConditionalGeneration",
+        "GPT2LMHeadModel",
+    ],
     "cnn": ["ResNet", "EfficientNet", "ConvNeXt", "MobileNetV3", "YOLOv8", "UNet"],
     "rnn": ["LSTM", "GRU", "BiLSTM-CRF", "Seq2Seq"],
     "other": ["Mamba", "RWKV", "GradientBoosting", "UNet2DConditionModel", ""],
@@ -104,17 +170,34 @@ FAMILY_MEDIA = {
     "other": [("tabular", 35), ("image", 20), ("text", 15), ("other", 20), ("multimodal", 10)],
 }
 FILE_KINDS = [
-    ("csv", "text/csv"), ("parquet", "application/vnd.apache.parquet"), ("jsonl", "application/jsonl"),
-    ("json", "application/json"), ("arrow", "application/vnd.apache.arrow.file"), ("tar", "application/x-tar"),
+    ("csv", "text/csv"),
+    ("parquet", "application/vnd.apache.parquet"),
+    ("jsonl", "application/jsonl"),
+    ("json", "application/json"),
+    ("arrow", "application/vnd.apache.arrow.file"),
+    ("tar", "application/x-tar"),
 ]
-RELATIONS = [("fine_tune", 45), ("adapter", 18), ("quantization", 18), ("merge", 6), ("distillation", 7),
-             ("continued_pretraining", 6)]
+RELATIONS = [
+    ("fine_tune", 45),
+    ("adapter", 18),
+    ("quantization", 18),
+    ("merge", 6),
+    ("distillation", 7),
+    ("continued_pretraining", 6),
+]
 LEVELS = ["", "low", "medium", "high"]
 BALANCES = ["", "balanced", "moderately_imbalanced", "highly_imbalanced"]
 ETHICS_TRUE_SHARE = {
-    "informed_consent": 0.45, "transparency": 0.6, "user_control": 0.3, "equity_non_discrimination": 0.4,
-    "security_measures_in_place": 0.55, "data_quality_documented": 0.65, "anonymization_applied": 0.5,
-    "record_keeping_policy_exists": 0.35, "purpose_limitation_respected": 0.5, "accountability_defined": 0.4,
+    "informed_consent": 0.45,
+    "transparency": 0.6,
+    "user_control": 0.3,
+    "equity_non_discrimination": 0.4,
+    "security_measures_in_place": 0.55,
+    "data_quality_documented": 0.65,
+    "anonymization_applied": 0.5,
+    "record_keeping_policy_exists": 0.35,
+    "purpose_limitation_respected": 0.5,
+    "accountability_defined": 0.4,
 }
 
 
@@ -201,8 +284,9 @@ def reserve_ids(model: type[models.Model], n: int) -> int:
             cursor.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
             seq = cursor.fetchone()[0]
-            cursor.execute(f'SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM "{table}"), '
-                           f"(SELECT last_value FROM {seq}))")
+            cursor.execute(
+                f'SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM "{table}"), (SELECT last_value FROM {seq}))'
+            )
             first = cursor.fetchone()[0] + 1
             cursor.execute("SELECT setval(%s, %s)", [seq, first + n - 1])
             return first
@@ -297,12 +381,18 @@ class Generator:
         plan, rnd = self.plan, self.rnd
         tag = reserve_ids(User, 0)  # keeps names unique across runs
         affiliations = Affiliation.objects.bulk_create(
-            [Affiliation(name=f"{rnd.choice(FIRST).title()} {rnd.choice(ORGS).title()} {tag}-{i}")
-             for i in range(plan.affiliations)]
+            [
+                Affiliation(name=f"{rnd.choice(FIRST).title()} {rnd.choice(ORGS).title()} {tag}-{i}")
+                for i in range(plan.affiliations)
+            ]
         )
         users = [
-            User(username=f"{rnd.choice(FIRST)}-{rnd.choice(ORGS)}-{tag + i}", email=f"u{tag + i}@example.org",
-                 password="!synthetic", role=User.Role.USER)
+            User(
+                username=f"{rnd.choice(FIRST)}-{rnd.choice(ORGS)}-{tag + i}",
+                email=f"u{tag + i}@example.org",
+                password="!synthetic",
+                role=User.Role.USER,
+            )
             for i in range(plan.users)
         ]
         # User.save() would set the staff flags; bulk_create skips it and role "user" needs none.
@@ -316,7 +406,8 @@ class Generator:
         Membership = User.affiliations.through
         links = [
             Membership(user_id=uid, affiliation_id=rnd.choice(affiliations).pk)
-            for uid in self.user_ids if rnd.random() < 0.7
+            for uid in self.user_ids
+            if rnd.random() < 0.7
         ]
         Membership.objects.bulk_create(links, batch_size=plan.batch)
         plan.made["users"] = len(users)
@@ -347,15 +438,33 @@ class Generator:
         # on the model rows then sees their tasks, instead of a link trigger rewriting every model.
         w = {
             "tasks": RowWriter(MLModel.tasks.through, ["mlmodel_id", "task_id"]),
-            "model": RowWriter(MLModel, [
-                "id", "owner_id", "name", "card", "visibility", "license_id", "license_declared", "downloads",
-                "likes", "created_at", "updated_at", "training_type", "architecture_family", "architecture_name",
-                "parameter_count"]),
+            "model": RowWriter(
+                MLModel,
+                [
+                    "id",
+                    "owner_id",
+                    "name",
+                    "card",
+                    "visibility",
+                    "license_id",
+                    "license_declared",
+                    "downloads",
+                    "likes",
+                    "created_at",
+                    "updated_at",
+                    "training_type",
+                    "architecture_family",
+                    "architecture_name",
+                    "parameter_count",
+                ],
+            ),
             "media": RowWriter(MLModel.media.through, ["mlmodel_id", "mediatype_id"]),
             "authors": RowWriter(MLModel.authors.through, ["mlmodel_id", "user_id"]),
             "lineage": RowWriter(ModelLineage, ["model_id", "base_id", "relation", "created_at"]),
-            "transformer": RowWriter(TransformerDetails, [
-                "model_id", "decoder_count", "attention_size", "up_size", "down_size", "embedding_size"]),
+            "transformer": RowWriter(
+                TransformerDetails,
+                ["model_id", "decoder_count", "attention_size", "up_size", "down_size", "embedding_size"],
+            ),
             "cnn": RowWriter(CNNDetails, ["model_id", "module_count"]),
             "cnn_modules": RowWriter(CNNModule, ["cnn_id", "position", "conv_size", "pooling_type"]),
             "rnn": RowWriter(RNNDetails, ["model_id", "criterion", "batch_size", "input_size"]),
@@ -370,9 +479,18 @@ class Generator:
                 for key, writer in w.items():
                     writer.write(rows[key])
             self.progress("models", ids.stop - first, plan.models, t0)
-        labels = {"model": "models", "media": "model media", "tasks": "model tasks", "authors": "model authors",
-                  "lineage": "lineage edges", "transformer": "transformer details", "cnn": "CNN details",
-                  "cnn_modules": "CNN modules", "rnn": "RNN details", "datasets": "model-dataset links"}
+        labels = {
+            "model": "models",
+            "media": "model media",
+            "tasks": "model tasks",
+            "authors": "model authors",
+            "lineage": "lineage edges",
+            "transformer": "transformer details",
+            "cnn": "CNN details",
+            "cnn_modules": "CNN modules",
+            "rnn": "RNN details",
+            "datasets": "model-dataset links",
+        }
         for key, writer in w.items():
             plan.made[labels[key]] = writer.count
 
@@ -390,13 +508,29 @@ class Generator:
             license_id = self.license(rnd)
         downloads = int(rnd.lognormvariate(4, 2.5))
         training = TRAINING(rnd)
-        card = (f"# {name}\n\nA {family} model for {stem} style workloads, "
-                f"{'fine-tuned' if training == 'finetune' else 'trained'} by {self.user_names[owner]}.")
-        rows["model"].append((
-            model_id, owner, name, card, "public" if rnd.random() < 0.85 else "private", license_id,
-            self.license_keys.get(license_id, ""), downloads, int(downloads * rnd.random() * 0.05), created, updated,
-            training, family, rnd.choice(ARCH_NAMES[family]), params,
-        ))
+        card = (
+            f"# {name}\n\nA {family} model for {stem} style workloads, "
+            f"{'fine-tuned' if training == 'finetune' else 'trained'} by {self.user_names[owner]}."
+        )
+        rows["model"].append(
+            (
+                model_id,
+                owner,
+                name,
+                card,
+                "public" if rnd.random() < 0.85 else "private",
+                license_id,
+                self.license_keys.get(license_id, ""),
+                downloads,
+                int(downloads * rnd.random() * 0.05),
+                created,
+                updated,
+                training,
+                family,
+                rnd.choice(ARCH_NAMES[family]),
+                params,
+            )
+        )
         media = {MEDIA_BY_FAMILY[family](rnd)}
         if rnd.random() < 0.1:
             media.add(rnd.choice(self.media))
@@ -428,8 +562,14 @@ class Generator:
                 (model_id, pos, rnd.choice((3, 5, 7)), rnd.choice(("max", "avg"))) for pos in range(1, n + 1)
             )
         elif family == "rnn":
-            rows["rnn"].append((model_id, rnd.choice(("cross_entropy", "ctc", "mse")), rnd.choice((16, 32, 64)),
-                                rnd.choice((40, 80, 128, 256))))
+            rows["rnn"].append(
+                (
+                    model_id,
+                    rnd.choice(("cross_entropy", "ctc", "mse")),
+                    rnd.choice((16, 32, 64)),
+                    rnd.choice((40, 80, 128, 256)),
+                )
+            )
 
     def lineage_rows(self, model_id: int, first: int, created: datetime, rows: dict) -> None:
         """Derive from earlier models only (smaller id), so the graph has no cycle."""
@@ -460,16 +600,54 @@ class Generator:
         w = {  # link rows first, as for models
             "tasks": RowWriter(Dataset.tasks.through, ["dataset_id", "task_id"]),
             "domains": RowWriter(Dataset.domains.through, ["dataset_id", "domain_id"]),
-            "dataset": RowWriter(Dataset, [
-                "id", "owner_id", "name", "card", "visibility", "license_id", "license_declared", "downloads",
-                "likes", "created_at", "updated_at", "year", "objective", "access", "availability", "num_citations",
-                "instances_number", "features_number", "representativity_level", "sample_balance_level", "split",
-                "has_missing_values", "global_missing_percentage", "temporal_factors",
-                "metadata_provided_with_dataset", "external_documentation_available", *ethics]),
+            "dataset": RowWriter(
+                Dataset,
+                [
+                    "id",
+                    "owner_id",
+                    "name",
+                    "card",
+                    "visibility",
+                    "license_id",
+                    "license_declared",
+                    "downloads",
+                    "likes",
+                    "created_at",
+                    "updated_at",
+                    "year",
+                    "objective",
+                    "access",
+                    "availability",
+                    "num_citations",
+                    "instances_number",
+                    "features_number",
+                    "representativity_level",
+                    "sample_balance_level",
+                    "split",
+                    "has_missing_values",
+                    "global_missing_percentage",
+                    "temporal_factors",
+                    "metadata_provided_with_dataset",
+                    "external_documentation_available",
+                    *ethics,
+                ],
+            ),
             "media": RowWriter(Dataset.media.through, ["dataset_id", "mediatype_id"]),
-            "files": RowWriter(DatasetFile, [
-                "dataset_id", "path", "logical_role", "format", "mime_type", "size_bytes", "row_count",
-                "description", "created_at", "updated_at"]),
+            "files": RowWriter(
+                DatasetFile,
+                [
+                    "dataset_id",
+                    "path",
+                    "logical_role",
+                    "format",
+                    "mime_type",
+                    "size_bytes",
+                    "row_count",
+                    "description",
+                    "created_at",
+                    "updated_at",
+                ],
+            ),
         }
         for start in range(0, plan.datasets, plan.batch):
             ids = range(first + start, first + min(plan.datasets, start + plan.batch))
@@ -480,8 +658,13 @@ class Generator:
                 for key, writer in w.items():
                     writer.write(rows[key])
             self.progress("datasets", ids.stop - first, plan.datasets, t0)
-        labels = {"dataset": "datasets", "media": "dataset media", "tasks": "dataset tasks",
-                  "domains": "dataset domains", "files": "dataset files"}
+        labels = {
+            "dataset": "datasets",
+            "media": "dataset media",
+            "tasks": "dataset tasks",
+            "domains": "dataset domains",
+            "files": "dataset files",
+        }
         for key, writer in w.items():
             plan.made[labels[key]] = writer.count
 
@@ -500,16 +683,37 @@ class Generator:
         def flag(share: float):
             return None if rnd.random() < 0.3 else rnd.random() < share
 
-        rows["dataset"].append((
-            dataset_id, owner, name, f"# {name}\n\nA {media} dataset about {topic}.",
-            "public" if rnd.random() < 0.85 else "private", license_id, self.license_keys.get(license_id, ""),
-            downloads, int(downloads * rnd.random() * 0.05), created, min(self.now, created + timedelta(days=7)),
-            min(self.now.year, max(1990, int(2026 - rnd.expovariate(1 / 5)))), f"Support research on {topic}.",
-            rnd.choice(("public", "restricted", "academic")), rnd.choice(("online", "on_request", "archived")),
-            int(rnd.expovariate(1 / 80)), instances, rnd.randint(2, 500), rnd.choice(LEVELS), rnd.choice(BALANCES),
-            flag(0.6), missing, round(rnd.uniform(0.1, 30), 2) if missing else None, flag(0.3), flag(0.7), flag(0.6),
-            *(flag(ETHICS_TRUE_SHARE[e]) for e in ethics),
-        ))
+        rows["dataset"].append(
+            (
+                dataset_id,
+                owner,
+                name,
+                f"# {name}\n\nA {media} dataset about {topic}.",
+                "public" if rnd.random() < 0.85 else "private",
+                license_id,
+                self.license_keys.get(license_id, ""),
+                downloads,
+                int(downloads * rnd.random() * 0.05),
+                created,
+                min(self.now, created + timedelta(days=7)),
+                min(self.now.year, max(1990, int(2026 - rnd.expovariate(1 / 5)))),
+                f"Support research on {topic}.",
+                rnd.choice(("public", "restricted", "academic")),
+                rnd.choice(("online", "on_request", "archived")),
+                int(rnd.expovariate(1 / 80)),
+                instances,
+                rnd.randint(2, 500),
+                rnd.choice(LEVELS),
+                rnd.choice(BALANCES),
+                flag(0.6),
+                missing,
+                round(rnd.uniform(0.1, 30), 2) if missing else None,
+                flag(0.3),
+                flag(0.7),
+                flag(0.6),
+                *(flag(ETHICS_TRUE_SHARE[e]) for e in ethics),
+            )
+        )
         rows["media"].append((dataset_id, media))
         tasks = {rnd.choice(self.tasks_by_media.get(media) or self.all_task_ids)}
         if rnd.random() < 0.3:
@@ -521,11 +725,20 @@ class Generator:
         for i in range(n_files):
             fmt, mime = rnd.choice(FILE_KINDS)
             share = (0.8, 0.1, 0.1, 0.0)[i]
-            rows["files"].append((
-                dataset_id, f"data/{roles[i].split('_')[0]}.{fmt}", roles[i], fmt, mime,
-                int(instances * rnd.uniform(50, 2000) * max(share, 0.001)), int(instances * share),
-                "", created, created,
-            ))
+            rows["files"].append(
+                (
+                    dataset_id,
+                    f"data/{roles[i].split('_')[0]}.{fmt}",
+                    roles[i],
+                    fmt,
+                    mime,
+                    int(instances * rnd.uniform(50, 2000) * max(share, 0.001)),
+                    int(instances * share),
+                    "",
+                    created,
+                    created,
+                )
+            )
 
     def progress(self, what: str, done: int, total: int, t0: float) -> None:
         if done == total or done % (self.plan.batch * 10) == 0:

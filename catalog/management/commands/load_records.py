@@ -18,10 +18,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", type=Path, help="JSON records file")
         parser.add_argument("--dry-run", action="store_true", help="check and count everything, write nothing")
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite records already present, including those edited since they were loaded")
         parser.add_argument(
-            "--owner", default=DEFAULT_OWNER,
+            "--update",
+            action="store_true",
+            help="overwrite records already present, including those edited since they were loaded",
+        )
+        parser.add_argument(
+            "--owner",
+            default=DEFAULT_OWNER,
             help=f"owner of original-format records without a namespace (default: {DEFAULT_OWNER}; created if missing)",
         )
 
@@ -41,9 +45,13 @@ class Command(BaseCommand):
             listed = ", ".join(f"{k!r} ({n})" for k, n in report.unresolved_licenses.most_common())
             self.stdout.write(f"  licences kept as declared but not recognised: {listed}")
         if report.kept:
-            self.stdout.write(self.style.WARNING(
-                f"  kept {len(report.kept)} records edited since they were loaded, or not loaded by this command "
-                f"(--update overwrites them): "
-                + "; ".join(report.kept[:10]) + (f"; and {len(report.kept) - 10} more" if len(report.kept) > 10 else "")))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  kept {len(report.kept)} records edited since they were loaded, or not loaded by this command "
+                    f"(--update overwrites them): "
+                    + "; ".join(report.kept[:10])
+                    + (f"; and {len(report.kept) - 10} more" if len(report.kept) > 10 else "")
+                )
+            )
         if not dry_run:
             self.stdout.write(self.style.SUCCESS("Done."))

@@ -12,11 +12,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--generate", action="store_true",
-                            help="embedded default only: create a new development master key and make it current")
+        parser.add_argument(
+            "--generate",
+            action="store_true",
+            help="embedded default only: create a new development master key and make it current",
+        )
         parser.add_argument("--all", action="store_true", help="re-wrap keys already under the current master key too")
-        parser.add_argument("--new-key", action="store_true",
-                            help="print a fresh id:key pair for OMH_MASTER_KEYS and exit (changes nothing)")
+        parser.add_argument(
+            "--new-key",
+            action="store_true",
+            help="print a fresh id:key pair for OMH_MASTER_KEYS and exit (changes nothing)",
+        )
 
     def handle(self, *args, generate: bool, all: bool, new_key: bool, **options) -> None:
         if new_key:
@@ -27,8 +33,10 @@ class Command(BaseCommand):
             import os
 
             if os.environ.get("OMH_MASTER_KEYS"):
-                raise CommandError("--generate is for the embedded key ring; with OMH_MASTER_KEYS add the key there "
-                                   "and set OMH_MASTER_KEY_ID.")
+                raise CommandError(
+                    "--generate is for the embedded key ring; with OMH_MASTER_KEYS add the key there "
+                    "and set OMH_MASTER_KEY_ID."
+                )
             self.stdout.write(f"New development master key {crypto.add_development_key()} is now current.")
         try:
             current = crypto.keyring().current_id

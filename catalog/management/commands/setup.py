@@ -18,8 +18,13 @@ def ensure_admin(*, username: str, email: str, password: str | None) -> tuple[Us
     if admin is not None:
         return admin, None
     password = password or secrets.token_urlsafe(12)
-    admin = User(username=username, email=email or f"{username}@localhost", role=User.Role.ADMIN,
-                 is_staff=True, is_superuser=True)
+    admin = User(
+        username=username,
+        email=email or f"{username}@localhost",
+        role=User.Role.ADMIN,
+        is_staff=True,
+        is_superuser=True,
+    )
     admin.set_password(password)
     admin.full_clean(exclude=["password"])
     admin.save()
@@ -36,10 +41,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--admin", default=os.environ.get("OMH_ADMIN_USERNAME", ""),
-                            help="user name of an admin to create if missing (default: $OMH_ADMIN_USERNAME)")
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite licences and tasks edited since they were loaded")
+        parser.add_argument(
+            "--admin",
+            default=os.environ.get("OMH_ADMIN_USERNAME", ""),
+            help="user name of an admin to create if missing (default: $OMH_ADMIN_USERNAME)",
+        )
+        parser.add_argument(
+            "--update", action="store_true", help="overwrite licences and tasks edited since they were loaded"
+        )
         parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
 
     def handle(self, *args, admin: str, update: bool, dry_run: bool, **options) -> None:
@@ -53,8 +62,11 @@ class Command(BaseCommand):
             self.stdout.write(f"[dry run] admin {admin!r} {'exists' if exists else 'would be created'}")
             return
         try:
-            user, password = ensure_admin(username=admin, email=os.environ.get("OMH_ADMIN_EMAIL", ""),
-                                          password=os.environ.get("OMH_ADMIN_PASSWORD") or None)
+            user, password = ensure_admin(
+                username=admin,
+                email=os.environ.get("OMH_ADMIN_EMAIL", ""),
+                password=os.environ.get("OMH_ADMIN_PASSWORD") or None,
+            )
         except ValidationError as exc:
             raise CommandError(f"could not create the admin {admin!r}: {' '.join(exc.messages)}") from None
         if password is None:

@@ -38,20 +38,34 @@ def main() -> None:
     optimizer = torch.optim.SGD(linear.parameters(), lr=0.1, momentum=0.9)
     linear(torch.ones(2, 4)).sum().backward()
     optimizer.step()
-    torch.save({
-        "model": linear.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3,
-        "scale": torch.ones(2, dtype=torch.bfloat16), "steps": torch.arange(3),
-        "extra": nn.Parameter(torch.zeros(2)), "shape": torch.Size([2, 3]), "dtype": torch.float16,
-        "device": torch.device("cpu"), "tags": {"fine-tune"}, "ratio": complex(1, 2),
-    }, HERE / "training_checkpoint.pt")
+    torch.save(
+        {
+            "model": linear.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": 3,
+            "scale": torch.ones(2, dtype=torch.bfloat16),
+            "steps": torch.arange(3),
+            "extra": nn.Parameter(torch.zeros(2)),
+            "shape": torch.Size([2, 3]),
+            "dtype": torch.float16,
+            "device": torch.device("cpu"),
+            "tags": {"fine-tune"},
+            "ratio": complex(1, 2),
+        },
+        HERE / "training_checkpoint.pt",
+    )
     torch.save(linear, HERE / "whole_module.pt")
 
-    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(3), "n": np.int64(7),
-              "x": np.float32(0.5), "mask": np.array([True, False])}
+    arrays = {
+        "w": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "b": np.zeros(3),
+        "n": np.int64(7),
+        "x": np.float32(0.5),
+        "mask": np.array([True, False]),
+    }
     (HERE / "numpy_arrays_p2.bin").write_bytes(pickle.dumps(arrays, protocol=2))
     (HERE / "numpy_arrays_p5.bin").write_bytes(pickle.dumps(arrays, protocol=5))
-    np.save(HERE / "object_array.npy", np.array([{"lr": 0.1}, [1, 2], "text", None], dtype=object),
-            allow_pickle=True)
+    np.save(HERE / "object_array.npy", np.array([{"lr": 0.1}, [1, 2], "text", None], dtype=object), allow_pickle=True)
     for path in sorted(HERE.glob("*")):
         if path.suffix != ".py":
             print(f"{path.name}: {path.stat().st_size} bytes")

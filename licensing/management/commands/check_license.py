@@ -7,7 +7,6 @@ from licensing.management.commands._common import Operator, model_by_name
 from licensing.models import Severity
 
 
-
 class Command(BaseCommand):
     help = (
         "Analyse one model's licence compliance along its lineage and training datasets, store the result "
@@ -24,18 +23,29 @@ class Command(BaseCommand):
         result = services.analyse_model(target.pk)
         shown = compliance.present(result.findings, result.verdicts, Operator(), purpose=purpose)
         if json:
-            self.stdout.write(_json({"model": target.full_name, "license": target.license_declared or None,
-                                     "has_violations": result.has_violations, **shown}))
+            self.stdout.write(
+                _json(
+                    {
+                        "model": target.full_name,
+                        "license": target.license_declared or None,
+                        "has_violations": result.has_violations,
+                        **shown,
+                    }
+                )
+            )
         else:
             self._print(target, result, shown, purpose)
         if result.has_violations:
-            raise CommandError(f"{target.full_name}: {result.count(Severity.VIOLATION)} licence violation(s)",
-                               returncode=1)
+            raise CommandError(
+                f"{target.full_name}: {result.count(Severity.VIOLATION)} licence violation(s)", returncode=1
+            )
 
     def _print(self, target, result, shown, purpose) -> None:
         lic = target.license.name if target.license else (target.license_declared or "none declared")
-        self.stdout.write(f"{target.full_name} — licence: {lic}; {result.ancestor_count} ancestors, "
-                          f"{result.dataset_count} training datasets analysed")
+        self.stdout.write(
+            f"{target.full_name} — licence: {lic}; {result.ancestor_count} ancestors, "
+            f"{result.dataset_count} training datasets analysed"
+        )
         if not shown["findings"]:
             self.stdout.write(self.style.SUCCESS("no findings"))
         for f in shown["findings"]:

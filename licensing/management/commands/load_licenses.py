@@ -13,10 +13,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite licences edited since they were loaded with the knowledge base's terms")
-        parser.add_argument("--no-resolve", action="store_true",
-                            help="do not re-resolve the declared licences of models and datasets")
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="overwrite licences edited since they were loaded with the knowledge base's terms",
+        )
+        parser.add_argument(
+            "--no-resolve", action="store_true", help="do not re-resolve the declared licences of models and datasets"
+        )
 
     def handle(self, *args, dry_run: bool, no_resolve: bool, update: bool, **options) -> None:
         try:
@@ -31,9 +35,14 @@ class Command(BaseCommand):
             f"{summary.unchanged} unchanged; {summary.aliases} aliases"
         )
         if summary.kept:
-            listed = "; ".join(summary.kept[:10]) + (f"; and {len(summary.kept) - 10} more" if len(summary.kept) > 10 else "")
-            self.stdout.write(self.style.WARNING(
-                f"kept {len(summary.kept)} licences edited since they were loaded (--update overwrites them): {listed}"))
+            listed = "; ".join(summary.kept[:10]) + (
+                f"; and {len(summary.kept) - 10} more" if len(summary.kept) > 10 else ""
+            )
+            self.stdout.write(
+                self.style.WARNING(
+                    f"kept {len(summary.kept)} licences edited since they were loaded (--update overwrites them): {listed}"
+                )
+            )
         if not dry_run and not no_resolve:
             self.stdout.write(
                 f"resolved declared licences: {summary.resolved_models} models, {summary.resolved_datasets} datasets"

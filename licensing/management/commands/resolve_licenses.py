@@ -6,7 +6,7 @@ from licensing import services
 class Command(BaseCommand):
     help = (
         "Resolve again the declared licence strings of models and datasets that the knowledge base did not "
-        "recognise (no licence, or one whose terms are unknown such as \"other\"), after it grew: new licences "
+        'recognise (no licence, or one whose terms are unknown such as "other"), after it grew: new licences '
         "or aliases from load_licenses, load_records or the admin. Changed models (and models trained on changed "
         "datasets) are re-analysed. load_licenses runs this at its end. Safe to run twice."
     )
