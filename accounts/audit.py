@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from typing import Any
 
 from django.db import transaction
@@ -28,7 +28,7 @@ GENESIS = "0" * 64
 def canonical(event: AuditEvent) -> bytes:
     payload = {
         "seq": event.seq,
-        "created_at": event.created_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
+        "created_at": event.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
         "actor_name": event.actor_name,
         "action": event.action,

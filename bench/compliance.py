@@ -128,7 +128,8 @@ def build_forest(n_models: int, rng: random.Random) -> None:
     ModelDataset.objects.bulk_create(links, batch_size=10000)
     print(
         f"forest: {len(models):,} models (max depth {max(depth)}), {len(edges):,} lineage edges "
-        f"({sum(e.relation == 'merge' for e in edges):,} merge), {len(datasets):,} datasets, {len(links):,} training links"
+        f"({sum(e.relation == 'merge' for e in edges):,} merge), {len(datasets):,} datasets, "
+        f"{len(links):,} training links"
     )
 
 

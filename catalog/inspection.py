@@ -772,7 +772,8 @@ def _profile_rows(reader, profiles: list[ColumnProfile]) -> int:
         if not row:
             continue
         rows += 1
-        for profile, value in zip(profiles, row):
+        # a short row leaves the remaining columns empty (below); cells past the header are ignored
+        for profile, value in zip(profiles, row, strict=False):
             profile.add(value)
         for profile in profiles[len(row) :]:
             profile.add(None)

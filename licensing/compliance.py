@@ -35,7 +35,9 @@ CODES = {
     "incompatible-merge": "Merged parents whose terms cannot both be honoured.",
     "use-restrictions-apply": "Upstream use restrictions (acceptable-use policy) bind every user of this model.",
     "reuse-not-permitted": "The upstream licence forbids this kind of reuse.",
-    "derivative-not-shareable": "A no-derivatives licence upstream: this derived model may be made and used, not shared.",
+    "derivative-not-shareable": (
+        "A no-derivatives licence upstream: this derived model may be made and used, not shared."
+    ),
     "successor-licence": "Released under a later version of the upstream licence's family; the earlier terms still "
     "govern the upstream material.",
 }
@@ -513,7 +515,8 @@ def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
                 path,
                 f"This model is a {via} derivative of {{asset}}, which is under {lic.label}"
                 f"{' (an agreement, not an open licence)' if lic.is_agreement else ''}; derivatives must stay under "
-                f"{lic.label}, but this model declares {own.label}. Only the holder of {lic.label} can permit relicensing.",
+                f"{lic.label}, but this model declares {own.label}. "
+                f"Only the holder of {lic.label} can permit relicensing.",
                 **params,
             )
         )

@@ -86,7 +86,10 @@ class License(models.Model):
     terms = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Reuse outcomes per relation ({'reuse': {'fine_tune': 'derivative', ...}}), rights, obligations, notes.",
+        help_text=(
+            "Reuse outcomes per relation ({'reuse': {'fine_tune': 'derivative', ...}}), "
+            "rights, obligations, notes."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

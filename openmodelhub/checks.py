@@ -38,9 +38,9 @@ def audit_checkpoint_key_is_configured(app_configs, **kwargs) -> list[Warning]:
         Warning(
             f"OMH_AUDIT_CHECKPOINT_KEY is not set: the audit checkpoints would be signed with the development key "
             f"{development}, generated on this host.",
-            hint="Generate a long random key (python -c 'import secrets; print(secrets.token_urlsafe(50))'), keep it off "
-            "the database host, and set OMH_AUDIT_CHECKPOINT_KEY (or OMH_AUDIT_CHECKPOINT_KEY_FILE) for the web, "
-            "worker and beat processes and for verify_audit (docs/audit.md).",
+            hint="Generate a long random key (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "keep it off the database host, and set OMH_AUDIT_CHECKPOINT_KEY (or OMH_AUDIT_CHECKPOINT_KEY_FILE) "
+            "for the web, worker and beat processes and for verify_audit (docs/audit.md).",
             id="openmodelhub.W002",
         )
     ]

@@ -93,7 +93,8 @@ def matches(expected: ResultSet, got: ResultSet, *, ordered: bool = False) -> bo
         return False
     if not want:
         return True
-    want_columns, have_columns = list(zip(*want)), list(zip(*have))
+    # every row of one result set has the same width, so transposing must not truncate
+    want_columns, have_columns = list(zip(*want, strict=True)), list(zip(*have, strict=True))
     candidates = [
         [j for j, column in enumerate(have_columns) if sorted(column) == sorted(wanted)] for wanted in want_columns
     ]

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.core.management.base import CommandError
 
-from agent.eval.runner import ResultSet, load_cases, matches
+from agent.eval.runner import load_cases
 from agent.sqlguard import dialect_for
 from agent.tests.fake_llm import sql_reply
 

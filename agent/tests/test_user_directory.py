@@ -85,7 +85,8 @@ def test_admins_read_the_whole_directory_with_roles_and_affiliations(fake_llm, a
         fake_llm,
         admin_user,
         "SELECT u.username, a.name FROM accounts_user u "
-        "JOIN accounts_user_affiliations ua ON ua.user_id = u.id JOIN accounts_affiliation a ON a.id = ua.affiliation_id",
+        "JOIN accounts_user_affiliations ua ON ua.user_id = u.id "
+        "JOIN accounts_affiliation a ON a.id = ua.affiliation_id",
     )
     assert usernames_rows(answer) == [["member", "Example University"]]
 

@@ -68,7 +68,8 @@ def test_a_pending_answer_polls_from_a_static_script_without_inline_code(client,
     query = AgentQuery.objects.create(user=stranger, question="Which models?")
     body = client.get(query.get_absolute_url()).content.decode()
     assert 'src="/static/agent/agent.js"' in body
-    assert 'data-status-url="%s"' % reverse("agent:query-status", args=[query.pk]) in body
+    status_url = reverse("agent:query-status", args=[query.pk])
+    assert f'data-status-url="{status_url}"' in body
     assert "data-wait-seconds=" in body
     assert "<script>" not in body and "onclick" not in body
     status = client.get(reverse("agent:query-status", args=[query.pk])).json()

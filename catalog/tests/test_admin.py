@@ -35,10 +35,10 @@ def catalogue(admin_user, file_store, eager_celery):
 def admin_urls() -> list[tuple[str, str]]:
     urls = []
     for model in admin.site._registry:
-        info = (model._meta.app_label, model._meta.model_name)
-        urls.append(("changelist", "admin:%s_%s_changelist" % info))
-        urls.append(("add", "admin:%s_%s_add" % info))
-        urls.append(("change", "admin:%s_%s_change" % info))
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls.append(("changelist", f"{prefix}_changelist"))
+        urls.append(("add", f"{prefix}_add"))
+        urls.append(("change", f"{prefix}_change"))
     return urls
 
 

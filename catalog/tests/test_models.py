@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -125,7 +127,7 @@ def test_lineage_refuses_an_edge_that_closes_a_cycle():
 
 def test_a_model_may_have_several_bases_and_ancestors_are_found_at_any_depth():
     chain = [MLModelFactory() for _ in range(30)]
-    for child, base in zip(chain, chain[1:]):
+    for child, base in pairwise(chain):
         ModelLineage.objects.create(model=child, base=base, relation="fine_tune")
     other = MLModelFactory()
     ModelLineage.objects.create(model=chain[0], base=other, relation="merge")

@@ -5,6 +5,7 @@ import io
 import os
 import pickle
 import re
+from itertools import pairwise
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -250,5 +251,5 @@ def test_concurrent_commits_stay_linear_on_postgresql(owner, repo):
     assert numbers == list(range(9, 17))
     history = list(revisions.list_commits(repo))
     assert [c.number for c in history] == list(range(16, 0, -1))
-    assert all(c.parent_id == older.pk for c, older in zip(history, history[1:]))
+    assert all(c.parent_id == older.pk for c, older in pairwise(history))
     assert revisions.files_at(history[0]) == {}

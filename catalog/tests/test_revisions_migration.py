@@ -1,6 +1,6 @@
 """Migration 0010 gives an existing hub's repositories their history (run with the migration executor)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,7 +11,7 @@ from catalog.models import Commit, Dataset, MLModel
 
 BEFORE = [("catalog", "0008_loaded_records")]
 AFTER = [("catalog", "0010_backfill_commits")]
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def migrate(targets):

@@ -3,7 +3,6 @@ pandas) against a live hub, each run in a subprocess with HF_ENDPOINT pointing a
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -119,7 +118,8 @@ api = HfApi()
 refs = api.list_repo_refs("owner/tiny-bert")
 print(json.dumps({"files": api.list_repo_files("owner/tiny-bert"),
     "exists": [file_exists("owner/tiny-bert", "config.json"), file_exists("owner/tiny-bert", "nope.json")],
-    "branches": [(r.name, r.target_commit) for r in refs.branches], "tags": [(r.name, r.target_commit) for r in refs.tags],
+    "branches": [(r.name, r.target_commit) for r in refs.branches],
+    "tags": [(r.name, r.target_commit) for r in refs.tags],
     "commits": [c.commit_id for c in api.list_repo_commits("owner/tiny-bert")]}))
 """,
         tmp_path,

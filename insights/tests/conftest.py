@@ -12,7 +12,7 @@ Models (owner unless said otherwise; m4 and d3 are private):
 Lineage: m2 -fine_tune-> m1, m3 -quantization-> m2, m4 -adapter-> m3, m5 -merge-> m1 and m3.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
@@ -30,7 +30,7 @@ def empty_cache():
 
 
 def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
 
 
 def _model(owner, name, *, media, tasks, created, **fields):

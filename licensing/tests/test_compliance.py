@@ -303,7 +303,7 @@ def test_many_models_are_analysed_and_stored_in_batches():
     roots = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"r{i}", license=gemma) for i in range(150)])
     leaves = MLModel.objects.bulk_create([MLModel(owner=owner, name=f"l{i}", license=apache) for i in range(150)])
     ModelLineage.objects.bulk_create(
-        [ModelLineage(model=l, base=r, relation="fine_tune") for l, r in zip(leaves, roots)]
+        [ModelLineage(model=leaf, base=root, relation="fine_tune") for leaf, root in zip(leaves, roots, strict=True)]
     )
 
     assert services.analyse_models(None, batch_size=250) == (300, 150)

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from accounts.models import User
 from catalog.management.commands.setup import ensure_admin
 
 

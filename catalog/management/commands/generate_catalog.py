@@ -15,7 +15,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
@@ -352,7 +352,7 @@ class Generator:
         self.plan = plan
         self.out = stdout
         self.rnd = random.Random(plan.seed)
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
         self.start = self.now - timedelta(days=4 * 365)
 
     # --- reference tables -------------------------------------------------------------------

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 self.style.WARNING(
-                    f"kept {len(summary.kept)} licences edited since they were loaded (--update overwrites them): {listed}"
+                    f"kept {len(summary.kept)} licences edited since they were loaded "
+                    f"(--update overwrites them): {listed}"
                 )
             )
         if not dry_run and not no_resolve:
