@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,78 +174,88 @@ def translate_original(data: dict, *, default_owner: str, report: LoadReport) ->
     out: dict[str, Any] = {"format": FORMAT_V1, "affiliations": [], "users": [], "datasets": [], "models": []}
     for i, a in enumerate(affiliations):
         out["affiliations"].append({"name": _required_str(a, "affil_name", f"affiliation[{i}]")})
-    usernames = []
-    for i, u in enumerate(users):
-        where = f"user[{i}]"
-        username = _required_str(u, "user_name", where)
-        usernames.append(username)
-        record = {"username": username, "role": "admin" if u.get("is_admin") else "user"}
-        if u.get("password_hash"):  # plain text in the original file despite its name
-            record["password"] = str(u["password_hash"])
-        if u.get("affiliate"):
-            record["affiliations"] = [str(u["affiliate"])]
-            if str(u["affiliate"]) not in {a["name"] for a in out["affiliations"]}:
-                out["affiliations"].append({"name": str(u["affiliate"])})
-        out["users"].append(record)
+    usernames = [_translate_original_user(u, f"user[{i}]", out) for i, u in enumerate(users)]
 
     ds_keys = [
         _split_namespace(d.get("ds_name"), f"dataset[{i}]", "ds_name", default_owner) for i, d in enumerate(datasets)
     ]
     ds_names = _dedupe(ds_keys, "dataset", report)
-    for i, (d, (owner, _), name) in enumerate(zip(datasets, ds_keys, ds_names)):
-        where = f"dataset[{i}] {d.get('ds_name')!r}"
-        columns = d.get("columns") or []
-        if not isinstance(columns, list):
-            raise RecordError(where, "columns", "must be a list")
-        record = {
-            "owner": owner,
-            "name": name,
-            "media": _as_list(d.get("media")),
-            "tasks": _as_list(d.get("task")),
-            "instances_number": d.get("ds_size"),
-            "authors": [],
-        }
-        if d.get("description"):
-            record["card"] = str(d["description"])
-        if columns:
-            record["files"] = [
-                {
-                    "path": "data",
-                    "logical_role": "data",
-                    "description": "Columns listed by the original records.",
-                    "columns": [
-                        {
-                            "name": _required_str(c, "col_name", f"{where} columns[{j}]"),
-                            "data_type_original": str(c.get("col_datatype", "")),
-                        }
-                        for j, c in enumerate(columns)
-                    ],
-                }
-            ]
-        out["datasets"].append(record)
+    for i, (d, (owner, _), name) in enumerate(zip(datasets, ds_keys, ds_names, strict=True)):
+        out["datasets"].append(_translate_original_dataset(d, owner, name, f"dataset[{i}] {d.get('ds_name')!r}"))
 
     model_keys = [
         _split_namespace(m.get("model_name"), f"model[{i}]", "model_name", default_owner) for i, m in enumerate(models)
     ]
     model_names = _dedupe(model_keys, "model", report)
-    for i, (m, (owner, _), name) in enumerate(zip(models, model_keys, model_names)):
+    for i, (m, (owner, _), name) in enumerate(zip(models, model_keys, model_names, strict=True)):
         out["models"].append(_translate_original_model(m, owner, name, f"model[{i}] {m.get('model_name')!r}"))
 
-    # Relationship lists written back by the original loader (1-based, in file order).
+    _translate_original_relations(data, out, usernames)
+    return out
+
+
+def _translate_original_user(u: dict, where: str, out: dict[str, Any]) -> str:
+    """Appends the user's record (and an affiliation it names that the file did not list); returns the username."""
+    username = _required_str(u, "user_name", where)
+    record = {"username": username, "role": "admin" if u.get("is_admin") else "user"}
+    if u.get("password_hash"):  # plain text in the original file despite its name
+        record["password"] = str(u["password_hash"])
+    if u.get("affiliate"):
+        record["affiliations"] = [str(u["affiliate"])]
+        if str(u["affiliate"]) not in {a["name"] for a in out["affiliations"]}:
+            out["affiliations"].append({"name": str(u["affiliate"])})
+    out["users"].append(record)
+    return username
+
+
+def _translate_original_dataset(d: dict, owner: str, name: str, where: str) -> dict:
+    columns = d.get("columns") or []
+    if not isinstance(columns, list):
+        raise RecordError(where, "columns", "must be a list")
+    record = {
+        "owner": owner,
+        "name": name,
+        "media": _as_list(d.get("media")),
+        "tasks": _as_list(d.get("task")),
+        "instances_number": d.get("ds_size"),
+        "authors": [],
+    }
+    if d.get("description"):
+        record["card"] = str(d["description"])
+    if columns:
+        record["files"] = [
+            {
+                "path": "data",
+                "logical_role": "data",
+                "description": "Columns listed by the original records.",
+                "columns": [
+                    {
+                        "name": _required_str(c, "col_name", f"{where} columns[{j}]"),
+                        "data_type_original": str(c.get("col_datatype", "")),
+                    }
+                    for j, c in enumerate(columns)
+                ],
+            }
+        ]
+    return record
+
+
+def _translate_original_relations(data: dict, out: dict[str, Any], usernames: list[str]) -> None:
+    """Relationship lists written back by the original loader (1-based, in file order)."""
+    models, datasets = out["models"], out["datasets"]
     for i, row in enumerate(_original_list(data, "model_author")):
         m = _one_based(row, "model_id", len(models), f"model_author[{i}]")
-        u = _one_based(row, "user_id", len(users), f"model_author[{i}]")
-        out["models"][m].setdefault("authors", []).append(usernames[u])
+        u = _one_based(row, "user_id", len(usernames), f"model_author[{i}]")
+        models[m].setdefault("authors", []).append(usernames[u])
     for i, row in enumerate(_original_list(data, "user_ds")):
         d = _one_based(row, "ds_id", len(datasets), f"user_ds[{i}]")
-        u = _one_based(row, "user_id", len(users), f"user_ds[{i}]")
-        out["datasets"][d]["authors"].append(usernames[u])
+        u = _one_based(row, "user_id", len(usernames), f"user_ds[{i}]")
+        datasets[d]["authors"].append(usernames[u])
     for i, row in enumerate(_original_list(data, "model_dataset")):
         m = _one_based(row, "model_id", len(models), f"model_dataset[{i}]")
         d = _one_based(row, "ds_id", len(datasets), f"model_dataset[{i}]")
-        ref = f"{out['datasets'][d]['owner']}/{out['datasets'][d]['name']}"
-        out["models"][m].setdefault("datasets", []).append({"dataset": ref, "role": DatasetRole.TRAINED_ON})
-    return out
+        ref = f"{datasets[d]['owner']}/{datasets[d]['name']}"
+        models[m].setdefault("datasets", []).append({"dataset": ref, "role": DatasetRole.TRAINED_ON})
 
 
 def _translate_original_model(m: dict, owner: str, name: str, where: str) -> dict:
@@ -399,6 +410,10 @@ def _section(data: dict, key: str) -> list:
     return value
 
 
+def _record_where(section: str, i: int, rec: Any) -> str:
+    return f"{section}[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"{section}[{i}]"
+
+
 def _clean(instance, where: str, exclude: list[str] | None = None) -> None:
     try:
         instance.full_clean(exclude=exclude)
@@ -428,21 +443,25 @@ class RecordLoader:
 
     def load(self, data: dict) -> None:
         for i, rec in enumerate(_section(data, "affiliations")):
-            where = f"affiliations[{i}]"
-            _check_keys(rec, {"name", "description"}, where)
-            name = _required_str(rec, "name", where)
-            if not self.update and Affiliation.objects.filter(name=name).exists():
-                self.report.count("affiliations", False)  # kept as it is: only --update rewrites it
-                continue
-            _, created = ensure_affiliation(name=name, description=str(rec.get("description") or ""))
-            self.report.count("affiliations", created)
+            self._load_affiliation(rec, f"affiliations[{i}]")
         for i, rec in enumerate(_section(data, "users")):
             self._load_user(rec, f"users[{i}]")
         for i, rec in enumerate(_section(data, "licenses")):
             self._load_license(rec, f"licenses[{i}]")
         for i, rec in enumerate(_section(data, "tasks")):
             self._load_task(rec, f"tasks[{i}]")
-        dataset_records, model_records = _section(data, "datasets"), _section(data, "models")
+        self._load_assets(_section(data, "datasets"), _section(data, "models"))
+
+    def _load_affiliation(self, rec: dict, where: str) -> None:
+        _check_keys(rec, {"name", "description"}, where)
+        name = _required_str(rec, "name", where)
+        if not self.update and Affiliation.objects.filter(name=name).exists():
+            self.report.count("affiliations", False)  # kept as it is: only --update rewrites it
+            return
+        _, created = ensure_affiliation(name=name, description=str(rec.get("description") or ""))
+        self.report.count("affiliations", created)
+
+    def _load_assets(self, dataset_records: list, model_records: list) -> None:
         # Records unchanged since they were loaded, or edited since, are left alone (catalog.baselines).
         datasets = baselines.plan_assets(Kind.DATASET, dataset_records, update=self.update, resolve=self._resolve)
         models = baselines.plan_assets(Kind.MODEL, model_records, update=self.update, resolve=self._resolve)
@@ -450,23 +469,24 @@ class RecordLoader:
             self.report.kept.extend(f"{plan.kind} {line}" for line in plan.kept)
         if self.update or len(datasets.skip) < len(dataset_records) or len(models.skip) < len(model_records):
             self.report.changed = True  # rows (re)written: new, input changed since loaded, or --update
-        for i, rec in enumerate(dataset_records):
-            if i in datasets.skip:
-                _check_keys(rec, DATASET_KEYS, f"datasets[{i}]")
-                self.report.count("datasets", False)
-                continue
-            self._load_dataset(rec, f"datasets[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"datasets[{i}]")
-        for i, rec in enumerate(model_records):
-            if i in models.skip:
-                _check_keys(rec, MODEL_KEYS, f"models[{i}]")
-                self.report.count("models", False)
-                continue
-            self._load_model(rec, f"models[{i}] {rec.get('name')!r}" if isinstance(rec, dict) else f"models[{i}]")
+        self._load_planned("datasets", dataset_records, datasets.skip, DATASET_KEYS, self._load_dataset)
+        self._load_planned("models", model_records, models.skip, MODEL_KEYS, self._load_model)
         for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
             if i not in models.skip:
-                self._load_lineage(rec, f"models[{i}] {rec.get('name')!r}")
+                self._load_lineage(rec, _record_where("models", i, rec))
         baselines.remember_assets(datasets, {k: d.pk for k, d in self.datasets.items()}, self._resolve)
         baselines.remember_assets(models, {k: m.pk for k, m in self.models.items()}, self._resolve)
+
+    def _load_planned(
+        self, section: str, records: list, skip: set[int], keys: set[str], load_one: Callable[[dict, str], None]
+    ) -> None:
+        """Loads each record of a section, except the ones the plan skips (still checked, counted as unchanged)."""
+        for i, rec in enumerate(records):
+            if i in skip:
+                _check_keys(rec, keys, f"{section}[{i}]")
+                self.report.count(section, False)
+                continue
+            load_one(rec, _record_where(section, i, rec))
 
     def _resolve(self, text: str) -> License | None:
         from licensing.services import all_aliases, resolve_license

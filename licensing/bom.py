@@ -210,60 +210,54 @@ def _license_ref(key: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def spdx_document(inv: Inventory) -> dict:
-    ns = f"urn:uuid:{uuid.uuid4()}#"
-    info = "_:creationinfo"
-    graph: list[dict] = [
-        {
-            "type": "CreationInfo",
-            "@id": info,
-            "specVersion": "3.0.1",
-            "created": _timestamp(),
-            "createdBy": [ns + "agent"],
-        },
-        {"type": "SoftwareAgent", "spdxId": ns + "agent", "name": TOOL_NAME, "creationInfo": info},
-    ]
+class _SpdxGraph:
+    """The @graph of one SPDX document: elements in the order they are added, licences added once each."""
 
-    def element(kind: str, local: str, **props) -> str:
-        graph.append({"type": kind, "spdxId": ns + local, "creationInfo": info, **props})
-        return ns + local
+    def __init__(self):
+        self.ns = f"urn:uuid:{uuid.uuid4()}#"
+        self.info = "_:creationinfo"
+        self.graph: list[dict] = [
+            {
+                "type": "CreationInfo",
+                "@id": self.info,
+                "specVersion": "3.0.1",
+                "created": _timestamp(),
+                "createdBy": [self.ns + "agent"],
+            },
+            {"type": "SoftwareAgent", "spdxId": self.ns + "agent", "name": TOOL_NAME, "creationInfo": self.info},
+        ]
+        self.licences: dict[str, str] = {}
 
-    licences: dict[str, str] = {}
+    def element(self, kind: str, local: str, **props) -> str:
+        self.graph.append({"type": kind, "spdxId": self.ns + local, "creationInfo": self.info, **props})
+        return self.ns + local
 
-    def licence_element(item: Item) -> str | None:
-        if item.license_key:
-            expression = item.license_spdx or _license_ref(item.license_key)
-            comment = item.license_name
-        elif item.declared:
-            expression = _license_ref("omh-declared-" + re.sub(r"[^a-z0-9]+", "-", item.declared.lower()).strip("-"))
-            comment = f"Declared as {item.declared!r}; not a licence known to the hub."
-        elif item.withheld:
-            expression, comment = _license_ref("omh-unrecognised"), WITHHELD_LICENSE
-        else:
+    def relationship(self, local: str, kind: str, source: str, target: str, **props) -> None:
+        self.element("Relationship", local, relationshipType=kind, **props, **{"from": source, "to": [target]})
+
+    def licence(self, item: Item) -> str | None:
+        declared = _spdx_licence_expression(item)
+        if declared is None:
             return None
-        if expression not in licences:
-            licences[expression] = element(
+        expression, comment = declared
+        if expression not in self.licences:
+            self.licences[expression] = self.element(
                 "simplelicensing_LicenseExpression",
-                f"license-{len(licences) + 1}",
+                f"license-{len(self.licences) + 1}",
                 simplelicensing_licenseExpression=expression,
                 comment=comment,
             )
-        return licences[expression]
+        return self.licences[expression]
 
-    ids: dict[str, str] = {}
-    for item in [*inv.models, *inv.datasets]:
+    def package(self, item: Item) -> str:
+        """The item's package, its declared licence and its files; returns the package's id."""
         kind, local, props = _spdx_package(item)
-        ids[item.ref] = element(kind, local, **props)
-        lic = licence_element(item)
+        package = self.element(kind, local, **props)
+        lic = self.licence(item)
         if lic:
-            element(
-                "Relationship",
-                f"{item.ref}-license",
-                relationshipType="hasDeclaredLicense",
-                **{"from": ids[item.ref], "to": [lic]},
-            )
+            self.relationship(f"{item.ref}-license", "hasDeclaredLicense", package, lic)
         for n, (path, sha256, size) in enumerate(item.files, start=1):
-            file_id = element(
+            file_id = self.element(
                 "software_File",
                 f"{item.ref}-file-{n}",
                 name=path,
@@ -271,33 +265,34 @@ def spdx_document(inv: Inventory) -> dict:
                 verifiedUsing=[{"type": "Hash", "algorithm": "sha256", "hashValue": sha256}],
                 comment=f"{size} bytes",
             )
-            element(
-                "Relationship",
-                f"{item.ref}-contains-{n}",
-                relationshipType="contains",
-                **{"from": ids[item.ref], "to": [file_id]},
-            )
+            self.relationship(f"{item.ref}-contains-{n}", "contains", package, file_id)
+        return package
+
+
+def _spdx_licence_expression(item: Item) -> tuple[str, str] | None:
+    """The licence expression and comment for an item, or None when it declares no licence."""
+    if item.license_key:
+        return item.license_spdx or _license_ref(item.license_key), item.license_name
+    if item.declared:
+        slug = re.sub(r"[^a-z0-9]+", "-", item.declared.lower()).strip("-")
+        return _license_ref("omh-declared-" + slug), f"Declared as {item.declared!r}; not a licence known to the hub."
+    if item.withheld:
+        return _license_ref("omh-unrecognised"), WITHHELD_LICENSE
+    return None
+
+
+def spdx_document(inv: Inventory) -> dict:
+    spdx = _SpdxGraph()
+    ids = {item.ref: spdx.package(item) for item in [*inv.models, *inv.datasets]}
     for child, base, relation in inv.lineage:
         if child in ids and base in ids:
-            element(
-                "Relationship",
-                f"lineage-{child}-{base}",
-                relationshipType="descendantOf",
-                comment=relation,
-                **{"from": ids[child], "to": [ids[base]]},
-            )
+            spdx.relationship(f"lineage-{child}-{base}", "descendantOf", ids[child], ids[base], comment=relation)
     for model_ref, dataset_ref, role in inv.uses:
         kind = "testedOn" if role == "evaluated_on" else "trainedOn"
-        element(
-            "Relationship",
-            f"use-{model_ref}-{dataset_ref}-{role}",
-            relationshipType=kind,
-            comment=role,
-            **{"from": ids[model_ref], "to": [ids[dataset_ref]]},
-        )
+        spdx.relationship(f"use-{model_ref}-{dataset_ref}-{role}", kind, ids[model_ref], ids[dataset_ref], comment=role)
     profiles = ["core", "software", "simpleLicensing", "ai", "dataset"]
-    elements = [e["spdxId"] for e in graph if "spdxId" in e]
-    bom = element(
+    elements = [e["spdxId"] for e in spdx.graph if "spdxId" in e]
+    bom = spdx.element(
         "Bom",
         "bom",
         name=f"AI BOM of {inv.root.full_name}",
@@ -305,7 +300,7 @@ def spdx_document(inv: Inventory) -> dict:
         rootElement=[ids[inv.root.ref]],
         element=elements,
     )
-    element(
+    spdx.element(
         "SpdxDocument",
         "document",
         name=f"AI BOM of {inv.root.full_name}",
@@ -313,7 +308,7 @@ def spdx_document(inv: Inventory) -> dict:
         rootElement=[bom],
         element=[*elements, bom],
     )
-    return {"@context": SPDX_CONTEXT, "@graph": graph}
+    return {"@context": SPDX_CONTEXT, "@graph": spdx.graph}
 
 
 def _spdx_package(item: Item) -> tuple:

@@ -628,66 +628,80 @@ def _conflict(a: Terms, b: Terms) -> str:
 
 def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], findings: list[dict]) -> dict:
     """May the model be used for each purpose? One pass over the licences that reach it."""
-    own = model.license
-    if own is None and not model.declared:
-        answer = {
-            "answer": "no",
-            "reasons": [_reason([model], "The model declares no licence: no right has been granted.")],
-            "conditions": [],
-        }
-        return {p: answer for p in PURPOSES}
-    if own is None or not own.is_known:
-        answer = {
-            "answer": "unclear",
-            "reasons": [_reason([model], "The model's licence is not one whose terms are known.")],
-            "conditions": [],
-        }
-        return {p: answer for p in PURPOSES}
+    unlicensed = _verdicts_without_known_licence(model)
+    if unlicensed is not None:
+        return unlicensed
     verdicts = {p: {"answer": "yes", "reasons": [], "conditions": []} for p in PURPOSES}
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
     for up in [None, *ancestors, *datasets]:
-        lic = own if up is None else up.node.license
+        lic = model.license if up is None else up.node.license
         unshared = up is not None and up.outcome == Reuse.UNSHARED and up.node.kind == "model"
         case = (lic.id, unshared) if lic is not None and lic.is_known else "unknown"
         if case in seen:
             continue
         seen.add(case)
-        path = [model] if up is None else up.path
-        holder = "The model" if up is None else "{asset}"
-        purposes = PURPOSES if up is None or up.node.kind == "model" else ("commercial",)
-        if case == "unknown":
-            for p in purposes:
-                _worsen(verdicts[p], "unclear")
-                verdicts[p]["reasons"].append(_reason(path, f"{holder} has no licence whose terms are known."))
-            continue
-        allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
-        if unshared:
-            verdicts["redistribution"]["reasons"].append(
-                _reason(
-                    path,
-                    f"{holder} is under {lic.label}, whose no-derivatives term forbids sharing a model derived "
-                    "from it.",
-                )
-            )
-            _worsen(verdicts["redistribution"], "no")
-            purposes = tuple(p for p in purposes if p != "redistribution")
-        if up is None:
-            _own_conditions(verdicts["redistribution"], lic)
+        _apply_upstream(verdicts, model, up, None if case == "unknown" else lic, unshared=unshared)
+    _apply_findings(verdicts, model, findings)
+    return verdicts
+
+
+def _verdicts_without_known_licence(model: Node) -> dict | None:
+    """The same answer for every purpose when the model's own licence is missing or unknown; else None."""
+    own = model.license
+    if own is None and not model.declared:
+        reason = "The model declares no licence: no right has been granted."
+        answer = {"answer": "no", "reasons": [_reason([model], reason)], "conditions": []}
+        return {p: answer for p in PURPOSES}
+    if own is None or not own.is_known:
+        reason = "The model's licence is not one whose terms are known."
+        answer = {"answer": "unclear", "reasons": [_reason([model], reason)], "conditions": []}
+        return {p: answer for p in PURPOSES}
+    return None
+
+
+def _apply_upstream(verdicts: dict, model: Node, up: Upstream | None, lic: Terms | None, *, unshared: bool) -> None:
+    """Applies the terms of the model's own licence (``up`` None) or of one upstream asset's (``lic`` None: unknown)."""
+    path = [model] if up is None else up.path
+    holder = "The model" if up is None else "{asset}"
+    purposes = PURPOSES if up is None or up.node.kind == "model" else ("commercial",)
+    if lic is None:
         for p in purposes:
-            if allowed[p] is False:
-                _worsen(verdicts[p], "no")
-                verdicts[p]["reasons"].append(
-                    _reason(path, f"{holder} is under {lic.label}, which does not allow {p} use.")
-                )
-            elif allowed[p] is None:
-                _worsen(verdicts[p], "unclear")
-                verdicts[p]["reasons"].append(
-                    _reason(path, f"{holder} is under {lic.label}; whether it allows {p} use is not known.")
-                )
-            elif lic.is_agreement:
-                verdicts[p]["conditions"].append(
-                    {"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []}
-                )
+            _worsen(verdicts[p], "unclear")
+            verdicts[p]["reasons"].append(_reason(path, f"{holder} has no licence whose terms are known."))
+        return
+    if unshared:
+        verdicts["redistribution"]["reasons"].append(
+            _reason(
+                path,
+                f"{holder} is under {lic.label}, whose no-derivatives term forbids sharing a model derived from it.",
+            )
+        )
+        _worsen(verdicts["redistribution"], "no")
+        purposes = tuple(p for p in purposes if p != "redistribution")
+    if up is None:
+        _own_conditions(verdicts["redistribution"], lic)
+    allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
+    for p in purposes:
+        _apply_allowance(verdicts[p], p, allowed[p], lic, path, holder)
+
+
+def _apply_allowance(verdict: dict, purpose: str, allowed: bool | None, lic: Terms, path: list, holder: str) -> None:
+    if allowed is False:
+        _worsen(verdict, "no")
+        verdict["reasons"].append(_reason(path, f"{holder} is under {lic.label}, which does not allow {purpose} use."))
+    elif allowed is None:
+        _worsen(verdict, "unclear")
+        verdict["reasons"].append(
+            _reason(path, f"{holder} is under {lic.label}; whether it allows {purpose} use is not known.")
+        )
+    elif lic.is_agreement:
+        verdict["conditions"].append(
+            {"text": f"Accept and follow {lic.label}, an agreement with conditions.", "path": []}
+        )
+
+
+def _apply_findings(verdicts: dict, model: Node, findings: list[dict]) -> None:
+    """Violations make commercial use and sharing conditional; obligations become conditions of both."""
     has_violations = any(f["severity"] == Severity.VIOLATION for f in findings)
     obligations = [{"finding": i} for i, f in enumerate(findings) if f["severity"] == Severity.OBLIGATION]
     for p, verdict in verdicts.items():
@@ -704,7 +718,6 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
             verdict["conditions"] += obligations
         if verdict["answer"] == "yes" and verdict["conditions"]:
             verdict["answer"] = "conditional"
-    return verdicts
 
 
 def _own_conditions(verdict: dict, lic: Terms) -> None:
