@@ -130,17 +130,11 @@ class Revocable:
 
 class SharedAssetQuerySet(RevocableQuerySet):
     def for_asset(self, asset):
-        return self.filter(**{asset_field(asset): asset})
+        return self.filter(**{asset.kind: asset})
 
     def reaching(self, user):
         """Grants that apply to the user: to them directly or to one of their affiliations."""
         return self.filter(Q(user=user) | Q(affiliation__in=user.affiliations.values("pk")))
-
-
-def asset_field(asset) -> str:
-    """The name of the foreign key that points at this kind of asset ("model" or "dataset")."""
-    label = asset._meta.label if hasattr(asset, "_meta") else str(asset)
-    return {"catalog.MLModel": "model", "catalog.Dataset": "dataset"}[label]
 
 
 class Grant(Revocable, models.Model):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from accounts import audit
-from accounts.models import Affiliation, ApiToken, Grant, Invitation, Permission, User, asset_field
+from accounts.models import Affiliation, ApiToken, Grant, Invitation, Permission, User
 
 
 def ensure_affiliation(*, name: str, description: str = "") -> tuple[Affiliation, bool]:
@@ -79,7 +79,7 @@ def _unrevoked_grants(*, asset, user: User | None, affiliation: Affiliation | No
     list(grantees.select_for_update().values_list("pk", flat=True))
     return list(
         Grant.objects.select_for_update().filter(
-            **{asset_field(asset): asset, "user": user, "affiliation": affiliation, "revoked_at__isnull": True}
+            **{asset.kind: asset, "user": user, "affiliation": affiliation, "revoked_at__isnull": True}
         )
     )
 
@@ -111,7 +111,7 @@ def grant_access(
     # One unrevoked grant per grantee and asset: a new grant replaces the previous one.
     _revoke_all(_unrevoked_grants(asset=asset, user=user, affiliation=affiliation))
     grant = Grant.objects.create(
-        **{asset_field(asset): asset},
+        **{asset.kind: asset},
         user=user,
         affiliation=affiliation,
         permission=permission,
@@ -166,7 +166,7 @@ def invite(
         raise ValidationError("An invitation is valid for 1 to 365 days.")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        **{asset_field(asset): asset},
+        **{asset.kind: asset},
         invited_user=invited_user,
         email=email.strip().lower(),
         permission=permission,

@@ -11,10 +11,8 @@ from django.views.decorators.http import require_POST
 from accounts import audit, services
 from accounts.forms import ApiTokenForm, GrantForm, InvitationForm, LoginForm, RegistrationForm, RoleForm
 from accounts.models import ApiToken, Grant, Invitation, Permission, User
-from catalog.models import Dataset, MLModel
+from catalog.models import Asset
 from openmodelhub.params import ascii_int
-
-ASSET_KINDS = {"models": MLModel, "datasets": Dataset}
 
 
 class LoginView(auth_views.LoginView):
@@ -36,12 +34,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def _shareable_asset(request: HttpRequest, kind: str, owner: str, name: str):
-    model_cls = ASSET_KINDS.get(kind)
-    if model_cls is None:
-        raise Http404
-    asset = get_object_or_404(
-        model_cls.objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
-    )
+    asset = Asset.of_plural(kind).objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
     if not services.can_manage_sharing(request.user, asset):
         raise PermissionDenied(services.MANAGE_REFUSED.format("manage who it is shared with"))
     return asset

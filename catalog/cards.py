@@ -88,8 +88,7 @@ def apply_card(asset, version: FileVersion, user) -> dict:
         _link_datasets(asset, _strings(metadata.get("datasets")), user)
     else:
         save_dataset(user=user, data=data, dataset=asset)
-    field = "model" if isinstance(asset, MLModel) else "dataset"
-    RepoCard.objects.update_or_create(**{field: asset}, defaults={"data": _kept(metadata), "version": version})
+    RepoCard.objects.update_or_create(**{asset.kind: asset}, defaults={"data": _kept(metadata), "version": version})
     return metadata
 
 
@@ -107,8 +106,7 @@ def apply_committed_card(asset, version: FileVersion) -> None:
 
 
 def _visible(model_cls, user, reference: str):
-    owner, _, name = reference.partition("/")
-    return model_cls.objects.visible_to(user).filter(owner__username=owner, name=name).first() if name else None
+    return model_cls.objects.visible_to(user).with_name(reference).first()
 
 
 def _link_bases(model: MLModel, references: list[str], user) -> None:

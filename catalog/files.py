@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from accounts import audit
 from catalog import cards, crypto, inspection, revisions, storage
-from catalog.models import Dataset, DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
+from catalog.models import DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
 from openmodelhub.params import ascii_int
 
 log = logging.getLogger(__name__)
@@ -95,10 +95,6 @@ def too_large_message() -> str:
 # --- upload -----------------------------------------------------------------------------------
 
 
-def asset_type(asset) -> str:
-    return "model" if isinstance(asset, MLModel) else "dataset"
-
-
 def _stage(source) -> Path:
     """Move (or copy) the uploaded content into the staging folder under a random name."""
     staging = Path(settings.OMH_STAGING_DIR)
@@ -126,7 +122,7 @@ def _stage(source) -> Path:
 def upload_file(*, user, asset, path: str, content, request=None) -> FileVersion:
     """Record a new pending version of ``path`` from ``content`` (an UploadedFile, a file object or a
     local path) and queue the pipeline. Raises ValidationError for bad input; nothing is kept then."""
-    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+    if not asset.is_editable_by(user):
         raise PermissionDenied("You may not change this asset's files.")
     clean = normalise_path(path)
     staged = _stage(content)
@@ -135,7 +131,7 @@ def upload_file(*, user, asset, path: str, content, request=None) -> FileVersion
         if size > settings.OMH_MAX_UPLOAD_BYTES:
             raise ValidationError(too_large_message())
         try:
-            kind = inspection.detect_kind(clean, staged, asset_type(asset))
+            kind = inspection.detect_kind(clean, staged, asset.kind)
         except inspection.Rejected as exc:
             raise ValidationError(f"{clean}: {exc}") from None
         version = _record_pending(user=user, asset=asset, path=clean, size=size, kind=kind, staged=staged)
@@ -154,8 +150,7 @@ def upload_file(*, user, asset, path: str, content, request=None) -> FileVersion
 
 @transaction.atomic
 def _record_pending(*, user, asset, path: str, size: int, kind: str, staged: Path) -> FileVersion:
-    field_name = "model" if isinstance(asset, MLModel) else "dataset"
-    repo_file, _ = RepoFile.objects.get_or_create(**{field_name: asset, "path": path})
+    repo_file, _ = RepoFile.objects.get_or_create(**{asset.kind: asset, "path": path})
     repo_file = RepoFile.objects.select_for_update().get(pk=repo_file.pk)  # serialise version numbers
     if repo_file.deleted_at is not None:
         repo_file.deleted_at = None
@@ -189,7 +184,7 @@ def process_version(version_id: int) -> FileVersion:
         return _reject(version, "the uploaded content is no longer available; upload the file again")
     asset = version.file.asset
     try:
-        report = inspection.inspect(staged, version.kind, asset_type(asset))
+        report = inspection.inspect(staged, version.kind, asset.kind)
     except inspection.Rejected as exc:
         staged.unlink(missing_ok=True)
         return _reject(version, str(exc))
@@ -372,7 +367,7 @@ def _apply_report(version: FileVersion, asset, report: inspection.Report) -> Non
 
 @transaction.atomic
 def delete_path(*, user, asset, path: str, request=None) -> RepoFile:
-    if not type(asset).objects.editable_by(user).filter(pk=asset.pk).exists():
+    if not asset.is_editable_by(user):
         raise PermissionDenied("You may not change this asset's files.")
     repo_file = RepoFile.objects.select_for_update().of(asset).present().filter(path=path).first()
     if repo_file is None:
@@ -565,7 +560,3 @@ def rotate_master_key(*, everything: bool = False, batch: int = 500) -> int:
                 version.key_id, version.wrapped_key = crypto.wrap_key(data_key)
             FileVersion.objects.bulk_update(rows, ["key_id", "wrapped_key"])
             done, last_pk = done + len(rows), rows[-1].pk
-
-
-def asset_of(kind: str):
-    return {"models": MLModel, "datasets": Dataset}[kind]

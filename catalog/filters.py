@@ -131,8 +131,7 @@ class AssetFilter(df.FilterSet):
         return self._linked(queryset, "media", mediatype__in=value) if value else queryset
 
     def filter_has_files(self, queryset, name, value):
-        field = "model" if queryset.model is MLModel else "dataset"
-        present = Exists(RepoFile.objects.filter(**{field: OuterRef("pk")}, deleted_at__isnull=True))
+        present = Exists(RepoFile.objects.filter(**{queryset.model.kind: OuterRef("pk")}, deleted_at__isnull=True))
         return queryset.filter(present if value else ~present)
 
 
@@ -179,8 +178,7 @@ def visible_ref(model_cls, value: str, user) -> QuerySet:
     value = value.strip()
     if (pk := ascii_int(value)) is not None:  # an id (a bigint); longer is no id
         return visible.filter(pk=pk)
-    owner, _, name = value.partition("/")
-    return visible.filter(owner__username=owner, name=name)
+    return visible.with_name(value)
 
 
 MISSING_REF = "0"  # no asset has the id 0

@@ -321,8 +321,7 @@ class AssetRefField(forms.CharField):
         super().__init__(max_length=401, **kwargs)
 
     def resolve(self, value: str, user):
-        owner, _, name = value.strip().partition("/")
-        found = self.model_cls.objects.visible_to(user).filter(owner__username=owner, name=name).first()
+        found = self.model_cls.objects.visible_to(user).with_name(value.strip()).first()
         if found is None:
             raise ValidationError(f"There is no {self.model_cls._meta.verbose_name} {value!r} you can see.")
         return found

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts import audit
-from catalog.models import Commit, CommitChange, FileVersion, MLModel, Ref, RepoFile, compute_oid, version_identity
+from catalog.models import Commit, CommitChange, FileVersion, Ref, RepoFile, compute_oid, version_identity
 from catalog.models.revisions import SHORT_OID
 
 MAX_REVISION = 255
@@ -28,12 +28,8 @@ class RevisionNotFound(Exception):
         super().__init__(f"Revision not found: {revision!r}.")
 
 
-def _field(asset) -> str:
-    return "model" if isinstance(asset, MLModel) else "dataset"
-
-
 def _refs(asset) -> QuerySet[Ref]:
-    return Ref.objects.filter(**{_field(asset): asset})
+    return Ref.objects.filter(**{asset.kind: asset})
 
 
 # --- selectors --------------------------------------------------------------------------------
@@ -131,7 +127,7 @@ def _check_change(asset, path: str, version: FileVersion | None, present: FileVe
             raise ValueError(f"{path}: there is no such file to delete.")
         return
     file = version.file
-    if (file.model_id, file.dataset_id) != ((asset.pk, None) if isinstance(asset, MLModel) else (None, asset.pk)):
+    if getattr(file, f"{asset.kind}_id") != asset.pk:
         raise ValueError(f"{path}: the version belongs to another repository.")
     if file.path != path:
         raise ValueError(f"{path}: the version is a version of {file.path!r}.")
@@ -161,7 +157,7 @@ def commit_changes(*, asset, author, message: str, changes: dict[str, FileVersio
     present = files_at(parent)
     for path, version in changes.items():
         _check_change(asset, path, version, present.get(path))
-    field = _field(asset)
+    field = asset.kind
     author = author if getattr(author, "pk", None) else None
     number, now = (parent.number + 1 if parent else 1), timezone.now()
     author_name = author.get_username() if author else ""
@@ -242,7 +238,7 @@ def create_tag(*, asset, name: str, revision: str | None, user, request=None) ->
         raise ValueError("The repository has no commit to tag yet.")
     if _refs(asset).filter(name=name).exists():
         raise ValueError(f"A tag or branch named {name!r} already exists.")
-    ref = Ref.objects.create(**{_field(asset): asset}, name=name, kind=Ref.Kind.TAG, commit=commit)
+    ref = Ref.objects.create(**{asset.kind: asset}, name=name, kind=Ref.Kind.TAG, commit=commit)
     audit.record(
         "repo.tag.create", actor=user, target=asset, request=request, details={"tag": name, "commit": commit.oid}
     )

@@ -1,4 +1,5 @@
-"""Read-side queries of the catalogue, always starting from visible_to(user)."""
+"""Read-side queries of the catalogue. Lists start from visible_to(user); the detail querysets carry a
+page's joins and are narrowed by ``.named(ref, user=...)``, which decides access."""
 
 import dataclasses
 from dataclasses import dataclass
@@ -30,19 +31,16 @@ def recently_updated_datasets(user, limit: int = 8) -> QuerySet[Dataset]:
     return Dataset.objects.visible_to(user).select_related("owner", "license").order_by("-updated_at", "-id")[:limit]
 
 
-def model_detail_queryset(user) -> QuerySet[MLModel]:
-    return (
-        MLModel.objects.visible_to(user)
-        .select_related("owner", "license", "transformer", "cnn", "rnn")
-        .prefetch_related("media", "tasks", "authors", "cnn__modules")
+def model_detail_queryset() -> QuerySet[MLModel]:
+    """A model page's joins; access comes after it (``.named(ref, user=...)`` or ``.visible_to``)."""
+    return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").prefetch_related(
+        "media", "tasks", "authors", "cnn__modules"
     )
 
 
-def dataset_detail_queryset(user) -> QuerySet[Dataset]:
-    return (
-        Dataset.objects.visible_to(user)
-        .select_related("owner", "license")
-        .prefetch_related("media", "tasks", "domains", "authors", "files__columns")
+def dataset_detail_queryset() -> QuerySet[Dataset]:
+    return Dataset.objects.select_related("owner", "license").prefetch_related(
+        "media", "tasks", "domains", "authors", "files__columns"
     )
 
 

@@ -16,6 +16,7 @@ from accounts.services import MANAGE_REFUSED
 from catalog import crypto, files, filters, forms, revisions, search, selectors, services
 from catalog.forms import UploadForm
 from catalog.models import (
+    Asset,
     Dataset,
     DatasetRelationshipColumnLink,
     FileVersion,
@@ -42,14 +43,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    model = get_object_or_404(selectors.model_detail_queryset(request.user), owner__username=owner, name=name)
+    model = selectors.model_detail_queryset().named(f"{owner}/{name}", user=request.user)
     visible = MLModel.objects.visible_to(request.user)
     context = {
         "model": model,
         "base_edges": model.base_edges.filter(base__in=visible).select_related("base__owner"),
         "derivative_edges": model.derivative_edges.filter(model__in=visible).select_related("model__owner"),
         "dataset_links": model.dataset_links.filter(
-            dataset__in=selectors.dataset_detail_queryset(request.user)
+            dataset__in=Dataset.objects.visible_to(request.user)
         ).select_related("dataset__owner"),
         "repo_files": RepoFile.objects.of(model).present().with_latest().order_by("path"),
         "can_edit": (can_edit := _can_edit(request.user, model)),
@@ -59,7 +60,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 
 def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    dataset = get_object_or_404(selectors.dataset_detail_queryset(request.user), owner__username=owner, name=name)
+    dataset = selectors.dataset_detail_queryset().named(f"{owner}/{name}", user=request.user)
     models_using = (
         ModelDataset.objects.filter(dataset=dataset, model__in=MLModel.objects.visible_to(request.user))
         .select_related("model__owner")
@@ -162,9 +163,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 def _editable(request: HttpRequest, model_cls, owner: str, name: str, level: str = "write"):
     """An asset the user holds ``level`` on (accounts.models.Permission): hidden is 404, visible but
     not at that level is 403."""
-    asset = get_object_or_404(
-        model_cls.objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
-    )
+    asset = model_cls.objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
     if not asset.has_permission(request.user, level):
         raise PermissionDenied(
             "You may not change this asset." if level == "write" else MANAGE_REFUSED.format("delete it")
@@ -177,7 +176,7 @@ def model_edit(request: HttpRequest, owner: str | None = None, name: str | None 
     """Create (no owner/name) or edit a model; on the edit page also its base models and datasets."""
     model = _editable(request, MLModel, owner, name) if owner else None
     if model is not None:
-        model = selectors.model_detail_queryset(request.user).get(pk=model.pk)
+        model = selectors.model_detail_queryset().get(pk=model.pk)
     saving = request.method == "POST" and request.POST.get("action", "save") == "save"
     lineage_forms = {}
     if request.method == "POST" and not saving:
@@ -304,11 +303,11 @@ def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | Non
 
 @login_required
 def asset_delete(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:
-    asset = _editable(request, files.asset_of(kind), owner, name, level="manage")
+    asset = _editable(request, Asset.of_plural(kind), owner, name, level="manage")
     if request.method == "POST":
         services.delete_asset(user=request.user, asset=asset, request=request)
         messages.success(request, f"{asset.full_name} deleted.")
-        return redirect(f"catalog:{kind[:-1]}-list")
+        return redirect(f"catalog:{asset.kind}-list")
     return render(request, "catalog/asset_confirm_delete.html", {"asset": asset, "kind": kind})
 
 
@@ -319,9 +318,7 @@ log = logging.getLogger(__name__)
 
 
 def _asset(request: HttpRequest, kind: str, owner: str, name: str):
-    return get_object_or_404(
-        files.asset_of(kind).objects.visible_to(request.user).select_related("owner"), owner__username=owner, name=name
-    )
+    return Asset.of_plural(kind).objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
 
 
 def _can_edit(user, asset) -> bool:
@@ -498,5 +495,4 @@ def _guarded(download: files.Download):
 
 
 def files_url(asset) -> str:
-    kind = "models" if asset._meta.model_name == "mlmodel" else "datasets"
-    return reverse("catalog:files", kwargs={"kind": kind, "owner": asset.owner.username, "name": asset.name})
+    return reverse("catalog:files", kwargs={"kind": asset.plural, "owner": asset.owner.username, "name": asset.name})

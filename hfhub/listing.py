@@ -105,8 +105,7 @@ def tagged(queryset: QuerySet, tag: str, user) -> QuerySet:
             Q(license__key__iexact=value) | Q(license__spdx_id__iexact=value) | Q(license_declared__iexact=value)
         )
     if tag.startswith("dataset:") and model_cls is MLModel:
-        owner, _, name = tag.partition(":")[2].partition("/")
-        datasets = Dataset.objects.visible_to(user).filter(owner__username=owner, name=name)
+        datasets = Dataset.objects.visible_to(user).with_name(tag.partition(":")[2])
         links = ModelDataset.objects.filter(model=OuterRef("pk"), dataset__in=datasets)
         return queryset.filter(Exists(links))
     through = model_cls.tasks.through
@@ -133,7 +132,3 @@ def page(queryset: QuerySet, query: ListQuery, cursor: str | None, user):
         return Keyset(query.ordering).page(queryset, cursor, query.limit)
     except ValidationError:  # a cursor this list did not give out
         raise bad_request("Invalid cursor: use the link the previous page gave.") from None
-
-
-def asset_class(kind: str):
-    return {"models": MLModel, "datasets": Dataset}[kind]

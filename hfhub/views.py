@@ -11,12 +11,12 @@ import functools
 import json
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 
 from catalog import revisions
-from catalog.models import Commit, Ref
+from catalog.models import Asset, Commit, Ref
 from catalog.views import download_response
 from hfhub import listing, payloads
 from hfhub.auth import InvalidCredentials, authenticate
@@ -56,16 +56,11 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
 
 
 def find_repo(request: HttpRequest, kind: str, owner: str, name: str):
-    model_cls = listing.asset_class(kind)
-    asset = (
-        model_cls.objects.visible_to(request.hub_user)
-        .select_related("owner", "license", "hub_card")
-        .filter(owner__username=owner, name=name)
-        .first()
-    )
-    if asset is None:
-        raise repo_not_found(request)
-    return asset
+    assets = Asset.of_plural(kind).objects.select_related("owner", "license", "hub_card")
+    try:
+        return assets.named(f"{owner}/{name}", user=request.hub_user)
+    except Http404:
+        raise repo_not_found(request) from None
 
 
 def find_commit(asset, revision: str | None) -> Commit | None:
@@ -111,9 +106,9 @@ def whoami(request: HttpRequest) -> HttpResponse:
 @hub_view(("GET",))
 def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
     query = listing.parse(request.GET)
-    model_cls = listing.asset_class(kind)
     queryset = (
-        model_cls.objects.visible_to(request.hub_user)
+        Asset.of_plural(kind)
+        .objects.visible_to(request.hub_user)
         .select_related("owner", "license", "hub_card")
         .prefetch_related("tasks")
     )

@@ -92,7 +92,7 @@ class AcceptInvitationView(APIView):
             AcceptedInvitationSerializer(
                 {
                     "asset": {
-                        "kind": "model" if grant.model_id else "dataset",
+                        "kind": asset.kind,
                         "id": asset.pk,
                         "owner": asset.owner.username,
                         "name": asset.name,

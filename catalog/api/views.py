@@ -49,16 +49,12 @@ class AssetLookupMixin:
     manage_action = "do this"  # the end of the 403 message when manage is missing
 
     def get_asset(self, *, write: bool = False, manage: bool = False):
-        kwargs = self.kwargs
-        lookup = (
-            {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner__username": kwargs["owner"], "name": kwargs["name"]}
-        )
-        asset = get_object_or_404(
-            self.asset_model.objects.visible_to(self.request.user)
-            .select_related("owner")
-            .defer("search_vector", "card"),
-            **lookup,
-        )
+        kwargs, user = self.kwargs, self.request.user
+        assets = self.asset_model.objects.select_related("owner").defer("search_vector", "card")
+        if "pk" in kwargs:
+            asset = get_object_or_404(assets.visible_to(user), pk=kwargs["pk"])
+        else:
+            asset = assets.named(f"{kwargs['owner']}/{kwargs['name']}", user=user)
         if manage and not asset.is_manageable_by(self.request.user):
             raise PermissionDenied(sharing.MANAGE_REFUSED.format(self.manage_action))
         if write and not asset.is_editable_by(self.request.user):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 
 # Asset names: anything printable but "/" (names are addressed as owner/name, like on Hugging Face).
@@ -139,13 +143,13 @@ class AssetQuerySet(models.QuerySet):
     """
 
     def _grants(self, user, levels: list[str] | None = None):
-        from accounts.models import Grant, asset_field
+        from accounts.models import Grant
 
-        field_name = asset_field(self.model)
-        grants = Grant.objects.active().reaching(user).filter(**{f"{field_name}__isnull": False})
+        kind = self.model.kind  # the name of the grant's foreign key to this kind of asset
+        grants = Grant.objects.active().reaching(user).filter(**{f"{kind}__isnull": False})
         if levels is not None:
             grants = grants.filter(permission__in=levels)
-        return grants.values(f"{field_name}_id")
+        return grants.values(f"{kind}_id")
 
     def with_permission(self, user, level: str) -> AssetQuerySet:
         """The assets on which ``user`` holds ``level`` (or a level that includes it)."""
@@ -173,6 +177,18 @@ class AssetQuerySet(models.QuerySet):
     def public(self) -> AssetQuerySet:
         return self.filter(visibility=Visibility.PUBLIC)
 
+    def with_name(self, full_name: str) -> AssetQuerySet:
+        """The asset called ``owner/name`` (none for a malformed name); access is not decided here."""
+        owner, _, name = full_name.partition("/")
+        return self.filter(owner__username=owner, name=name) if owner and name else self.none()
+
+    def named(self, full_name: str, *, user) -> Asset:
+        """The asset called ``owner/name`` that ``user`` may see; Http404 when it is missing, hidden or
+        the name is malformed (a hidden asset answers like a missing one). Pages, API views and the Hub
+        API look assets up through it; chain select_related and the like before it:
+        ``MLModel.objects.select_related("license").named(ref, user=request.user)``."""
+        return get_object_or_404(self.visible_to(user).with_name(full_name))
+
 
 def is_member(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
@@ -183,7 +199,12 @@ def sees_everything(user) -> bool:
 
 
 class Asset(models.Model):
-    """Fields shared by models and datasets."""
+    """Fields shared by models and datasets. ``kind`` is the singular word for the class (also the
+    name of the foreign key that grants, invitations, files and commits hold to it), ``plural`` the
+    word in URLs (``/models/``, ``/api/v1/datasets/``)."""
+
+    kind: ClassVar[str]
+    plural: ClassVar[str]
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_%(class)ss")
     name = models.CharField(max_length=200, validators=[asset_name_validator])
@@ -226,6 +247,19 @@ class Asset(models.Model):
 
     def is_manageable_by(self, user) -> bool:
         return self.has_permission(user, "manage")
+
+    @staticmethod
+    def kinds() -> dict[str, type[Asset]]:
+        """Every asset class by its plural (``{"models": MLModel, "datasets": Dataset}``)."""
+        return {cls.plural: cls for cls in Asset.__subclasses__()}
+
+    @staticmethod
+    def of_plural(plural: str) -> type[Asset]:
+        """The asset class a URL's plural names; Http404 for any other word."""
+        try:
+            return Asset.kinds()[plural]
+        except KeyError:
+            raise Http404("No such kind of asset.") from None
 
 
 def _asset_indexes(prefix: str) -> list:

@@ -26,6 +26,7 @@ from catalog.models.mlmodels import MLModel
 
 
 class Dataset(Asset):
+    kind, plural = "dataset", "datasets"
     Level = Level
     Balance = Balance
 

@@ -18,7 +18,7 @@ class RepoFileQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def of(self, asset) -> RepoFileQuerySet:
-        return self.filter(**{"model" if isinstance(asset, MLModel) else "dataset": asset})
+        return self.filter(**{asset.kind: asset})
 
     def with_latest(self) -> RepoFileQuerySet:
         """Annotate each path with its latest ready version's id, number, size and hash."""

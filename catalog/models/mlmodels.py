@@ -25,6 +25,8 @@ from catalog.models.base import (
 class MLModel(Asset):
     """A machine-learning model (``MLModel`` to avoid clashing with ``django.db.models.Model``)."""
 
+    kind, plural = "model", "models"
+
     TrainingType = TrainingType
     Family = Family
 

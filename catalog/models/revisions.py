@@ -72,7 +72,7 @@ def _unique_per_asset(prefix: str, field: str) -> list[models.UniqueConstraint]:
 
 class CommitQuerySet(models.QuerySet):
     def of(self, asset) -> CommitQuerySet:
-        return self.filter(**{"model" if isinstance(asset, MLModel) else "dataset": asset})
+        return self.filter(**{asset.kind: asset})
 
 
 class Commit(models.Model):

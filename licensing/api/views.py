@@ -1,7 +1,6 @@
 import json
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -51,9 +50,7 @@ class LicenseDetailView(generics.RetrieveAPIView):
 
 def visible_model(request, owner: str, name: str) -> MLModel:
     """A hidden model answers 404, exactly like a missing one."""
-    return get_object_or_404(
-        MLModel.objects.visible_to(request.user).select_related("owner", "license"), owner__username=owner, name=name
-    )
+    return MLModel.objects.select_related("owner", "license").named(f"{owner}/{name}", user=request.user)
 
 
 class ModelComplianceView(APIView):
