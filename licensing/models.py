@@ -87,8 +87,7 @@ class License(models.Model):
         default=dict,
         blank=True,
         help_text=(
-            "Reuse outcomes per relation ({'reuse': {'fine_tune': 'derivative', ...}}), "
-            "rights, obligations, notes."
+            "Reuse outcomes per relation ({'reuse': {'fine_tune': 'derivative', ...}}), rights, obligations, notes."
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
