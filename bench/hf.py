@@ -5,7 +5,8 @@ hf_hub_download throughput against the native download and this machine's decryp
 
 Without --database-url a throw-away embedded hub (SQLite, local storage, Celery eager) in a temporary
 folder; with it, an existing migrated database (e.g. filled by ``manage.py generate_catalog --models
-1000000``), to which the script adds one user "bench-hf" and its repository (kept for the next run). The
+1000000``), to which the script adds one user "bench-hf" and its repository (kept for the next run, with
+the master key and stored objects it needs under var/bench-hf/). The
 hub is served by Django's threaded WSGI server in this process; the client runs in this process too.
 Targets (issue 16): p95 < 50 ms for each metadata call; protocol download >= 90% of the native one.
 """
@@ -15,6 +16,7 @@ import os
 import socket
 import statistics
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -121,7 +123,12 @@ def timed(call, runs: int) -> list[float]:
 
 def main() -> None:
     args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="omh-bench-hf-"))
+    if args.database_url:  # the repository is kept in that database: its keys and stored objects must stay too
+        work = ROOT / "var" / "bench-hf"
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(work / "hf-cache", ignore_errors=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="omh-bench-hf-"))
     setup(args, work)
     from django.db import connection
 
