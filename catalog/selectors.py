@@ -8,6 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import QueryDict
 
 from catalog import filters
+from catalog.keyset import Keyset
 from catalog.models import Dataset, Domain, Family, Media, MLModel, Task, TrainingType
 from licensing.models import LicenseCategory
 
@@ -139,17 +140,10 @@ class Page:
 
 def keyset_page(queryset, ordering: list, cursor: str | None, size: int) -> Page:
     """One page in ``ordering`` after (or before) ``cursor``, with the API's cursors and (key, id)
-    comparisons (catalog.api.pagination.Keyset): no OFFSET, fast at any depth.
-    Raises ValueError on a cursor this list did not give out."""
-    from rest_framework.exceptions import ValidationError as DRFValidationError
-
-    from catalog.api.pagination import Keyset
-
+    comparisons (catalog.keyset.Keyset): no OFFSET, fast at any depth.
+    Raises InvalidCursor (a ValueError) on a cursor this list did not give out."""
     total = queryset.count()
-    try:
-        page = Keyset(ordering).page(queryset, cursor, size)
-    except DRFValidationError:
-        raise ValueError("Invalid cursor: use the link the previous page gave.") from None
+    page = Keyset(ordering).page(queryset, cursor, size)
     return Page(
         rows=page.rows, next_cursor=page.next, previous_cursor=page.previous, total=total, is_first=page.at_start
     )

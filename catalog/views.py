@@ -1,19 +1,16 @@
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import crypto, files, filters, forms, revisions, search, selectors, services
+from catalog import downloads, files, filters, forms, revisions, search, selectors, services
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
@@ -314,9 +311,6 @@ def asset_delete(request: HttpRequest, kind: str, owner: str, name: str) -> Http
 # --- files ------------------------------------------------------------------------------------
 
 
-log = logging.getLogger(__name__)
-
-
 def _asset(request: HttpRequest, kind: str, owner: str, name: str):
     return Asset.of_plural(kind).objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
 
@@ -448,50 +442,7 @@ def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: 
         raise Http404(str(exc)) from None
     if version is None:
         raise Http404("No such file or version.")
-    return download_response(request, asset, version)
-
-
-def download_response(request: HttpRequest, asset, version: FileVersion) -> HttpResponse:
-    etag = f'"{version.sha256}"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
-    range_header = request.headers.get("Range")
-    if range_header and request.headers.get("If-Range") not in (None, etag):
-        range_header = None  # the client's partial copy is of another version: send it all
-    try:
-        download = files.prepare_download(version, range_header)
-    except files.RangeNotSatisfiable:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{version.size}"
-        return response
-    head = request.method == "HEAD"  # the same headers, but not a download: nothing counted, audited or read
-    if not head:
-        files.record_download(
-            user=request.user, asset=asset, version=version, partial=download.partial, request=request
-        )
-    response = StreamingHttpResponse(
-        () if head else _guarded(download),
-        status=206 if download.partial else 200,
-        content_type=version.content_type or "application/octet-stream",
-    )
-    response["Content-Length"] = str(download.length)
-    response["ETag"] = etag
-    response["Accept-Ranges"] = "bytes"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = content_disposition_header(True, version.file.path.rsplit("/", 1)[-1])
-    if download.partial:
-        response["Content-Range"] = f"bytes {download.start}-{download.end - 1}/{version.size}"
-    return response
-
-
-def _guarded(download: files.Download):
-    try:
-        yield from download.stream()
-    except crypto.IntegrityError:
-        log.error("integrity failure while serving %s v%s", download.version.file, download.version.number)
-        raise  # the server aborts the response: the client gets a short, failed download, never wrong bytes
+    return downloads.download_response(request, asset, version)
 
 
 def files_url(asset) -> str:

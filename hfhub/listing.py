@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from rest_framework.exceptions import ValidationError
-
-from catalog.api.pagination import Keyset
 from accounts.models import User
+from catalog.keyset import InvalidCursor, Keyset
 from catalog.models import Dataset, MLModel, ModelDataset
 from hfhub.errors import bad_request
 
@@ -130,5 +128,5 @@ def page(queryset: QuerySet, query: ListQuery, cursor: str | None, user):
         queryset = tagged(queryset, tag, user)
     try:
         return Keyset(query.ordering).page(queryset, cursor, query.limit)
-    except ValidationError:  # a cursor this list did not give out
-        raise bad_request("Invalid cursor: use the link the previous page gave.") from None
+    except InvalidCursor as exc:
+        raise bad_request(str(exc)) from None

@@ -16,8 +16,8 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 
 from catalog import revisions
+from catalog.downloads import download_response
 from catalog.models import Asset, Commit, Ref
-from catalog.views import download_response
 from hfhub import listing, payloads
 from hfhub.auth import InvalidCredentials, authenticate
 from hfhub.carddata import card_data, list_card_data
@@ -185,7 +185,8 @@ def tree(request: HttpRequest, kind: str, owner: str, name: str, revision: str, 
     response = JsonResponse(entries[:TREE_PAGE], safe=False)
     if len(entries) > TREE_PAGE:
         params = [(k, v) for k, v in request.GET.items() if k != "cursor"]
-        next_url = f"{request.build_absolute_uri(request.path)}?{urlencode([*params, ('cursor', entries[TREE_PAGE - 1]['path'])])}"
+        cursor = ("cursor", entries[TREE_PAGE - 1]["path"])
+        next_url = f"{request.build_absolute_uri(request.path)}?{urlencode([*params, cursor])}"
         response["Link"] = f'<{next_url}>; rel="next"'
     return response
 

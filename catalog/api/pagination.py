@@ -1,172 +1,14 @@
-"""Keyset ("cursor") pagination: fast at any depth, stable while rows are added.
-
-The cursor holds the last row's sort value and id; the next page is ``WHERE key <= v AND (key, id)
-< (v, id)`` in the list's order (then the NULLs), which the (key, id) indexes answer as a range —
-no OFFSET, and no skipping of the rows before, however deep. The previous page is the same
-comparison the other way, read in the reverse order (the same index, backwards). NULL sort values
-(parameter counts, instances) come last in either direction.
-"""
+"""The API's keyset pagination: page size, cursor parameter, links and schema around
+catalog.keyset.Keyset (which explains the cursors)."""
 
 from __future__ import annotations
 
-import base64
-import json
-import math
-from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
-from django.db.models.expressions import OrderBy
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-
-MAX_CURSOR_LENGTH = 1024  # a real cursor is a key value (a name: at most 200 characters) and an id
-BIGINT = 2**63 - 1  # the widest integer column; beyond it SQLite raises OverflowError, PostgreSQL an error
-
-
-class ExactJSONEncoder(DjangoJSONEncoder):
-    """Full microseconds (DjangoJSONEncoder keeps milliseconds, which would skip rows on a cursor)."""
-
-    def default(self, o):
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return super().default(o)
-
-
-@dataclass
-class KeysetPage:
-    rows: list
-    next: str | None  # cursor of the following page
-    previous: str | None  # cursor of the preceding page
-    at_start: bool  # nothing comes before this page
-
-
-class Keyset:
-    """Pages of a queryset in ``ordering`` ((key, id), key NULLs last) around an opaque cursor.
-
-    A cursor is the base64 of ``[key value, id]`` ("the rows after this one") or of
-    ``[key value, id, 1]`` ("the rows before this one", read in the reverse order, which the same
-    index answers backwards).
-    """
-
-    def __init__(self, ordering: list[OrderBy], param: str = "cursor"):
-        self.ordering, self.param = ordering, param
-        self.key, self.descending = ordering[0].expression.name, ordering[0].descending
-
-    def page(self, queryset, token: str | None, size: int) -> KeysetPage:
-        cursor = self.decode(token, queryset)
-        if cursor is not None and cursor[2]:  # backwards: the rows before the cursor, nearest first
-            value, pk, _ = cursor
-            reverse = [o.copy().reverse_ordering() for o in self.ordering]
-            rows = self._read(queryset.order_by(*reverse), self.before(value, pk), size + 1)
-            more = len(rows) > size
-            rows = rows[:size][::-1]
-            return KeysetPage(
-                rows,
-                self.encode(rows[-1]) if rows else None,
-                self.encode(rows[0], before=True) if more else None,
-                at_start=not more,
-            )
-        ordered = queryset.order_by(*self.ordering)
-        if cursor is None:
-            rows = list(ordered[: size + 1])
-        else:
-            rows = self._read(ordered, self.after(cursor[0], cursor[1]), size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        previous = None
-        if cursor is not None:  # something came before: the rows before this page's first row
-            previous = self.encode(rows[0], before=True) if rows else self._token(cursor[0], cursor[1], True)
-        return KeysetPage(rows, self.encode(rows[-1]) if more else None, previous, at_start=cursor is None)
-
-    @staticmethod
-    def _read(ordered, segments: list[Q], limit: int) -> list:
-        """Up to ``limit`` rows of ``ordered`` from consecutive segments of the order, each a condition
-        the index answers as a range (``key <= v``, ``key IS NULL``), so that a page deep in the list
-        starts where it is instead of skipping every row before it; the next segment (the NULLs) is
-        read only when the first runs out."""
-        rows: list = []
-        for segment in segments:
-            rows += list(ordered.filter(segment)[: limit - len(rows)])
-            if len(rows) >= limit:
-                break
-        return rows
-
-    def after(self, value, pk) -> list[Q]:
-        """The rows after (value, pk) in the list's order, as consecutive segments."""
-        past, key = ("lt" if self.descending else "gt"), self.key
-        if value is None:  # among the NULLs (last): the NULLs after this id
-            return [Q(**{f"{key}__isnull": True, f"id__{past}": pk})]
-        rest = [Q(**{f"{key}__isnull": True})] if self.key != "rank" else []
-        return [
-            Q(**{f"{key}__{past}e": value}) & (Q(**{f"{key}__{past}": value}) | Q(**{key: value, f"id__{past}": pk})),
-            *rest,
-        ]
-
-    def before(self, value, pk) -> list[Q]:
-        """The rows before (value, pk), nearest first (for the reversed order), as consecutive segments."""
-        ahead, key = ("gt" if self.descending else "lt"), self.key
-        if value is None:  # among the NULLs: the NULLs before this id, then every row with a key
-            return [Q(**{f"{key}__isnull": True, f"id__{ahead}": pk}), Q(**{f"{key}__isnull": False})]
-        return [
-            Q(**{f"{key}__{ahead}e": value}) & (Q(**{f"{key}__{ahead}": value}) | Q(**{key: value, f"id__{ahead}": pk}))
-        ]
-
-    def encode(self, row, before: bool = False) -> str:
-        return self._token(getattr(row, self.key), row.pk, before)
-
-    @staticmethod
-    def _token(value, pk, before: bool) -> str:
-        raw = json.dumps([value, pk, 1] if before else [value, pk], cls=ExactJSONEncoder, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    def decode(self, token: str | None, queryset):
-        """(key value, id, backwards) from a cursor this list gave out; anything else is a 400, never
-        a value the database would refuse (a NUL, an integer past 64 bits, an infinite number, a date
-        past the calendar's ends)."""
-        if not token:
-            return None
-        try:
-            if len(token) > MAX_CURSOR_LENGTH:
-                raise ValueError
-            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if not isinstance(raw, list) or len(raw) not in (2, 3) or raw[2:] not in ([], [1]):
-                raise ValueError
-            value, pk = raw[0], raw[1]
-            if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk <= BIGINT:
-                raise ValueError
-            if value is not None:
-                value = self.to_python(queryset, value)
-        except (ValueError, TypeError, OverflowError, DjangoValidationError):  # binascii and JSON errors too
-            raise ValidationError({self.param: ["Invalid cursor: use the link the previous page gave."]}) from None
-        return value, pk, len(raw) == 3
-
-    def to_python(self, queryset, value):
-        if isinstance(value, bool) or not isinstance(value, str | int | float) or "\x00" in str(value):
-            raise ValueError
-        if self.key == "rank":  # always a double (catalog.search), which JSON writes with a point or exponent
-            if not isinstance(value, float):
-                raise ValueError
-            converted = value
-        else:
-            converted = queryset.model._meta.get_field(self.key).to_python(value)
-        if isinstance(converted, str | int) and type(value) is not type(converted):  # as encode() wrote it
-            raise ValueError
-        if isinstance(converted, float) and not math.isfinite(converted):
-            raise ValueError
-        if isinstance(converted, int) and not -BIGINT <= converted <= BIGINT:
-            raise ValueError
-        if isinstance(converted, datetime):
-            if converted.tzinfo is None:
-                raise ValueError
-            converted = converted.astimezone(dt_timezone.utc)  # OverflowError at year 1 or 9999
-        return converted
+from catalog.keyset import InvalidCursor, Keyset
 
 
 class KeysetPagination(BasePagination):
@@ -187,10 +29,11 @@ class KeysetPagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        keyset = Keyset(view.get_ordering(), self.cursor_query_param)
-        self.page = keyset.page(
-            queryset, request.query_params.get(self.cursor_query_param), self.get_page_size(request)
-        )
+        token, size = request.query_params.get(self.cursor_query_param), self.get_page_size(request)
+        try:
+            self.page = Keyset(view.get_ordering()).page(queryset, token, size)
+        except InvalidCursor as exc:
+            raise ValidationError({self.cursor_query_param: [str(exc)]}) from None
         return self.page.rows
 
     def _link(self, token: str | None) -> str | None:

@@ -5,7 +5,8 @@ from catalog.api.scoring import DatasetScoreView
 
 
 def asset_routes(detail, by_id, prefix: str) -> list:
-    """The same sub-resources under models/ and datasets/, addressed by owner/name."""
+    """The same sub-resources under models/ and datasets/, addressed by owner/name (their grants and
+    invitations: accounts.api.urls)."""
     one = "<str:owner>/<str:name>"
     return [
         path(f"{prefix}/<int:pk>/", by_id.as_view(), name=f"{prefix}-detail-by-id"),
@@ -36,22 +37,6 @@ def asset_routes(detail, by_id, prefix: str) -> list:
             v.TagDetailView.as_view(asset_model=detail.asset_model),
             name=f"{prefix}-tag",
         ),
-        path(f"{prefix}/{one}/grants/", v.GrantsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-grants"),
-        path(
-            f"{prefix}/{one}/grants/<int:grant_id>/",
-            v.GrantDetailView.as_view(asset_model=detail.asset_model),
-            name=f"{prefix}-grant",
-        ),
-        path(
-            f"{prefix}/{one}/invitations/",
-            v.InvitationsView.as_view(asset_model=detail.asset_model),
-            name=f"{prefix}-invitations",
-        ),
-        path(
-            f"{prefix}/{one}/invitations/<int:invitation_id>/",
-            v.InvitationDetailView.as_view(asset_model=detail.asset_model),
-            name=f"{prefix}-invitation",
-        ),
     ]
 
 
@@ -76,7 +61,4 @@ urlpatterns = [
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
-    path("users/", v.UserListView.as_view(), name="users"),
-    path("users/<str:username>/", v.UserDetailView.as_view(), name="user"),
-    path("affiliations/", v.AffiliationListView.as_view(), name="affiliations"),
 ]

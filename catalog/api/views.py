@@ -3,7 +3,6 @@ caller may not see is 404, one they may see but not change is 403."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
@@ -18,10 +17,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services as sharing
-from accounts.api.permissions import IsAdminRole
-from accounts.models import Affiliation, Grant, Invitation, User
-from catalog import files, filters, revisions, services
+from accounts.services import MANAGE_REFUSED
+from catalog import downloads, files, filters, revisions, services
 from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
@@ -38,7 +35,6 @@ from catalog.models import (
     RepoFile,
     Task,
 )
-from catalog.views import download_response
 
 
 class AssetLookupMixin:
@@ -56,7 +52,7 @@ class AssetLookupMixin:
         else:
             asset = assets.named(f"{kwargs['owner']}/{kwargs['name']}", user=user)
         if manage and not asset.is_manageable_by(self.request.user):
-            raise PermissionDenied(sharing.MANAGE_REFUSED.format(self.manage_action))
+            raise PermissionDenied(MANAGE_REFUSED.format(self.manage_action))
         if write and not asset.is_editable_by(self.request.user):
             raise PermissionDenied("You may not change this asset.")
         return asset
@@ -420,8 +416,6 @@ class FilesView(AssetLookupMixin, APIView):
             version = files.upload_file(user=request.user, asset=asset, path=path, content=upload, request=request)
         except DjangoValidationError as exc:
             raise ValidationError({"file": exc.messages}) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
         version.refresh_from_db()
         return Response(s.FileVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -467,7 +461,7 @@ class FileDownloadView(AssetLookupMixin, APIView):
             raise NotFound(str(exc)) from None
         if version is None:
             raise NotFound("No such file or version.")
-        return download_response(request._request, asset, version)
+        return downloads.download_response(request._request, asset, version)
 
     @extend_schema(summary="Delete a path (its history is kept)", responses={204: None})
     def delete(self, request, path: str, **kwargs):
@@ -573,76 +567,7 @@ class TagDetailView(AssetLookupMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# --- sharing ------------------------------------------------------------------------------------
-
-
-class SharingMixin(AssetLookupMixin):
-    manage_action = "manage who it is shared with"
-
-    def get_managed_asset(self):
-        return self.get_asset(manage=True)
-
-
-class GrantsView(SharingMixin, APIView):
-    serializer_class = s.GrantSerializer
-
-    @extend_schema(summary="Active grants on the asset (manage permission)", responses=s.GrantSerializer(many=True))
-    def get(self, request, **kwargs):
-        asset = self.get_managed_asset()
-        grants = Grant.objects.active().for_asset(asset).select_related("user", "affiliation")
-        return Response(s.GrantSerializer(grants, many=True).data)
-
-    @extend_schema(summary="Grant read, write or manage access to a user or an affiliation (replaces their grant)")
-    def post(self, request, **kwargs):
-        asset = self.get_managed_asset()
-        data = s.GrantSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        grant = sharing.grant_access(by=request.user, asset=asset, request=request, **data.validated_data)
-        return Response(s.GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
-
-
-class GrantDetailView(SharingMixin, APIView):
-    @extend_schema(summary="Revoke a grant", responses={204: None})
-    def delete(self, request, grant_id: int, **kwargs):
-        asset = self.get_managed_asset()
-        grant = get_object_or_404(Grant.objects.for_asset(asset), pk=grant_id)
-        sharing.revoke_grant(by=request.user, grant=grant, request=request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class InvitationsView(SharingMixin, APIView):
-    serializer_class = s.InvitationSerializer
-
-    @extend_schema(summary="Invitations for the asset (manage permission)", responses=s.InvitationSerializer(many=True))
-    def get(self, request, **kwargs):
-        asset = self.get_managed_asset()
-        invitations = Invitation.objects.for_asset(asset).select_related("invited_user")
-        return Response(s.InvitationSerializer(invitations, many=True).data)
-
-    @extend_schema(
-        summary="Invite a registered user or an e-mail address: e-mailed like the Share page's "
-        "invitations; the token is also returned, once"
-    )
-    def post(self, request, **kwargs):
-        asset = self.get_managed_asset()
-        data = s.InvitationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        invitation, token = sharing.invite(by=request.user, asset=asset, request=request, **data.validated_data)
-        sharing.mail_invitation(invitation=invitation, token=token, request=request)
-        invitation.token = token
-        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
-
-
-class InvitationDetailView(SharingMixin, APIView):
-    @extend_schema(summary="Revoke an invitation (and the access it gave)", responses={204: None})
-    def delete(self, request, invitation_id: int, **kwargs):
-        asset = self.get_managed_asset()
-        invitation = get_object_or_404(Invitation.objects.for_asset(asset), pk=invitation_id)
-        sharing.revoke_invitation(by=request.user, invitation=invitation, request=request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- vocabularies, users, affiliations ----------------------------------------------------------
+# --- vocabularies -------------------------------------------------------------------------------------
 
 
 class TaskListView(generics.ListAPIView):
@@ -653,39 +578,6 @@ class TaskListView(generics.ListAPIView):
     @extend_schema(summary="Every task, with its modality")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-class UserListView(generics.ListAPIView):
-    serializer_class = s.UserSerializer
-    permission_classes = [IsAdminRole]
-    queryset = User.objects.prefetch_related("affiliations").order_by("username")
-    pagination_class = None
-
-
-class UserDetailView(generics.RetrieveUpdateAPIView):
-    serializer_class = s.UserSerializer
-    permission_classes = [IsAdminRole]
-    queryset = User.objects.prefetch_related("affiliations")
-    lookup_field = "username"
-
-    def perform_update(self, serializer):
-        user, data = serializer.instance, serializer.validated_data
-        if "role" in data:
-            sharing.change_role(by=self.request.user, user=user, role=data.pop("role"), request=self.request)
-        if "is_active" in data:
-            sharing.set_active(by=self.request.user, user=user, active=data.pop("is_active"), request=self.request)
-        serializer.save()
-
-
-class AffiliationListView(generics.ListCreateAPIView):
-    serializer_class = s.AffiliationSerializer
-    permission_classes = [IsAdminRole]
-    pagination_class = None
-
-    def get_queryset(self):
-        from django.db.models import Count
-
-        return Affiliation.objects.annotate(member_count=Count("members")).order_by("name")
 
 
 # --- facet counts -------------------------------------------------------------------------------
