@@ -8,7 +8,7 @@ def model_by_name(full_name: str) -> MLModel:
     owner, sep, name = (full_name or "").partition("/")
     if not sep or not owner or not name:
         raise CommandError(f"expected OWNER/NAME, got {full_name!r}", returncode=2)
-    model = MLModel.objects.filter(owner__username=owner, name=name).select_related("owner", "license").first()
+    model = MLModel.objects.with_name(full_name).select_related("owner", "license").first()
     if model is None:
         raise CommandError(f"no model {full_name!r}", returncode=2)
     return model
