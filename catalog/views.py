@@ -195,11 +195,7 @@ def model_edit(request: HttpRequest, owner: str | None = None, name: str | None 
             _apply_errors(form, exc)
         else:
             messages.success(request, f"{saved.full_name} {'saved' if model else 'created'}.")
-            return redirect(
-                saved.get_absolute_url()
-                if model
-                else reverse("catalog:files", args=["models", saved.owner.username, saved.name])
-            )
+            return redirect(saved.get_absolute_url() if model else files_url(saved))
     context = {
         "form": form,
         "architecture": architecture,
@@ -282,11 +278,7 @@ def dataset_edit(request: HttpRequest, owner: str | None = None, name: str | Non
             _apply_errors(form, exc)
         else:
             messages.success(request, f"{saved.full_name} {'saved' if dataset else 'created'}.")
-            return redirect(
-                saved.get_absolute_url()
-                if dataset
-                else reverse("catalog:files", args=["datasets", saved.owner.username, saved.name])
-            )
+            return redirect(saved.get_absolute_url() if dataset else files_url(saved))
     return render(
         request,
         "catalog/dataset_form.html",
