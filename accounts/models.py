@@ -310,6 +310,9 @@ class AuditChainHead(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="auditchainhead_singleton")]
 
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.last_seq}"
+
 
 class AuditEvent(models.Model):
     """An append-only, hash-chained record of something that happened (see accounts.audit)."""

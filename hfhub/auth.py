@@ -16,8 +16,8 @@ class InvalidCredentials(Exception):
 
 
 def authenticate(request) -> None:
-    """Set ``request.hub_user`` (and ``hub_token``). Raises InvalidCredentials for a token of ours that is unknown, expired or
-    revoked (tokens of other hubs, e.g. a Hugging Face one, are ignored: the caller is anonymous)."""
+    """Set ``request.hub_user`` (and ``hub_token``). Raises InvalidCredentials for a token of ours that is unknown,
+    expired or revoked (tokens of other hubs, e.g. a Hugging Face one, are ignored: the caller is anonymous)."""
     try:
         found = ApiTokenAuthentication().authenticate(request)
     except exceptions.APIException:

@@ -280,10 +280,10 @@ def score(queryset: QuerySet, weights: dict[str, float], limit: int) -> tuple[li
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         names = [column[0] for column in cursor.description]
-        ranked = [dict(zip(names, row)) for row in cursor.fetchall()]
+        ranked = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         if not ranked:
             cursor.execute(f"WITH c AS ({inner}) SELECT {maxima_sql} FROM c", params)
-            maxima = dict(zip(POPULARITY_FIELDS, cursor.fetchone()))
+            maxima = dict(zip(POPULARITY_FIELDS, cursor.fetchone(), strict=True))
         else:
             maxima = {name: ranked[0][name] for name in POPULARITY_FIELDS}
     loaded = (

@@ -6,7 +6,7 @@ deletion); the files present at a commit are, for each path, its latest change a
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, UTC
 
 from django.conf import settings
 from django.db import models
@@ -38,7 +38,7 @@ def compute_oid(
         f"asset {asset_kind} {asset_id}",
         f"number {number}",
         f"author {author}",
-        f"time {created_at.astimezone(dt_timezone.utc).isoformat()}",
+        f"time {created_at.astimezone(UTC).isoformat()}",
         "",
     ]
     lines += [f"{'-' if identity is None else identity}\t{path}" for path, identity in sorted(changes.items())]
