@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models.base import exactly_one_asset
+
 
 class Affiliation(models.Model):
     """An organisation (university, company, lab) that users belong to."""
@@ -165,11 +167,7 @@ class Grant(Revocable, models.Model):
             models.Index(fields=["affiliation", "revoked_at"], name="grant_affiliation_active_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
-                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-                name="grant_exactly_one_asset",
-            ),
+            exactly_one_asset("grant"),
             models.CheckConstraint(
                 condition=(Q(user__isnull=False) & Q(affiliation__isnull=True))
                 | (Q(user__isnull=True) & Q(affiliation__isnull=False)),
@@ -228,11 +226,7 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
-                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-                name="invitation_exactly_one_asset",
-            ),
+            exactly_one_asset("invitation"),
             models.CheckConstraint(
                 condition=Q(invited_user__isnull=False) | ~Q(email=""), name="invitation_has_recipient"
             ),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
-from catalog.models import Dataset, FileVersion, MLModel
+from catalog.models import Dataset, FileVersion, MLModel, exactly_one_asset
 
 
 class RepoCard(models.Model):
@@ -19,13 +18,7 @@ class RepoCard(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
-                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-                name="repocard_exactly_one_asset",
-            )
-        ]
+        constraints = [exactly_one_asset("repocard")]
 
     def __str__(self) -> str:
         return f"card of {self.model or self.dataset}"

@@ -17,6 +17,7 @@ from catalog.models.base import (  # noqa: F401
     TrainingType,
     Visibility,
     asset_name_validator,
+    exactly_one_asset,
     is_member,
     non_negative,
     sees_everything,

@@ -22,6 +22,15 @@ asset_name_validator = RegexValidator(
 non_negative = MinValueValidator(0, "Must be zero or more.")
 
 
+def exactly_one_asset(prefix: str) -> models.CheckConstraint:
+    """The check that a row belonging to an asset points at a model or a dataset, never both or neither."""
+    return models.CheckConstraint(
+        condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
+        | (Q(model__isnull=True) & Q(dataset__isnull=False)),
+        name=f"{prefix}_exactly_one_asset",
+    )
+
+
 class Media(models.TextChoices):
     TEXT = "text", "Text"
     IMAGE = "image", "Image"

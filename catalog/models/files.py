@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from catalog.models.base import non_negative
+from catalog.models.base import exactly_one_asset, non_negative
 from catalog.models.datasets import Dataset
 from catalog.models.mlmodels import MLModel
 
@@ -49,11 +49,7 @@ class RepoFile(models.Model):
         verbose_name = "file"
         ordering = ["path"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
-                | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-                name="repofile_exactly_one_asset",
-            ),
+            exactly_one_asset("repofile"),
             models.UniqueConstraint(
                 fields=["model", "path"], condition=Q(model__isnull=False), name="repofile_model_path_unique"
             ),

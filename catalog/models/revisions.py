@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models.base import exactly_one_asset
 from catalog.models.datasets import Dataset
 from catalog.models.files import FileVersion
 from catalog.models.mlmodels import MLModel
@@ -51,14 +52,6 @@ def version_identity(version: FileVersion) -> str:
     return f"{version.sha256}:{version.uuid.hex}"
 
 
-def _exactly_one_asset(prefix: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=(Q(model__isnull=False) & Q(dataset__isnull=True))
-        | (Q(model__isnull=True) & Q(dataset__isnull=False)),
-        name=f"{prefix}_exactly_one_asset",
-    )
-
-
 def _unique_per_asset(prefix: str, field: str) -> list[models.UniqueConstraint]:
     return [
         models.UniqueConstraint(
@@ -94,7 +87,7 @@ class Commit(models.Model):
 
     class Meta:
         ordering = ["-number"]
-        constraints = [_exactly_one_asset("commit"), *_unique_per_asset("commit", "number")]
+        constraints = [exactly_one_asset("commit"), *_unique_per_asset("commit", "number")]
 
     def __str__(self) -> str:
         return f"{self.short_oid} {self.message.splitlines()[0] if self.message else ''}"
@@ -127,7 +120,7 @@ class CommitChange(models.Model):
     class Meta:
         ordering = ["path"]
         constraints = [
-            _exactly_one_asset("commitchange"),
+            exactly_one_asset("commitchange"),
             models.UniqueConstraint(fields=["commit", "path"], name="commitchange_commit_path_unique"),
         ]
         indexes = [
@@ -169,7 +162,7 @@ class Ref(models.Model):
     class Meta:
         ordering = ["kind", "name"]
         constraints = [
-            _exactly_one_asset("ref"),
+            exactly_one_asset("ref"),
             *_unique_per_asset("ref", "name"),
             models.CheckConstraint(condition=Q(kind__in=["branch", "tag"]), name="ref_kind_valid"),
         ]
