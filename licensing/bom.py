@@ -10,11 +10,13 @@ unrecognised declared licence shows only as unrecognised).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from django.http import HttpResponse
 from django.utils import timezone
 
 from licensing import compliance
@@ -431,3 +433,14 @@ def cyclonedx_document(inv: Inventory) -> dict:
         "components": list(components.values()),
         "dependencies": [{"ref": ref, "dependsOn": sorted(set(deps))} for ref, deps in sorted(depends.items())],
     }
+
+
+def response(model, fmt: str, user, *, attachment: bool) -> HttpResponse:
+    """The bill of materials of ``model`` as ``user`` may see it, in ``fmt``, for the API and the page."""
+    document = export(model, fmt, viewer=user)
+    answer = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type=CONTENT_TYPES[fmt])
+    if attachment:
+        suffix = "spdx.json" if fmt == "spdx" else "cdx.json"
+        filename = f"{model.owner.username}_{model.name}.{suffix}".replace('"', "")
+        answer["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return answer

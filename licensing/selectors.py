@@ -112,3 +112,10 @@ def _license_summary(model) -> dict | None:
     if model.license_declared:
         return {"key": None, "spdx_id": None, "name": model.license_declared, "category": "unknown"}
     return None
+
+
+def visible_model(user, owner: str, name: str):
+    """The model ``owner/name`` that ``user`` may see; a hidden model answers 404, exactly like a missing one."""
+    from catalog.models import MLModel
+
+    return MLModel.objects.select_related("owner", "license").named(f"{owner}/{name}", user=user)

@@ -4,7 +4,6 @@ from django.shortcuts import get_object_or_404, render
 
 from catalog.models import Dataset, MLModel
 from licensing import bom, selectors
-from licensing.api.views import bom_response, visible_model
 from licensing.models import License
 
 
@@ -48,4 +47,4 @@ def license_detail(request: HttpRequest, key: str) -> HttpResponse:
 def model_bom(request: HttpRequest, owner: str, name: str, fmt: str) -> HttpResponse:
     if fmt not in bom.FORMATS:
         raise Http404("unknown BOM format")
-    return bom_response(visible_model(request, owner, name), fmt, request.user, attachment=True)
+    return bom.response(selectors.visible_model(request.user, owner, name), fmt, request.user, attachment=True)

@@ -1,6 +1,3 @@
-import json
-
-from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +8,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import MLModel
 from licensing import bom, compliance, selectors
 from licensing.api.serializers import LicenseSerializer
 from licensing.models import License
@@ -48,11 +44,6 @@ class LicenseDetailView(generics.RetrieveAPIView):
     lookup_field = "key"
 
 
-def visible_model(request, owner: str, name: str) -> MLModel:
-    """A hidden model answers 404, exactly like a missing one."""
-    return MLModel.objects.select_related("owner", "license").named(f"{owner}/{name}", user=request.user)
-
-
 class ModelComplianceView(APIView):
     """Findings of the stored compliance analysis of a model; ?purpose=commercial|research|redistribution
     answers "may I use this model for that?" with the reasons. ``analysis`` says whether the findings are
@@ -67,7 +58,7 @@ class ModelComplianceView(APIView):
         purpose = request.query_params.get("purpose") or None
         if purpose is not None and purpose not in compliance.PURPOSES:
             raise ValidationError({"purpose": [f"Must be one of {', '.join(compliance.PURPOSES)}."]})
-        model = visible_model(request, owner, name)
+        model = selectors.visible_model(request.user, owner, name)
         data = selectors.model_compliance(model, request.user, purpose=purpose)
         if purpose:
             data["purpose"] = purpose
@@ -102,15 +93,5 @@ class ModelBomView(APIView):
         fmt = request.query_params.get("format") or "spdx"
         if fmt not in bom.FORMATS:
             raise ValidationError({"format": [f"Must be one of {', '.join(bom.FORMATS)}."]})
-        model = visible_model(request, owner, name)
-        return bom_response(model, fmt, request.user, attachment=request.query_params.get("download") == "1")
-
-
-def bom_response(model: MLModel, fmt: str, user, *, attachment: bool) -> HttpResponse:
-    document = bom.export(model, fmt, viewer=user)
-    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type=bom.CONTENT_TYPES[fmt])
-    if attachment:
-        suffix = "spdx.json" if fmt == "spdx" else "cdx.json"
-        filename = f"{model.owner.username}_{model.name}.{suffix}".replace('"', "")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+        model = selectors.visible_model(request.user, owner, name)
+        return bom.response(model, fmt, request.user, attachment=request.query_params.get("download") == "1")
