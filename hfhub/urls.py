@@ -4,7 +4,7 @@ sees them decoded)."""
 
 from django.urls import path, re_path
 
-from hfhub import views
+from hfhub import repos, views
 
 app_name = "hfhub"
 
@@ -14,6 +14,9 @@ KIND = r"(?P<kind>models|datasets)"
 
 urlpatterns = [
     path("api/whoami-v2", views.whoami, name="whoami"),
+    path("api/repos/create", repos.create_repo, name="repo-create"),
+    path("api/repos/delete", repos.delete_repo, name="repo-delete"),
+    re_path(rf"^api/{KIND}/{REPO}/settings$", repos.repo_settings, name="repo-settings"),
     re_path(rf"^api/{KIND}$", views.repo_list, name="list"),
     re_path(rf"^api/{KIND}/{REPO}$", views.repo_info, name="info"),
     re_path(rf"^api/{KIND}/{REPO}/revision/{REVISION}$", views.repo_info, name="info-revision"),

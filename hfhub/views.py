@@ -19,7 +19,7 @@ from catalog import revisions
 from catalog.downloads import download_response
 from catalog.models import Asset, Commit, Ref
 from hfhub import listing, payloads
-from hfhub.auth import InvalidCredentials, authenticate
+from hfhub.auth import InvalidCredentials, ReadScopeToken, authenticate
 from hfhub.carddata import card_data, list_card_data
 from hfhub.errors import HubError, bad_request, entry_not_found, hub_error_response, repo_not_found, revision_not_found
 
@@ -28,11 +28,12 @@ COMMITS_PAGE = 50
 MAX_PATHS = 1000
 
 
-def hub_view(methods: tuple[str, ...]) -> Callable:
-    """Authenticate (token or session), allow ``methods`` only, and answer errors as the Hub does."""
+def hub_view(methods: tuple[str, ...], *, writes: bool = False) -> Callable:
+    """Authenticate (token or session; a write-scope token only when ``writes``), allow ``methods`` only, and
+    answer errors as the Hub does."""
 
     def decorate(view: Callable) -> Callable:
-        @csrf_exempt  # token-authenticated reads; nothing here writes
+        @csrf_exempt  # the client sends no CSRF token; writes accept no session (hfhub.auth), so none is needed
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in methods:
@@ -40,10 +41,12 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                authenticate(request)
+                authenticate(request, writes=writes)
                 return view(request, *args, **kwargs)
             except InvalidCredentials as exc:
                 return hub_error_response(HubError(None, str(exc), 401))
+            except ReadScopeToken as exc:
+                return hub_error_response(HubError(None, str(exc), 403))
             except HubError as exc:
                 return hub_error_response(exc, getattr(exc, "commit_oid", None))
 
