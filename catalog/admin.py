@@ -337,47 +337,8 @@ class DatasetAdmin(CountColumnsMixin, DatasetComplianceAdminMixin, AuditedAssetA
     inlines = [DatasetFileInline, DatasetRelationshipInline, UsedByModelInline]
     fieldsets = [
         (None, {"fields": ["owner", "name", "visibility", "card", "license", "license_declared", "authors"]}),
-        (
-            "Identification",
-            {
-                "fields": [
-                    "year",
-                    "objective",
-                    "access",
-                    "availability",
-                    "num_citations",
-                    "citation_link",
-                    "sources",
-                    "storage_uri",
-                ]
-            },
-        ),
-        (
-            "Technical characteristics",
-            {
-                "fields": [
-                    "media",
-                    "tasks",
-                    "domains",
-                    "instances_number",
-                    "features_number",
-                    "features_description",
-                    "representativity_level",
-                    "representativity_description",
-                    "sample_balance_level",
-                    "sample_balance_description",
-                    "split",
-                    "has_missing_values",
-                    "global_missing_percentage",
-                    "missing_values_description",
-                    "missing_values_handling_method",
-                    "temporal_factors",
-                    "metadata_provided_with_dataset",
-                    "external_documentation_available",
-                    "documentation_link",
-                ]
-            },
-        ),
+        ("Identification", {"fields": list(Dataset.IDENTIFICATION_FIELDS)}),
+        ("Technical characteristics", {"fields": ["media", "tasks", "domains", *Dataset.TECHNICAL_FIELDS]}),
         ("Ethics", {"fields": [*Dataset.ETHICS_FLAGS, "data_errors_description"]}),
         ("Activity", {"fields": ["downloads", "likes", "created_at", "updated_at"]}),
     ]

@@ -212,36 +212,8 @@ class DatasetForm(AssetForm):
         Domain.objects.all(), required=False, to_field_name="slug", widget=forms.CheckboxSelectMultiple
     )
 
-    IDENTIFICATION = [
-        "name",
-        "visibility",
-        "year",
-        "objective",
-        "access",
-        "availability",
-        "num_citations",
-        "citation_link",
-        "sources",
-        "storage_uri",
-        "documentation_link",
-    ]
-    TECHNICAL = [
-        "instances_number",
-        "features_number",
-        "features_description",
-        "representativity_level",
-        "representativity_description",
-        "sample_balance_level",
-        "sample_balance_description",
-        "split",
-        "has_missing_values",
-        "global_missing_percentage",
-        "missing_values_description",
-        "missing_values_handling_method",
-        "temporal_factors",
-        "metadata_provided_with_dataset",
-        "external_documentation_available",
-    ]
+    IDENTIFICATION = ["name", "visibility", *Dataset.IDENTIFICATION_FIELDS]
+    TECHNICAL = list(Dataset.TECHNICAL_FIELDS)
     ETHICS = [*Dataset.ETHICS_FLAGS, "data_errors_description"]
 
     class Meta:
@@ -249,30 +221,8 @@ class DatasetForm(AssetForm):
         fields = [
             "name",
             "visibility",
-            "year",
-            "objective",
-            "access",
-            "availability",
-            "num_citations",
-            "citation_link",
-            "sources",
-            "storage_uri",
-            "documentation_link",
-            "instances_number",
-            "features_number",
-            "features_description",
-            "representativity_level",
-            "representativity_description",
-            "sample_balance_level",
-            "sample_balance_description",
-            "split",
-            "has_missing_values",
-            "global_missing_percentage",
-            "missing_values_description",
-            "missing_values_handling_method",
-            "temporal_factors",
-            "metadata_provided_with_dataset",
-            "external_documentation_available",
+            *Dataset.IDENTIFICATION_FIELDS,
+            *Dataset.TECHNICAL_FIELDS,
             *Dataset.ETHICS_FLAGS,
             "data_errors_description",
             "card",

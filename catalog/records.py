@@ -326,32 +326,10 @@ USER_KEYS = {"username", "email", "role", "affiliations", "password", "first_nam
 ASSET_KEYS = {"owner", "name", "card", "visibility", "media", "tasks", "license", "authors", "downloads", "likes"}
 MODEL_KEYS = ASSET_KEYS | {"training_type", "parameter_count", "release_date", "architecture", "datasets", "bases"}
 DATASET_SCALARS = {
-    "year",
-    "objective",
-    "access",
-    "availability",
-    "num_citations",
-    "citation_link",
-    "sources",
-    "storage_uri",
-    "instances_number",
-    "features_description",
-    "features_number",
-    "representativity_description",
-    "representativity_level",
-    "sample_balance_description",
-    "sample_balance_level",
-    "split",
-    "missing_values_description",
-    "has_missing_values",
-    "global_missing_percentage",
-    "missing_values_handling_method",
-    "temporal_factors",
-    "metadata_provided_with_dataset",
-    "external_documentation_available",
-    "documentation_link",
-    "data_errors_description",
+    *Dataset.IDENTIFICATION_FIELDS,
+    *Dataset.TECHNICAL_FIELDS,
     *Dataset.ETHICS_FLAGS,
+    "data_errors_description",
 }
 DATASET_KEYS = ASSET_KEYS | DATASET_SCALARS | {"domains", "files", "relationships"}
 FILE_KEYS = {"path", "logical_role", "format", "mime_type", "size_bytes", "row_count", "description", "columns"}

@@ -30,6 +30,35 @@ class Dataset(Asset):
     Level = Level
     Balance = Balance
 
+    # The EXAI metadata groups (seed 002), in the order pages, forms and the admin show them.
+    IDENTIFICATION_FIELDS = (
+        "year",
+        "objective",
+        "access",
+        "availability",
+        "num_citations",
+        "citation_link",
+        "sources",
+        "storage_uri",
+    )
+    TECHNICAL_FIELDS = (
+        "instances_number",
+        "features_number",
+        "features_description",
+        "representativity_level",
+        "representativity_description",
+        "sample_balance_level",
+        "sample_balance_description",
+        "split",
+        "has_missing_values",
+        "global_missing_percentage",
+        "missing_values_description",
+        "missing_values_handling_method",
+        "temporal_factors",
+        "metadata_provided_with_dataset",
+        "external_documentation_available",
+        "documentation_link",
+    )
     ETHICS_FLAGS = (
         "informed_consent",
         "transparency",
