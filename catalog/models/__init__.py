@@ -42,6 +42,7 @@ from catalog.models.datasets import (  # noqa: F401
     FileColumn,
     ModelDataset,
 )
-from catalog.models.files import FileVersion, RepoFile  # noqa: F401
+from catalog.models.files import FileVersion, RepoFile, UploadSession  # noqa: F401
 from catalog.models.loading import LoadedRecord  # noqa: F401
 from catalog.models.revisions import Commit, CommitChange, Ref, compute_oid, version_identity  # noqa: F401
+from catalog.models.likes import Like  # noqa: F401

@@ -114,3 +114,69 @@ class FileVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file} v{self.number} ({self.status})"
+
+
+class UploadSession(models.Model):
+    """Bytes being received into the staging folder for a repository, before a commit names them: one
+    Git LFS object (``oid`` given by the client and checked) or a page/API upload (``oid`` computed).
+
+    The content arrives whole (one streamed PUT, hashed as it is written) or in numbered parts of
+    ``part_size`` bytes written at their offsets, in any order and any number of times, so that an
+    interrupted transfer resumes with the parts still missing. ``complete`` hashes the assembled
+    file once. A verified session is consumed by a commit (catalog/uploads.py), which runs the
+    inspection, encryption and storage pipeline on it; unclaimed sessions expire."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", "Receiving"
+        VERIFIED = "verified", "Verified"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    model = models.ForeignKey(MLModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    oid = models.CharField(max_length=64, blank=True, help_text="SHA-256 the client announced (LFS), or empty.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the received bytes, once verified.")
+    size = models.BigIntegerField(validators=[non_negative])
+    part_size = models.BigIntegerField(help_text="Bytes per part (the last part may be shorter).")
+    received_parts = models.JSONField(default=list, blank=True, help_text="Part numbers (from 1) received.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING)
+    staging_name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            exactly_one_asset("uploadsession"),
+            models.CheckConstraint(condition=Q(size__gte=0), name="uploadsession_size_non_negative"),
+            models.CheckConstraint(condition=Q(part_size__gt=0), name="uploadsession_part_size_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["receiving", "verified"]), name="uploadsession_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | ~Q(sha256=""), name="uploadsession_verified_has_sha256"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["model", "oid"], name="uploadsession_model_oid"),
+            models.Index(fields=["dataset", "oid"], name="uploadsession_dataset_oid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"upload {self.uuid} ({self.size} bytes, {self.status})"
+
+    @property
+    def asset(self):
+        return self.model or self.dataset
+
+    @property
+    def part_count(self) -> int:
+        return max(1, -(-self.size // self.part_size))
+
+    def part_bounds(self, number: int) -> tuple[int, int]:
+        """(offset, length) of part ``number`` (1-based)."""
+        start = (number - 1) * self.part_size
+        return start, max(0, min(self.part_size, self.size - start))
+
+    def missing_parts(self) -> list[int]:
+        have = set(self.received_parts)
+        return [n for n in range(1, self.part_count + 1) if n not in have]
