@@ -189,26 +189,8 @@ def process_version(version_id: int) -> FileVersion:
         staged.unlink(missing_ok=True)
         return _reject(version, str(exc))
 
-    chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
-    envelope, data_key = crypto.Envelope.new(chunk_size)
-    key = f"objects/{version.uuid.hex[:2]}/{version.uuid.hex}"
-    size = staged.stat().st_size
-    # Three overlapping streams over the staged file: SHA-256 in one thread, AES-GCM in another, the
-    # storage write here. Hashing (the slowest) gets a core of its own; all three release the GIL.
-    stop = threading.Event()
-    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
-        hashed = hasher.submit(_sha256_of, staged, size, stop)
-        try:
-            with open(staged, "rb", buffering=0) as handle:
-                storage.save_object(key, ahead(crypto.encrypt_file(handle, size, data_key, envelope)))
-        except BaseException:
-            stop.set()
-            storage.delete_object(key)  # no partial object left behind; the staged file stays for a retry
-            raise
-        sha256 = hashed.result()
-    if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
-        storage.delete_object(key)
-        raise OSError(f"stored object {key} has the wrong size")  # retried by the task, like a storage error
+    key = object_key(version.uuid)
+    sha256, size, envelope = store_encrypted(staged, key)
     try:
         ready = _mark_ready(version, asset, report, key=key, sha256=sha256, size=size, envelope=envelope)
     except Exception:
@@ -218,6 +200,45 @@ def process_version(version_id: int) -> FileVersion:
         ready = _reject(version, "the file's inspection results could not be recorded")
     staged.unlink(missing_ok=True)
     return ready
+
+
+def object_key(uuid) -> str:
+    return f"objects/{uuid.hex[:2]}/{uuid.hex}"
+
+
+def store_encrypted(staged: Path, key: str, *, sha256: str | None = None) -> tuple[str, int, crypto.Envelope]:
+    """Encrypt a staged file into storage under ``key``, hashing it on the way unless its SHA-256 is
+    already known (verified when it was received): (sha256, size, envelope). Leaves no object behind
+    when it fails; the staged file stays for a retry."""
+    chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
+    envelope, data_key = crypto.Envelope.new(chunk_size)
+    size = staged.stat().st_size
+    # Three overlapping streams over the staged file: SHA-256 in one thread, AES-GCM in another, the
+    # storage write here. Hashing (the slowest) gets a core of its own; all three release the GIL.
+    stop = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+        hashed = hasher.submit(_sha256_of, staged, size, stop) if sha256 is None else None
+        try:
+            with open(staged, "rb", buffering=0) as handle:
+                storage.save_object(key, ahead(crypto.encrypt_file(handle, size, data_key, envelope)))
+        except BaseException:
+            stop.set()
+            storage.delete_object(key)  # no partial object left behind
+            raise
+        if hashed is not None:
+            sha256 = hashed.result()
+    if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
+        storage.delete_object(key)
+        raise OSError(f"stored object {key} has the wrong size")  # retried by the task, like a storage error
+    return sha256, size, envelope
+
+
+def set_stored(version: FileVersion, *, key: str, sha256: str, size: int, envelope: crypto.Envelope, summary) -> None:
+    """Mark a version ready with its stored object (not saved)."""
+    version.status, version.sha256, version.size, version.storage_key = FileVersion.Status.READY, sha256, size, key
+    version.cipher, version.key_id, version.wrapped_key = crypto.CIPHER, envelope.key_id, envelope.wrapped_key
+    version.nonce_prefix, version.chunk_size = envelope.nonce_prefix, envelope.chunk_size
+    version.inspection, version.processed_at, version.staging_name = summary, timezone.now(), ""
 
 
 def _mark_ready(
@@ -236,10 +257,7 @@ def _mark_ready(
             if locked.storage_key != key:
                 transaction.on_commit(lambda: storage.delete_object(key))
             return locked
-        locked.status, locked.sha256, locked.size, locked.storage_key = FileVersion.Status.READY, sha256, size, key
-        locked.cipher, locked.key_id, locked.wrapped_key = crypto.CIPHER, envelope.key_id, envelope.wrapped_key
-        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, envelope.chunk_size
-        locked.inspection, locked.processed_at, locked.staging_name = report.summary, timezone.now(), ""
+        set_stored(locked, key=key, sha256=sha256, size=size, envelope=envelope, summary=report.summary)
         locked.save()
         _apply_report(locked, asset, report)
         _commit_upload(locked, asset)
