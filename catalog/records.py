@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
@@ -44,6 +45,7 @@ from catalog.models import (
 )
 from catalog import baselines, cache_scopes
 from catalog.baselines import Kind
+from catalog.task_synonyms import SynonymsError, TaskSynonyms, task_key
 from licensing.models import License
 
 FORMAT_V1 = "openmodelhub/records-v1"
@@ -66,6 +68,8 @@ class LoadReport:
     renamed: list[str] = field(default_factory=list)
     unresolved_licenses: Counter = field(default_factory=Counter)
     kept: list[str] = field(default_factory=list)  # "model owner/name (why)": left as curators made them
+    mapped_tasks: Counter = field(default_factory=Counter)  # (name in the file, task slug): records
+    task_synonyms_file: str = ""
     changed: bool = False  # something was created or rewritten (``updated`` also counts rows left alone)
 
     def count(self, kind: str, created: bool) -> None:
@@ -406,8 +410,13 @@ def _clean(instance, where: str, exclude: list[str] | None = None) -> None:
 class RecordLoader:
     """Upserts records by their natural keys; call inside a transaction (``load`` does)."""
 
-    def __init__(self, report: LoadReport, *, update: bool = False):
+    def __init__(
+        self, report: LoadReport, *, update: bool = False, progress=None, synonyms: TaskSynonyms | None = None
+    ):
         self.report = report
+        self.synonyms = synonyms or TaskSynonyms()
+        report.task_synonyms_file = self.synonyms.path
+        self.progress = progress  # openmodelhub.progress.Progress (or None): one step per record
         self.update = update  # overwrite rows edited since they were loaded (catalog.baselines)
         self._aliases: dict | None = None
         self.users: dict[str, User] = {}
@@ -420,14 +429,21 @@ class RecordLoader:
         self.models: dict[str, MLModel] = {}
 
     def load(self, data: dict) -> None:
+        if self.progress is not None:
+            sections = ("affiliations", "users", "licenses", "tasks", "datasets", "models")
+            self.progress.set_total(sum(len(_section(data, s)) for s in sections) + len(_section(data, "models")))
         for i, rec in enumerate(_section(data, "affiliations")):
             self._load_affiliation(rec, f"affiliations[{i}]")
+            self._advance()
         for i, rec in enumerate(_section(data, "users")):
             self._load_user(rec, f"users[{i}]")
+            self._advance()
         for i, rec in enumerate(_section(data, "licenses")):
             self._load_license(rec, f"licenses[{i}]")
+            self._advance()
         for i, rec in enumerate(_section(data, "tasks")):
             self._load_task(rec, f"tasks[{i}]")
+            self._advance()
         self._load_assets(_section(data, "datasets"), _section(data, "models"))
 
     def _load_affiliation(self, rec: dict, where: str) -> None:
@@ -452,6 +468,7 @@ class RecordLoader:
         for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
             if i not in models.skip:
                 self._load_lineage(rec, _record_where("models", i, rec))
+            self._advance()
         baselines.remember_assets(datasets, {k: d.pk for k, d in self.datasets.items()}, self._resolve)
         baselines.remember_assets(models, {k: m.pk for k, m in self.models.items()}, self._resolve)
 
@@ -463,8 +480,13 @@ class RecordLoader:
             if i in skip:
                 _check_keys(rec, keys, f"{section}[{i}]")
                 self.report.count(section, False)
-                continue
-            load_one(rec, _record_where(section, i, rec))
+            else:
+                load_one(rec, _record_where(section, i, rec))
+            self._advance()
+
+    def _advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance()
 
     def _resolve(self, text: str) -> License | None:
         from licensing.services import all_aliases, resolve_license
@@ -472,6 +494,15 @@ class RecordLoader:
         if self._aliases is None:
             self._aliases = all_aliases()
         return resolve_license(text, aliases=self._aliases)
+
+    def _expression(self, license_: License | None, declared: str) -> str:
+        from licensing.services import COMBINED, expression_of
+
+        if license_ is None or not COMBINED.search(declared):
+            return ""
+        if self._aliases is None:
+            self._resolve("")
+        return expression_of(license_, declared, aliases=self._aliases)
 
     # --- people and vocabularies ----------------------------------------------------------
 
@@ -554,6 +585,24 @@ class RecordLoader:
         self.tasks[slug] = task
         self.report.count("tasks", created)
 
+    def _tasks(self, names: list, media: Any, where: str) -> list[Task]:
+        """The tasks of a record: synonyms mapped onto the task table (catalog.task_synonyms), the rest by slug."""
+        media = [m for m in media if isinstance(m, str)] if isinstance(media, list) else []
+        tasks: dict[int, Task] = {}
+        for name in names:
+            mapped = self.synonyms.map(name, media) if isinstance(name, str) else []
+            if not mapped and isinstance(name, str) and name.strip() not in self.tasks:
+                key = task_key(name)  # "Text Generation", "text_generation": the table's text-generation
+                mapped = [key] if key in self.tasks else []
+            for slug in mapped:
+                task = self._task(slug, where)
+                tasks[task.pk] = task
+                self.report.mapped_tasks[(name, task.slug)] += 1
+            if not mapped:
+                task = self._task(name, where)
+                tasks[task.pk] = task
+        return list(tasks.values())
+
     def _task(self, slug: Any, where: str) -> Task:
         if not isinstance(slug, str) or not slug.strip():
             raise RecordError(where, "tasks", "task slugs must be non-empty strings")
@@ -612,6 +661,7 @@ class RecordLoader:
         created = asset.pk is None
         license_, declared = self._resolve_license(rec.get("license"), where)
         asset.license, asset.license_declared = license_, declared
+        asset.license_expression = self._expression(license_, declared)
         for attr in scalars:
             if attr in rec:
                 value = rec[attr]
@@ -624,7 +674,7 @@ class RecordLoader:
         tasks = rec.get("tasks", [])
         if not isinstance(tasks, list):
             raise RecordError(where, "tasks", "must be a list")
-        asset.tasks.set([self._task(t, where) for t in tasks])
+        asset.tasks.set(self._tasks(tasks, rec.get("media"), where))
         authors = rec.get("authors", [])
         if not isinstance(authors, list):
             raise RecordError(where, "authors", "must be a list of usernames")
@@ -640,15 +690,20 @@ class RecordLoader:
         if not isinstance(domains, list):
             raise RecordError(where, "domains", "must be a list")
         dataset.domains.set([self._domain(d, where) for d in domains])
-        files = {}
-        for j, frec in enumerate(_as_list(rec.get("files"))):
-            files[frec.get("path") if isinstance(frec, dict) else j] = self._load_file(
-                dataset, frec, f"{where} files[{j}]"
-            )
-        for j, rrec in enumerate(_as_list(rec.get("relationships"))):
-            self._load_relationship(dataset, files, rrec, f"{where} relationships[{j}]")
+        self.load_dataset_files(dataset, rec.get("files"), rec.get("relationships"), where)
         self.datasets[dataset.full_name] = dataset
         self.report.count("datasets", created)
+
+    def load_dataset_files(self, dataset: Dataset, files: Any, relationships: Any, where: str) -> None:
+        """Upsert a dataset's file records (by path), their columns (by name) and relationships (also
+        used by catalog.croissant.importing). Files the records do not name are left as they are."""
+        loaded = {}
+        for j, frec in enumerate(_as_list(files)):
+            loaded[frec.get("path") if isinstance(frec, dict) else j] = self._load_file(
+                dataset, frec, f"{where} files[{j}]"
+            )
+        for j, rrec in enumerate(_as_list(relationships)):
+            self._load_relationship(dataset, loaded, rrec, f"{where} relationships[{j}]")
 
     def _load_file(self, dataset: Dataset, rec: dict, where: str) -> DatasetFile:
         _check_keys(rec, FILE_KEYS, where)
@@ -841,15 +896,31 @@ class DryRunRollback(Exception):
 
 
 def load_records(
-    data: dict, *, default_owner: str = DEFAULT_OWNER, dry_run: bool = False, update: bool = False
+    data: dict,
+    *,
+    default_owner: str = DEFAULT_OWNER,
+    dry_run: bool = False,
+    update: bool = False,
+    progress=None,
+    task_synonyms: Path | str | None = None,
 ) -> LoadReport:
     """Load one records file in one transaction; with ``dry_run`` everything is checked, then rolled back.
 
     Rows edited since they were loaded (or not loaded by this function) are kept and listed in
-    ``report.kept``; ``update`` overwrites them with the file's values."""
+    ``report.kept``; ``update`` overwrites them with the file's values. Task names are mapped onto
+    the task table with the synonyms file ``task_synonyms`` (default ``settings.TASK_SYNONYMS_FILE``;
+    ``""`` for none), each mapping counted in ``report.mapped_tasks``. ``progress`` (an
+    ``openmodelhub.progress.Progress``) advances by one per record."""
     report = LoadReport()
+    if task_synonyms is None:
+        task_synonyms = settings.TASK_SYNONYMS_FILE
+    try:
+        synonyms = TaskSynonyms.load(task_synonyms)
+    except SynonymsError as exc:
+        where, message = str(exc).split(": ", 1)
+        raise RecordError(where, None, message) from None
     records = normalise(data, default_owner=default_owner, report=report)
-    loader = RecordLoader(report, update=update)
+    loader = RecordLoader(report, update=update, progress=progress, synonyms=synonyms)
     try:
         with transaction.atomic():
             loader.load(records)

@@ -144,7 +144,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# memory:// needs a host name, or kombu warns "No hostname was supplied" on every command.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -373,10 +374,23 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", 
 # Off behind a transaction-pooling PgBouncer, which does not keep prepared statements.
 LICENSING_PREPARED_STATEMENTS = env_bool("LICENSING_PREPARED_STATEMENTS", True)
 
-# --- Logging --------------------------------------------------------------------------------
+# --- Catalogue records ----------------------------------------------------------------------
+# Task names load_records maps onto the task table (fixtures/task_synonyms.json); empty: no mapping.
+TASK_SYNONYMS_FILE = env_str("OMH_TASK_SYNONYMS", str(BASE_DIR / "fixtures" / "task_synonyms.json"))
+
+# --- Logging and progress -------------------------------------------------------------------
+# Seconds between the progress lines of long commands when their output is not a terminal
+# (openmodelhub/progress.py; on a terminal a bar is redrawn in place).
+PROGRESS_SECONDS = env_float("OMH_PROGRESS_SECONDS", 10.0)
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # "Task ... succeeded in 0.01s" for every task (eager ones run inside commands and requests):
+        # shown from LOG_LEVEL=DEBUG only. Failures are logged at ERROR whatever the level.
+        "celery.app.trace": {"level": "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"},
+    },
 }
