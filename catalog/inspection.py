@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import csv
 import io
 import json
 import logging
@@ -61,22 +60,33 @@ CONTENT_TYPES = {
 # Real headers stay far below: tens of thousands of tensors take a few MB (the Rust reader's own cap is 100 MB).
 SAFETENSORS_MAX_HEADER = 16 * 1024 * 1024
 SAFETENSORS_MAX_DIMS = 16
-SAFETENSORS_DTYPE_BYTES = {
-    "BOOL": 1,
-    "U8": 1,
-    "I8": 1,
-    "F8_E4M3": 1,
-    "F8_E5M2": 1,
-    "I16": 2,
-    "U16": 2,
-    "F16": 2,
-    "BF16": 2,
-    "I32": 4,
-    "U32": 4,
-    "F32": 4,
-    "I64": 8,
-    "U64": 8,
-    "F64": 8,
+# Bits per element of every dtype the safetensors format knows (its Rust crate's Dtype list, in its order).
+# F4 and F6 pack elements across bytes: a tensor's bit count must end on a byte boundary.
+# catalog/tests/test_inspection_formats.py checks this table against every dtype the installed
+# `safetensors` package writes and reads, so a new dtype there fails the tests until it is added here.
+SAFETENSORS_DTYPE_BITS = {
+    "BOOL": 8,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+    "U8": 8,
+    "I8": 8,
+    "F8_E5M2": 8,
+    "F8_E4M3": 8,
+    "F8_E8M0": 8,
+    "F8_E4M3FNUZ": 8,
+    "F8_E5M2FNUZ": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "C64": 64,
+    "F64": 64,
+    "I64": 64,
+    "U64": 64,
 }
 ZIP_METHODS = {
     zipfile.ZIP_STORED: "stored",
@@ -200,18 +210,20 @@ def _inspect(local_file: Path, kind: str, asset_type: str) -> Report:
         return inspect_pickle(local_file)
     if kind == "npy":
         return inspect_npy(local_file)
+    if kind == "gguf":
+        return inspect_gguf(local_file)
+    if kind == "onnx":
+        return inspect_onnx(local_file)
     if kind == "zip":
         return inspect_zip(local_file)
     if kind == "json" and asset_type == "model":
         return check_json(local_file)
-    if asset_type == "dataset" and kind in ("csv", "tsv"):
-        return profile_delimited(local_file, "\t" if kind == "tsv" else ",", kind)
-    if asset_type == "dataset" and kind == "jsonl":
-        return profile_records(local_file, kind, _jsonl_rows(local_file))
+    if asset_type == "dataset" and kind in ("csv", "tsv", "jsonl", "parquet"):
+        from catalog import profiling  # pyarrow is loaded by the worker only
+
+        return profiling.profile(local_file, kind)
     if asset_type == "dataset" and kind == "json":
         return profile_json(local_file)
-    if asset_type == "dataset" and kind == "parquet":
-        return profile_parquet(local_file)
     return Report()
 
 
@@ -336,7 +348,7 @@ def _tensor_entry(name: str, info, data_size: int) -> tuple[int, int, int, str]:
     if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
         raise Rejected(f"safetensors tensor {name!r} must have exactly dtype, shape and data_offsets")
     dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if dtype not in SAFETENSORS_DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPE_BITS:
         raise Rejected(f"safetensors tensor {name!r} has an unknown dtype")
     if (
         not isinstance(shape, list)
@@ -350,8 +362,11 @@ def _tensor_entry(name: str, info, data_size: int) -> tuple[int, int, int, str]:
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
         raise Rejected(f"safetensors tensor {name!r} has data offsets that are not two integers")
     begin, end = offsets
-    count = _element_count(shape, data_size)
-    if not (0 <= begin <= end <= data_size) or end - begin != count * SAFETENSORS_DTYPE_BYTES[dtype]:
+    bits = SAFETENSORS_DTYPE_BITS[dtype]
+    count = _element_count(shape, data_size * 8 // bits)
+    if (count * bits) % 8:
+        raise Rejected(f"safetensors tensor {name!r} of {dtype} does not end on a byte boundary")
+    if not (0 <= begin <= end <= data_size) or end - begin != count * bits // 8:
         raise Rejected(f"safetensors tensor {name!r} has data offsets that do not match its shape")
     return begin, end, count, dtype
 
@@ -379,6 +394,218 @@ def _check_coverage(spans: list[tuple[int, int]], data_size: int) -> None:
         position = end
     if position != data_size:
         raise Rejected(f"safetensors data has {data_size - position} trailing bytes that no tensor covers")
+
+
+# --- GGUF (llama.cpp) and ONNX -----------------------------------------------------------------
+
+GGUF_MAX_TENSORS = 1_000_000
+ONNX_MAX_LISTED = 200  # inputs, outputs and opsets listed in the summary
+
+
+def _gguf_value(field):
+    """A scalar or string metadata value (arrays are summarised by their length)."""
+    import gguf
+
+    if len(field.types) != 1:
+        return None if field.types[0] != gguf.GGUFValueType.ARRAY else f"[{len(field.data)} items]"
+    value = field.contents()
+    return value[:200] if isinstance(value, str) else value
+
+
+def inspect_gguf(local_file: Path) -> Report:
+    """GGUF metadata read by the `gguf` package (llama.cpp's own reader): the file is memory-mapped and
+    tensor data is never read. Architecture, context length, quantisation and the parameter count."""
+    import gguf
+
+    reader = gguf.GGUFReader(local_file, "r")
+    fields = reader.fields
+    if len(reader.tensors) > GGUF_MAX_TENSORS:
+        raise Rejected(f"the GGUF file has {len(reader.tensors)} tensors; at most {GGUF_MAX_TENSORS} are accepted")
+    architecture = _gguf_value(fields["general.architecture"]) if "general.architecture" in fields else None
+    quantisation: dict[str, int] = {}
+    params = 0
+    for tensor in reader.tensors:
+        tick()
+        name = tensor.tensor_type.name
+        quantisation[name] = quantisation.get(name, 0) + 1
+        params += int(tensor.n_elements)
+    file_type = _gguf_value(fields["general.file_type"]) if "general.file_type" in fields else None
+    if isinstance(file_type, int):
+        try:
+            file_type = gguf.LlamaFileType(file_type).name
+        except ValueError:
+            file_type = str(file_type)
+    context = fields.get(f"{architecture}.context_length") if isinstance(architecture, str) else None
+    summary = {
+        "format": "gguf",
+        "version": _gguf_value(fields["GGUF.version"]) if "GGUF.version" in fields else None,
+        "architecture": architecture,
+        "name": _gguf_value(fields["general.name"]) if "general.name" in fields else None,
+        "context_length": _gguf_value(context) if context is not None else None,
+        "file_type": file_type,
+        "tensors": len(reader.tensors),
+        "tensor_types": quantisation,
+        "parameters": params,
+        "metadata_keys": len(fields),
+    }
+    return Report(summary=summary, parameter_count=params)
+
+
+# Field numbers of onnx.proto3 read here (the wire format is walked; weights are skipped, not parsed)
+_ONNX_MODEL = {"ir_version": 1, "producer_name": 2, "producer_version": 3, "graph": 7, "opset_import": 8}
+_ONNX_GRAPH = {"node": 1, "name": 2, "initializer": 5, "input": 11, "output": 12}
+_ONNX_TENSOR = {"dims": 1, "data_location": 14}
+
+
+def _varint(data, position: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if position >= end or shift > 63:
+            raise Rejected("the ONNX file is truncated or malformed (a varint runs past its message)")
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
+
+
+def _fields(data, start: int, end: int):
+    """(field number, wire type, value or (begin, end) of a length-delimited field) of one message."""
+    position = start
+    while position < end:
+        key, position = _varint(data, position, end)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position, end)
+            yield number, wire, value
+        elif wire == 2:
+            length, position = _varint(data, position, end)
+            if position + length > end:
+                raise Rejected("the ONNX file is truncated or malformed (a field runs past its message)")
+            yield number, wire, (position, position + length)
+            position += length
+        elif wire in (1, 5):
+            position += 8 if wire == 1 else 4
+            if position > end:
+                raise Rejected("the ONNX file is truncated or malformed")
+            yield number, wire, None
+        else:
+            raise Rejected(f"the ONNX file is malformed (wire type {wire})")
+
+
+def _onnx_tensor_elements(data, start: int, end: int) -> tuple[int, bool]:
+    dims, external = [], False
+    for number, wire, value in _fields(data, start, end):
+        if number == _ONNX_TENSOR["dims"]:
+            if wire == 0:
+                dims.append(value)
+            elif wire == 2:  # packed
+                position, stop = value
+                while position < stop:
+                    dim, position = _varint(data, position, stop)
+                    dims.append(dim)
+        elif number == _ONNX_TENSOR["data_location"] and wire == 0:
+            external = value == 1
+    count = 1
+    for dim in dims:
+        count *= dim if dim < 2**63 else 0  # negative dims are two's complement varints
+        if count > 2**62:
+            raise Rejected("an ONNX initializer has more elements than any file can hold")
+    return count, external
+
+
+def _onnx_dim(dim):
+    return dim.dim_value if dim.WhichOneof("value") == "dim_value" else (dim.dim_param[:50] or None)
+
+
+def _onnx_value_info(data, span: tuple[int, int]) -> dict:
+    import onnx
+
+    info = onnx.ValueInfoProto.FromString(bytes(data[span[0] : span[1]]))
+    kind = info.type.WhichOneof("value")
+    entry: dict = {"name": info.name[:200]}
+    if kind == "tensor_type":
+        tensor = info.type.tensor_type
+        entry["dtype"] = onnx.TensorProto.DataType.Name(tensor.elem_type) if tensor.elem_type else None
+        dims = tensor.shape.dim if tensor.HasField("shape") else None
+        entry["shape"] = None if dims is None else [_onnx_dim(d) for d in dims][:64]
+    else:
+        entry["type"] = kind
+    return entry
+
+
+def inspect_onnx(local_file: Path) -> Report:
+    """ONNX model metadata (IR version, opsets, producer, graph inputs and outputs, node count, parameter
+    count) without loading weights: the protobuf wire format is walked over a memory map and only the
+    small messages (opsets, inputs, outputs) are parsed with the onnx package's own classes; initializers
+    are measured by their dims and skipped."""
+    import mmap
+
+    if local_file.stat().st_size == 0:
+        raise Rejected("not an ONNX model (the file is empty)")
+    with open(local_file, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        summary, graph = _onnx_model(data)
+        summary.update(_onnx_graph(data, graph))
+    return Report(summary=summary, parameter_count=summary["parameters"] or None)
+
+
+def _onnx_model(data) -> tuple[dict, tuple[int, int]]:
+    import onnx
+
+    summary: dict = {"format": "onnx", "opsets": {}}
+    graph = None
+    for number, _wire, value in _fields(data, 0, len(data)):
+        tick()
+        if number == _ONNX_MODEL["ir_version"]:
+            summary["ir_version"] = value
+        elif number in (_ONNX_MODEL["producer_name"], _ONNX_MODEL["producer_version"]) and value:
+            key = "producer" if number == _ONNX_MODEL["producer_name"] else "producer_version"
+            summary[key] = bytes(data[value[0] : value[1]][:200]).decode("utf-8", "replace")
+        elif number == _ONNX_MODEL["opset_import"] and value:
+            opset = onnx.OperatorSetIdProto.FromString(bytes(data[value[0] : value[1]]))
+            if len(summary["opsets"]) < ONNX_MAX_LISTED:
+                summary["opsets"][opset.domain[:100] or "ai.onnx"] = opset.version
+        elif number == _ONNX_MODEL["graph"] and value:
+            graph = value
+    if "ir_version" not in summary or graph is None:
+        raise Rejected("not an ONNX model (no IR version or no graph)")
+    return summary, graph
+
+
+def _onnx_graph(data, graph: tuple[int, int]) -> dict:
+    nodes = params = 0
+    initializers, external = set(), False
+    inputs, outputs = [], []
+    for number, _wire, value in _fields(data, graph[0], graph[1]):
+        tick()
+        if number == _ONNX_GRAPH["node"]:
+            nodes += 1
+        elif number == _ONNX_GRAPH["initializer"]:
+            count, outside = _onnx_tensor_elements(data, *value)
+            params += count
+            external = external or outside
+            initializers.add(_onnx_tensor_name(data, value))
+        elif number == _ONNX_GRAPH["input"] and len(inputs) < ONNX_MAX_LISTED:
+            inputs.append(_onnx_value_info(data, value))
+        elif number == _ONNX_GRAPH["output"] and len(outputs) < ONNX_MAX_LISTED:
+            outputs.append(_onnx_value_info(data, value))
+    return {
+        # Before IR version 4 initializers were also listed as graph inputs: they are weights, not inputs.
+        "inputs": [entry for entry in inputs if entry["name"] not in initializers],
+        "outputs": outputs,
+        "nodes": nodes,
+        "initializers": len(initializers),
+        "parameters": params,
+        "external_data": external,
+    }
+
+
+def _onnx_tensor_name(data, span: tuple[int, int]) -> str:
+    for number, wire, value in _fields(data, *span):
+        if number == 8 and wire == 2:  # TensorProto.name
+            return bytes(data[value[0] : value[1]][:200]).decode("utf-8", "replace")
+    return ""
 
 
 # --- pickles ------------------------------------------------------------------------------------
@@ -663,6 +890,7 @@ class ColumnProfile:
         self.minimum = self.maximum = None
         self.total = 0.0
         self.examples: list = []
+        self.sample: list[str] = []  # string values for the PII guess (catalog.profiling.guess_pii)
         self.types: set[str] = set()
 
     def add(self, value) -> None:
@@ -672,6 +900,8 @@ class ColumnProfile:
             return
         if isinstance(value, str) and "\x00" in value:
             raise Rejected(f"column {self.name[:100]!r} holds a NUL character")
+        if isinstance(value, str) and len(self.sample) < 200:
+            self.sample.append(value)
         if len(self.examples) < MAX_EXAMPLES:
             example = (
                 value[:MAX_EXAMPLE_CHARS]
@@ -714,12 +944,17 @@ class ColumnProfile:
             else ("boolean" if self.types == {"boolean"} else "string")
         )
         interpreted = "numerical" if numeric else ("boolean" if original == "boolean" else "text")
+        from catalog.profiling import guess_pii
+
+        if pii := guess_pii(self.name, self.sample):
+            stats["pii_guess"] = pii
         return {
             "name": self.name[:255] or f"column_{position}",
             "position": position,
             "data_type_original": original,
             "data_type_interpreted": interpreted,
             "is_nullable": self.nulls > 0,
+            "is_pii": pii is not None,
             "example_values": self.examples,
             "stats": stats,
         }
@@ -747,48 +982,7 @@ def _table(kind: str, rows: int, profiles: list[ColumnProfile]) -> Report:
     )
 
 
-def profile_delimited(local_file: Path, delimiter: str, kind: str) -> Report:
-    with open(local_file, newline="", encoding="utf-8") as handle:  # UTF-8 checked by check_text
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-            if header is None:
-                return _table(kind, 0, [])
-            if len(header) > MAX_COLUMNS:
-                raise Rejected(f"the file has {len(header)} columns; at most {MAX_COLUMNS} are profiled")
-            profiles = [ColumnProfile(name.strip()) for name in header]
-            rows = _profile_rows(reader, profiles)
-        except csv.Error as exc:  # e.g. a field past csv.field_size_limit() (128 KiB)
-            raise Rejected(f"line {reader.line_num}: {exc}") from None
-    _dedupe_names(profiles)
-    return _table(kind, rows, profiles)
-
-
-def _profile_rows(reader, profiles: list[ColumnProfile]) -> int:
-    rows = 0
-    for row in reader:
-        if rows % 1024 == 0:
-            tick()
-        if not row:
-            continue
-        rows += 1
-        # a short row leaves the remaining columns empty (below); cells past the header are ignored
-        for profile, value in zip(profiles, row, strict=False):
-            profile.add(value)
-        for profile in profiles[len(row) :]:
-            profile.add(None)
-    return rows
-
-
-def _dedupe_names(profiles: list[ColumnProfile]) -> None:
-    seen: dict[str, int] = {}
-    for profile in profiles:
-        seen[profile.name] = seen.get(profile.name, 0) + 1
-        if seen[profile.name] > 1:
-            profile.name = f"{profile.name}_{seen[profile.name]}"
-
-
-def _jsonl_rows(local_file: Path):
+def jsonl_rows(local_file: Path):
     with open(local_file, encoding="utf-8") as handle:  # UTF-8 checked by check_text
         for number, line in enumerate(handle, start=1):
             if number % 1024 == 0:
@@ -825,52 +1019,3 @@ def profile_json(local_file: Path) -> Report:
     if isinstance(data, list):
         return profile_records(local_file, "json", data)
     return Report(summary={"format": "json", "type": type(data).__name__})
-
-
-def profile_parquet(local_file: Path) -> Report:
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(local_file)
-    except Exception as exc:  # pyarrow raises several kinds for corrupt files
-        raise Rejected(f"not a readable Parquet file: {exc}") from None
-    meta = parquet.metadata
-    columns = []
-    for i, column in enumerate(parquet.schema_arrow, start=1):
-        stats: dict = {}
-        nulls = 0
-        if i > MAX_COLUMNS:
-            raise Rejected(f"the file has more than {MAX_COLUMNS} columns")
-        for g in range(meta.num_row_groups):
-            tick()
-            col = meta.row_group(g).column(i - 1)
-            if col.statistics is not None and col.statistics.has_null_count:
-                nulls += col.statistics.null_count
-        stats["nulls"] = nulls
-        type_name = str(column.type)[:100]  # nested types can be long; the column holds 100 characters
-        interpreted = (
-            "numerical"
-            if any(t in type_name for t in ("int", "float", "double", "decimal"))
-            else (
-                "boolean"
-                if type_name == "bool"
-                else "datetime"
-                if "timestamp" in type_name or "date" in type_name
-                else "text"
-            )
-        )
-        columns.append(
-            {
-                "name": column.name[:255],
-                "position": i,
-                "data_type_original": type_name,
-                "data_type_interpreted": interpreted,
-                "is_nullable": column.nullable,
-                "example_values": [],
-                "stats": stats,
-            }
-        )
-    return Report(
-        summary={"format": "parquet", "rows": meta.num_rows, "columns": len(columns)},
-        table={"format": "parquet", "row_count": meta.num_rows, "columns": columns},
-    )

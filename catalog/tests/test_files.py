@@ -189,7 +189,10 @@ def test_csv_files_are_profiled_into_dataset_files_and_columns(owner):
     columns = {c.name: c for c in dfile.columns.all()}
     assert list(columns) == ["id", "age", "city"]
     assert columns["age"].data_type_interpreted == "numerical" and columns["age"].is_nullable
-    assert columns["age"].stats == {"count": 3, "nulls": 1, "min": 34, "max": 51, "mean": 42.5}
+    assert columns["age"].stats == {
+        **{"count": 3, "nulls": 1, "min": 34, "max": 51, "mean": 42.5},
+        **{"distinct": 2, "distinct_exact": True},
+    }
     assert columns["city"].example_values == ["Paris", "Lyon"]
 
 
