@@ -574,6 +574,9 @@ def _record(*, asset, user, message, prepared: list[_Prepared], deleted: set[str
             request=request,
             details={"path": item.path, "version": changes[item.path].number, "size": item.size, "commit": created.oid},
         )
+    for path in sorted(deleted):  # as files.delete_path records a deletion
+        details = {"path": path, "commit": created.oid}
+        audit.record("file.delete", actor=user, target=asset, request=request, details=details)
     if cards.CARD_PATH in changes and changes[cards.CARD_PATH] is not None:
         card = changes[cards.CARD_PATH]
         transaction.on_commit(lambda: cards.apply_committed_card(asset, card))

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from catalog.api import uploads as u
 from catalog.api import views as v
 from catalog.api.scoring import DatasetScoreView
 
@@ -23,8 +24,9 @@ def asset_routes(detail, by_id, prefix: str) -> list:
             name=f"{prefix}-file-download",
         ),
         path(
-            f"{prefix}/{one}/commits/", v.CommitsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-commits"
+            f"{prefix}/{one}/commits/", u.CommitsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-commits"
         ),
+        *upload_routes(detail.asset_model, prefix),
         path(
             f"{prefix}/{one}/commits/<str:revision>/",
             v.CommitDetailView.as_view(asset_model=detail.asset_model),
@@ -36,6 +38,25 @@ def asset_routes(detail, by_id, prefix: str) -> list:
             f"{prefix}/{one}/refs/tags/<str:tag>/",
             v.TagDetailView.as_view(asset_model=detail.asset_model),
             name=f"{prefix}-tag",
+        ),
+    ]
+
+
+def upload_routes(asset_model, prefix: str) -> list:
+    """Resumable uploads that a POST to commits/ commits (catalog/api/uploads.py)."""
+    base = f"{prefix}/<str:owner>/<str:name>/uploads"
+    return [
+        path(f"{base}/", u.UploadsView.as_view(asset_model=asset_model), name=f"{prefix}-uploads"),
+        path(f"{base}/<uuid:upload_id>", u.UploadDetailView.as_view(asset_model=asset_model), name=f"{prefix}-upload"),
+        path(
+            f"{base}/<uuid:upload_id>/parts/<int:number>",
+            u.UploadPartView.as_view(asset_model=asset_model),
+            name=f"{prefix}-upload-part",
+        ),
+        path(
+            f"{base}/<uuid:upload_id>/complete",
+            u.UploadCompleteView.as_view(asset_model=asset_model),
+            name=f"{prefix}-upload-complete",
         ),
     ]
 
