@@ -48,11 +48,14 @@ class LoadSummary:
 
 
 @transaction.atomic
-def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True, update: bool = False) -> LoadSummary:
+def load_license_base(
+    *, dry_run: bool = False, resolve_assets: bool = True, update: bool = False, progress=None
+) -> LoadSummary:
     """Upsert every licence and alias; then resolve assets whose licence is unset but declared.
 
     A licence edited since it was loaded (or not loaded by a loader) is kept and listed in
-    ``summary.kept`` (catalog.baselines); ``update`` overwrites it with the knowledge base's terms."""
+    ``summary.kept`` (catalog.baselines); ``update`` overwrites it with the knowledge base's terms.
+    ``progress`` (an ``openmodelhub.progress.Progress``) advances by one per licence compared."""
     from catalog import baselines
 
     entries, problems = build_entries()
@@ -60,7 +63,11 @@ def load_license_base(*, dry_run: bool = False, resolve_assets: bool = True, upd
     existing = {lic.key: lic for lic in License.objects.all()}
     loaded = baselines.baselines(baselines.Kind.LICENSE, existing.keys() & entries.keys())
     to_create, to_update, unchanged = [], [], []
+    if progress is not None:
+        progress.set_total(len(entries))
     for entry in entries.values():
+        if progress is not None:
+            progress.advance()
         lic = existing.get(entry.key)
         if lic is None:
             to_create.append(_license_from(entry, License(key=entry.key)))
@@ -278,15 +285,18 @@ def analyse_model(model_id: int, *, store: bool = True) -> compliance.Result:
     return result
 
 
-def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000) -> tuple[int, int]:
+def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000, progress=None) -> tuple[int, int]:
     """Analyse many models (all when ``model_ids`` is None); returns (analysed, with violations).
 
     The graph is read once — the whole catalogue, or the given models with all their ancestors —
-    and the reports are written in batches.
+    and the reports are written in batches. ``progress`` (an ``openmodelhub.progress.Progress``)
+    advances as each batch is stored.
     """
     whole = model_ids is None or len(model_ids) > MAX_SCOPED_IDS
     graph = compliance.load_graph(None if whole else model_ids)
     wanted = [pk for pk in (graph.models if model_ids is None else model_ids) if pk in graph.models]
+    if progress is not None:
+        progress.set_total(len(wanted))
     analysed = violating = 0
     batch: list[compliance.Result] = []
     gc.freeze()  # the graph lives until the end: keep the collector from re-scanning it for every batch
@@ -298,8 +308,12 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
             if len(batch) >= batch_size:
                 store_results(batch)
                 analysed += len(batch)
+                if progress is not None:
+                    progress.advance(len(batch))
                 batch = []
         store_results(batch)
+        if progress is not None:
+            progress.advance(len(batch))
     finally:
         gc.unfreeze()
     return analysed + len(batch), violating

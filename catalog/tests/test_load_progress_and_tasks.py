@@ -49,13 +49,13 @@ def write(tmp_path, data, name="records.json"):
     return path
 
 
-def run_on_a_terminal(*args, **options) -> str:
-    """Runs load_records with its output on a pseudo-terminal and returns what the terminal received."""
+def run_on_a_terminal(*args, command="load_records", **options) -> str:
+    """Runs a command with its output on a pseudo-terminal and returns what the terminal received."""
     master, slave = pty.openpty()
     try:
         with open(slave, "w", closefd=False) as tty:
             assert tty.isatty()
-            call_command("load_records", *args, stdout=tty, **options)
+            call_command(command, *args, stdout=tty, **options)
             tty.flush()
         os.set_blocking(master, False)
         chunks = []
@@ -165,3 +165,11 @@ def test_a_missing_synonyms_file_is_named(tmp_path):
     path = write(tmp_path, ORIGINAL)
     with pytest.raises(CommandError, match="no such file"):
         call_command("load_records", str(path), "--task-synonyms", str(tmp_path / "absent.json"), stdout=io.StringIO())
+
+
+def test_generate_catalog_and_check_licenses_show_the_same_bar(db):
+    out = run_on_a_terminal("--models", "30", "--datasets", "20", "--batch", "10", command="generate_catalog")
+    assert f"datasets [{'#' * 24}] 20/20 100% " in out and f"models [{'#' * 24}] 30/30 100% " in out
+    out = run_on_a_terminal("--all", command="check_licenses")
+    assert f"models analysed [{'#' * 24}] 30/30 100% " in out
+    assert run_on_a_terminal("--all", command="check_licenses", verbosity=0) == ""

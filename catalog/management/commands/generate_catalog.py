@@ -37,6 +37,7 @@ from catalog.models import (
     TransformerDetails,
 )
 from licensing.models import License
+from openmodelhub.progress import progress
 
 # A few licences created when the licence table is (nearly) empty: key, SPDX id, name, category, weight.
 FALLBACK_LICENSES = [
@@ -310,7 +311,8 @@ class Command(BaseCommand):
         "Generate a realistic synthetic catalogue: users and affiliations, models (media, tasks, licences, "
         "log-normal parameter counts, architecture details, lineage trees with merges), datasets (EXAI fields, "
         "ethics flags, domains, file metadata) and model-dataset links. Uses COPY on PostgreSQL. Safe to run "
-        "twice: every run adds new rows with new names."
+        "twice: every run adds new rows with new names. Shows progress: a bar on a terminal, a line every "
+        "OMH_PROGRESS_SECONDS otherwise, nothing with --verbosity 0."
     )
 
     def add_arguments(self, parser) -> None:
@@ -337,7 +339,7 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing written.")
             return
         started = time.perf_counter()
-        Generator(plan, self.stdout).run()
+        Generator(plan, self.stdout, opts["verbosity"]).run()
         if any(plan.made.values()):
             cache_scopes.bump_generation()  # cached insights and facet counts include the new rows
         elapsed = time.perf_counter() - started
@@ -348,9 +350,10 @@ class Command(BaseCommand):
 
 
 class Generator:
-    def __init__(self, plan: Plan, stdout):
+    def __init__(self, plan: Plan, stdout, verbosity: int = 1):
         self.plan = plan
         self.out = stdout
+        self.verbosity = verbosity
         self.rnd = random.Random(plan.seed)
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.start = self.now - timedelta(days=4 * 365)
@@ -433,7 +436,6 @@ class Generator:
         if not plan.models:
             return
         first = reserve_ids(MLModel, plan.models)
-        t0 = time.perf_counter()
         # Link rows first: the foreign keys are deferred to the commit, and the search-vector trigger
         # on the model rows then sees their tasks, instead of a link trigger rewriting every model.
         w = {
@@ -470,15 +472,16 @@ class Generator:
             "rnn": RowWriter(RNNDetails, ["model_id", "criterion", "batch_size", "input_size"]),
             "datasets": RowWriter(ModelDataset, ["model_id", "dataset_id", "role"]),
         }
-        for start in range(0, plan.models, plan.batch):
-            ids = range(first + start, first + min(plan.models, start + plan.batch))
-            rows = {key: [] for key in w}
-            for model_id in ids:
-                self.model_rows(model_id, first, rows)
-            with transaction.atomic():
-                for key, writer in w.items():
-                    writer.write(rows[key])
-            self.progress("models", ids.stop - first, plan.models, t0)
+        with progress(plan.models, "models", stdout=self.out, verbosity=self.verbosity) as bar:
+            for start in range(0, plan.models, plan.batch):
+                ids = range(first + start, first + min(plan.models, start + plan.batch))
+                rows = {key: [] for key in w}
+                for model_id in ids:
+                    self.model_rows(model_id, first, rows)
+                with transaction.atomic():
+                    for key, writer in w.items():
+                        writer.write(rows[key])
+                bar.advance(len(ids))
         labels = {
             "model": "models",
             "media": "model media",
@@ -595,7 +598,6 @@ class Generator:
         if not plan.datasets:
             return
         first, _ = self.dataset_range
-        t0 = time.perf_counter()
         ethics = list(ETHICS_TRUE_SHARE)
         w = {  # link rows first, as for models
             "tasks": RowWriter(Dataset.tasks.through, ["dataset_id", "task_id"]),
@@ -649,15 +651,16 @@ class Generator:
                 ],
             ),
         }
-        for start in range(0, plan.datasets, plan.batch):
-            ids = range(first + start, first + min(plan.datasets, start + plan.batch))
-            rows = {key: [] for key in w}
-            for dataset_id in ids:
-                self.dataset_rows(dataset_id, ethics, rows)
-            with transaction.atomic():
-                for key, writer in w.items():
-                    writer.write(rows[key])
-            self.progress("datasets", ids.stop - first, plan.datasets, t0)
+        with progress(plan.datasets, "datasets", stdout=self.out, verbosity=self.verbosity) as bar:
+            for start in range(0, plan.datasets, plan.batch):
+                ids = range(first + start, first + min(plan.datasets, start + plan.batch))
+                rows = {key: [] for key in w}
+                for dataset_id in ids:
+                    self.dataset_rows(dataset_id, ethics, rows)
+                with transaction.atomic():
+                    for key, writer in w.items():
+                        writer.write(rows[key])
+                bar.advance(len(ids))
         labels = {
             "dataset": "datasets",
             "media": "dataset media",
@@ -739,8 +742,3 @@ class Generator:
                     created,
                 )
             )
-
-    def progress(self, what: str, done: int, total: int, t0: float) -> None:
-        if done == total or done % (self.plan.batch * 10) == 0:
-            elapsed = time.perf_counter() - t0
-            self.out.write(f"  {what}: {done:,}/{total:,} in {elapsed:.1f} s")
