@@ -28,8 +28,10 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py demo_setup
+	$(PY) manage.py demo_setup --address $(HOST):$(PORT)
 
+# HOST and PORT come from the environment or the command line (`PORT=8001 make run`); the address
+# printed by demo_setup is the one runserver listens on.
 run: demo
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 

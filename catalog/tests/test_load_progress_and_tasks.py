@@ -173,3 +173,10 @@ def test_generate_catalog_and_check_licenses_show_the_same_bar(db):
     out = run_on_a_terminal("--all", command="check_licenses")
     assert f"models analysed [{'#' * 24}] 30/30 100% " in out
     assert run_on_a_terminal("--all", command="check_licenses", verbosity=0) == ""
+
+
+def test_demo_setup_prints_the_address_make_run_serves(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    call_command("demo_setup", "--skip-data", "--address", "127.0.0.1:8123", stdout=out)
+    assert "OpenModelHub is ready at http://127.0.0.1:8123/" in out.getvalue()

@@ -17,6 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin", help="admin username (default: admin)")
         parser.add_argument(
+            "--address",
+            default="127.0.0.1:8000",
+            help="HOST:PORT the server will listen on, for the address printed (default: 127.0.0.1:8000; "
+            "make run passes $(HOST):$(PORT))",
+        )
+        parser.add_argument(
             "--skip-data", action="store_true", help="do not load the knowledge base, the tasks and the demo records"
         )
         parser.add_argument(
@@ -25,7 +31,7 @@ class Command(BaseCommand):
             help="overwrite demo records, licences and tasks edited since they were loaded",
         )
 
-    def handle(self, *args, username: str, skip_data: bool, update: bool, **options) -> None:
+    def handle(self, *args, username: str, skip_data: bool, update: bool, address: str, **options) -> None:
         flags = ["--update"] if update else []
         if not skip_data:
             # The knowledge base first, so that the demo's declared licence strings resolve as they load
@@ -48,7 +54,7 @@ class Command(BaseCommand):
         else:
             password = None
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("OpenModelHub is ready at http://127.0.0.1:8000/"))
+        self.stdout.write(self.style.SUCCESS(f"OpenModelHub is ready at http://{address}/"))
         self.stdout.write(f"  admin user: {username}")
         if password:
             self.stdout.write(f"  password:   {password}   (kept in {password_file})")
