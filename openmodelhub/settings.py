@@ -370,6 +370,33 @@ CELERY_BEAT_SCHEDULE = {
 # Beat's record of when each task last ran: under OMH_VAR_DIR, not in the checkout (celery beat --schedule overrides).
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 
+# --- Task limits and the file pipeline's faults (catalog/pipeline.py) ---------------------------
+# Every task: a soft time limit (SoftTimeLimitExceeded raised inside it) and a hard one (the pool kills
+# the process); a task whose worker process dies is given back to the broker (acks late, rejected on loss).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("OMH_TASK_SOFT_SECONDS", 1800)
+CELERY_TASK_TIME_LIMIT = env_int("OMH_TASK_HARD_SECONDS", CELERY_TASK_SOFT_TIME_LIMIT + 60)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ROUTES = ("openmodelhub.celery.route_task",)
+# File processing runs on a queue of its own: `celery -A openmodelhub worker -Q files` (README).
+OMH_FILES_QUEUE = env_str("OMH_FILES_QUEUE", "files")
+OMH_FILE_TASK_SOFT_SECONDS = env_int("OMH_FILE_TASK_SOFT_SECONDS", 3600)
+OMH_FILE_TASK_HARD_SECONDS = env_int("OMH_FILE_TASK_HARD_SECONDS", OMH_FILE_TASK_SOFT_SECONDS + 120)
+# Pending for longer than this (seconds): the sweep queues the version again. Longer than the hard limit,
+# so that a version still being processed is not queued twice.
+OMH_PENDING_MAX_AGE = env_int("OMH_PENDING_MAX_AGE", 2 * OMH_FILE_TASK_HARD_SECONDS)
+OMH_PIPELINE_MAX_REQUEUES = env_int("OMH_PIPELINE_MAX_REQUEUES", 3)
+# Staged files older than this (seconds) that no pending version or live upload session names are removed.
+OMH_STAGING_MAX_AGE = env_int("OMH_STAGING_MAX_AGE", 24 * 3600)
+OMH_SWEEP_SECONDS = env_float("OMH_SWEEP_SECONDS", 900.0)
+if not (0 < OMH_FILE_TASK_SOFT_SECONDS < OMH_FILE_TASK_HARD_SECONDS < OMH_PENDING_MAX_AGE):
+    raise ImproperlyConfigured(
+        "need 0 < OMH_FILE_TASK_SOFT_SECONDS < OMH_FILE_TASK_HARD_SECONDS < OMH_PENDING_MAX_AGE "
+        "(a version is queued again only after its run must have ended)"
+    )
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("need 0 < OMH_TASK_SOFT_SECONDS < OMH_TASK_HARD_SECONDS")
+CELERY_BEAT_SCHEDULE["sweep-pipeline"] = {"task": "catalog.tasks.sweep_pipeline", "schedule": OMH_SWEEP_SECONDS}
+
 # --- Licensing ------------------------------------------------------------------------------
 # Off behind a transaction-pooling PgBouncer, which does not keep prepared statements.
 LICENSING_PREPARED_STATEMENTS = env_bool("LICENSING_PREPARED_STATEMENTS", True)

@@ -87,6 +87,9 @@ class FileVersion(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=20, blank=True, help_text="File kind by extension and content, e.g. safetensors")
     staging_name = models.CharField(max_length=100, blank=True, help_text="Upload waiting for the pipeline.")
+    requeued = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the pipeline sweep queued this pending version again (catalog.pipeline)."
+    )
     storage_key = models.CharField(max_length=300, blank=True)
     # Encryption envelope (catalog.crypto)
     cipher = models.CharField(max_length=40, blank=True)

@@ -102,10 +102,11 @@ needs_worker_setup = pytest.mark.skipif(
 
 @needs_worker_setup
 @pytest.mark.django_db(transaction=True)
-def test_the_pipeline_runs_in_a_real_celery_worker_through_redis(owner, file_store):
+def test_the_pipeline_runs_in_a_real_celery_worker_through_redis(owner, file_store, settings):
     from openmodelhub.celery import app
 
     queue = f"omh-test-{uuid.uuid4().hex[:8]}"
+    settings.OMH_FILES_QUEUE = queue  # file processing is routed to its own queue
     db = connection.settings_dict
     env = {
         **os.environ,
