@@ -25,24 +25,45 @@ from catalog.models import (
 from licensing.models import LicenseCategory
 from openmodelhub.params import ascii_int
 
-MODEL_SORTS = {
-    "relevance": None,  # search rank, only with ?search=
-    "downloads": "-downloads",
-    "likes": "-likes",
-    "created": "-created_at",
-    "-created": "created_at",
-    "updated": "-updated_at",
-    "-updated": "updated_at",
-    "parameters": "-parameter_count",
-    "-parameters": "parameter_count",
-    "name": "name",
+
+def _both_ways(columns: dict[str, tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each sort key in both directions: ``key`` in its natural order (most downloads, newest, largest,
+    A to Z first) and ``-key`` reversed, with the labels the menus show. ``columns``: key -> (column in
+    the natural order, label of that order, label of the reverse)."""
+    sorts, labels = {}, {}
+    for key, (column, natural, reverse) in columns.items():
+        flipped = column[1:] if column.startswith("-") else f"-{column}"
+        sorts |= {key: column, f"-{key}": flipped}
+        labels |= {key: natural, f"-{key}": reverse}
+    return sorts, labels
+
+
+_SHARED_SORTS = {
+    "downloads": ("-downloads", "Most downloaded", "Least downloaded"),
+    "likes": ("-likes", "Most liked", "Least liked"),
+    "created": ("-created_at", "Newest in the hub", "Oldest in the hub"),
+    "updated": ("-updated_at", "Recently updated", "Least recently updated"),
+    "name": ("name", "Name (A to Z)", "Name (Z to A)"),
 }
-DATASET_SORTS = {k: v for k, v in MODEL_SORTS.items() if "parameters" not in k} | {
-    "instances": "-instances_number",
-    "-instances": "instances_number",
-    "year": "-year",
-    "-year": "year",
-}
+# "relevance" (search rank) applies with ?search= only; without it the list falls back to "updated".
+MODEL_SORTS, MODEL_SORT_LABELS = _both_ways(
+    {
+        **_SHARED_SORTS,
+        "released": ("-release_date", "Newest release", "Oldest release"),
+        "parameters": ("-parameter_count", "Most parameters", "Fewest parameters"),
+    }
+)
+DATASET_SORTS, DATASET_SORT_LABELS = _both_ways(
+    {
+        **_SHARED_SORTS,
+        "instances": ("-instances_number", "Most instances", "Fewest instances"),
+        "year": ("-year", "Newest (year)", "Oldest (year)"),
+    }
+)
+MODEL_SORTS, DATASET_SORTS = {"relevance": None, **MODEL_SORTS}, {"relevance": None, **DATASET_SORTS}
+MODEL_SORT_LABELS = {"relevance": "Best match", **MODEL_SORT_LABELS}
+DATASET_SORT_LABELS = {"relevance": "Best match", **DATASET_SORT_LABELS}
+SORT_LABELS = {"models": MODEL_SORT_LABELS, "datasets": DATASET_SORT_LABELS}
 
 
 class StrictBooleanField(forms.Field):
@@ -136,7 +157,7 @@ class AssetFilter(df.FilterSet):
 
 
 class MLModelFilter(AssetFilter):
-    sort = df.ChoiceFilter(method="filter_noop", choices=[(k, k) for k in MODEL_SORTS], label="Sort order")
+    sort = df.ChoiceFilter(method="filter_noop", choices=list(MODEL_SORT_LABELS.items()), label="Sort order")
     architecture = _choice_list("architecture_family", Family.choices, "Architecture family")
     training_type = _choice_list("training_type", TrainingType.choices, "Training type")
     parameters_min = df.NumberFilter(field_name="parameter_count", lookup_expr="gte", min_value=0)
@@ -148,6 +169,9 @@ class MLModelFilter(AssetFilter):
         method="filter_relation", choices=Relation.choices, label="Derives from a base model by this relation"
     )
     dataset = df.CharFilter(method="filter_dataset", label="Uses this dataset (owner/name or id)")
+    violations = BooleanFilter(
+        method="filter_violations", label="Licence analysis found violations (true) or none (false; analysed only)"
+    )
 
     class Meta:
         model = MLModel
@@ -159,6 +183,11 @@ class MLModelFilter(AssetFilter):
     def filter_base_model(self, queryset, name, value):
         base = visible_ref(MLModel, value, getattr(self.request, "user", None))
         return queryset.filter(Exists(ModelLineage.objects.filter(model=OuterRef("pk"), base__in=base)))
+
+    def filter_violations(self, queryset, name, value):
+        from licensing.models import ComplianceReport
+
+        return queryset.filter(Exists(ComplianceReport.objects.filter(model=OuterRef("pk"), has_violations=value)))
 
     def filter_relation(self, queryset, name, value):
         return queryset.filter(Exists(ModelLineage.objects.filter(model=OuterRef("pk"), relation__in=value)))
@@ -209,7 +238,7 @@ def _ethics_filters() -> dict:
 
 
 class DatasetFilter(AssetFilter):
-    sort = df.ChoiceFilter(method="filter_noop", choices=[(k, k) for k in DATASET_SORTS], label="Sort order")
+    sort = df.ChoiceFilter(method="filter_noop", choices=list(DATASET_SORT_LABELS.items()), label="Sort order")
     domain = df.ModelMultipleChoiceFilter(
         to_field_name="slug", queryset=Domain.objects.all(), method="filter_domain", label="Domain slug (any of)"
     )

@@ -9,7 +9,8 @@ from django.http import QueryDict
 
 from catalog import filters
 from catalog.keyset import Keyset
-from catalog.models import Dataset, Domain, Family, Media, MLModel, Task, TrainingType
+from catalog.models.base import readable_name
+from catalog.models import Dataset, Domain, Family, Like, Media, MLModel, Task, TrainingType
 from licensing.models import LicenseCategory
 
 
@@ -92,7 +93,8 @@ def facet_counts(filterset_class, data: QueryDict, base, request, specs: list[Fa
             for value, label, count in rows
         ]
         shown = [v for v in values[:FACET_LIMIT]] + [v for v in values[FACET_LIMIT:] if v["selected"]]
-        facets.append({"param": spec.param, "title": spec.title, "values": shown, "more": len(values) - len(shown)})
+        rest = [v for v in values[FACET_LIMIT:] if not v["selected"]]  # behind "N more" (a disclosure)
+        facets.append({"param": spec.param, "title": spec.title, "values": shown, "rest": rest, "more": len(rest)})
     return facets
 
 
@@ -126,7 +128,7 @@ def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
         pk: (slug, name)
         for pk, slug, name in target.objects.filter(pk__in=[pk for pk, _ in grouped]).values_list("pk", "slug", "name")
     }
-    return [(*labels[pk], n) for pk, n in grouped]
+    return [(labels[pk][0], readable_name(*labels[pk]), n) for pk, n in grouped]
 
 
 @dataclass
@@ -150,7 +152,15 @@ def keyset_page(queryset, ordering: list, cursor: str | None, size: int) -> Page
 
 
 def list_queryset(model_cls, user) -> QuerySet:
-    return model_cls.objects.visible_to(user).select_related("owner", "license").prefetch_related("tasks")
+    related = ("owner", "license", "compliance") if model_cls is MLModel else ("owner", "license")  # rows' verdicts
+    return model_cls.objects.visible_to(user).select_related(*related).prefetch_related("tasks")
 
 
 SORTS = {"models": filters.MODEL_SORTS, "datasets": filters.DATASET_SORTS}
+
+
+def likes_asset(user, asset) -> bool:
+    """Whether ``user`` likes ``asset`` (False for anonymous visitors)."""
+    if not (user and user.is_authenticated):
+        return False
+    return Like.objects.filter(user=user, **{asset.kind: asset}).exists()

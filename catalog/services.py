@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from accounts import audit
 from catalog import cache_scopes
@@ -15,6 +16,7 @@ from catalog.models import (
     CNNModule,
     Dataset,
     DatasetRole,
+    Like,
     MediaType,
     MLModel,
     ModelDataset,
@@ -255,3 +257,39 @@ def link_dataset(*, user, model: MLModel, dataset: Dataset, role: str, request=N
 def unlink_dataset(*, user, link: ModelDataset, request=None) -> None:
     """Forget that the model used the dataset (in that role); its compliance is analysed again."""
     _remove_link(user, link, "dataset_link.remove", {"dataset": link.dataset.full_name, "role": link.role}, request)
+
+
+def _like_filter(user, asset) -> dict:
+    return {"user": user, asset.kind: asset}
+
+
+@transaction.atomic
+def set_like(*, user, asset, liked: bool, request=None) -> bool:
+    """Like (``liked``) or unlike an asset the caller may see (the caller looks it up through
+    ``named``/``visible_to``); idempotent: a second like or unlike changes nothing. The asset's
+    ``likes`` column moves with the rows (an UPDATE, so ``updated_at`` stays). Returns whether the
+    user now likes it."""
+    if not (user and user.is_authenticated and user.is_active):
+        raise PermissionDenied("Log in to like models and datasets.")
+    lookup = _like_filter(user, asset)
+    if liked:
+        try:
+            with transaction.atomic():  # a concurrent like of the same asset by the same user: one row
+                Like.objects.create(**lookup)
+        except IntegrityError:
+            return True
+        delta = 1
+    else:
+        deleted, _ = Like.objects.filter(**lookup).delete()
+        if not deleted:
+            return False
+        delta = -1
+    type(asset).objects.filter(pk=asset.pk).update(likes=F("likes") + delta)
+    audit.record(
+        "asset.like" if liked else "asset.unlike",
+        actor=user,
+        target=asset,
+        request=request,
+        details={"name": asset.full_name},
+    )
+    return liked

@@ -28,6 +28,7 @@ urlpatterns = [
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("datasets/<str:owner>/<str:name>/edit/", views.dataset_edit, name="dataset-edit"),
     path("<kind:kind>/<str:owner>/<str:name>/delete/", views.asset_delete, name="asset-delete"),
+    path("<kind:kind>/<str:owner>/<str:name>/like/", views.asset_like, name="asset-like"),
     path("<kind:kind>/<str:owner>/<str:name>/files/", views.file_list, name="files"),
     path("<kind:kind>/<str:owner>/<str:name>/resolve/<path:path>", views.file_download, name="file-download"),
     path("<kind:kind>/<str:owner>/<str:name>/history/<path:path>", views.file_history, name="file-history"),

@@ -1,16 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import downloads, files, filters, forms, revisions, search, selectors, services
+from catalog import downloads, files, filters, forms, revisions, search, selectors, services, usage
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
@@ -39,6 +40,33 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _repo_files(asset):
+    """The asset's present paths with their latest ready version, and for a path with none its newest
+    version's status and rejection reason (shown instead of a bare "no ready version")."""
+    newest = FileVersion.objects.filter(file=OuterRef("pk")).order_by("-number")
+    return (
+        RepoFile.objects.of(asset)
+        .present()
+        .with_latest()
+        .annotate(
+            newest_status=Subquery(newest.values("status")[:1]), newest_reason=Subquery(newest.values("reason")[:1])
+        )
+        .order_by("path")
+    )
+
+
+def _asset_page_context(request: HttpRequest, asset, repo_files) -> dict:
+    """What model and dataset pages share: files, likes, permissions and the usage snippets."""
+    can_edit = _can_edit(request.user, asset)
+    return {
+        "repo_files": repo_files,
+        "liked": selectors.likes_asset(request.user, asset),
+        "usage": usage.snippets(request, asset, [f.path for f in repo_files if f.latest_id]),
+        "can_edit": can_edit,
+        "can_manage": can_edit and asset.is_manageable_by(request.user),  # manage includes write
+    }
+
+
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     model = selectors.model_detail_queryset().named(f"{owner}/{name}", user=request.user)
     visible = MLModel.objects.visible_to(request.user)
@@ -49,9 +77,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "dataset_links": model.dataset_links.filter(
             dataset__in=Dataset.objects.visible_to(request.user)
         ).select_related("dataset__owner"),
-        "repo_files": RepoFile.objects.of(model).present().with_latest().order_by("path"),
-        "can_edit": (can_edit := _can_edit(request.user, model)),
-        "can_manage": can_edit and model.is_manageable_by(request.user),  # manage includes write
+        **_asset_page_context(request, model, list(_repo_files(model))),
     }
     return render(request, "catalog/model_detail.html", context)
 
@@ -82,11 +108,22 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
                 (capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
                 for flag in Dataset.ETHICS_FLAGS
             ],
-            "repo_files": RepoFile.objects.of(dataset).present().with_latest().order_by("path"),
-            "can_edit": (can_edit := _can_edit(request.user, dataset)),
-            "can_manage": can_edit and dataset.is_manageable_by(request.user),
+            **_asset_page_context(request, dataset, list(_repo_files(dataset))),
         },
     )
+
+
+@require_POST
+def asset_like(request: HttpRequest, kind: str, owner: str, name: str) -> HttpResponse:
+    """Like (``liked=1``) or unlike (``liked=0``) from the asset's page: a CSRF-checked POST, idempotent."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.META.get("HTTP_REFERER") or request.path)
+    asset = _asset(request, kind, owner, name)
+    liked = request.POST.get("liked")
+    if liked not in ("0", "1"):
+        return HttpResponse("liked must be 1 (like) or 0 (unlike).", status=400, content_type="text/plain")
+    services.set_like(user=request.user, asset=asset, liked=liked == "1", request=request)
+    return redirect(asset.get_absolute_url())
 
 
 # --- lists and search -------------------------------------------------------------------------
@@ -110,9 +147,10 @@ def asset_list(request: HttpRequest, kind: str) -> HttpResponse:
         "facets": [],
         "page": None,
         "query": query,
-        "sorts": list(selectors.SORTS[kind]),
+        "sorts": list(filters.SORT_LABELS[kind].items()),
         "sort": request.GET.get("sort") or ("relevance" if query else "updated"),
-        "facet_params": [spec.param for spec in facet_specs],
+        "facet_params": [spec.param for spec in facet_specs] + ["violations"],
+        "violations_only": request.GET.get("violations", "").lower() in filters.StrictBooleanField.TRUE,
     }
     if not filterset.is_valid():
         return render(request, template, context, status=400)

@@ -33,6 +33,7 @@ def asset_routes(detail, by_id, prefix: str) -> list:
             name=f"{prefix}-commit",
         ),
         path(f"{prefix}/{one}/refs/", v.RefsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-refs"),
+        path(f"{prefix}/{one}/like/", v.LikeView.as_view(asset_model=detail.asset_model), name=f"{prefix}-like"),
         path(f"{prefix}/{one}/refs/tags/", v.TagsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-tags"),
         path(
             f"{prefix}/{one}/refs/tags/<str:tag>/",

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import MANAGE_REFUSED
-from catalog import downloads, files, filters, revisions, services
+from catalog import downloads, files, filters, revisions, selectors, services
 from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
@@ -645,3 +645,40 @@ class DatasetFacetsView(_FacetsView):
 
     kind, serializer_class, queryset = "datasets", DatasetFacetsSerializer, Dataset.objects.none()
     filterset_class = filters.DatasetFilter
+
+
+# --- likes -------------------------------------------------------------------------------------
+
+
+class LikeSerializer(serializers_.Serializer):
+    liked = serializers_.BooleanField(help_text="Whether you like this asset (false when not logged in).")
+    likes = serializers_.IntegerField(help_text="How many users like it.")
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Whether you like this asset, and its number of likes", responses=LikeSerializer),
+    post=extend_schema(
+        summary="Like this asset (liking it again changes nothing)", request=None, responses=LikeSerializer
+    ),
+    delete=extend_schema(summary="Stop liking this asset (idempotent)", responses=LikeSerializer),
+)
+class LikeView(AssetLookupMixin, APIView):
+    """Any user who may see an asset may like it; a read-scope token may only GET (403 otherwise)."""
+
+    serializer_class = LikeSerializer
+
+    def _answer(self, asset, liked: bool) -> Response:
+        asset.refresh_from_db(fields=["likes"])
+        return Response({"liked": liked, "likes": asset.likes})
+
+    def get(self, request, **kwargs):
+        asset = self.get_asset()
+        return self._answer(asset, selectors.likes_asset(request.user, asset))
+
+    def post(self, request, **kwargs):
+        asset = self.get_asset()
+        return self._answer(asset, services.set_like(user=request.user, asset=asset, liked=True, request=request))
+
+    def delete(self, request, **kwargs):
+        asset = self.get_asset()
+        return self._answer(asset, services.set_like(user=request.user, asset=asset, liked=False, request=request))

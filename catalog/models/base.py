@@ -139,7 +139,19 @@ class Domain(models.Model):
         ordering = ["slug"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return readable_name(self.slug, self.name)
+
+
+def readable_name(slug: str, name: str) -> str:
+    """A vocabulary entry's name for people: a name loaded as a bare slug ("general-web") reads
+    "General web"."""
+    if name and name != slug:
+        return name
+    return slug.replace("-", " ").replace("_", " ").capitalize()
 
 
 class AssetQuerySet(models.QuerySet):

@@ -70,6 +70,7 @@ class MLModel(Asset):
         indexes = [
             *_asset_indexes("mlmodel"),
             models.Index(fields=["parameter_count", "id"], name="mlmodel_params_id_idx"),
+            models.Index(fields=["release_date", "id"], name="mlmodel_released_id_idx"),
         ]
 
     def get_absolute_url(self) -> str:
