@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 
 from catalog import search
+from catalog.search import MODES as SEARCH_MODES
 from catalog.models import (
     Dataset,
     Domain,
@@ -133,11 +134,21 @@ class AssetFilter(df.FilterSet):
     updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
     downloads_min = df.NumberFilter(field_name="downloads", lookup_expr="gte", min_value=0)
 
+    mode = df.ChoiceFilter(
+        method="filter_noop",
+        choices=[(mode, mode) for mode in SEARCH_MODES],
+        label="Search mode with ?search=: keyword (ids and full text), hybrid (also meaning), vector (meaning only)",
+    )
+
     def filter_noop(self, queryset, name, value):
         return queryset  # applied by the view (ordering and pagination go together)
 
     def filter_search(self, queryset, name, value):
-        return search.apply(queryset, value)
+        return queryset  # applied last by filter_queryset: its candidates are ranked under every other filter
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return search.apply(queryset, self.form.cleaned_data.get("search"), self.form.cleaned_data.get("mode") or None)
 
     def _linked(self, queryset, relation: str, **lookup):
         """Assets with a row in an M2M table matching ``lookup`` (EXISTS: no duplicates, no DISTINCT)."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import OrderBy
 
 MAX_CURSOR_LENGTH = 1024  # a real cursor is a key value (a name: at most 200 characters) and an id
@@ -63,6 +63,9 @@ class Keyset:
 
     def page(self, queryset, token: str | None, size: int) -> KeysetPage:
         cursor = self.decode(token, queryset)
+        head = getattr(queryset.query.annotations.get("rank"), "head", None)
+        if self.key == "rank" and self.descending and head is not None:
+            return self._search_page(queryset, cursor, size, Q(pk__in=head))
         if cursor is not None and cursor[2]:  # backwards: the rows before the cursor, nearest first
             value, pk, _ = cursor
             reverse = [o.copy().reverse_ordering() for o in self.ordering]
@@ -84,6 +87,47 @@ class Keyset:
         rows = rows[:size]
         previous = None
         if cursor is not None:  # something came before: the rows before this page's first row
+            previous = self.encode(rows[0], before=True) if rows else self._token(cursor[0], cursor[1], True)
+        return KeysetPage(rows, self.encode(rows[-1]) if more else None, previous, at_start=cursor is None)
+
+    def _search_page(self, queryset, cursor, size: int, in_head: Q) -> KeysetPage:
+        """A search's pages (catalog.search.HeadRank): the scored head read through its ids in rank order,
+        then the tail (rank 0, every other match) through the id index, highest id first; each segment
+        is read with its own ORDER BY so that the tail's never computes a rank."""
+        by_rank, by_id = [F("rank").desc(), F("id").desc()], [F("id").desc()]
+        backwards = cursor is not None and cursor[2]
+        if cursor is None:
+            segments = [(in_head, by_rank), (~in_head, by_id)]
+        elif not backwards:
+            value, pk, _ = cursor
+            later = Q(rank__lt=value) | Q(rank=value, id__lt=pk)
+            segments = (
+                [(in_head & later, by_rank), (~in_head, by_id)] if value > 0 else [(~in_head & Q(id__lt=pk), by_id)]
+            )
+        else:
+            value, pk, _ = cursor
+            up_rank, up_id = [F("rank").asc(), F("id").asc()], [F("id").asc()]
+            earlier = Q(rank__gt=value) | Q(rank=value, id__gt=pk)
+            segments = (
+                [(in_head & earlier, up_rank)] if value > 0 else [(~in_head & Q(id__gt=pk), up_id), (in_head, up_rank)]
+            )
+        rows: list = []
+        for condition, order in segments:
+            rows += list(queryset.filter(condition).order_by(*order)[: size + 1 - len(rows)])
+            if len(rows) > size:
+                break
+        more = len(rows) > size
+        rows = rows[:size]
+        if backwards:
+            rows = rows[::-1]
+            return KeysetPage(
+                rows,
+                self.encode(rows[-1]) if rows else None,
+                self.encode(rows[0], before=True) if more else None,
+                at_start=not more,
+            )
+        previous = None
+        if cursor is not None:
             previous = self.encode(rows[0], before=True) if rows else self._token(cursor[0], cursor[1], True)
         return KeysetPage(rows, self.encode(rows[-1]) if more else None, previous, at_start=cursor is None)
 

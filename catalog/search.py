@@ -1,61 +1,370 @@
-"""Full-text search over names, cards, tasks and descriptions.
+"""Search over models and datasets: repository-id matching fused with full-text rank (``keyword``),
+plus vector similarity by reciprocal-rank fusion (``hybrid``), or vectors alone (``vector``).
 
-PostgreSQL: a weighted ``tsvector`` per asset (name A, card and description B, task and domain
-names C), kept up to date by triggers (migration catalog 0004) and GIN-indexed; queries are
-``websearch_to_tsquery`` in both the 'simple' and 'english' configurations, ranked by ``ts_rank``.
-SQLite: a plain fallback (every word somewhere in name, card or tasks; a name match ranks first).
+One implementation for the API's ``?search=``, the pages and the Hub protocol's ``list_models(search=)``.
+``apply(queryset, text, mode)`` takes a queryset already narrowed by ``visible_to`` and the active
+filters and returns it narrowed to the matches, annotated with ``rank`` (higher first).
+
+Matching
+  * repository id (``owner/name``): exact > prefix > substring > fuzzy (one edit for short queries, two
+    past eight characters), case-insensitive. Candidates come from trigram indexes: pg_trgm GIN indexes
+    on PostgreSQL (catalog 0011), an FTS5 ``trigram`` table on SQLite (catalog 0014); the tiers and
+    scores are computed here, the same on both engines.
+  * full text (name, card, tasks, architecture; datasets also objective and domains): PostgreSQL's
+    weighted ``tsvector`` (catalog 0004/0005) with ``ts_rank``; SQLite's FTS5 (porter stemming) with
+    ``bm25``, kept by triggers (catalog 0014).
+
+Bounded ranking
+  Ranking every match of a common word costs as much as the matches. Only a bounded candidate set (the
+  *head*: id candidates, the ``SEARCH_RANKED_CANDIDATES`` most downloaded full-text matches, the vector
+  neighbours) is scored; every other match (the *tail*) has rank 0 and follows by id. Rank is a pure
+  function of the row and the query, so keyset pages (catalog.keyset) return every match exactly once:
+  the head is read through its ids, the tail through the id index.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db import connection
-from django.db.models import (
-    Case,
-    Exists,
-    F,
-    FloatField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast
+from django.db.models import Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 
 MAX_QUERY = 200
+MODES = ("keyword", "hybrid", "vector")
+RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al.): 1 / (60 + position)
+VECTOR_K = 50  # nearest neighbours a hybrid or vector search takes
+FEW = 5  # full-text matches below which a query of several words matches any of them
+FUZZY_CANDIDATES = 100  # names sharing trigrams with a query that matched almost nothing, checked for typos
 
 
-def apply(queryset: QuerySet, text: str) -> QuerySet:
-    text = (text or "").strip()[:MAX_QUERY]
+def apply(queryset: QuerySet, text: str, mode: str | None = None) -> QuerySet:
+    text = " ".join((text or "").split())[:MAX_QUERY]
     if not text:
         return queryset
+    mode = mode or settings.SEARCH_DEFAULT_MODE
+    plan = ranking(queryset, text, mode)
+    return plan.narrow(queryset)
+
+
+# --- the plan: scored head, matching condition --------------------------------------------------
+
+
+class HeadRank(Func):
+    """``rank``: the head's scores by id (0 for the tail). Keyset pagination reads ``head`` to page the
+    head through its ids and the tail through the id index (catalog.keyset)."""
+
+    output_field = FloatField()
+
+    def __init__(self, scores: dict[int, float]):
+        self.head = sorted(scores)
+        if not scores:
+            expression = Value(0.0, output_field=FloatField())
+        elif connection.vendor == "postgresql":  # a jsonb lookup per row: cheap at any head size
+            payload = json.dumps({str(pk): score for pk, score in scores.items()})
+            expression = RawSQL('COALESCE((%s::jsonb ->> "id"::text)::float8, 0.0)', [payload])
+        else:
+            expression = Case(
+                *(When(pk=pk, then=Value(score)) for pk, score in scores.items()),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        super().__init__(expression, function="", template="(%(expressions)s)")
+
+
+@dataclass
+class Ranking:
+    scores: dict[int, float]  # the head: id -> score (> 0)
+    condition: Q | None  # the rest of the matches (None: the head is every match)
+
+    def narrow(self, queryset: QuerySet) -> QuerySet:
+        matches = Q(pk__in=list(self.scores))
+        if self.condition is not None:
+            matches |= self.condition
+        return queryset.filter(matches).annotate(rank=HeadRank(self.scores))
+
+
+def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    model_cls = queryset.model
+    if mode == "vector":
+        from catalog import semantic
+
+        near = semantic.vector_ranking(queryset, text, VECTOR_K)
+        return Ranking({pk: 1.0 + score for pk, score in near}, None)  # cosine in [-1, 1] -> (0, 2]
+    bound = settings.SEARCH_RANKED_CANDIDATES
+    by_id = _restrict(queryset, id_candidates(model_cls, text, bound))
+    by_text, text_matches = full_text_candidates(queryset, text, bound)
+    condition = text_matches | id_condition(model_cls, text)
+    if mode == "keyword":
+        return Ranking(_keyword_scores(by_id, by_text), condition)
+    from catalog import semantic
+
+    near = semantic.vector_ranking(queryset, text, VECTOR_K)
+    lists = [
+        sorted(by_id, key=lambda pk: (-by_id[pk], -pk)),
+        sorted(by_text, key=lambda pk: (-by_text[pk], -pk)),
+        [pk for pk, _ in near],
+    ]
+    return Ranking(_fuse(lists, weights=(1.0, 1.0, 1.0), boost=by_id), condition)
+
+
+def _keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[int, float]:
+    """Id tier first (exact 4 > prefix 3 > substring 2 > fuzzy 1, plus up to 0.5 within it), then the
+    full-text rank (scaled into [0, 0.49])."""
+    scores = {}
+    for pk in by_id.keys() | by_text.keys():
+        scores[pk] = round(by_id.get(pk, 0.0) + 0.49 * by_text.get(pk, 0.0), 9) or 1e-9
+    return scores
+
+
+def _fuse(lists: list[list[int]], weights, boost: dict[int, float]) -> dict[int, float]:
+    """Reciprocal-rank fusion; an exact or prefix id match (tiers 3 and 4) stays on top, as a user typing
+    a repository's name expects."""
+    scores: dict[int, float] = {}
+    for ranked, weight in zip(lists, weights, strict=True):
+        for position, pk in enumerate(ranked):
+            scores[pk] = scores.get(pk, 0.0) + weight / (RRF_K + position + 1)
+    tier = {pk: math.floor(value) for pk, value in boost.items() if value >= 3}
+    return {pk: round(score + tier.get(pk, 0), 9) for pk, score in scores.items()}
+
+
+def _restrict(queryset: QuerySet, scores: dict[int, float]) -> dict[int, float]:
+    """The candidates the caller may see under the active filters (one query by primary key)."""
+    if not scores:
+        return {}
+    allowed = set(queryset.filter(pk__in=list(scores)).values_list("pk", flat=True))
+    return {pk: score for pk, score in scores.items() if pk in allowed}
+
+
+# --- repository ids -----------------------------------------------------------------------------
+
+
+def id_score(query: str, owner: str, name: str) -> float:
+    """0 (no match) or tier + closeness: exact 4, prefix 3, substring 2, fuzzy 1 (within one edit, two
+    for queries past eight characters), plus up to 0.5 for a name close to the query's length."""
+    q, name, full = query.lower(), name.lower(), f"{owner}/{name}".lower()
+    closeness = 0.5 * min(1.0, len(q) / max(len(name), 1))
+    if q in (name, full):
+        return 4.0 + closeness
+    if name.startswith(q) or full.startswith(q):
+        return 3.0 + closeness
+    if q in full:
+        return 2.0 + closeness
+    allowed = 1 if len(q) <= 8 else 2
+    distance = _fuzzy_distance(q, name, allowed)
+    if len(q) >= 4 and distance <= allowed:  # (distance > allowed: no match)
+        return 1.0 + 0.5 * (1 - distance / (allowed + 1)) * (closeness * 2)
+    return 0.0
+
+
+def _fuzzy_distance(q: str, name: str, allowed: int) -> int:
+    """The smallest edit distance between the query and the name, a prefix of it or a run of its
+    ``-_.`` separated parts (a typo in ``mobilnet`` still finds ``mobilenet_v3``); only pieces within
+    ``allowed`` characters of the query's length are compared."""
+    parts = [part for part in name.replace("_", "-").replace(".", "-").split("-") if part]
+    pieces = {name, *(name[:length] for length in range(len(q) - allowed, len(q) + allowed + 1) if length > 0)}
+    pieces |= {"-".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, min(len(parts), i + 3) + 1)}
+    close = [piece for piece in pieces if abs(len(piece) - len(q)) <= allowed]
+    return min((_levenshtein(q, piece, allowed) for piece in close), default=allowed + 1)
+
+
+def _levenshtein(a: str, b: str, limit: int) -> int:
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def id_condition(model_cls, text: str) -> Q:
+    """Every asset whose ``owner/name`` contains the text (the tail of an id search)."""
+    if "/" in text:
+        left, _, right = text.partition("/")
+        return Q(owner__username__iendswith=left, name__istartswith=right)
+    if connection.vendor == "sqlite" and len(text) >= 3:
+        table = f"{model_cls._meta.db_table}_fts_id"
+        return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE repo_id LIKE %s ESCAPE '\\'", [_like(text)]))
+    return Q(name__icontains=text) | Q(owner__username__icontains=text)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def id_candidates(model_cls, text: str, bound: int) -> dict[int, float]:
+    """Id -> id score for up to ~``bound`` assets whose ``owner/name`` matches the text closely: exact and
+    prefix matches first, then substrings, then fuzzy ones (only when few substrings match)."""
+    rows = _id_rows(model_cls, text, bound)
+    scores = {pk: id_score(text, owner, name) for pk, owner, name in rows}
+    return {pk: score for pk, score in scores.items() if score > 0}
+
+
+def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
+    fields = ("pk", "owner__username", "name")
+    manager = model_cls.objects.order_by()
+    if "/" in text:
+        left, _, right = text.partition("/")
+        return list(
+            manager.filter(owner__username__iendswith=left, name__istartswith=right).values_list(*fields)[:bound]
+        )
+    if connection.vendor == "sqlite":
+        return _sqlite_id_rows(model_cls, text, bound)
+    rows = list(manager.filter(name__iexact=text).values_list(*fields)[:bound])
+    rows += manager.filter(name__istartswith=text).values_list(*fields)[:bound]
+    if len(text) >= 3 and len(rows) < bound:
+        rows += manager.filter(Q(name__icontains=text)).values_list(*fields)[:bound]
+        owners = model_cls.objects.order_by().filter(owner__username__icontains=text)
+        rows += owners.values_list(*fields)[:bound]
+    if len(text) >= 4 and len({row[0] for row in rows}) < 10:
+        rows += _postgres_fuzzy_rows(model_cls, text, FUZZY_CANDIDATES)
+    return list({row[0]: row for row in rows}.values())
+
+
+def _postgres_fuzzy_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
+    """Names sharing trigrams with the query (pg_trgm's ``<%``, served by the 0011 GIN index)."""
+    table = model_cls._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, u.username, a.name FROM {table} a JOIN accounts_user u ON u.id = a.owner_id "
+            "WHERE UPPER(%s) <%% UPPER(a.name::text) LIMIT %s",
+            [text, bound],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _sqlite_id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
+    """FTS5 trigram table (catalog 0014): substrings through LIKE, fuzzy through shared trigrams."""
+    table = f"{model_cls._meta.db_table}_fts_id"
+    lowered = text.lower()
+    with connection.cursor() as cursor:
+        if len(text) < 3:  # below a trigram: prefix of the name or the owner, by the table's rows
+            cursor.execute(
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' OR repo_id LIKE %s "
+                f"ESCAPE '\\' LIMIT %s",
+                [_like(text)[1:], "%/" + _like(text)[1:], bound],
+            )
+        else:
+            cursor.execute(
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' LIMIT %s",
+                ["%/" + _like(text)[1:], bound],  # names starting with it (exact and prefix)
+            )
+            rows = cursor.fetchall()
+            cursor.execute(
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' LIMIT %s",
+                [_like(text), bound],
+            )
+            rows += cursor.fetchall()
+            if len(text) >= 4 and len({row[0] for row in rows}) < 10:
+                grams = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
+                match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+                cursor.execute(
+                    f"SELECT rowid, repo_id FROM {table} WHERE {table} MATCH %s ORDER BY rank LIMIT %s",
+                    [f"repo_id : ({match})", FUZZY_CANDIDATES],
+                )
+                rows += cursor.fetchall()
+            return [(pk, *repo_id.split("/", 1)) for pk, repo_id in dict(rows).items()]
+        return [(pk, *repo_id.split("/", 1)) for pk, repo_id in cursor.fetchall()]
+
+
+# --- full text ----------------------------------------------------------------------------------
+
+
+def full_text_candidates(queryset: QuerySet, text: str, bound: int) -> tuple[dict[int, float], Q]:
+    """(id -> text score in [0, 1) for up to ``bound`` matches, the condition of all matches).
+
+    Every word must match; when that leaves fewer than ``FEW`` matches among the candidates of a query of
+    several words (a description typed as a sentence), any word may, ranked by how many and how rare."""
+    scores, condition = _full_text(queryset, text, bound, every_word=True)
+    if len(scores) < FEW and len(_words(text)) > 1:
+        scores, condition = _full_text(queryset, text, bound, every_word=False)
+    return scores, condition
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.lower()).split()[:16]
+
+
+def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> tuple[dict[int, float], Q]:
+    words = _words(text)
+    if not words:
+        return {}, Q(pk__in=[])
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank
 
-        query = SearchQuery(text, config="simple", search_type="websearch") | SearchQuery(
-            text, config="english", search_type="websearch"
+        raw = (" & " if every_word else " | ").join(words)
+        query = SearchQuery(raw, config="simple", search_type="raw") | SearchQuery(
+            raw, config="english", search_type="raw"
         )
-        # ts_rank is a real; as a double its exact value survives the round trip through a cursor.
-        rank = Cast(SearchRank(F("search_vector"), query), FloatField())
-        return queryset.filter(search_vector=query).annotate(rank=rank)
-    return _fallback(queryset, text)
+        condition = Q(search_vector=query)
+        rank = SearchRank(F("search_vector"), query)
+        rows = (  # the most downloaded matches (a walk of the downloads index for a common word)
+            queryset.filter(condition)
+            .order_by("-downloads", "-id")
+            .annotate(text_rank=rank)
+            .values_list("pk", "text_rank")[:bound]
+        )
+        return {pk: value / (1.0 + value) for pk, value in rows}, condition
+    table = f"{queryset.model._meta.db_table}_fts_words"
+    expression = (" AND " if every_word else " OR ").join(f'"{word}"' for word in words)
+    matches = RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
+    with connection.cursor() as cursor:  # FTS5's own best bm25 matches (the name weighs 10, the rest 1)
+        cursor.execute(
+            f"SELECT rowid, -bm25({table}, 10.0, 1.0) FROM {table} WHERE {table} MATCH %s "
+            f"ORDER BY bm25({table}, 10.0, 1.0) LIMIT %s",
+            [expression, bound],
+        )
+        best = {pk: max(value, 0.0) / (1.0 + max(value, 0.0)) for pk, value in cursor.fetchall()}
+    return _restrict(queryset, best), Q(pk__in=matches)
 
 
-def _fallback(queryset: QuerySet, text: str) -> QuerySet:
-    model = queryset.model
-    through = model.tasks.through
-    owner_column = f"{model._meta.model_name}_id"
-    words = text.split()[:8]
-    rank = Value(0.0, output_field=FloatField())
-    for word in words:
-        in_tasks = Exists(
-            through.objects.filter(**{owner_column: OuterRef("pk")}).filter(
-                Q(task__name__icontains=word) | Q(task__slug__icontains=word)
+# --- type-ahead -----------------------------------------------------------------------------------
+
+SUGGEST_LIMIT = 10
+SUGGEST_CANDIDATES = 200
+
+
+def suggest(user, text: str, limit: int = SUGGEST_LIMIT) -> dict[str, list[dict]]:
+    """The best ``limit`` models, datasets and users for what has been typed so far: id matches only
+    (exact > prefix > substring), popular first within a tier, among what ``user`` may see. Users are
+    listed only when they own something ``user`` may see (a private account is not revealed)."""
+    from accounts.models import User
+    from catalog.models import Dataset, MLModel
+
+    text = " ".join((text or "").split())[:MAX_QUERY]
+    found: dict[str, list[dict]] = {"models": [], "datasets": [], "users": []}
+    if not text:
+        return found
+    for plural, model_cls in (("models", MLModel), ("datasets", Dataset)):
+        visible = model_cls.objects.visible_to(user).order_by()
+        fields = ("pk", "owner__username", "name", "downloads")
+        if len(text) < 3:  # no trigram to look up: the most downloaded names starting with it
+            rows = list(
+                visible.filter(name__istartswith=text).order_by("-downloads", "-id").values_list(*fields)[:limit]
             )
+        else:
+            rows = list(visible.filter(name__istartswith=text).values_list(*fields)[:SUGGEST_CANDIDATES])
+            if len(rows) < limit:
+                rows += visible.filter(id_condition(model_cls, text)).values_list(*fields)[:SUGGEST_CANDIDATES]
+            rows = list({row[0]: row for row in rows}.values())
+        ranked = sorted(
+            ((id_score(text, owner, name), downloads or 0, pk, owner, name) for pk, owner, name, downloads in rows),
+            key=lambda row: (-int(row[0]), -row[1], -row[0], -row[2]),
         )
-        text_fields = Q(card__icontains=word)
-        if hasattr(model, "objective"):
-            text_fields |= Q(objective__icontains=word)
-        queryset = queryset.filter(Q(name__icontains=word) | text_fields | in_tasks)
-        rank = rank + Case(When(name__icontains=word, then=Value(1.0)), default=Value(0.2), output_field=FloatField())
-    return queryset.annotate(rank=rank)
+        found[plural] = [{"id": f"{owner}/{name}", "kind": model_cls.kind} for _, _, _, owner, name in ranked[:limit]]
+    owners = User.objects.filter(is_active=True, username__istartswith=text).order_by("username")
+    seen = Exists(MLModel.objects.visible_to(user).filter(owner=OuterRef("pk"))) | Exists(
+        Dataset.objects.visible_to(user).filter(owner=OuterRef("pk"))
+    )
+    found["users"] = [{"username": name} for name in owners.filter(seen).values_list("username", flat=True)[:limit]]
+    return found

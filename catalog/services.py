@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts import audit
-from catalog import cache_scopes
+from catalog import cache_scopes, semantic
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -135,6 +135,7 @@ def _finish_save(user, asset, data: dict, before: dict | None, request) -> None:
     _set_m2m(asset, data)
     if "authors" in data:
         asset.authors.set(data["authors"])
+    semantic.schedule_embedding(asset)  # after the commit; a no-op when the embedded text is unchanged
     audit.record(
         "asset.create" if before is None else "asset.update",
         actor=user,

@@ -48,3 +48,27 @@ def warm_facets() -> dict[str, int]:
     from catalog.api.facets import warm_shared_facets
 
     return warm_shared_facets()
+
+
+@shared_task(acks_late=True)
+def embed_asset(kind: str, asset_id: int) -> bool:
+    """Recompute one asset's search embedding (nothing when its text did not change or it is gone), and
+    rebuild the vector index once the vectors changed since its build pass OMH_SEARCH_REBUILD_AFTER."""
+    from django.conf import settings
+
+    from catalog import semantic
+    from catalog.models import Dataset, MLModel
+
+    model_cls = MLModel if kind == "model" else Dataset
+    done = sum(semantic.embed_assets(model_cls, [asset_id]))
+    if semantic.delta_size(kind) > settings.SEARCH_REBUILD_AFTER:
+        semantic.vector_index(kind).build()
+    return bool(done)
+
+
+@shared_task(acks_late=True)
+def rebuild_vector_indexes() -> dict[str, int]:
+    """Rebuild the HNSW index of models and datasets from the stored vectors (beat; safe any time)."""
+    from catalog import semantic
+
+    return semantic.rebuild_indexes()

@@ -421,3 +421,24 @@ LOGGING = {
         "celery.app.trace": {"level": "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"},
     },
 }
+
+# --- Search (catalog/search.py, catalog/semantic.py; docs/search.md) --------------------------
+# Matches ranked exactly per query (the rest follow by id): the bound that keeps a common word cheap.
+SEARCH_RANKED_CANDIDATES = env_int("OMH_SEARCH_RANKED_CANDIDATES", 500)
+# "keyword" (id matching + full text) or "hybrid" (also vectors, reciprocal-rank fusion) without ?mode=.
+SEARCH_DEFAULT_MODE = env_str("OMH_SEARCH_DEFAULT_MODE", "hybrid")
+# The HNSW index files (memory-mapped by every worker: shared storage when web and workers are apart).
+SEARCH_VECTOR_INDEX_DIR = Path(env_str("OMH_SEARCH_VECTOR_INDEX_DIR", str(VAR_DIR / "search-index")))
+SEARCH_HNSW_CONNECTIVITY = env_int("OMH_SEARCH_HNSW_CONNECTIVITY", 16)
+SEARCH_HNSW_EXPANSION_ADD = env_int("OMH_SEARCH_HNSW_EXPANSION_ADD", 64)
+SEARCH_HNSW_EXPANSION_SEARCH = env_int("OMH_SEARCH_HNSW_EXPANSION_SEARCH", 64)
+# Vectors changed since the index was built are scanned exactly; past this many the task rebuilds it.
+SEARCH_REBUILD_AFTER = env_int("OMH_SEARCH_REBUILD_AFTER", 5000)
+# Index candidates looked at before a narrow filter falls back to an exact scan of what it allows.
+SEARCH_MAX_VECTOR_CANDIDATES = env_int("OMH_SEARCH_MAX_VECTOR_CANDIDATES", 4000)
+# Beat rebuilds the vector index this often (and embed_asset when the delta grows past the bound above).
+SEARCH_REBUILD_SECONDS = env_float("OMH_SEARCH_REBUILD_SECONDS", 3600.0)
+CELERY_BEAT_SCHEDULE["rebuild-vector-index"] = {
+    "task": "catalog.tasks.rebuild_vector_indexes",
+    "schedule": max(60.0, SEARCH_REBUILD_SECONDS),
+}

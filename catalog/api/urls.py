@@ -1,5 +1,6 @@
 from django.urls import path
 
+from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
 from catalog.api.scoring import DatasetScoreView
@@ -33,6 +34,11 @@ def asset_routes(detail, by_id, prefix: str) -> list:
             name=f"{prefix}-commit",
         ),
         path(f"{prefix}/{one}/refs/", v.RefsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-refs"),
+        path(
+            f"{prefix}/{one}/similar/",
+            search_views.SimilarView.as_view(asset_model=detail.asset_model),
+            name=f"{prefix}-similar",
+        ),
         path(f"{prefix}/{one}/like/", v.LikeView.as_view(asset_model=detail.asset_model), name=f"{prefix}-like"),
         path(f"{prefix}/{one}/refs/tags/", v.TagsView.as_view(asset_model=detail.asset_model), name=f"{prefix}-tags"),
         path(
@@ -83,4 +89,5 @@ urlpatterns = [
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
+    path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
 ]

@@ -46,3 +46,4 @@ from catalog.models.files import FileVersion, RepoFile, UploadSession  # noqa: F
 from catalog.models.loading import LoadedRecord  # noqa: F401
 from catalog.models.revisions import Commit, CommitChange, Ref, compute_oid, version_identity  # noqa: F401
 from catalog.models.likes import Like  # noqa: F401
+from catalog.models.embeddings import SearchEmbedding  # noqa: F401

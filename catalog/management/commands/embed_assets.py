@@ -1,0 +1,49 @@
+"""Compute the search embeddings of models and datasets (catalog.semantic) and build the vector index."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog import semantic
+from catalog.models import Dataset, MLModel
+from openmodelhub.progress import progress
+
+KINDS = {"models": MLModel, "datasets": Dataset}
+
+
+class Command(BaseCommand):
+    help = (
+        "Embed every model and dataset whose text changed since its embedding was computed (with the "
+        "encoder bundled in the wordllama package, on CPU, offline), then rebuild the HNSW vector index "
+        "that semantic, hybrid and similar-asset searches read. Safe to run again: unchanged assets are skipped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--kind", choices=sorted(KINDS), action="append", help="only models or datasets")
+        parser.add_argument("--force", action="store_true", help="recompute every embedding, changed or not")
+        parser.add_argument("--batch", type=int, default=256, help="assets embedded per batch (default 256)")
+        parser.add_argument("--skip-index", action="store_true", help="leave the vector index as it is")
+        parser.add_argument("--index-only", action="store_true", help="only rebuild the vector index")
+
+    def handle(self, *args, kind, force, batch, skip_index, index_only, **options):
+        if batch < 1 or batch > 10_000:
+            raise CommandError("--batch must be from 1 to 10000")
+        if skip_index and index_only:
+            raise CommandError("--skip-index and --index-only exclude each other")
+        verbosity = options["verbosity"]
+        for plural in kind or sorted(KINDS, reverse=True):
+            model_cls = KINDS[plural]
+            if not index_only:
+                started = time.monotonic()
+                with progress(model_cls.objects.count(), plural, stdout=self.stdout, verbosity=verbosity) as bar:
+                    for done in semantic.embed_assets(model_cls, force=force, batch=batch):
+                        bar.advance(done)
+                if verbosity:
+                    self.stdout.write(f"{plural}: embedded in {time.monotonic() - started:.1f} s")
+            if not skip_index:
+                started = time.monotonic()
+                count = semantic.vector_index(model_cls.kind).build()
+                if verbosity:
+                    self.stdout.write(f"{plural}: {count} vectors indexed in {time.monotonic() - started:.1f} s")

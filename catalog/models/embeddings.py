@@ -1,0 +1,24 @@
+"""One search embedding per model or dataset (catalog.semantic writes and searches them)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from catalog.models.base import exactly_one_asset
+from catalog.models.datasets import Dataset
+from catalog.models.mlmodels import MLModel
+
+
+class SearchEmbedding(models.Model):
+    model = models.OneToOneField(MLModel, null=True, blank=True, on_delete=models.CASCADE, related_name="embedding")
+    dataset = models.OneToOneField(Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="embedding")
+    vector = models.BinaryField(help_text="float32 little-endian, L2-normalised")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the encoder and the embedded text")
+    encoder = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [exactly_one_asset("searchembedding")]
+
+    def __str__(self) -> str:
+        return f"embedding of {'model' if self.model_id else 'dataset'} {self.model_id or self.dataset_id}"

@@ -1,0 +1,318 @@
+"""Semantic search: one embedding per model and dataset, stored in the database, searched through an
+HNSW index.
+
+The encoder is WordLlama ``l2_supercat`` (256 dimensions, MIT), whose weights (a 16 MB token-embedding
+table distilled from Llama-family models) and tokenizer ship inside the ``wordllama`` wheel on PyPI. It
+is a static embedding: a text's vector is the normalised average of its tokens' rows, so it runs on any
+CPU with numpy, thousands of short texts a second, and never touches a network. Files are read from the
+installed package directly (wordllama's own loader falls back to a download when a path does not match;
+this one raises instead). See docs/search.md for the choice.
+
+Vectors (float32, L2-normalised) live in ``SearchEmbedding`` rows, written by the ``embed_asset`` task
+when an asset changes and by ``manage.py embed_assets``. Searches read an HNSW index (usearch) of every
+vector as of its last build (``manage.py embed_assets --rebuild-index``, or beat), memory-mapped so that
+many workers share one copy, plus an exact scan of the rows changed since that build (the delta).
+Candidates are always narrowed through the caller's ``visible_to`` queryset: the index knows ids only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+ENCODER = "wordllama-l2_supercat-256"
+DIMENSIONS = 256
+MAX_TEXT = 4000  # characters of card text embedded: the start of a card says what the asset is
+
+
+@dataclass(frozen=True)
+class Encoder:
+    name: str
+    inference: object
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors (float32), one row per text."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        vectors = np.asarray(self.inference.embed(texts, norm=True), dtype=np.float32)
+        return vectors
+
+
+@cache
+def encoder() -> Encoder:
+    """The bundled model, loaded once per process from the installed wheel's files (no network)."""
+    import wordllama
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+    from wordllama.inference import WordLlamaInference
+
+    root = Path(wordllama.__file__).parent
+    weights, tokenizer = root / "weights" / "l2_supercat_256.safetensors", root / "tokenizers"
+    tokenizer = tokenizer / "l2_supercat_tokenizer_config.json"
+    if not weights.is_file() or not tokenizer.is_file():
+        raise RuntimeError(f"The wordllama package has no bundled l2_supercat weights under {root}")
+    with safe_open(str(weights), framework="np", device="cpu") as handle:
+        table = handle.get_tensor("embedding.weight")
+    return Encoder(ENCODER, WordLlamaInference(table, Tokenizer.from_file(str(tokenizer))))
+
+
+# --- what is embedded -------------------------------------------------------------------------
+
+
+def _words(name: str) -> str:
+    """``bert-base-uncased`` -> ``bert base uncased`` (the tokenizer sees the parts of an id)."""
+    return "".join(c if c.isalnum() else " " for c in name)
+
+
+def asset_text(asset) -> str:
+    """Name, tasks, media, licence, architecture and the start of the card; for datasets also the
+    objective, domains and the files' columns with their types."""
+    parts = [f"{asset.owner.username}/{asset.name}", _words(asset.name)]
+    parts += [f"{task.name} {task.slug.replace('-', ' ')}" for task in asset.tasks.all()]
+    parts += [f"{media.slug} data" for media in asset.media.all()]
+    if asset.license_id:
+        parts.append(f"licence {asset.license.name}")
+    if asset.kind == "model":
+        parts += [asset.architecture_family or "", asset.architecture_name or ""]
+    else:
+        parts += [asset.objective, *(domain.name for domain in asset.domains.all())]
+        columns = [
+            f"{column.name} {column.data_type_interpreted or column.data_type_original}"
+            for data_file in asset.files.all()
+            for column in data_file.columns.all()
+        ]
+        if columns:
+            parts.append("columns: " + ", ".join(columns[:200]))
+    parts.append((asset.card or "")[:MAX_TEXT])
+    return "\n".join(part for part in parts if part)
+
+
+def _prefetched(model_cls) -> QuerySet:
+    queryset = model_cls.objects.select_related("owner", "license").prefetch_related("tasks", "media")
+    if model_cls.__name__ == "Dataset":
+        queryset = queryset.prefetch_related("domains", "files__columns")
+    return queryset
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(f"{ENCODER}\n{text}".encode()).hexdigest()
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_bytes(raw: bytes) -> np.ndarray:
+    return np.frombuffer(bytes(raw), dtype="<f4")
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False, batch: int = 256):
+    """Embed the given assets (every asset when ``ids`` is None), skipping those whose text did not
+    change; yields the number done after each batch. Safe to run twice."""
+    from catalog.models import SearchEmbedding
+
+    column = "model_id" if model_cls.__name__ == "MLModel" else "dataset_id"
+    queryset = _prefetched(model_cls).order_by("pk")
+    if ids is not None:
+        queryset = queryset.filter(pk__in=ids)
+    last = 0
+    while True:
+        assets = list(queryset.filter(pk__gt=last)[:batch])
+        if not assets:
+            return
+        last = assets[-1].pk
+        texts = {asset.pk: asset_text(asset) for asset in assets}
+        known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
+        todo = [pk for pk, text in texts.items() if force or known.get(pk) != digest(text)]
+        vectors = encoder().encode([texts[pk] for pk in todo])
+        with transaction.atomic():
+            for pk, vector in zip(todo, vectors, strict=True):
+                SearchEmbedding.objects.update_or_create(
+                    **{column: pk},
+                    defaults={"vector": to_bytes(vector), "digest": digest(texts[pk]), "encoder": ENCODER},
+                )
+        yield len(assets)
+
+
+def schedule_embedding(asset) -> None:
+    """Queue the asset's re-embedding once the transaction that changed it commits."""
+    from catalog.tasks import embed_asset
+
+    kind, pk = asset.kind, asset.pk
+    transaction.on_commit(lambda: embed_asset.delay(kind, pk))
+
+
+# --- the vector index -------------------------------------------------------------------------
+
+
+def _index_dir() -> Path:
+    return Path(settings.SEARCH_VECTOR_INDEX_DIR)
+
+
+class VectorIndex:
+    """The HNSW index of one asset kind as of its last build, plus the delta since then."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.path = _index_dir() / f"{kind}.usearch"
+        self.meta_path = _index_dir() / f"{kind}.json"
+        self._index, self._built_at, self._mtime = None, None, None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        """The memory-mapped index, reopened when a rebuild replaced the file."""
+        from usearch.index import Index
+
+        try:
+            mtime = self.meta_path.stat().st_mtime
+        except FileNotFoundError:
+            return None, None
+        with self._lock:
+            if mtime != self._mtime:
+                meta = json.loads(self.meta_path.read_text())
+                self._index = Index.restore(str(self.path), view=True) if meta["count"] else None
+                self._built_at = timezone.datetime.fromisoformat(meta["built_at"])
+                self._mtime = mtime
+            return self._index, self._built_at
+
+    def build(self) -> int:
+        """Index every stored vector of this kind; the new file replaces the old one atomically."""
+        from usearch.index import Index
+
+        from catalog.models import SearchEmbedding
+
+        column = "model_id" if self.kind == "model" else "dataset_id"
+        started = timezone.now()
+        rows = SearchEmbedding.objects.filter(**{f"{column}__isnull": False}, encoder=ENCODER)
+        index = Index(
+            ndim=DIMENSIONS,
+            metric="ip",
+            dtype="f16",
+            connectivity=settings.SEARCH_HNSW_CONNECTIVITY,
+            expansion_add=settings.SEARCH_HNSW_EXPANSION_ADD,
+            expansion_search=settings.SEARCH_HNSW_EXPANSION_SEARCH,
+        )
+        count, keys, vectors = 0, [], []
+        for pk, raw in rows.values_list(column, "vector").iterator(chunk_size=5000):
+            keys.append(pk)
+            vectors.append(from_bytes(raw))
+            if len(keys) >= 5000:
+                index.add(np.asarray(keys, dtype=np.uint64), np.vstack(vectors))
+                count, keys, vectors = count + len(keys), [], []
+        if keys:
+            index.add(np.asarray(keys, dtype=np.uint64), np.vstack(vectors))
+            count += len(keys)
+        _index_dir().mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".usearch.partial")
+        index.save(str(partial))
+        os.replace(partial, self.path)
+        meta = self.meta_path.with_suffix(".json.partial")
+        meta.write_text(json.dumps({"built_at": started.isoformat(), "count": count, "encoder": ENCODER}))
+        os.replace(meta, self.meta_path)
+        return count
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(asset id, cosine similarity) of the ``k`` nearest vectors, best first (the index's
+        approximate answer merged with an exact scan of what changed since it was built)."""
+        from catalog.models import SearchEmbedding
+
+        column = "model_id" if self.kind == "model" else "dataset_id"
+        index, built_at = self._load()
+        changed = SearchEmbedding.objects.filter(**{f"{column}__isnull": False}, encoder=ENCODER)
+        if built_at is not None:
+            changed = changed.filter(updated_at__gte=built_at)
+        scores: dict[int, float] = {}
+        if index is not None:
+            found = index.search(vector.astype(np.float32), k)
+            for key, distance in zip(found.keys.tolist(), found.distances.tolist(), strict=True):
+                scores[int(key)] = 1.0 - float(distance)
+        delta = list(changed.values_list(column, "vector"))  # kept short: embed_asset rebuilds past a bound
+        if delta:
+            matrix = np.vstack([from_bytes(raw) for _, raw in delta])
+            for (pk, _), score in zip(delta, (matrix @ vector).tolist(), strict=True):
+                scores[pk] = float(score)  # the stored vector wins over the indexed one
+        return sorted(scores.items(), key=lambda item: (-item[1], -item[0]))[:k]
+
+
+@cache
+def vector_index(kind: str) -> VectorIndex:
+    return VectorIndex(kind)
+
+
+def rebuild_indexes() -> dict[str, int]:
+    return {kind: vector_index(kind).build() for kind in ("model", "dataset")}
+
+
+def delta_size(kind: str) -> int:
+    """How many vectors changed since the kind's index was built (all of them when it never was)."""
+    from catalog.models import SearchEmbedding
+
+    index = vector_index(kind)
+    _, built_at = index._load()
+    rows = SearchEmbedding.objects.filter(**{f"{'model' if kind == 'model' else 'dataset'}_id__isnull": False})
+    return rows.filter(updated_at__gte=built_at).count() if built_at else rows.count()
+
+
+def vector_ranking(queryset: QuerySet, text: str, k: int) -> list[tuple[int, float]]:
+    """The assets of ``queryset`` (visible_to and filters already applied) nearest to the query text."""
+    vector = encoder().encode([text])[0]
+    return nearest_in(queryset, vector, k)
+
+
+def nearest_in(queryset: QuerySet, vector: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:
+    """The ``k`` nearest among ``queryset``: index candidates, oversampled, narrowed by the queryset;
+    widened while too few survive (a narrow filter), up to an exact scan of the queryset's vectors."""
+    kind = queryset.model.kind
+    wanted = k + (1 if exclude else 0)
+    fetch = max(wanted * 4, 50)
+    while True:
+        ranked = [(pk, score) for pk, score in vector_index(kind).nearest(vector, fetch) if pk != exclude]
+        allowed = set(queryset.filter(pk__in=[pk for pk, _ in ranked]).values_list("pk", flat=True))
+        kept = [(pk, score) for pk, score in ranked if pk in allowed]
+        if len(kept) >= k or len(ranked) < fetch - 1:
+            return kept[:k]
+        if fetch >= settings.SEARCH_MAX_VECTOR_CANDIDATES:
+            return _exact(queryset, vector, k, exclude)
+        fetch *= 4
+
+
+def _exact(queryset: QuerySet, vector: np.ndarray, k: int, exclude: int | None) -> list[tuple[int, float]]:
+    from catalog.models import SearchEmbedding
+
+    column = "model_id" if queryset.model.kind == "model" else "dataset_id"
+    rows = SearchEmbedding.objects.filter(**{f"{column}__in": queryset.values("pk")}, encoder=ENCODER)
+    scores = [(pk, float(from_bytes(raw) @ vector)) for pk, raw in rows.values_list(column, "vector") if pk != exclude]
+    return sorted(scores, key=lambda item: (-item[1], -item[0]))[:k]
+
+
+def similar(asset, queryset: QuerySet, k: int = 6) -> list[int]:
+    """Ids of the assets of ``queryset`` (the caller's visible_to) most similar to ``asset``."""
+    from catalog.models import SearchEmbedding
+
+    column = "model_id" if asset.kind == "model" else "dataset_id"
+    raw = SearchEmbedding.objects.filter(**{column: asset.pk}).values_list("vector", flat=True).first()
+    if raw is None:
+        return []
+    return [pk for pk, _ in nearest_in(queryset, from_bytes(raw), k, exclude=asset.pk)]
+
+
+def similar_rows(asset, queryset: QuerySet, k: int = 6) -> list:
+    """The rows of ``queryset`` (the caller's visible_to list queryset) most similar to ``asset``, nearest
+    first: the "Similar models" / "Similar datasets" of pages and API."""
+    ids = similar(asset, queryset, k)
+    rows = {row.pk: row for row in queryset.filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
