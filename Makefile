@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install install-dev browser run test lint migrate demo clean
+.PHONY: install install-dev browser run test lint migrate demo worker files-worker clean
 
 # `install`: the runtime (requirements.txt), enough to serve and to run workers; `install-dev` adds the
 # test and lint tools (requirements-dev.txt) for `make test` and `make lint`.
@@ -34,6 +34,15 @@ demo: migrate
 # printed by demo_setup is the one runserver listens on.
 run: demo
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Workers, for a hub with REDIS_URL (tasks are not run eagerly then): light tasks (caches, audit
+# checkpoints, the pipeline sweep) and file processing each on a queue of their own; README's production
+# start also runs `celery -A openmodelhub beat`.
+worker: install
+	$(VENV)/bin/celery -A openmodelhub worker -Q celery -n light@%h -l info
+
+files-worker: install
+	$(VENV)/bin/celery -A openmodelhub worker -Q $${OMH_FILES_QUEUE:-files} -n files@%h -l info
 
 # The browser tests drive Debian's Chromium (no browser download): install it when it is missing and
 # apt is usable (root, or password-less sudo); otherwise those tests skip and say why.
