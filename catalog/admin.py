@@ -29,7 +29,7 @@ from licensing.admin import (
     ModelComplianceAdminMixin,
     reanalyse_license,
 )
-from licensing.services import complete_license_fields
+from licensing.services import complete_license_fields, expression_of
 from openmodelhub.admin import CountColumnsMixin, ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -75,6 +75,7 @@ def resolve_declared_license(asset, changed: list[str]) -> None:
         return
     for name, value in complete_license_fields(given).items():
         setattr(asset, name, value)
+    asset.license_expression = expression_of(asset.license, asset.license_declared)
 
 
 class AuditedAssetAdmin(admin.ModelAdmin):

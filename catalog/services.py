@@ -158,6 +158,11 @@ def _apply(asset, fields: list[str], data: dict) -> None:
     for field in fields:
         if field in data:
             setattr(asset, field, data[field])
+    if "license_declared" in data or "license" in data:
+        from licensing.services import expression_of
+
+        # the parsed AND / OR expression is kept next to the licence, whichever door declared it
+        asset.license_expression = expression_of(asset.license, asset.license_declared)
 
 
 @transaction.atomic

@@ -58,6 +58,8 @@ class Item:
     files: list[tuple[str, str, int]] = field(default_factory=list)  # (path, sha256, size)
     withheld: bool = False  # hidden, with a declared licence that matches nothing: say so, not what it says
     ref: str = ""  # how the document refers to it: "model-12", or "hidden-model-1" for a hidden asset
+    expression: str = ""  # the stored AND / OR expression, in SPDX ids (``expression_ids``)
+    revision: str = ""  # the commit main points at ("" while the repository has none)
 
     @property
     def full_name(self) -> str:
@@ -88,6 +90,11 @@ def collect(model, viewer) -> Inventory:
     datasets = Dataset.objects.filter(pk__in=dataset_ids).select_related("owner", "license").prefetch_related("media")
     data_items = {d.pk: _dataset_item(d, d.pk not in visible_datasets) for d in datasets}
     attach_file_hashes([i for i in items.values() if not i.hidden], [i for i in data_items.values() if not i.hidden])
+    _attach_expressions(
+        [*models, *datasets],
+        {**{("model", k): v for k, v in items.items()}, **{("dataset", k): v for k, v in data_items.items()}},
+    )
+    _attach_revisions([i for i in items.values() if not i.hidden], [i for i in data_items.values() if not i.hidden])
     ordered = sorted(items.values(), key=lambda i: (i.pk != model.pk, i.pk))
     data_ordered = sorted(data_items.values(), key=lambda i: i.pk)
     _assign_refs([*ordered, *data_ordered])
@@ -99,6 +106,43 @@ def collect(model, viewer) -> Inventory:
         [(refs["model", m], refs["model", b], r) for m, b, r in lineage if ("model", b) in refs],
         [(refs["model", m], refs["dataset", d], r) for m, d, r in links if ("dataset", d) in refs],
     )
+
+
+def _attach_expressions(assets, items: dict) -> None:
+    """The stored AND / OR expressions, with each licence key written as its SPDX id (one query)."""
+    from licensing.compliance import expression_keys
+    from licensing.models import License
+
+    combined = [(a, items[a.kind, a.pk]) for a in assets if a.license_expression and a.license_id]
+    keys = {key for a, _ in combined for key in expression_keys(a.license_expression)}
+    ids = {
+        key: spdx or _license_ref(key)
+        for key, spdx in License.objects.filter(key__in=keys).values_list("key", "spdx_id")
+    }
+    for asset, item in combined:
+        item.expression = expression_ids(asset.license_expression, ids)
+
+
+def expression_ids(expression: str, ids: dict[str, str]) -> str:
+    """``apache-2.0 AND (mit OR x)`` with each licence key replaced by its SPDX id (or LicenseRef-)."""
+    return re.sub(
+        r"[^\s()]+",
+        lambda m: m.group(0) if m.group(0) in ("AND", "OR", "WITH") else ids.get(m.group(0), _license_ref(m.group(0))),
+        expression,
+    )
+
+
+def _attach_revisions(models: list[Item], datasets: list[Item]) -> None:
+    """The commit ``main`` points at for each visible asset (catalog.revisions.head, for many at once)."""
+    from catalog.models import Ref
+
+    for kind, items in (("model", models), ("dataset", datasets)):
+        by_pk = {i.pk: i for i in items}
+        if not by_pk:
+            continue
+        refs = Ref.objects.filter(name=Ref.MAIN, **{f"{kind}_id__in": list(by_pk)})
+        for pk, oid in refs.values_list(f"{kind}_id", "commit__oid"):
+            by_pk[pk].revision = oid or ""
 
 
 def _assign_refs(items: list[Item]) -> None:
@@ -237,27 +281,39 @@ class _SpdxGraph:
     def relationship(self, local: str, kind: str, source: str, target: str, **props) -> None:
         self.element("Relationship", local, relationshipType=kind, **props, **{"from": source, "to": [target]})
 
-    def licence(self, item: Item) -> str | None:
-        declared = _spdx_licence_expression(item)
-        if declared is None:
-            return None
-        expression, comment = declared
+    def licence(self, expression: str, comment: str = "") -> str:
+        """The LicenseExpression element of ``expression`` (each expression once per document)."""
         if expression not in self.licences:
+            props = {"simplelicensing_licenseExpression": expression}
+            if comment:
+                props["comment"] = comment
             self.licences[expression] = self.element(
-                "simplelicensing_LicenseExpression",
-                f"license-{len(self.licences) + 1}",
-                simplelicensing_licenseExpression=expression,
-                comment=comment,
+                "simplelicensing_LicenseExpression", f"license-{len(self.licences) + 1}", **props
             )
         return self.licences[expression]
 
     def package(self, item: Item) -> str:
-        """The item's package, its declared licence and its files; returns the package's id."""
+        """The item's package, its declared and concluded licence and its files; returns the package's id.
+
+        The AI and Dataset profiles require exactly one of each per package: what the asset declares
+        (``NoAssertionLicense`` when it declares nothing) and what the hub concluded it is under (the
+        resolved licence or the whole AND / OR expression; ``NoAssertionLicense`` when nothing known)."""
         kind, local, props = _spdx_package(item)
         package = self.element(kind, local, **props)
-        lic = self.licence(item)
-        if lic:
-            self.relationship(f"{item.ref}-license", "hasDeclaredLicense", package, lic)
+        declared = _spdx_declared(item)
+        concluded = _spdx_concluded(item)
+        self.relationship(
+            f"{item.ref}-declared-license",
+            "hasDeclaredLicense",
+            package,
+            self.licence(*declared) if declared else NO_ASSERTION_LICENSE,
+        )
+        self.relationship(
+            f"{item.ref}-concluded-license",
+            "hasConcludedLicense",
+            package,
+            self.licence(*concluded) if concluded else NO_ASSERTION_LICENSE,
+        )
         for n, (path, sha256, size) in enumerate(item.files, start=1):
             file_id = self.element(
                 "software_File",
@@ -271,16 +327,35 @@ class _SpdxGraph:
         return package
 
 
-def _spdx_licence_expression(item: Item) -> tuple[str, str] | None:
-    """The licence expression and comment for an item, or None when it declares no licence."""
-    if item.license_key:
-        return item.license_spdx or _license_ref(item.license_key), item.license_name
+NO_ASSERTION_LICENSE = "expandedlicensing_NoAssertionLicense"  # SPDX 3.0.1's individual: nothing can be said
+
+
+def _known_expression(item: Item) -> tuple[str, str] | None:
+    """The licence the hub resolved the item to (the whole expression when it combines licences)."""
+    if not item.license_key:
+        return None
+    if item.expression:
+        return item.expression, f"Resolved from {item.declared!r}." if item.declared else ""
+    return item.license_spdx or _license_ref(item.license_key), item.license_name
+
+
+def _spdx_declared(item: Item) -> tuple[str, str] | None:
+    """What the item declares, as a licence expression and comment; None when it declares nothing."""
+    if item.license_key and (item.declared or not item.hidden):
+        return _known_expression(item)
     if item.declared:
         slug = re.sub(r"[^a-z0-9]+", "-", item.declared.lower()).strip("-")
         return _license_ref("omh-declared-" + slug), f"Declared as {item.declared!r}; not a licence known to the hub."
     if item.withheld:
         return _license_ref("omh-unrecognised"), WITHHELD_LICENSE
+    if item.license_key:
+        return _known_expression(item)
     return None
+
+
+def _spdx_concluded(item: Item) -> tuple[str, str] | None:
+    """What the hub concluded the item is under: a known licence with known terms; None otherwise."""
+    return _known_expression(item) if item.license_key else None
 
 
 def spdx_document(inv: Inventory) -> dict:
@@ -353,6 +428,8 @@ def cyclonedx_license_ids() -> frozenset[str]:
 
 
 def _cdx_licenses(item: Item) -> list[dict]:
+    if item.license_key and item.expression:
+        return [{"expression": item.expression}]
     if item.license_key:
         if item.license_spdx in cyclonedx_license_ids():
             return [{"license": {"id": item.license_spdx}}]
@@ -367,6 +444,29 @@ def _cdx_licenses(item: Item) -> list[dict]:
     return []
 
 
+def purl(item: Item) -> str:
+    """``pkg:huggingface/owner/name@<commit>``: the Hugging Face package URL the hub's /hf/ protocol answers
+    to, at the commit ``main`` points at; without a version while the repository has no commit."""
+    from packageurl import PackageURL
+
+    qualifiers = {"repository_type": "dataset"} if item.kind == "dataset" else None
+    return PackageURL(
+        type="huggingface", namespace=item.owner, name=item.name, version=item.revision or None, qualifiers=qualifiers
+    ).to_string()
+
+
+# How a lineage relation reads in CycloneDX's pedigree: a quantization is the same model in another form.
+PEDIGREE = {"quantization": "variants"}
+
+
+def _cdx_reference(item: Item) -> dict:
+    """A component standing for ``item`` inside another's pedigree (no bom-ref: those are unique)."""
+    component = {"type": "machine-learning-model", "name": item.name if not item.hidden else compliance.HIDDEN_NAME}
+    if not item.hidden:
+        component |= {"group": item.owner, "purl": purl(item)}
+    return component
+
+
 def _cdx_component(item: Item, inv: Inventory) -> dict:
     component: dict = {
         "type": "machine-learning-model" if item.kind == "model" else "data",
@@ -375,29 +475,24 @@ def _cdx_component(item: Item, inv: Inventory) -> dict:
     }
     if not item.hidden:
         component["group"] = item.owner
+        if item.revision:
+            component["version"] = item.revision
         if item.description:
             component["description"] = item.description
+        component["purl"] = purl(item)
+        component["externalReferences"] = [{"type": "website", "url": item.url}]
     licenses = _cdx_licenses(item)
     if licenses:
         component["licenses"] = licenses
     if item.kind == "model":
-        trained = [d for m, d, role in inv.uses if m == item.ref and role != "evaluated_on"]
-        params: dict = {}
-        if item.tasks:
-            params["task"] = item.tasks[0]
-        if item.family:
-            params["architectureFamily"] = item.family
-        if item.architecture:
-            params["modelArchitecture"] = item.architecture
-        if trained:
-            params["datasets"] = [{"ref": ref} for ref in trained]
-        if params:
-            component["modelCard"] = {"modelParameters": params}
-        relations = [(b, r) for m, b, r in inv.lineage if m == item.ref]
-        if relations:
-            component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of {b}"} for b, r in relations]
+        _cdx_model(component, item, inv)
     else:
-        component["data"] = [{"type": "dataset", "name": component["name"]}]
+        data: dict = {"type": "dataset", "name": component["name"]}
+        if item.description:
+            data["description"] = item.description
+        if item.media:
+            data["classification"] = ", ".join(item.media)
+        component["data"] = [data]
     if item.files:
         component["components"] = [
             {
@@ -409,6 +504,36 @@ def _cdx_component(item: Item, inv: Inventory) -> dict:
             for n, (path, sha256, _size) in enumerate(item.files, start=1)
         ]
     return component
+
+
+def _cdx_model(component: dict, item: Item, inv: Inventory) -> None:
+    """The model card (parameters, the datasets it was trained and evaluated on) and the lineage as pedigree."""
+    trained = [d for m, d, role in inv.uses if m == item.ref and role != "evaluated_on"]
+    evaluated = [d for m, d, role in inv.uses if m == item.ref and role == "evaluated_on"]
+    params: dict = {}
+    if item.tasks:
+        params["task"] = item.tasks[0]
+    if item.family:
+        params["architectureFamily"] = item.family
+    if item.architecture:
+        params["modelArchitecture"] = item.architecture
+    if trained:
+        params["datasets"] = [{"ref": ref} for ref in trained]
+    card: dict = {}
+    if params:
+        card["modelParameters"] = params
+    if evaluated:
+        card["properties"] = [{"name": "openmodelhub:evaluatedOn", "value": ref} for ref in evaluated]
+    if card:
+        component["modelCard"] = card
+    by_ref = {i.ref: i for i in inv.models}
+    pedigree: dict[str, list] = {}
+    relations = [(b, r) for m, b, r in inv.lineage if m == item.ref and b in by_ref]
+    for base, relation in relations:
+        pedigree.setdefault(PEDIGREE.get(relation, "ancestors"), []).append(_cdx_reference(by_ref[base]))
+    if pedigree:
+        component["pedigree"] = pedigree
+        component["properties"] = [{"name": "openmodelhub:lineage", "value": f"{r} of {b}"} for b, r in relations]
 
 
 def cyclonedx_document(inv: Inventory) -> dict:

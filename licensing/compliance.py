@@ -21,6 +21,20 @@ from licensing.models import LicenseCategory as Cat
 from licensing.models import Relicensing, Reuse, Severity
 
 PURPOSES = ("commercial", "research", "redistribution")
+# Most to least permissive: an OR resolves to the first the user may choose, an AND to the last.
+CATEGORY_RANK = [
+    "public_domain",
+    "permissive",
+    "weak_copyleft",
+    "copyleft",
+    "use_restricted",
+    "no_derivatives",
+    "non_commercial",
+    "proprietary",
+    "unknown",
+]
+ANSWER_RANK = {"yes": 0, "conditional": 1, "unclear": 2, "no": 3}
+REUSE_RANK = [Reuse.FORBIDDEN, Reuse.UNSHARED, Reuse.UNDEFINED, Reuse.DERIVATIVE, Reuse.COPY, Reuse.INDEPENDENT]
 TRAINING_ROLES = ("trained_on", "fine_tuned_on")
 HIDDEN_NAME = "a private upstream asset"
 
@@ -40,7 +54,10 @@ CODES = {
     ),
     "successor-licence": "Released under a later version of the upstream licence's family; the earlier terms still "
     "govern the upstream material.",
+    "licence-choice": "A licence expression offers a choice (A OR B): the analysis takes the most permissive "
+    "choice that satisfies the terms or the purpose, and says which.",
 }
+MAX_CHOICES = 16  # an expression offering more alternatives than this is read by its resolved licence only
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +78,22 @@ class Terms:
     compatible: tuple[str, ...]
     successors: tuple[str, ...]  # later versions of the family a derivative may be released under
     is_known: bool  # the terms are known (the category is not "unknown")
+    keys: tuple[str, ...] = ()  # the licences combined by AND into these terms (``combine``); () for one licence
 
     @property
     def label(self) -> str:
+        if self.keys:
+            return self.name
         return self.spdx_id if self.spdx_id and not self.spdx_id.startswith("LicenseRef-") else self.name
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        return self.keys or (self.key,)
+
+    def carries(self, upstream: Terms) -> bool:
+        """These terms include ``upstream``'s licence or one it names as compatible (a derivative may use it)."""
+        mine = {*self.all_keys, *(k.lower() for k in self.spdx_id.split(" AND ") if k)}
+        return upstream.key in mine or bool(mine & set(upstream.compatible))
 
     @property
     def keeps_own_terms(self) -> bool:
@@ -84,6 +113,8 @@ class Node:
     license: Terms | None
     declared: str
     ref: str = ""  # "model:12" / "dataset:3": how findings refer to it
+    expression: str = ""  # the stored AND / OR expression of licence keys ("" for one licence)
+    choices: list[tuple[Terms, ...]] = field(default_factory=list)  # what the licensee may choose between
 
     def __post_init__(self) -> None:
         self.ref = f"{self.kind}:{self.id}"
@@ -95,6 +126,7 @@ class Graph:
     datasets: dict[int, Node] = field(default_factory=dict)
     bases: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     training: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    terms: dict[str, Terms] = field(default_factory=dict)  # by licence key, for the terms of expressions
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,20 +193,20 @@ def _graph_sql(scoped: bool, count: int = 0) -> str:
     LICENSE_COLUMNS = _license_columns()  # noqa: N806
     return f"""{cte}
         SELECT 'm', m.id, (SELECT username FROM {u} WHERE id = m.owner_id), m.name, m.visibility,
-               m.license_declared, NULL, NULL, {LICENSE_COLUMNS}
+               m.license_declared, NULL, NULL, {LICENSE_COLUMNS}, m.license_expression
           FROM {models_from} LEFT JOIN {lic} lic ON lic.id = m.license_id
         UNION ALL
-        SELECT 'e', l.base_id, NULL, NULL, NULL, NULL, l.model_id, l.relation, {NO_LICENSE}
+        SELECT 'e', l.base_id, NULL, NULL, NULL, NULL, l.model_id, l.relation, {NO_LICENSE}, NULL
           FROM {edges_from}
         UNION ALL
         SELECT 'd', d.id, (SELECT username FROM {u} WHERE id = d.owner_id), d.name, d.visibility,
-               d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}
+               d.license_declared, md.model_id, md.role, {LICENSE_COLUMNS}, d.license_expression
           FROM {links_from} JOIN {d} d ON d.id = md.dataset_id LEFT JOIN {lic} lic ON lic.id = d.license_id
          WHERE md.role IN ({roles})
     """
 
 
-PREPARED_NAME = "omh_licensing_lineage"
+PREPARED_NAME = "omh_licensing_lineage_2"  # renamed when the statement's columns change
 
 
 def load_graph(model_ids: list[int] | None) -> Graph:
@@ -189,7 +221,67 @@ def load_graph(model_ids: list[int] | None) -> Graph:
         else:
             cursor.execute(_graph_sql(model_ids is not None, len(ids)), ids * 2 if model_ids is not None else [])
         rows = cursor.fetchall()
-    return build_graph(rows)
+    graph = build_graph(rows)
+    _load_expression_terms(graph)
+    return graph
+
+
+def _load_expression_terms(graph: Graph) -> None:
+    """The terms of every licence named in an expression (one more query, only when there are any)."""
+    from licensing.models import License
+
+    nodes = [n for n in [*graph.models.values(), *graph.datasets.values()] if n.expression]
+    if not nodes:
+        return
+    keys = sorted({key for n in nodes for key in expression_keys(n.expression)} - graph.terms.keys())
+    if keys:
+        placeholders = ", ".join(["%s"] * len(keys))
+        sql = f"SELECT {_license_columns()} FROM {License._meta.db_table} lic WHERE lic.key IN ({placeholders})"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, keys)
+            cache: dict[int, Terms] = {}
+            for row in cursor.fetchall():
+                terms = _terms(row, cache)
+                graph.terms[terms.key] = terms
+    for node in nodes:
+        node.choices = expression_choices(node.expression, graph.terms) or node.choices
+
+
+def expression_keys(expression: str) -> list[str]:
+    from license_expression import Licensing
+
+    return [symbol.key for symbol in Licensing().license_symbols(expression)]
+
+
+def expression_choices(expression: str, terms: dict[str, Terms]) -> list[tuple[Terms, ...]]:
+    """The alternatives an expression offers, each the licences that all bind together (its disjunctive
+    form: ``a AND (b OR c)`` -> [(a, b), (a, c)]); [] when a licence of it is not in ``terms`` or it
+    offers more than MAX_CHOICES alternatives (the resolved licence then speaks for it)."""
+    from license_expression import AND, OR, Licensing
+
+    def options(node) -> list[tuple[Terms, ...]] | None:
+        if isinstance(node, (AND, OR)):
+            parts = [options(arg) for arg in node.args]
+            if any(p is None for p in parts):
+                return None
+            if isinstance(node, OR):
+                return [option for part in parts for option in part]
+            combined: list[tuple[Terms, ...]] = [()]
+            for part in parts:
+                combined = [(*a, *(t for t in b if t.id not in {x.id for x in a})) for a in combined for b in part]
+                if len(combined) > MAX_CHOICES:
+                    return None
+            return combined
+        key = getattr(node, "key", None) or getattr(getattr(node, "license_symbol", None), "key", None)
+        return [(terms[key],)] if key in terms else None
+
+    try:
+        found = options(Licensing().parse(expression, simple=False))
+    except Exception:  # noqa: BLE001 - a stored expression that no longer parses is read by its licence
+        return []
+    if not found or len(found) > MAX_CHOICES:
+        return []
+    return _distinct(found)
 
 
 def _use_prepared_statement() -> bool:
@@ -220,6 +312,9 @@ def build_graph(rows) -> Graph:
             continue
         lic = _terms(row[8:], terms) if row[8] is not None else None
         node = Node("model" if kind == "m" else "dataset", pk, f"{owner}/{name}", visibility, lic, declared or "")
+        if lic is not None:
+            node.choices = [(lic,)]
+            node.expression = (row[23] or "") if len(row) > 23 else ""
         if kind == "m":
             graph.models[pk] = node
         else:
@@ -257,6 +352,74 @@ def _terms(cols, cache: dict[int, Terms]) -> Terms:
 
 def _bool(value) -> bool | None:
     return None if value is None else bool(value)
+
+
+def _all_allow(values) -> bool | None:
+    """Allowed under licences that all bind: only if each allows it (unknown if one is unknown)."""
+    values = list(values)
+    return False if False in values else None if None in values else True
+
+
+def _any_requires(values) -> bool | None:
+    values = list(values)
+    return True if True in values else None if None in values else False
+
+
+def combine(terms: tuple[Terms, ...]) -> Terms:
+    """The terms of licences that all bind together (``A AND B``): every restriction of each applies."""
+    if len(terms) == 1:
+        return terms[0]
+    given = {t.relicensing for t in terms}
+    strict = (Relicensing.SAME, Relicensing.CONDITIONAL, Relicensing.UNKNOWN)
+    relicensing = next((r for r in strict if r in given), Relicensing.ALLOWED)
+    relations = {relation for t in terms for relation in t.reuse}
+    reuse = {r: min((t.outcome(r) for t in terms), key=REUSE_RANK.index) for r in relations}
+    compatible = set(terms[0].compatible).intersection(*(t.compatible for t in terms[1:]))
+    successors = set(terms[0].successors).intersection(*(t.successors for t in terms[1:]))
+    return Terms(
+        id=-abs(hash(tuple(t.key for t in terms))),
+        key=terms[0].key,
+        spdx_id=" AND ".join(t.spdx_id or t.key for t in terms),
+        name=" AND ".join(t.label for t in terms),
+        category=max((t.category for t in terms), key=CATEGORY_RANK.index),
+        is_agreement=any(t.is_agreement for t in terms),
+        commercial_use=_all_allow(t.commercial_use for t in terms),
+        redistribution=_all_allow(t.redistribution for t in terms),
+        relicensing=relicensing,
+        share_alike=any(t.share_alike for t in terms),
+        attribution=_any_requires(t.attribution for t in terms),
+        use_restrictions=_any_requires(t.use_restrictions for t in terms),
+        reuse=reuse,
+        compatible=tuple(sorted(compatible)),
+        successors=tuple(sorted(successors)),
+        is_known=all(t.is_known for t in terms),
+        keys=tuple(t.key for t in terms),
+    )
+
+
+def option_label(option: tuple[Terms, ...]) -> str:
+    return " AND ".join(t.label for t in option)
+
+
+def offered(options: list[tuple[Terms, ...]]) -> str:
+    """How a choice reads: ``MIT OR (Apache-2.0 AND CC-BY-4.0)``."""
+    return " OR ".join(option_label(o) if len(o) == 1 else f"({option_label(o)})" for o in options)
+
+
+def known_choices(node: Node) -> list[tuple[Terms, ...]]:
+    """The alternatives of a node's licence, each with the licences whose terms are known ([] when none)."""
+    if node.license is None or not node.license.is_known:
+        return []
+    options = [tuple(t for t in option if t.is_known) for option in node.choices]
+    return _distinct([o for o in options if o])
+
+
+def _distinct(options: list[tuple[Terms, ...]]) -> list[tuple[Terms, ...]]:
+    """Options in order, each once (by the licences in it; Terms hold dicts and are not hashable)."""
+    by_ids = {}
+    for option in options:
+        by_ids.setdefault(tuple(t.id for t in option), option)
+    return list(by_ids.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,28 +518,63 @@ def analyse(graph: Graph, model_id: int) -> Result:
     ancestors, datasets = walk(graph, model_id)
     findings: list[dict] = []
     findings += _licence_presence(model, ancestors, datasets)
-    own = model.license if model.license and model.license.is_known else None
-    if own is not None:
+    # The model's own licence: A AND B binds with both; under A OR B a recipient may take either, so each
+    # alternative must honour the upstream terms.
+    owns = [combine(option) for option in known_choices(model)]
+    if owns:
         checked: set[tuple] = set()  # the nearest asset under a licence speaks for the others
         seen: set[tuple[str, int]] = set()
         for up in [*ancestors, *datasets]:
-            lic = up.node.license
-            if lic is None or not lic.is_known:
+            options = known_choices(up.node)
+            if not options:
                 continue
-            case = (lic.id, up.node.kind, up.outcome in (Reuse.COPY, Reuse.FORBIDDEN, Reuse.UNSHARED) and up.outcome)
-            if case in checked:
-                continue
-            checked.add(case)
-            for finding in _check_terms(model, own, up):
-                dedupe = (finding["code"], lic.id)
-                if dedupe not in seen:
-                    seen.add(dedupe)
-                    findings.append(finding)
+            terms = options[0]
+            if len(options) > 1:  # A OR B upstream: the most permissive choice whose terms this model honours
+                terms, choice = _choose(model, owns, up, options)
+                findings.append(choice)
+            for lic in terms:  # A AND B upstream: every term binds
+                special = up.outcome in (Reuse.COPY, Reuse.FORBIDDEN, Reuse.UNSHARED) and up.outcome
+                case = (lic.id, up.node.kind, special)
+                if case in checked:
+                    continue
+                checked.add(case)
+                for own in owns:
+                    for finding in _check_terms(model, own, up, lic):
+                        dedupe = (finding["code"], lic.id)
+                        if dedupe not in seen:
+                            seen.add(dedupe)
+                            findings.append(finding)
     findings += _merges(graph, model, ancestors)
     order = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.OBLIGATION: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (order[f["severity"]], len(f["path"])))
     verdicts = _verdicts(model, ancestors, datasets, findings)
     return Result(model_id, findings, verdicts, len(ancestors), len(datasets), graph)
+
+
+def _choose(model: Node, owns: list[Terms], up: Upstream, options: list[tuple[Terms, ...]]) -> tuple[tuple, dict]:
+    """The alternative of an upstream ``A OR B`` to analyse: the fewest violations, then warnings, then the most
+    permissive licence; and the finding that states the choice."""
+    order = {Severity.VIOLATION: 0, Severity.WARNING: 1}
+
+    def cost(option: tuple[Terms, ...]) -> tuple:
+        found = [f for lic in option for own in owns for f in _check_terms(model, own, up, lic)]
+        counts = [sum(1 for f in found if order.get(f["severity"]) == i) for i in (0, 1)]
+        return (*counts, max(CATEGORY_RANK.index(t.category) for t in option), len(option))
+
+    best = min(options, key=cost)
+    violations, warnings = cost(best)[:2]
+    why = (
+        "whose terms this model honours"
+        if not violations and not warnings
+        else "with the fewest conflicts with this model's licence"
+    )
+    return best, _finding(
+        "licence-choice",
+        Severity.INFO,
+        up.path,
+        f"{{asset}} is offered under {offered(options)}: the analysis takes {option_label(best)}, the most permissive "
+        f"choice {why}.",
+    )
 
 
 def _names(graph: Graph, findings: list[dict], verdicts: dict) -> dict[str, str]:
@@ -443,9 +641,8 @@ def _licence_presence(model: Node, ancestors: list[Upstream], datasets: list[Ups
     return findings
 
 
-def _not_shareable(model: Node, up: Upstream, via: str) -> dict:
+def _not_shareable(model: Node, up: Upstream, lic: Terms, via: str) -> dict:
     """No-derivatives upstream (CC BY-ND 4.0 §2(a)(1)(B): adapted material may be produced, not shared)."""
-    lic = up.node.license
     term = (
         f"{{asset}} is under {lic.label}, whose no-derivatives term allows adapted material (this {via}) to be "
         "made and used but not shared"
@@ -465,8 +662,7 @@ def _not_shareable(model: Node, up: Upstream, via: str) -> dict:
     )
 
 
-def _successor(own: Terms, up: Upstream) -> dict:
-    lic = up.node.license
+def _successor(own: Terms, up: Upstream, lic: Terms) -> dict:
     return _finding(
         "successor-licence",
         Severity.OBLIGATION,
@@ -477,8 +673,9 @@ def _successor(own: Terms, up: Upstream) -> dict:
     )
 
 
-def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
-    lic, path, is_data = up.node.license, up.path, up.node.kind == "dataset"
+def _check_terms(model: Node, own: Terms, up: Upstream, lic: Terms) -> list[dict]:
+    """What ``lic`` (the licence of ``up``, or one term of its expression) requires of a model under ``own``."""
+    path, is_data = up.path, up.node.kind == "dataset"
     via = "trained on" if is_data else up.relation.replace("_", "-")
     found = []
     params: dict = {}
@@ -494,17 +691,11 @@ def _check_terms(model: Node, own: Terms, up: Upstream) -> list[dict]:
         )
     unshared = up.outcome == Reuse.UNSHARED
     if unshared:
-        found.append(_not_shareable(model, up, "training" if is_data else via.replace("-", " ")))
-    successor = own.key in lic.successors
+        found.append(_not_shareable(model, up, lic, "training" if is_data else via.replace("-", " ")))
+    successor = any(key in lic.successors for key in own.all_keys)
     if successor:
-        found.append(_successor(own, up))
-    same = (
-        own.key == lic.key
-        or own.key in lic.compatible
-        or (own.spdx_id or "").lower() in lic.compatible
-        or successor
-        or unshared
-    )  # nothing may be shared: which licence it would go under is moot
+        found.append(_successor(own, up, lic))
+    same = own.carries(lic) or successor or unshared  # unshared: which licence it would go under is moot
     relicensed = False
     if lic.keeps_own_terms and not lic.share_alike and not same:
         relicensed = True
@@ -634,13 +825,20 @@ def _verdicts(model: Node, ancestors: list[Upstream], datasets: list[Upstream], 
     verdicts = {p: {"answer": "yes", "reasons": [], "conditions": []} for p in PURPOSES}
     seen: set = set()  # one reason per licence (or per missing licence), from the nearest asset
     for up in [None, *ancestors, *datasets]:
-        lic = model.license if up is None else up.node.license
+        node = model if up is None else up.node
         unshared = up is not None and up.outcome == Reuse.UNSHARED and up.node.kind == "model"
-        case = (lic.id, unshared) if lic is not None and lic.is_known else "unknown"
+        options = known_choices(node)
+        case = (node.expression or node.license.id, unshared) if options else "unknown"
         if case in seen:
             continue
         seen.add(case)
-        _apply_upstream(verdicts, model, up, None if case == "unknown" else lic, unshared=unshared)
+        if not options:
+            _apply_upstream(verdicts, model, up, None, unshared=unshared)
+        elif len(options) == 1:
+            for lic in options[0]:  # A AND B: every term binds
+                _apply_upstream(verdicts, model, up, lic, unshared=unshared)
+        else:
+            _apply_choice(verdicts, model, up, options, unshared=unshared)
     _apply_findings(verdicts, model, findings)
     return verdicts
 
@@ -683,6 +881,33 @@ def _apply_upstream(verdicts: dict, model: Node, up: Upstream | None, lic: Terms
     allowed = {"commercial": lic.commercial_use, "redistribution": lic.redistribution, "research": True}
     for p in purposes:
         _apply_allowance(verdicts[p], p, allowed[p], lic, path, holder)
+
+
+def _apply_choice(verdicts: dict, model: Node, up: Upstream | None, options: list, *, unshared: bool) -> None:
+    """``A OR B``: for each purpose, the most permissive alternative that allows it, and a reason saying so."""
+    path = [model] if up is None else up.path
+    holder = "The model" if up is None else "{asset}"
+    for purpose in PURPOSES:
+        trials = []
+        for option in options:
+            trial = {p: {"answer": "yes", "reasons": [], "conditions": []} for p in PURPOSES}
+            for lic in option:
+                _apply_upstream(trial, model, up, lic, unshared=unshared)
+            rank = max(CATEGORY_RANK.index(t.category) for t in option)
+            trials.append((ANSWER_RANK[trial[purpose]["answer"]], rank, len(trials), option, trial[purpose]))
+        _, _, _, option, best = min(trials)
+        verdict = verdicts[purpose]
+        if ANSWER_RANK[best["answer"]] > ANSWER_RANK[verdict["answer"]]:
+            verdict["answer"] = best["answer"]
+        verdict["reasons"] += best["reasons"]
+        verdict["conditions"] += best["conditions"]
+        verdict["reasons"].append(
+            _reason(
+                path,
+                f"{holder} is offered under {offered(options)}: for {purpose} use the choice is "
+                f"{option_label(option)}, the most permissive alternative for it.",
+            )
+        )
 
 
 def _apply_allowance(verdict: dict, purpose: str, allowed: bool | None, lic: Terms, path: list, holder: str) -> None:

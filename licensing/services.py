@@ -16,18 +16,7 @@ from licensing import compliance
 from licensing.knowledge import Entry, alias_map, build_entries, normalise_alias
 from licensing.models import ComplianceReport, License, LicenseAlias
 
-# Most to least permissive: an OR picks the first the user may choose, an AND keeps the last.
-CATEGORY_RANK = [
-    "public_domain",
-    "permissive",
-    "weak_copyleft",
-    "copyleft",
-    "use_restricted",
-    "no_derivatives",
-    "non_commercial",
-    "proprietary",
-    "unknown",
-]
+CATEGORY_RANK = compliance.CATEGORY_RANK  # most to least permissive: OR picks the first, AND the last
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,6 +115,20 @@ def _edited(lic: License, baseline) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+COMBINED = re.compile(r"\s(and|or)\s", flags=re.IGNORECASE)  # a declared string that may combine licences
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a declared licence string names: the licence the hub resolves it to and, when the string
+    combines licences with AND / OR, the parsed expression over licence keys (``apache-2.0 AND
+    cc-by-nc-nd-4.0``), kept next to the licence so that no term of it is lost (the compliance analysis
+    reads it with AND/OR semantics)."""
+
+    license: License | None
+    expression: str = ""
+
+
 def resolve_license(text: str | None, *, aliases: dict[str, License] | None = None) -> License | None:
     """The licence a declared string names: a key, SPDX id, Hugging Face tag, name or SPDX expression.
 
@@ -133,15 +136,38 @@ def resolve_license(text: str | None, *, aliases: dict[str, License] | None = No
     ``license_declared``, ``load_records`` and the Hub protocol. ``aliases`` (from ``all_aliases()``)
     answers from memory when many strings are resolved at once; without it each lookup is a query.
     For ``A OR B`` the most permissive choice is returned, for ``A AND B`` the most restrictive;
-    ``None`` when nothing matches (callers keep the string and the analysis flags it).
+    ``None`` when nothing matches (callers keep the string and the analysis flags it). The whole
+    expression is ``resolve_declared(...).expression``.
     """
+    return resolve_declared(text, aliases=aliases).license
+
+
+def resolve_declared(text: str | None, *, aliases: dict[str, License] | None = None) -> Resolution:
+    """``resolve_license`` with the parsed expression of a declared ``A AND B`` / ``A OR B`` (empty for a
+    single licence, and when a term names no known licence: the licence is then None and flagged)."""
     if not text or not text.strip():
-        return None
+        return Resolution(None)
     lookup = _alias_lookup(aliases)
     found = lookup(text)
     if found is not None:
-        return found
+        return Resolution(found)
     return _resolve_expression(text, lookup)
+
+
+def license_fields(declared: str, *, aliases: dict[str, License] | None = None) -> dict:
+    """The stored licence fields of an asset declaring ``declared``: licence and expression."""
+    resolution = resolve_declared(declared, aliases=aliases)
+    return {"license": resolution.license, "license_expression": resolution.expression}
+
+
+def expression_of(license: License | None, declared: str, *, aliases: dict[str, License] | None = None) -> str:
+    """The expression to store next to ``license`` for an asset declaring ``declared``: the parsed AND / OR
+    expression when the declared string resolves to that licence, "" otherwise (a single licence, or a
+    licence a curator chose by hand for a string the resolver read differently)."""
+    if license is None or not COMBINED.search(declared or ""):
+        return ""
+    resolution = resolve_declared(declared, aliases=aliases)
+    return resolution.expression if resolution.license is not None and resolution.license.pk == license.pk else ""
 
 
 def complete_license_fields(data: dict) -> dict:
@@ -150,7 +176,7 @@ def complete_license_fields(data: dict) -> dict:
     licence alone is also what is declared; both given are kept as given."""
     if "license_declared" in data and "license" not in data:
         data["license_declared"] = (data["license_declared"] or "").strip()
-        data["license"] = resolve_license(data["license_declared"])
+        data.update(license_fields(data["license_declared"]))
     elif "license" in data and "license_declared" not in data:
         data["license_declared"] = data["license"].key if data["license"] else ""
     return data
@@ -174,30 +200,42 @@ def _alias_lookup(aliases: dict[str, License] | None):
     return lookup
 
 
-def _resolve_expression(text: str, lookup) -> License | None:
+def _resolve_expression(text: str, lookup) -> Resolution:
     if not re.search(r"\s(and|or|with)\s|[()]", text, flags=re.IGNORECASE):
-        return None
+        return Resolution(None)
     try:
         parsed = Licensing().parse(text, simple=False)
     except (ExpressionError, TypeError, ValueError):
-        return None
+        return Resolution(None)
     if parsed is None:
-        return None
-    return _resolve_node(parsed, lookup)
+        return Resolution(None)
+    resolved = _resolve_node(parsed, lookup)
+    if resolved is None:
+        return Resolution(None)
+    lic, expression = resolved
+    return Resolution(lic, expression if " " in expression else "")
 
 
-def _resolve_node(node, lookup) -> License | None:
+def _resolve_node(node, lookup) -> tuple[License, str] | None:
+    """(the licence the node resolves to, the node as an expression of licence keys), or None when a
+    term names no known licence. ``WITH`` keeps the licence (the exception only adds permissions)."""
     from license_expression import AND, OR, LicenseWithExceptionSymbol
 
     if isinstance(node, LicenseWithExceptionSymbol):
-        return lookup(node.license_symbol.key)
+        lic = lookup(node.license_symbol.key)
+        return (lic, lic.key) if lic else None
     if isinstance(node, (AND, OR)):
         parts = [_resolve_node(arg, lookup) for arg in node.args]
         if any(p is None for p in parts):
             return None  # one unknown part makes the whole unknown: keep it flagged
-        ranked = sorted(parts, key=lambda lic: CATEGORY_RANK.index(lic.category))
-        return ranked[0] if isinstance(node, OR) else ranked[-1]
-    return lookup(getattr(node, "key", str(node)))
+        ranked = sorted((lic for lic, _ in parts), key=lambda lic: CATEGORY_RANK.index(lic.category))
+        operator = " OR " if isinstance(node, OR) else " AND "
+        terms = list(dict.fromkeys(f"({expr})" if " " in expr else expr for _, expr in parts))
+        if len(terms) == 1:
+            return ranked[0], terms[0].strip("()")
+        return (ranked[0] if isinstance(node, OR) else ranked[-1]), operator.join(terms)
+    lic = lookup(getattr(node, "key", str(node)))
+    return (lic, lic.key) if lic else None
 
 
 def all_aliases() -> dict[str, License]:
@@ -235,13 +273,14 @@ def reresolve_assets(*, dry_run: bool = False) -> tuple[int, int]:
         changed: list[int] = []
         pairs = _unresolved(cls).order_by().values_list("license_declared", "license_id").distinct()
         for declared, current in pairs:
-            lic = resolve_license(declared, aliases=aliases)
+            resolution = resolve_declared(declared, aliases=aliases)
+            lic = resolution.license
             if lic is None or lic.pk == current:
                 continue
             rows = cls.objects.filter(license_declared=declared, license_id=current)  # current: None or "unknown"
             changed += rows.values_list("pk", flat=True)
             if not dry_run:
-                rows.update(license=lic)
+                rows.update(license=lic, license_expression=resolution.expression)
         counts.append(len(changed))
         if not dry_run:
             (schedule_compliance if cls is MLModel else schedule_compliance_for_datasets)(changed)

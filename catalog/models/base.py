@@ -237,6 +237,12 @@ class Asset(models.Model):
         blank=True,
         help_text="The licence string as declared, kept even when it matches no known licence.",
     )
+    license_expression = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A declared AND / OR expression parsed into licence keys (licensing.services.resolve_declared); "
+        "empty for a single licence.",
+    )
     downloads = models.BigIntegerField(default=0, validators=[non_negative])
     likes = models.BigIntegerField(default=0, validators=[non_negative])
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

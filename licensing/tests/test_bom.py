@@ -8,15 +8,17 @@ from cyclonedx.validation.json import JsonStrictValidator
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.models import FileVersion, RepoFile
+from catalog.models import Commit, FileVersion, Ref, RepoFile
 from licensing import bom
 from licensing.management.commands._common import Operator
-from licensing.tests.factories import dataset, derive, model, train
+from licensing.services import license_fields
+from licensing.tests.factories import dataset, derive, license_for, model, train
 
 pytestmark = pytest.mark.django_db
 
 SPDX_SCHEMA = Path(__file__).resolve().parent.parent / "data" / "spdx" / "spdx-json-schema-3.0.1.json"
 SHA = "a" * 64
+OID = "0123456789abcdef0123456789abcdef01234567"
 
 
 def validate_spdx(document: dict) -> None:
@@ -48,7 +50,109 @@ def lineage(owner):
     derive(base, secret, "continued_pretraining")
     weights = RepoFile.objects.create(model=quant, path="model.Q4_K_M.gguf")
     FileVersion.objects.create(file=weights, number=1, status="ready", size=123, sha256=SHA, storage_key="k/1")
+    commit = Commit.objects.create(model=quant, oid=OID, number=1, message="Upload weights")
+    Ref.objects.create(model=quant, name=Ref.MAIN, kind="branch", commit=commit)
     return quant
+
+
+@pytest.fixture
+def combined(lineage, owner):
+    """The issue's cases in one lineage: an AND expression upstream (a dataset under CC-BY-4.0 AND
+    CC-BY-NC-ND-4.0), a dataset with no licence at all and one with an unrecognised licence."""
+    for key in ("cc-by-4.0", "cc-by-nc-nd-4.0"):
+        license_for(key)
+    base = lineage.bases.get()
+    declared = "CC-BY-4.0 AND CC-BY-NC-ND-4.0"
+    pictures = dataset("pictures", owner=owner, declared=declared)
+    type(pictures).objects.filter(pk=pictures.pk).update(**license_fields(declared))
+    train(base, pictures)
+    train(base, dataset("unlabelled", owner=owner))
+    return lineage
+
+
+def packages(document: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in document["@graph"] if e["type"] in ("ai_AIPackage", "dataset_DatasetPackage")}
+
+
+def licence_of(document: dict, package: dict, relation: str) -> list:
+    """The licences a package has under ``relation``, as expressions (or the NoAssertionLicense individual)."""
+    expressions = {
+        e["spdxId"]: e["simplelicensing_licenseExpression"]
+        for e in document["@graph"]
+        if "simplelicensing_licenseExpression" in e
+    }
+    return [
+        expressions.get(target, target)
+        for e in document["@graph"]
+        if e["type"] == "Relationship" and e["relationshipType"] == relation and e["from"] == package["spdxId"]
+        for target in e["to"]
+    ]
+
+
+def test_every_spdx_package_has_exactly_one_declared_and_one_concluded_licence(combined, owner):
+    document = bom.export(combined, "spdx", viewer=owner)
+
+    validate_spdx(document)
+    found = packages(document)
+    for package in found.values():
+        assert len(licence_of(document, package, "hasDeclaredLicense")) == 1, package["name"]
+        assert len(licence_of(document, package, "hasConcludedLicense")) == 1, package["name"]
+    pictures = found["owner/pictures"]
+    assert licence_of(document, pictures, "hasDeclaredLicense") == ["CC-BY-4.0 AND CC-BY-NC-ND-4.0"]
+    assert licence_of(document, pictures, "hasConcludedLicense") == ["CC-BY-4.0 AND CC-BY-NC-ND-4.0"]
+    unlabelled = found["owner/unlabelled"]
+    assert licence_of(document, unlabelled, "hasDeclaredLicense") == [bom.NO_ASSERTION_LICENSE]
+    assert licence_of(document, unlabelled, "hasConcludedLicense") == [bom.NO_ASSERTION_LICENSE]
+    odd = found["owner/odd-data"]  # declared, but nothing the hub knows: declared as given, nothing concluded
+    assert licence_of(document, odd, "hasDeclaredLicense") == ["LicenseRef-omh-declared-custom-licence"]
+    assert licence_of(document, odd, "hasConcludedLicense") == [bom.NO_ASSERTION_LICENSE]
+
+
+def test_the_cyclonedx_export_has_purls_expressions_pedigree_and_references(combined, owner):
+    document = bom.export(combined, "cyclonedx", viewer=owner)
+
+    validate_cyclonedx(document)
+    root = document["metadata"]["component"]
+    assert root["purl"] == f"pkg:huggingface/owner/Llama-3.1-8B-GGUF@{OID}"
+    assert root["version"] == OID
+    assert root["externalReferences"] == [{"type": "website", "url": combined.get_absolute_url()}]
+    assert root["pedigree"] == {
+        "variants": [
+            {
+                "type": "machine-learning-model",
+                "name": "Llama-3.1-8B",
+                "group": "owner",
+                "purl": "pkg:huggingface/owner/Llama-3.1-8B",
+            }
+        ]
+    }
+    components = {c["name"]: c for c in document["components"]}
+    base = components["Llama-3.1-8B"]
+    assert base["pedigree"]["ancestors"] == [
+        {"type": "machine-learning-model", "name": "secret", "group": "owner", "purl": "pkg:huggingface/owner/secret"}
+    ]
+    refs = {c["name"]: c["bom-ref"] for c in document["components"]}
+    assert {d["ref"] for d in base["modelCard"]["modelParameters"]["datasets"]} == {
+        refs["web-text"],
+        refs["odd-data"],
+        refs["pictures"],
+        refs["unlabelled"],
+    }
+    assert base["modelCard"]["properties"] == [{"name": "openmodelhub:evaluatedOn", "value": refs["bench"]}]
+    pictures = components["pictures"]
+    assert pictures["type"] == "data" and pictures["data"][0]["type"] == "dataset"
+    assert pictures["licenses"] == [{"expression": "CC-BY-4.0 AND CC-BY-NC-ND-4.0"}]
+    assert pictures["purl"] == "pkg:huggingface/owner/pictures?repository_type=dataset"
+    assert "licenses" not in components["unlabelled"]
+
+
+def test_a_hidden_ancestor_stays_unnamed_in_the_pedigree(combined, stranger):
+    document = bom.export(combined, "cyclonedx", viewer=stranger)
+
+    validate_cyclonedx(document)
+    base = {c["name"]: c for c in document["components"]}["Llama-3.1-8B"]
+    assert base["pedigree"]["ancestors"] == [{"type": "machine-learning-model", "name": "a private upstream asset"}]
+    assert "secret" not in json.dumps(document)
 
 
 def test_the_spdx_export_validates_against_the_spdx_3_schema(lineage, owner):
