@@ -291,17 +291,16 @@ def live_staging_names() -> set[str]:
     return set(UploadSession.objects.filter(expires_at__gt=timezone.now()).values_list("staging_name", flat=True))
 
 
-def present_version(asset, sha256: str, size: int) -> FileVersion | None:
+def present_version(asset, sha256: str, size: int | None = None) -> FileVersion | None:
     """A ready version of this repository holding these bytes (deduplication never looks outside the
-    repository: whether some other repository holds a file would be an oracle)."""
-    return (
-        FileVersion.objects.filter(
-            file__in=RepoFile.objects.of(asset), status=FileVersion.Status.READY, sha256=sha256, size=size
-        )
-        .select_related("file")
-        .order_by("-pk")
-        .first()
+    repository: whether some other repository holds a file would be an oracle). Without ``size``, by
+    SHA-256 alone (a copy of an LFS file names no size)."""
+    versions = FileVersion.objects.filter(
+        file__in=RepoFile.objects.of(asset), status=FileVersion.Status.READY, sha256=sha256
     )
+    if size is not None:
+        versions = versions.filter(size=size)
+    return versions.select_related("file").order_by("-pk").first()
 
 
 def is_present(asset, oid: str, size: int) -> bool:
