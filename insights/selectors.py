@@ -12,6 +12,7 @@ from typing import Any
 from django.core.cache import cache
 
 from accounts.models import User
+from insights.labels import column_label, label_column, labels_for
 from insights.cache import cache_seconds, get_or_set, invalidate, key, scope_prefix
 from insights.queries import visible_datasets, visible_models
 from insights.statistics import STATS, Stat, compute, is_staff_viewer, scope_of, stats_for
@@ -80,7 +81,15 @@ def warm_shared_scopes() -> dict[str, float]:
 def chart_config(name: str, rows: list[dict]) -> dict:
     """What static/insights/charts.js needs to draw one statistic."""
     stat = STATS[name]
-    return {"chart": stat.chart, "x": stat.chart_x, "y": list(stat.chart_y), "title": stat.title, "rows": rows}
+    return {
+        "chart": stat.chart,
+        "x": stat.chart_x,
+        "y": list(stat.chart_y),
+        "title": stat.title,
+        "rows": rows,
+        "labels": labels_for(stat.chart_x or "media", rows),  # "CNN" for cnn, "No media type" for none
+        "series": {column: column_label(column) for column in stat.chart_y},
+    }
 
 
 def home_summary(user) -> dict:
@@ -98,7 +107,7 @@ def home_summary(user) -> dict:
             {
                 "name": name,
                 "title": payload["title"],
-                "rows": [{"label": r[label], "value": r["count"]} for r in payload["rows"]],
+                "rows": [{"label": label_column(label, r[label]), "value": r["count"]} for r in payload["rows"]],
             }
         )
         chart_data[name] = chart_config(name, payload["rows"])

@@ -133,6 +133,47 @@ def models_per_month(user) -> dict:
     return {"rows": rows}
 
 
+RELEASE_YEARS_BY_QUARTER = 4  # releases spanning fewer years are counted per quarter, else per year
+
+
+def models_released(user) -> dict:
+    """Models by release date (the model's own date, not when it was loaded into the hub): per year,
+    or per quarter when the releases span fewer than RELEASE_YEARS_BY_QUARTER years, with every
+    period in between (zeros included) so the axis is even, and a running total."""
+    visible = visible_models(user).filter(release_date__isnull=False)
+    per_month = dict(
+        visible.annotate(month=TruncMonth("release_date"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("month", "n")
+    )
+    undated = visible_models(user).filter(release_date__isnull=True).count()
+    note = (
+        "1 visible model without a release date is not counted."
+        if undated == 1
+        else f"{undated:,} visible models without a release date are not counted."
+    )
+    if not per_month:
+        return {"rows": [], "note": note}
+    first, last = min(per_month), max(per_month)
+    quarterly = last.year - first.year < RELEASE_YEARS_BY_QUARTER
+
+    def period(day) -> tuple[int, int]:
+        return (day.year, (day.month - 1) // 3 + 1) if quarterly else (day.year, 0)
+
+    counts: dict[tuple[int, int], int] = {}
+    for month, n in per_month.items():
+        counts[period(month)] = counts.get(period(month), 0) + n
+    rows, total, key = [], 0, period(first)
+    while key <= period(last):
+        total += counts.get(key, 0)
+        label = f"{key[0]} Q{key[1]}" if quarterly else str(key[0])
+        rows.append({"period": label, "count": counts.get(key, 0), "cumulative": total})
+        key = (key[0] + key[1] // 4, key[1] % 4 + 1) if quarterly else (key[0] + 1, 0)
+    return {"rows": rows, "note": note}
+
+
 def _month(value) -> str:
     return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)[:7]
 
@@ -345,8 +386,18 @@ STATS: dict[str, Stat] = {
             chart_x="bin",
         ),
         Stat(
+            "models_released",
+            "Models released over time",
+            "models",
+            "line",
+            ("period", "count", "cumulative"),
+            models_released,
+            chart_x="period",
+            chart_y=("count", "cumulative"),
+        ),
+        Stat(
             "models_per_month",
-            "Models added per month",
+            "Models added to the hub per month",
             "models",
             "line",
             ("month", "count", "cumulative"),

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 
 from insights import selectors
 from insights.exports import filename, to_csv
+from insights.labels import label_column
 
 SECTIONS = (
     ("models", "Models"),
@@ -29,7 +30,9 @@ def pivot(payload: dict) -> dict:
     cells = {(r["media"], r["task"]): r["count"] for r in payload["rows"]}
     return {
         "tasks": payload["tasks"],
-        "rows": [(m, [cells.get((m, t), 0) for t in payload["tasks"]]) for m in payload["media"]],
+        "rows": [
+            (label_column("media", m), [cells.get((m, t), 0) for t in payload["tasks"]]) for m in payload["media"]
+        ],
     }
 
 
@@ -58,10 +61,14 @@ def page(request: HttpRequest) -> HttpResponse:
 def _render_sections(user) -> tuple[str, list]:
     items = []
     for payload in selectors.all_statistics(user):
+        x = selectors.STATS[payload["name"]].chart_x
         items.append(
             {
                 "stat": payload,
-                "table": [[(c, row.get(c)) for c in payload["columns"]] for row in payload["rows"]],
+                "table": [
+                    [(c, label_column(c, row.get(c)) if c == x else row.get(c)) for c in payload["columns"]]
+                    for row in payload["rows"]
+                ],
                 "pivot": pivot(payload) if payload["chart"] == "heatmap" else None,
             }
         )

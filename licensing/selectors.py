@@ -119,3 +119,68 @@ def visible_model(user, owner: str, name: str):
     from catalog.models import MLModel
 
     return MLModel.objects.select_related("owner", "license").named(f"{owner}/{name}", user=user)
+
+
+# --- the licences page: the licences ML people look for first -----------------------------------
+
+DATA_LICENSE_PREFIXES = ("cdla-", "odc-", "odbl", "pddl", "c-uda")
+ML_GROUPS = {
+    "model": "Model licences and agreements",
+    "rail": "OpenRAIL and other use-restricted licences",
+    "creative_commons": "Creative Commons",
+    "data": "Data licences",
+    "software": "Open-source software licences",
+}
+NOT_A_LICENSE = ("other", "unknown")  # placeholders of the curated list, not licences to browse
+
+
+def ml_group(lic: License) -> str:
+    if lic.key.startswith(("cc-", "cc0")):
+        return "creative_commons"
+    if lic.key.startswith(DATA_LICENSE_PREFIXES):
+        return "data"
+    if lic.category == License.Category.USE_RESTRICTED:
+        return "rail"
+    if lic.is_agreement or lic.category in (License.Category.PROPRIETARY, License.Category.NON_COMMERCIAL):
+        return "model"
+    return "software"
+
+
+def license_usage(user) -> dict[int, dict[str, int]]:
+    """Per licence id, how many models and datasets ``user`` may see use it (two GROUP BY queries)."""
+    from catalog.models import Dataset, MLModel
+
+    usage: dict[int, dict[str, int]] = {}
+    for noun, model_cls in (("models", MLModel), ("datasets", Dataset)):
+        rows = (
+            model_cls.objects.visible_to(user)
+            .filter(license__isnull=False)
+            .order_by()
+            .values_list("license")
+            .annotate(n=Count("pk"))
+        )
+        for license_id, n in rows:
+            usage.setdefault(license_id, {"models": 0, "datasets": 0})[noun] = n
+    return usage
+
+
+def ml_licenses(user, *, query: str = "", category: str | None = None) -> list[dict]:
+    """The curated ML licences (model licences and agreements, OpenRAIL, Creative Commons, data
+    licences, the common software ones) and every licence an asset ``user`` may see uses, grouped,
+    most used first, each with its counts of visible models and datasets."""
+    usage = license_usage(user)
+    wanted = (
+        Q(source__in=[License.Source.MODELGO, License.Source.CURATED])
+        | Q(key__startswith="cdla-")
+        | Q(key__startswith="odc-")
+        | Q(key__startswith="odbl")
+        | Q(pk__in=list(usage))
+    )
+    found = licenses(category=category, query=query).filter(wanted).exclude(key__in=NOT_A_LICENSE)
+    groups: dict[str, list] = {key: [] for key in ML_GROUPS}
+    for lic in found.defer("terms"):
+        counts = usage.get(lic.pk, {"models": 0, "datasets": 0})
+        groups[ml_group(lic)].append({"license": lic, **counts})
+    for rows in groups.values():
+        rows.sort(key=lambda row: (-row["models"], -row["datasets"], row["license"].name.lower()))
+    return [{"key": key, "title": ML_GROUPS[key], "rows": rows} for key, rows in groups.items() if rows]

@@ -8,22 +8,33 @@ from licensing.models import License
 
 
 def license_list(request: HttpRequest) -> HttpResponse:
+    """The licences ML people look for first (grouped, with how many visible models and datasets use
+    each); ``?show=all`` lists the whole knowledge base (2,000+ ScanCode licences), paginated."""
     category = request.GET.get("category") or None
     if category not in (None, *License.Category.values):
         category = None
     query = (request.GET.get("q") or "").strip()[:100]
-    page = Paginator(selectors.licenses(category=category, query=query), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "licensing/license_list.html",
-        {
-            "page": page,
-            "category": category,
-            "query": query,
-            "categories": License.Category.choices,
-            "statistics": selectors.license_statistics(request.user),
-        },
-    )
+    show_all = request.GET.get("show") == "all"
+    context = {
+        "category": category,
+        "query": query,
+        "show_all": show_all,
+        "categories": License.Category.choices,
+        "statistics": selectors.license_statistics(request.user),
+    }
+    if show_all:
+        page = Paginator(selectors.licenses(category=category, query=query), 50).get_page(request.GET.get("page"))
+        usage = selectors.license_usage(request.user)
+        rows = [{"license": lic, **usage.get(lic.pk, {"models": 0, "datasets": 0})} for lic in page]
+        context |= {"page": page, "rows": rows}
+    else:
+        groups = selectors.ml_licenses(request.user, query=query, category=category)
+        shown = sum(len(group["rows"]) for group in groups)
+        context |= {
+            "groups": groups,
+            "others": selectors.licenses(category=category, query=query).count() - shown,
+        }
+    return render(request, "licensing/license_list.html", context)
 
 
 def license_detail(request: HttpRequest, key: str) -> HttpResponse:

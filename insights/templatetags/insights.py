@@ -4,6 +4,9 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 
 from insights import selectors
+from insights.labels import column_label
+
+YEAR_COLUMNS = {"year", "period"}
 
 register = template.Library()
 
@@ -17,6 +20,8 @@ def cell(value, column: str = ""):
         return "yes" if value else "no"
     if (column.startswith("share") or column.endswith("_share")) and isinstance(value, float):
         return f"{value * 100:.1f} %"
+    if column in YEAR_COLUMNS and isinstance(value, int):
+        return str(value)  # 2003, not "2,003"
     if isinstance(value, int):
         return intcomma(value)
     if isinstance(value, float):
@@ -31,7 +36,7 @@ def numeric(value) -> bool:
 
 @register.filter
 def column_title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    return column_label(name)
 
 
 @register.inclusion_tag("insights/_home_summary.html", takes_context=True)

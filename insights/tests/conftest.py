@@ -12,7 +12,7 @@ Models (owner unless said otherwise; m4 and d3 are private):
 Lineage: m2 -fine_tune-> m1, m3 -quantization-> m2, m4 -adapter-> m3, m5 -merge-> m1 and m3.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.cache import cache
@@ -68,6 +68,7 @@ def catalogue(db, owner, stranger):
         training_type="pretrain",
         parameter_count=1_000,
         license=apache,
+        release_date=date.fromisoformat("2019-02-14"),
         downloads=100,
     )
     m2 = _model(
@@ -80,6 +81,7 @@ def catalogue(db, owner, stranger):
         training_type="finetune",
         parameter_count=2_000,
         license=apache,
+        release_date=date.fromisoformat("2023-07-18"),
         downloads=50,
     )
     m3 = _model(
@@ -92,6 +94,7 @@ def catalogue(db, owner, stranger):
         training_type="finetune",
         parameter_count=3_000_000,
         license=gpl,
+        release_date=date.fromisoformat("2024-04-18"),
         downloads=10,
     )
     m4 = _model(
@@ -104,6 +107,7 @@ def catalogue(db, owner, stranger):
         training_type="pretrain",
         parameter_count=40_000,
         license=None,
+        release_date=date.fromisoformat("2024-09-01"),
         downloads=1000,
         visibility="private",
     )

@@ -49,6 +49,7 @@ def test_the_insights_page_draws_every_chart_without_console_errors(
         "models_media_task",
         "model_parameter_histogram",
         "models_per_month",
+        "models_released",
         "most_downloaded_models",
         "lineage_relations",
         "lineage_deepest",

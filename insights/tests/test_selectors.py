@@ -4,6 +4,7 @@ import statistics
 
 import pytest
 
+from catalog.models import MLModel
 from insights import lineage, selectors
 from insights.queries import TOP_N
 from insights.selectors import statistic
@@ -89,6 +90,32 @@ def test_models_added_per_month_with_a_running_total(catalogue, admin_user):
         {"month": "2024-02", "count": 1, "cumulative": 3},
         {"month": "2024-03", "count": 2, "cumulative": 5},
     ]
+
+
+def test_models_released_by_year_with_every_year_and_a_running_total(catalogue, admin_user, anonymous):
+    assert rows("models_released", admin_user) == [
+        {"period": "2019", "count": 1, "cumulative": 1},
+        {"period": "2020", "count": 0, "cumulative": 1},
+        {"period": "2021", "count": 0, "cumulative": 1},
+        {"period": "2022", "count": 0, "cumulative": 1},
+        {"period": "2023", "count": 1, "cumulative": 2},
+        {"period": "2024", "count": 2, "cumulative": 4},
+    ]
+    public = rows("models_released", anonymous)  # m4 (private) is not counted
+    assert public[-1] == {"period": "2024", "count": 1, "cumulative": 3}
+
+
+def test_models_released_within_a_few_years_are_counted_per_quarter(catalogue, admin_user):
+    MLModel.objects.filter(name="m1").update(release_date=None)
+    assert rows("models_released", admin_user) == [
+        {"period": "2023 Q3", "count": 1, "cumulative": 1},
+        {"period": "2023 Q4", "count": 0, "cumulative": 1},
+        {"period": "2024 Q1", "count": 0, "cumulative": 1},
+        {"period": "2024 Q2", "count": 1, "cumulative": 2},
+        {"period": "2024 Q3", "count": 1, "cumulative": 3},
+    ]
+    note = statistic("models_released", admin_user)["note"]
+    assert note == "2 visible models without a release date are not counted."
 
 
 def test_most_downloaded_models(catalogue, admin_user, anonymous):

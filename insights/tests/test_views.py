@@ -82,9 +82,9 @@ def test_the_home_summary_counts_only_what_the_viewer_may_see(catalogue, anonymo
     assert selectors.home_summary(owner)["counts"] == {"models": 5, "datasets": 3}
     media = next(c for c in public["charts"] if c["name"] == "models_by_media")
     assert media["rows"] == [
-        {"label": "image", "value": 2},
-        {"label": "text", "value": 2},
-        {"label": "none", "value": 1},
+        {"label": "Image", "value": 2},
+        {"label": "Text", "value": 2},
+        {"label": "No media type", "value": 1},
     ]
 
 
@@ -98,3 +98,17 @@ def test_the_home_summary_template_tag_renders_charts_and_tables(catalogue, anon
         Context({"insights_summary": selectors.home_summary(anonymous), "user": anonymous})
     )
     assert 'data-insights-stat="dataset_domains"' in direct
+
+
+def test_the_page_shows_human_labels_and_years_as_years(client, catalogue, admin_user):
+    client.force_login(admin_user)
+    body = client.get(PAGE).content.decode()
+    family = body.split('id="stat-models_by_family"')[1].split("</article>")[0]
+    assert ">CNN<" in family and ">cnn<" not in family
+    media = body.split('id="stat-models_by_media"')[1].split("</article>")[0]
+    assert ">No media type<" in media and ">none<" not in media
+    years = body.split('id="stat-datasets_per_year"')[1].split("</article>")[0]
+    assert ">2020<" in years and "2,020" not in years
+    data = json.loads(body.split('id="insights-data" type="application/json">')[1].split("</script>")[0])
+    assert data["models_by_family"]["labels"]["cnn"] == "CNN"
+    assert data["models_released"]["series"] == {"count": "Count", "cumulative": "Cumulative"}

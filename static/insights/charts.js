@@ -13,8 +13,34 @@
     return out;
   }
 
+  // Human labels ("CNN", "No media type") for the keys the statistics group by.
+  function labelOf(spec, value) {
+    var labels = spec.labels || {};
+    return Object.prototype.hasOwnProperty.call(labels, value) ? labels[value] : String(value);
+  }
+
   function labelsOf(spec) {
-    return spec.rows.map(function (r) { return String(r[spec.x]); });
+    return spec.rows.map(function (r) { return labelOf(spec, r[spec.x]); });
+  }
+
+  function seriesName(spec, column) {
+    return (spec.series && spec.series[column]) || column.replace(/_/g, " ");
+  }
+
+  // Long category labels are shortened on the axis (the tooltip and the table keep them whole).
+  function shortLabel(text, max) {
+    text = String(text);
+    return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  }
+
+  function categoryTicks(max) {
+    return {autoSkip: false, callback: function (value) { return shortLabel(this.getLabelForValue(value), max); }};
+  }
+
+  function shortLegend(chart) {
+    var items = Chart.overrides.doughnut.plugins.legend.labels.generateLabels(chart);
+    items.forEach(function (item) { item.text = shortLabel(item.text, 28); });
+    return items;
   }
 
   function shareChart(spec) {
@@ -22,7 +48,8 @@
     return {
       type: "doughnut",
       data: {labels: labelsOf(spec), datasets: [{label: "count", data: values, backgroundColor: colours(values.length)}]},
-      options: {plugins: {legend: {position: "right"}}}
+      options: {plugins: {legend: {position: spec.rows.length > 8 ? "bottom" : "right",
+                                   labels: {boxWidth: 12, generateLabels: shortLegend}}}}
     };
   }
 
@@ -33,7 +60,7 @@
       data: {
         labels: labelsOf(spec),
         datasets: spec.y.map(function (column, i) {
-          return {label: column.replace(/_/g, " "), data: spec.rows.map(function (r) { return r[column]; }),
+          return {label: seriesName(spec, column), data: spec.rows.map(function (r) { return r[column]; }),
                   backgroundColor: PALETTE[i % PALETTE.length]};
         })
       },
@@ -44,7 +71,8 @@
           // parts of one whole: yes / no / unknown datasets; an uploader's models + datasets
           var stacked = spec.x === "criterion" || spec.x === "user";
           var value = {beginAtZero: true, stacked: stacked, ticks: {precision: 0}};
-          var label = {stacked: stacked, ticks: {autoSkip: false}};
+          var label = {stacked: stacked, ticks: categoryTicks(horizontal ? 28 : 16)};
+          if (!horizontal) { label.ticks.maxRotation = 60; label.ticks.minRotation = 0; }
           return horizontal ? {x: value, y: label} : {x: label, y: value};
         })()
       }
@@ -61,13 +89,28 @@
     };
   }
 
+  // Whole years on the axis: the years with nothing are drawn as zeros, so the axis is even.
+  function everyYear(spec) {
+    if (spec.x !== "year" || !spec.rows.length) return spec;
+    var byYear = {}, first = Infinity, last = -Infinity;
+    spec.rows.forEach(function (r) { byYear[r.year] = r; first = Math.min(first, r.year); last = Math.max(last, r.year); });
+    var rows = [];
+    for (var y = first; y <= last; y++) {
+      var row = byYear[y] || {year: y};
+      spec.y.forEach(function (column) { if (row[column] === undefined) row[column] = 0; });
+      rows.push(row);
+    }
+    return Object.assign({}, spec, {rows: rows});
+  }
+
   function lineChart(spec) {
+    spec = everyYear(spec);
     return {
       type: "line",
       data: {
         labels: labelsOf(spec),
         datasets: spec.y.map(function (column, i) {
-          return {label: column, data: spec.rows.map(function (r) { return r[column]; }),
+          return {label: seriesName(spec, column), data: spec.rows.map(function (r) { return r[column]; }),
                   borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length],
                   pointRadius: spec.rows.length > 40 ? 0 : 3, tension: 0.2,
                   yAxisID: column === "cumulative" ? "y2" : "y"};
@@ -75,8 +118,14 @@
       },
       options: {
         interaction: {mode: "index", intersect: false},
-        scales: spec.y.indexOf("cumulative") >= 0
-          ? {y: {position: "left"}, y2: {position: "right", grid: {drawOnChartArea: false}}} : {}
+        // labels are strings ("2003", "2024 Q1"): never formatted as numbers ("2,003")
+        scales: Object.assign(
+          {x: {ticks: {autoSkip: true, maxRotation: 0, autoSkipPadding: 12}},
+           y: {position: "left", beginAtZero: true, ticks: {precision: 0},
+               title: {display: true, text: seriesName(spec, spec.y[0])}}},
+          spec.y.indexOf("cumulative") >= 0
+            ? {y2: {position: "right", beginAtZero: true, ticks: {precision: 0}, grid: {drawOnChartArea: false},
+                    title: {display: true, text: seriesName(spec, "cumulative")}}} : {})
       }
     };
   }
@@ -105,11 +154,12 @@
       options: {
         plugins: {legend: {display: false}, tooltip: {callbacks: {
           title: function () { return ""; },
-          label: function (ctx) { return ctx.raw.y + " × " + ctx.raw.x + ": " + ctx.raw.v; }
+          label: function (ctx) { return labelOf(spec, ctx.raw.y) + " × " + ctx.raw.x + ": " + ctx.raw.v; }
         }}},
         scales: {
           x: {type: "category", labels: tasks, offset: true, grid: {display: false}, ticks: {autoSkip: false, maxRotation: 70}},
-          y: {type: "category", labels: media, offset: true, reverse: true, grid: {display: false}}
+          y: {type: "category", labels: media, offset: true, reverse: true, grid: {display: false},
+              ticks: {callback: function (value) { return labelOf(spec, this.getLabelForValue(value)); }}}
         }
       }
     };
@@ -122,6 +172,10 @@
     if (!spec || !spec.rows || !spec.rows.length || !BUILDERS[spec.chart]) return;
     if (spec.chart === "heatmap" && !(window.Chart && Chart.registry.controllers.get("matrix"))) return;
     var config = BUILDERS[spec.chart](spec);
+    if (config.options && config.options.indexAxis === "y" && canvas.parentNode) {
+      // one readable row per bar: the box grows with the number of bars instead of squeezing them
+      canvas.parentNode.style.height = Math.max(300, 22 * spec.rows.length + 60) + "px";
+    }
     config.options = config.options || {};
     config.options.responsive = true;
     config.options.maintainAspectRatio = false;
