@@ -3,6 +3,7 @@ from django.urls import path
 from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
+from catalog.api.croissant import DatasetCroissantView
 from catalog.api.scoring import DatasetScoreView
 
 
@@ -88,6 +89,7 @@ urlpatterns = [
     path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
+    path("datasets/<str:owner>/<str:name>/croissant", DatasetCroissantView.as_view(), name="dataset-croissant"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 CONTEXT_EXTENSION = "omh"  # the JSON-LD prefix of the hub's own terms (ethics flags)
 EXTENSION_IRI = "https://openmodelhub.org/ns/croissant#"
 CONTAINED_IN = "Croissant containedIn"  # how a containment relationship's description starts
+INLINE_ROLE, INLINE_SUFFIX = "inline_records", " (inline records)"  # a record set's data kept in the metadata
 
 MIME_FORMAT = {
     "text/csv": "csv",
@@ -102,6 +103,35 @@ def text_value(value) -> str:
         return "; ".join(text_value(v) for v in value)
     text = norm(value)
     return "" if text == "None" else text
+
+
+KEYWORD_MEDIA = {"image": "image", "text": "text", "tabular": "tabular", "video": "video", "audio": "audio"}
+
+
+def _format_media(fmt: str, tables: bool) -> str | None:
+    if fmt.startswith("image/"):
+        return "image"
+    if fmt.startswith("audio/"):
+        return "audio"
+    if fmt in ("text/csv", "text/tab-separated-values") and tables:
+        return "tabular"
+    return None
+
+
+def _data_type_media(dt: str) -> str | None:
+    return {"sc:ImageObject": "image", "sc:AudioObject": "audio"}.get(dt)
+
+
+def media_of(d: dict, *, tables: bool = True) -> list[str]:
+    """Media from the encoding formats, keywords and field data types (``tables``: CSV/TSV are tabular)."""
+    formats = [fmt for x in as_list(d.get("distribution")) for fmt in as_list(x.get("encodingFormat"))]
+    found = [_format_media(str(fmt), tables) for fmt in formats]
+    found += [KEYWORD_MEDIA.get(str(kw).lower()) for kw in as_list(d.get("keywords"))]
+    found += [_data_type_media(dt) for fld in iter_fields(d) for dt in as_list(fld.get("dataType"))]
+    media = {m for m in found if m}
+    if not media:
+        media.add("text" if any("sc:Text" in as_list(fl.get("dataType")) for fl in iter_fields(d)) else "other")
+    return sorted(media)
 
 
 def _file_description(x: dict, fid: str) -> str:
@@ -208,11 +238,11 @@ class _Columns:
 
     def inline_file(self, rs: dict, rs_id: str, inline: list) -> dict:
         """The pseudo-file of records embedded in the metadata, added once per record set."""
-        vpath = f"{rs_id} (inline records)"
+        vpath = f"{rs_id}{INLINE_SUFFIX}"
         if vpath not in self.by_id:
             self.by_id[vpath] = {
                 "path": vpath,
-                "logical_role": "inline_records",
+                "logical_role": INLINE_ROLE,
                 "format": "json",
                 "mime_type": "application/json",
                 "row_count": len(inline),
