@@ -138,7 +138,8 @@ print(json.dumps([info.oid, files, (pathlib.Path(path) / "weights/part2.safetens
     assert bytes.fromhex(part2) == safetensors(7000, seed=3)
     changes = live.query(
         lambda: sorted(
-            (c.path, c.version_id is None) for c in Commit.objects.get(oid=oid).changes.all()  # type: ignore[attr-defined]
+            (c.path, c.version_id is None)
+            for c in Commit.objects.get(oid=oid).changes.all()  # type: ignore[attr-defined]
         )
     )
     assert changes == [
@@ -337,10 +338,11 @@ def test_identical_content_is_not_stored_twice(live, writers, tmp_path):
     code = f"""
 from huggingface_hub import HfApi
 api = HfApi()
-a = api.upload_file(path_or_fileobj={str(tmp_path / "w.safetensors")!r}, path_in_repo="w.safetensors", repo_id="owner/tiny-bert")
-b = api.upload_file(path_or_fileobj={str(tmp_path / "w.safetensors")!r}, path_in_repo="w.safetensors", repo_id="owner/tiny-bert")
-c = api.upload_file(path_or_fileobj={str(tmp_path / "w.safetensors")!r}, path_in_repo="copy/w.safetensors", repo_id="owner/tiny-bert")
-d = api.upload_file(path_or_fileobj=b'{{"hidden_size": 2}}', path_in_repo="config.json", repo_id="owner/tiny-bert")
+up = lambda source, path: api.upload_file(path_or_fileobj=source, path_in_repo=path, repo_id="owner/tiny-bert")
+a = up({str(tmp_path / "w.safetensors")!r}, "w.safetensors")
+b = up({str(tmp_path / "w.safetensors")!r}, "w.safetensors")
+c = up({str(tmp_path / "w.safetensors")!r}, "copy/w.safetensors")
+d = up(b'{{"hidden_size": 2}}', "config.json")
 print(json.dumps([a.oid, b.oid, c.oid, d.oid]))
 """
     before = commit_count(live, "tiny-bert")
@@ -350,7 +352,11 @@ print(json.dumps([a.oid, b.oid, c.oid, d.oid]))
     assert a == b and c == d and a != c
     assert commit_count(live, "tiny-bert") == before + 2
     versions = live.query(
-        lambda: list(FileVersion.objects.filter(file__path__in=["w.safetensors", "copy/w.safetensors"]).values_list("storage_key"))
+        lambda: list(
+            FileVersion.objects.filter(file__path__in=["w.safetensors", "copy/w.safetensors"]).values_list(
+                "storage_key"
+            )
+        )
     )
     assert len(versions) == 2 and versions[0] == versions[1]  # one stored object for both paths
     transfers = live.query(
@@ -460,3 +466,33 @@ def test_a_session_cookie_cannot_write_through_the_protocol(client, world, write
     client.force_login(world.owner)
     response = post_commit(client, None, ndjson({"key": "header", "value": {"summary": "s"}}))
     assert response.status_code == 401
+
+
+def test_create_private_dataset_upload_a_csv_and_load_it_with_datasets(live, writers, tmp_path):
+    rows = b"text,label\n" + b"".join(b"row %d,%d\n" % (i, i % 2) for i in range(50))
+    write(tmp_path / "train.csv", rows)
+    got = run_client(
+        live.url,
+        f"""
+from huggingface_hub import HfApi, hf_hub_download
+from datasets import load_dataset
+api = HfApi()
+repo = api.create_repo("owner/fresh-data", repo_type="dataset", private=True)
+info = api.upload_file(path_or_fileobj={str(tmp_path / "train.csv")!r}, path_in_repo="data/train.csv",
+                       repo_id="owner/fresh-data", repo_type="dataset")
+back = open(hf_hub_download("owner/fresh-data", "data/train.csv", repo_type="dataset"), "rb").read()
+split = load_dataset("owner/fresh-data", split="train")
+print(json.dumps([repo.repo_id, api.dataset_info("owner/fresh-data").private, info.oid, back.hex(), split.num_rows]))
+""",
+        tmp_path,
+        writers["owner"],
+    )
+    repo_id, private, oid, back, count = got
+    assert (repo_id, private, count) == ("owner/fresh-data", True, 50)
+    assert bytes.fromhex(back) == rows
+    from catalog.models import Dataset, DatasetFile
+
+    dataset = live.query(lambda: Dataset.objects.get(name="fresh-data"))
+    assert live.query(lambda: revisions.head(dataset).oid) == oid
+    # the pipeline profiled the CSV into the dataset's files and columns, as for any upload
+    assert live.query(lambda: DatasetFile.objects.get(dataset=dataset, path="data/train.csv").row_count) == 50

@@ -1,0 +1,289 @@
+"""Uploading a large file through the Hugging Face protocol (``huggingface_hub.upload_file``, Git LFS)
+and through the native API, against this machine's single-core SHA-256 + AES-GCM limit, with the
+server's memory growth.
+
+    .venv/bin/python bench/upload.py [--size-mib 1024] [--workers 1] [--threads 4]
+
+Starts the production server (gunicorn, the README's setup) on a throw-away embedded hub (SQLite and
+local storage in a temporary folder, Celery eager: the pipeline runs in the request), then times:
+
+- protocol: ``HfApi().upload_file`` of a safetensors file, unmodified client, ``HF_HUB_DISABLE_XET=1``.
+  The client hashes the file (SHA-256, in the client), preupload, LFS batch, the transfer (basic below
+  ``OMH_LFS_MULTIPART_BYTES``, else multipart: parts written at their offsets), the server hashes and
+  checks the bytes (while streamed, or once when the parts are completed), then the commit runs the
+  pipeline (inspection, AES-256-GCM, storage) and answers when the file is readable;
+- native: ``POST /api/v1/models/{owner}/{name}/files/`` (multipart form, streamed), with the pipeline
+  hashing and encrypting in one overlapped pass.
+
+Prints MB/s for each, the share of the single-core limit (one pass of SHA-256 and AES-GCM over the
+data: the least work a verified, encrypted upload needs on one core), the peak RSS growth of the
+gunicorn worker during each upload, and the time spent in each phase of the protocol upload.
+Targets: protocol >= 50% of the limit, server RSS growth < 64 MiB whatever the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+class WorkerRss:
+    """Peak resident memory of the server's workers during a phase, sampled every 10 ms."""
+
+    def __init__(self, master: int):
+        self.master, self._stop = master, threading.Event()
+
+    def _total(self) -> float:
+        return sum(rss_mib(pid) for pid in children(self.master))
+
+    def __enter__(self):
+        self.start = self.peak = self._total()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self._total())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
+def setup(work: Path) -> dict:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "OMH_S3_BUCKET")},
+        "OMH_VAR_DIR": str(work / "var"),
+        "MEDIA_ROOT": str(work / "media"),
+        "OMH_STAGING_DIR": str(work / "staging"),
+        "DJANGO_SETTINGS_MODULE": "openmodelhub.settings",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+    }
+    os.environ.update(env)
+    for var in ("DATABASE_URL", "REDIS_URL", "OMH_S3_BUCKET"):
+        os.environ.pop(var, None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from accounts.services import create_api_token
+    from catalog.models import MLModel
+
+    call_command("migrate", verbosity=0)
+    owner = User.objects.create_user("bench-upload", "bench@example.org", uuid.uuid4().hex)
+    MLModel.objects.create(owner=owner, name="bench-upload-model")
+    MLModel.objects.create(owner=owner, name="bench-native-model")
+    env["TOKEN"] = create_api_token(user=owner, name="bench", scope="write")[1]
+    from django.db import connections
+
+    connections.close_all()
+    return env
+
+
+def start_server(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "openmodelhub.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "900",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "TOKEN"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            time.sleep(0.5)
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start: " + (server.stderr.read() if server.stderr else ""))
+
+
+def native_upload(url: str, token: str, source: Path) -> float:
+    """POST the file as a streamed multipart form (http.client, Content-Length known)."""
+    import http.client
+
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="path"\r\n\r\n{source.name}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{source.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = len(head) + source.stat().st_size + len(tail)
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=900)
+    started = time.perf_counter()
+    connection.putrequest("POST", "/api/v1/models/bench-upload/bench-native-model/files/")
+    connection.putheader("Authorization", f"Bearer {token}")
+    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    connection.putheader("Content-Length", str(size))
+    connection.endheaders()
+    connection.send(head)
+    with open(source, "rb") as handle:
+        while block := handle.read(4 * MIB):
+            connection.send(block)
+    connection.send(tail)
+    response = connection.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - started
+    if response.status >= 300:
+        raise SystemExit(f"native upload failed: {response.status} {body[:300]!r}")
+    return elapsed
+
+
+def protocol_upload(url: str, env: dict, source: Path) -> tuple[float, str]:
+    code = f"""
+import time, json
+from huggingface_hub import HfApi
+started = time.perf_counter()
+info = HfApi().upload_file(path_or_fileobj={str(source)!r}, path_in_repo={source.name!r},
+                           repo_id="bench-upload/bench-upload-model", commit_message="bench")
+print(json.dumps([time.perf_counter() - started, info.oid]))
+"""
+    client_env = {k: v for k, v in env.items() if not k.startswith(("HF_", "HUGGING"))}
+    client_env.update(
+        HF_ENDPOINT=f"{url}/hf",
+        HF_TOKEN=env["TOKEN"],
+        HF_HUB_DISABLE_XET="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HOME=str(Path(env["OMH_VAR_DIR"]) / "hf-home"),
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=client_env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit("protocol upload failed:\n" + done.stderr[-3000:])
+    import json
+
+    seconds, oid = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, oid
+
+
+def sha256_seconds(source: Path) -> float:
+    started, digest = time.perf_counter(), hashlib.sha256()
+    with open(source, "rb", buffering=0) as handle:
+        while block := handle.read(4 * MIB):
+            digest.update(block)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (default 1)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
+    args = parser.parse_args()
+    if args.size_mib <= 0:
+        parser.error("--size-mib must be positive")
+    work = Path(tempfile.mkdtemp(prefix="omh-bench-upload-"))
+    server = None
+    try:
+        env = setup(work)
+        from django.conf import settings
+
+        from files import crypto_limit, write_safetensors  # bench/files.py
+
+        source = work / f"model-{args.size_mib}mib.safetensors"
+        write_safetensors(source, args.size_mib * MIB)
+        size_mb = source.stat().st_size / MIB
+        sha, gcm, limit = crypto_limit(settings.OMH_ENCRYPTION_CHUNK_SIZE)
+        client_hash = sha256_seconds(source)  # warms the page cache too
+        port = free_port()
+        server = start_server(env, port, args.workers, args.threads)
+        url = f"http://127.0.0.1:{port}"
+        transfer = "multipart" if source.stat().st_size >= settings.OMH_LFS_MULTIPART_BYTES else "basic"
+
+        with WorkerRss(server.pid) as protocol_rss:
+            protocol_seconds, oid = protocol_upload(url, env, source)
+        with WorkerRss(server.pid) as native_rss:
+            native_seconds = native_upload(url, env["TOKEN"], source)
+
+        print(f"file: {size_mb:.0f} MiB safetensors; gunicorn {args.workers} worker(s) x {args.threads} threads")
+        print(
+            f"single-core limit: SHA-256 {sha:.0f} MB/s, AES-256-GCM {gcm:.0f} MB/s, one pass of both {limit:.0f} MB/s"
+        )
+        rate = size_mb / protocol_seconds
+        print(
+            f"protocol upload_file ({transfer} transfer): {protocol_seconds:.2f} s = {rate:.0f} MB/s "
+            f"= {100 * size_mb / protocol_seconds / limit:.0f}% of the limit (target >= 50%); "
+            f"worker RSS growth {protocol_rss.growth:.1f} MiB (target < 64)"
+        )
+        print(
+            f"  of which the client's own SHA-256 of the file: {client_hash:.2f} s "
+            f"(the client hashes before it sends; the hub hashes again, as it must not trust the client)"
+        )
+        print(
+            f"native API upload: {native_seconds:.2f} s = {size_mb / native_seconds:.0f} MB/s "
+            f"= {100 * size_mb / native_seconds / limit:.0f}% of the limit; "
+            f"worker RSS growth {native_rss.growth:.1f} MiB"
+        )
+        print(f"commit {oid}")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
