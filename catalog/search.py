@@ -29,15 +29,17 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 from django.db.models.expressions import RawSQL
 
 MAX_QUERY = 200
 MODES = ("keyword", "hybrid", "vector")
 RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al.): 1 / (60 + position)
-VECTOR_K = 50  # nearest neighbours a hybrid or vector search takes
+VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 FEW = 5  # full-text matches below which a query of several words matches any of them
+WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
 FUZZY_CANDIDATES = 100  # names sharing trigrams with a query that matched almost nothing, checked for typos
 
 
@@ -65,7 +67,13 @@ class HeadRank(Func):
             expression = Value(0.0, output_field=FloatField())
         elif connection.vendor == "postgresql":  # a jsonb lookup per row: cheap at any head size
             payload = json.dumps({str(pk): score for pk, score in scores.items()})
-            expression = RawSQL('COALESCE((%s::jsonb ->> "id"::text)::float8, 0.0)', [payload])
+            expression = Func(
+                Value(payload, output_field=TextField()),
+                Cast(F("pk"), output_field=TextField()),
+                arg_joiner="::jsonb ->> ",
+                template="COALESCE((%(expressions)s)::float8, 0.0)",
+                output_field=FloatField(),
+            )
         else:
             expression = Case(
                 *(When(pk=pk, then=Value(score)) for pk, score in scores.items()),
@@ -92,25 +100,35 @@ def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     model_cls = queryset.model
     if mode == "vector":
-        from catalog import semantic
-
-        near = semantic.vector_ranking(queryset, text, VECTOR_K)
+        near = _nearest(queryset, text)
         return Ranking({pk: 1.0 + score for pk, score in near}, None)  # cosine in [-1, 1] -> (0, 2]
     bound = settings.SEARCH_RANKED_CANDIDATES
     by_id = _restrict(queryset, id_candidates(model_cls, text, bound))
-    by_text, text_matches = full_text_candidates(queryset, text, bound)
-    condition = text_matches | id_condition(model_cls, text)
+    if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
+        by_text, condition = {}, id_condition(model_cls, text)
+    else:
+        by_text, text_matches = full_text_candidates(queryset, text, bound)
+        condition = text_matches | id_condition(model_cls, text)
     if mode == "keyword":
         return Ranking(_keyword_scores(by_id, by_text), condition)
-    from catalog import semantic
-
-    near = semantic.vector_ranking(queryset, text, VECTOR_K)
+    near = _nearest(queryset, text)
     lists = [
         sorted(by_id, key=lambda pk: (-by_id[pk], -pk)),
         sorted(by_text, key=lambda pk: (-by_text[pk], -pk)),
         [pk for pk, _ in near],
     ]
     return Ranking(_fuse(lists, weights=(1.0, 1.0, 1.0), boost=by_id), condition)
+
+
+def _nearest(queryset: QuerySet, text: str) -> list[tuple[int, float]]:
+    """The ``VECTOR_K`` nearest assets of the whole catalogue, then those of ``queryset`` among them: which
+    assets match never depends on how the queryset is split (facet counts add public and private parts)."""
+    from catalog import semantic
+
+    vector = semantic.encoder().encode([text])[0]
+    near = semantic.vector_index(queryset.model.kind).nearest(vector, VECTOR_K)
+    allowed = _restrict(queryset, dict(near))
+    return [(pk, score) for pk, score in near if pk in allowed]
 
 
 def _keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[int, float]:
@@ -234,7 +252,8 @@ def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
 def _postgres_fuzzy_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
     """Names sharing trigrams with the query (pg_trgm's ``<%``, served by the 0011 GIN index)."""
     table = model_cls._meta.db_table
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # the threshold for this transaction only
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(WORD_SIMILARITY)])
         cursor.execute(
             f"SELECT a.id, u.username, a.name FROM {table} a JOIN accounts_user u ON u.id = a.owner_id "
             "WHERE UPPER(%s) <%% UPPER(a.name::text) LIMIT %s",

@@ -168,17 +168,23 @@ class VectorIndex:
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.path = _index_dir() / f"{kind}.usearch"
-        self.meta_path = _index_dir() / f"{kind}.json"
         self._index, self._built_at, self._mtime = None, None, None
         self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return _index_dir() / f"{self.kind}.usearch"
+
+    @property
+    def meta_path(self) -> Path:
+        return _index_dir() / f"{self.kind}.json"
 
     def _load(self):
         """The memory-mapped index, reopened when a rebuild replaced the file."""
         from usearch.index import Index
 
         try:
-            mtime = self.meta_path.stat().st_mtime
+            mtime = (str(self.meta_path), self.meta_path.stat().st_mtime_ns)
         except FileNotFoundError:
             return None, None
         with self._lock:
@@ -265,12 +271,6 @@ def delta_size(kind: str) -> int:
     _, built_at = index._load()
     rows = SearchEmbedding.objects.filter(**{f"{'model' if kind == 'model' else 'dataset'}_id__isnull": False})
     return rows.filter(updated_at__gte=built_at).count() if built_at else rows.count()
-
-
-def vector_ranking(queryset: QuerySet, text: str, k: int) -> list[tuple[int, float]]:
-    """The assets of ``queryset`` (visible_to and filters already applied) nearest to the query text."""
-    vector = encoder().encode([text])[0]
-    return nearest_in(queryset, vector, k)
 
 
 def nearest_in(queryset: QuerySet, vector: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:
