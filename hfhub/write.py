@@ -46,6 +46,7 @@ BINARY_SUFFIXES = {
     ".7z", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".wav", ".mp3", ".flac", ".mp4", ".model", ".pb",
 }  # fmt: skip
 MAX_PREUPLOAD_FILES = 1000
+PREUPLOAD_READ_BYTES = 64 * 1024 * 1024
 MAX_BATCH_OBJECTS = 1000
 MAX_COMMIT_OPERATIONS = 25_000
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -112,15 +113,17 @@ def upload_mode(path: str, size: int, sample: bytes) -> str:
     return "regular"
 
 
-def _remote_oid(version, mode: str) -> str | None:
+def _remote_oid(version, mode: str, budget: list[int]) -> str | None:
     """The id the client compares with its own to skip an unchanged file: the SHA-256 for LFS, the git
-    blob id of the content for a regular file (read back only for files small enough to go inline)."""
+    blob id of the content for a regular file (read back only for files small enough to go inline, and
+    no more than ``PREUPLOAD_READ_BYTES`` per request: past it the client just sends the file)."""
     if version is None:
         return None
     if mode == "lfs":
         return version.sha256
-    if version.size > REGULAR_MAX_BYTES:
+    if version.size > REGULAR_MAX_BYTES or version.size > budget[0]:
         return None
+    budget[0] -= version.size
     content = b"".join(files.read_plaintext(version))
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
@@ -144,7 +147,7 @@ def preupload(request: HttpRequest, kind: str, owner: str, name: str, revision: 
         raise bad_request(f"files must be a list of at most {MAX_PREUPLOAD_FILES} entries.")
     present = revisions.files_at(revisions.head(asset))
     gitignore = _gitignore(body, present)
-    answered = []
+    answered, budget = [], [PREUPLOAD_READ_BYTES]
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             raise bad_request("Each file needs a path.")
@@ -162,7 +165,7 @@ def preupload(request: HttpRequest, kind: str, owner: str, name: str, revision: 
                 "path": entry["path"],
                 "uploadMode": mode,
                 "shouldIgnore": _ignored(path, gitignore),
-                "oid": _remote_oid(present.get(path), mode),
+                "oid": _remote_oid(present.get(path), mode, budget),
             }
         )
     return JsonResponse({"files": answered})
@@ -331,6 +334,7 @@ class _Commit:
         self.deleted: list[str] = []
         self.deleted_folders: list[str] = []
         self.inline: list[uploads.Staged] = []
+        self.inline_bytes = 0
 
     def close(self) -> None:
         for staged in self.inline:
@@ -369,6 +373,9 @@ def _operation(asset, parsed: _Commit, key: str, value: dict) -> None:
     if key == "file":
         staged = uploads.stage_blocks([_decode_inline(value)])
         parsed.inline.append(staged)
+        parsed.inline_bytes += staged.size
+        if parsed.inline_bytes > settings.OMH_MAX_UPLOAD_BYTES:
+            raise bad_request("The inline files of this commit are larger than the upload limit: use LFS.")
         parsed.additions.append(uploads.Addition(path, staged=staged))
     elif key == "lfsFile":
         oid, size = value.get("oid"), value.get("size")

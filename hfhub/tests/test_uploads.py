@@ -496,3 +496,41 @@ print(json.dumps([repo.repo_id, api.dataset_info("owner/fresh-data").private, in
     assert live.query(lambda: revisions.head(dataset).oid) == oid
     # the pipeline profiled the CSV into the dataset's files and columns, as for any upload
     assert live.query(lambda: DatasetFile.objects.get(dataset=dataset, path="data/train.csv").row_count) == 50
+
+
+def test_preupload_chooses_the_mode_and_answers_the_present_content_id(client, world, writers):
+    import base64
+
+    present = b'{"hidden_size": 2}'  # config.json at main
+    entries = [
+        {"path": "config.json", "size": len(present), "sample": base64.b64encode(present).decode()},
+        {"path": "notes.md", "size": 10, "sample": base64.b64encode(b"# a title\n").decode()},
+        {"path": "model.safetensors", "size": 10, "sample": base64.b64encode(b"\x08\x00").decode()},
+        {"path": "data.txt", "size": 6 * MiB, "sample": base64.b64encode(b"text").decode()},
+        {"path": "raw.txt", "size": 3, "sample": base64.b64encode(b"a\x00b").decode()},
+        {"path": "build/out.txt", "size": 3, "sample": base64.b64encode(b"abc").decode()},
+    ]
+    response = client.post(
+        "/hf/api/models/owner/tiny-bert/preupload/main",
+        json.dumps({"files": entries, "gitIgnore": "build/\n*.tmp\n"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {writers['owner']}",
+    )
+    assert response.status_code == 200
+    answered = {f["path"]: (f["uploadMode"], f["shouldIgnore"], f["oid"]) for f in response.json()["files"]}
+    git_id = hashlib.sha1(b"blob %d\0" % len(present) + present).hexdigest()
+    assert answered == {
+        "config.json": ("regular", False, git_id),
+        "notes.md": ("regular", False, None),
+        "model.safetensors": ("lfs", False, None),
+        "data.txt": ("lfs", False, None),
+        "raw.txt": ("lfs", False, None),
+        "build/out.txt": ("regular", True, None),
+    }
+    other = client.post(
+        "/hf/api/models/owner/tiny-bert/preupload/v1",
+        json.dumps({"files": entries}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {writers['owner']}",
+    )
+    assert other.status_code == 400 and "main" in other.json()["error"]
