@@ -101,9 +101,6 @@ def guess_pii(name: str, sample: list[str]) -> dict | None:
 
 # --- distinct estimate --------------------------------------------------------------------------
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-_WEIGHTS = np.random.default_rng(20261205).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
-
 
 def _mix(h: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads any 64-bit input over all 64 bits."""
@@ -116,38 +113,21 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def _hash_strings(array: pa.Array) -> np.ndarray:
-    """64-bit hashes of the (non-null) strings of a string or binary array, computed on Arrow's buffers:
-    a sum of every byte weighted by its position, mixed with the length."""
-    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
-        offset_type = np.int64
-    else:
-        offset_type = np.int32
-    n = len(array)
-    _validity, offsets_buffer, data_buffer = array.buffers()[:3]
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset : array.offset + n + 1].astype(np.int64)
-    data = (
-        np.frombuffer(data_buffer, dtype=np.uint8)
-        if data_buffer is not None and len(data_buffer)
-        else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    sums = np.zeros(n, dtype=np.uint64)
-    start = offsets[0]
-    span = data[start : offsets[-1]]
-    if len(span):
-        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        position = np.arange(len(span), dtype=np.int64) - (offsets[:-1] - start)[owner]
-        with np.errstate(over="ignore"):
-            contribution = (
-                span.astype(np.uint64) + np.uint64(1) + (position >> 6).astype(np.uint64) * np.uint64(257)
-            ) * _WEIGHTS[position & 63]
-        nonempty = lengths > 0  # reduceat needs increasing starts: empty strings keep a sum of 0
-        sums[nonempty] = np.add.reduceat(contribution, (offsets[:-1] - start)[nonempty])
-    with np.errstate(over="ignore"):
-        return _mix(sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
+    """64-bit hashes of the (distinct, non-null) values of a string or binary array: Python's own hash
+    (SipHash, seeded per process, which is all one profile needs), mixed."""
+    hashes = np.fromiter(map(hash, array.to_pylist()), dtype=np.int64, count=len(array))
+    return _mix(hashes.view(np.uint64))
 
 
-def _hash_values(array: pa.Array) -> np.ndarray:
+def _hash_values(array: pa.Array) -> np.ndarray | None:
+    """64-bit hashes of the values of a non-null array; None for types without a distinct count."""
+    try:
+        return _hash_typed(array)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError, ValueError):
+        return None  # e.g. intervals: no distinct count rather than no profile
+
+
+def _hash_typed(array: pa.Array) -> np.ndarray | None:
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
         return _hash_strings(array)
@@ -165,6 +145,17 @@ def _hash_values(array: pa.Array) -> np.ndarray:
     return _hash_strings(pc.cast(array, pa.string())) if pa.types.is_decimal(kind) else None
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based np.unique is ~15x slower on 64-bit hashes)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 class DistinctSketch:
     """The DISTINCT_K smallest distinct hashes seen (k minimum values): exact while fewer values were
     seen, else (k - 1) / (k-th smallest hash / 2**64) estimates the number of distinct values."""
@@ -173,18 +164,19 @@ class DistinctSketch:
         self.smallest = np.zeros(0, dtype=np.uint64)
         self.usable = True
 
-    def add(self, unique_values: pa.Array) -> None:
-        if not self.usable or len(unique_values) == 0:
-            return
-        hashes = _hash_values(unique_values)
+    def add(self, hashes: np.ndarray | None) -> None:
+        """Take the hashes of a batch of values (duplicates allowed)."""
         if hashes is None:
             self.usable = False
+        if not self.usable or len(hashes) == 0:
             return
         if len(self.smallest) == DISTINCT_K:
-            hashes = hashes[hashes < self.smallest[-1]]
-        if len(hashes) > 2 * DISTINCT_K:  # the values are distinct already (pc.unique): keep the smallest
-            hashes = np.partition(hashes, DISTINCT_K)[: DISTINCT_K + 1]
-        self.smallest = np.unique(np.concatenate([self.smallest, hashes]))[:DISTINCT_K]
+            hashes = hashes[hashes < self.smallest[-1]]  # once full, most of a batch stops here
+        if len(hashes) > 2 * DISTINCT_K:
+            hashes = _sorted_unique(hashes)
+            if len(hashes) > 2 * DISTINCT_K:  # distinct now: only the smallest can stay
+                hashes = np.partition(hashes, DISTINCT_K)[: DISTINCT_K + 1]
+        self.smallest = _sorted_unique(np.concatenate([self.smallest, hashes]))[:DISTINCT_K]
 
     def result(self) -> dict | None:
         if not self.usable:
@@ -235,6 +227,7 @@ class _Column:
     examples: list = field(default_factory=list)
     sample: list = field(default_factory=list)
     sketch: DistinctSketch = field(default_factory=DistinctSketch)
+    mostly_distinct: bool | None = None
 
     def add(self, array: pa.Array, format_name: str) -> None:
         self.count += len(array)
@@ -244,36 +237,54 @@ class _Column:
         kind = array.type
         textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
         if textual:
-            self._check_text(array)
+            self._check_text(array, format_name)
         if pa.types.is_floating(kind) and pc.any(pc.is_inf(array)).as_py():
             raise Rejected(self._infinite(format_name))
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
-            extremes = pc.min_max(array)
-            self._extend(extremes["min"].as_py(), extremes["max"].as_py())
-            if not pa.types.is_temporal(kind):
-                self.total += pc.sum(pc.cast(array, pa.float64())).as_py() or 0.0
-        elif pa.types.is_boolean(kind):
-            extremes = pc.min_max(array)
-            self._extend(extremes["min"].as_py(), extremes["max"].as_py())
+        self._extremes(array)
+        values = array.drop_null()
         if pa.types.is_nested(kind) or pa.types.is_dictionary(kind):
             self.sketch.usable = False  # no distinct count for structs, lists and maps; examples only
-            unique = array.drop_null().slice(0, MAX_EXAMPLES)
         else:
-            unique = pc.unique(array.drop_null())
-            self.sketch.add(unique)
+            self._sketch(values)
         if len(self.examples) < MAX_EXAMPLES:
-            for value in unique.slice(0, MAX_EXAMPLES * 2).to_pylist():
+            for value in values.slice(0, 64).to_pylist():
                 example = _plain(value)
                 if example not in self.examples and len(self.examples) < MAX_EXAMPLES:
                     self.examples.append(example)
         if textual and len(self.sample) < PII_SAMPLE:
             self.sample.extend(array.drop_null().slice(0, PII_SAMPLE - len(self.sample)).to_pylist())
 
-    def _check_text(self, array: pa.Array) -> None:
-        longest = pc.max(pc.utf8_length(array)).as_py() or 0
+    def _extremes(self, array: pa.Array) -> None:
+        """min and max of numbers, times and booleans; the sum of numbers (for the mean)."""
+        kind = array.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        if numeric or pa.types.is_temporal(kind) or pa.types.is_boolean(kind):
+            extremes = pc.min_max(array)
+            self._extend(extremes["min"].as_py(), extremes["max"].as_py())
+        if numeric:
+            self.total += pc.sum(pc.cast(array, pa.float64())).as_py() or 0.0
+
+    def _sketch(self, values: pa.Array) -> None:
+        """Hash a batch into the distinct sketch: a column of few values through Arrow's unique values
+        first, one of mostly distinct values (ids, names, e-mail addresses) directly, as its first
+        batch showed."""
+        if self.mostly_distinct:
+            self.sketch.add(_hash_values(values))
+            return
+        unique = pc.unique(values)
+        self.sketch.add(_hash_values(unique))
+        if self.mostly_distinct is None and len(values) >= 1024:
+            self.mostly_distinct = len(unique) > len(values) // 2
+
+    def _check_text(self, array: pa.Array, format_name: str) -> None:
+        if (pc.max(pc.binary_length(array)).as_py() or 0) <= FIELD_LIMIT:  # bytes: at least the characters
+            longest = 0
+        else:
+            longest = pc.max(pc.utf8_length(array)).as_py() or 0
         if longest > FIELD_LIMIT:
             raise Rejected(f"column {self.name[:100]!r} has a field larger than field limit ({FIELD_LIMIT} characters)")
-        if pc.any(pc.match_substring(array, "\x00")).as_py():
+        # CSV and TSV are text without NUL bytes (inspection.check_text); JSON escapes and Parquet can hold one.
+        if format_name not in ("csv", "tsv") and pc.any(pc.match_substring(array, "\x00")).as_py():
             raise Rejected(f"column {self.name[:100]!r} holds a NUL character")
 
     def _infinite(self, format_name: str) -> str:
@@ -389,7 +400,7 @@ def _profile(local_file: Path, kind: str, as_text: set[str]) -> Report:
         _Column(name.strip() if kind in ("csv", "tsv") else name, schema.field(name).type) for name in schema.names
     ]
     _dedupe(columns)
-    rows = 0
+    rows = read = 0
     iterator = iter(batches)
     while True:
         tick()
@@ -403,6 +414,9 @@ def _profile(local_file: Path, kind: str, as_text: set[str]) -> Report:
                 raise _RetryWithTypes(schema.names[int(match.group(1))]) from None
             raise
         rows += batch.num_rows
+        read += 1
+        if read % 16 == 0:  # hand freed batches back to the system: the resident set stays flat
+            pa.default_memory_pool().release_unused()
         if batch.schema != schema and kind == "jsonl":  # a field first seen in a later block
             raise pa.ArrowInvalid("JSON parse error: a field changed from absent to present (new column)")
         for column, array in zip(columns, batch.columns, strict=True):
