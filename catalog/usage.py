@@ -33,7 +33,8 @@ def snippets(request: HttpRequest, asset, ready_paths: list[str]) -> list[dict[s
     )
     example = _example_file(ready_paths)
     if asset.kind == "model":
-        python = ["from huggingface_hub import hf_hub_download, snapshot_download", ""]
+        imports = "hf_hub_download, snapshot_download" if example else "snapshot_download"
+        python = [f"from huggingface_hub import {imports}", ""]
         if example:
             python.append(f"path = hf_hub_download({repo!r}, {example!r})")
         python.append(f"folder = snapshot_download({repo!r})  # every file of main")
