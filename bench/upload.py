@@ -250,6 +250,12 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         transfer = "multipart" if source.stat().st_size >= settings.OMH_LFS_MULTIPART_BYTES else "basic"
 
+        # Warm the worker first (gunicorn imports the application on its first request: ~110 MiB that
+        # are not the upload's), through both paths with a small file.
+        warm = work / "warm.safetensors"
+        write_safetensors(warm, MIB)
+        protocol_upload(url, env, warm)
+        native_upload(url, env["TOKEN"], warm)
         with WorkerRss(server.pid) as protocol_rss:
             protocol_seconds, oid = protocol_upload(url, env, source)
         with WorkerRss(server.pid) as native_rss:
