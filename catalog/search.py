@@ -1,5 +1,5 @@
 """Search over models and datasets: repository-id matching fused with full-text rank (``keyword``),
-plus vector similarity by reciprocal-rank fusion (``hybrid``), or vectors alone (``vector``).
+plus vector similarity (``hybrid``), or vectors alone (``vector``).
 
 One implementation for the API's ``?search=``, the pages and the Hub protocol's ``list_models(search=)``.
 ``apply(queryset, text, mode)`` takes a queryset already narrowed by ``visible_to`` and the active
@@ -25,7 +25,6 @@ Bounded ranking
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,7 +35,7 @@ from django.db.models.expressions import RawSQL
 
 MAX_QUERY = 200
 MODES = ("keyword", "hybrid", "vector")
-RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al.): 1 / (60 + position)
+VECTOR_WEIGHT = 0.1  # of the cosine similarity against the keyword score (tiers 1-4, full text up to 0.49)
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 FEW = 5  # full-text matches below which a query of several words matches any of them
 WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
@@ -112,12 +111,7 @@ def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
     if mode == "keyword":
         return Ranking(_keyword_scores(by_id, by_text), condition)
     near = _nearest(queryset, text)
-    lists = [
-        sorted(by_id, key=lambda pk: (-by_id[pk], -pk)),
-        sorted(by_text, key=lambda pk: (-by_text[pk], -pk)),
-        [pk for pk, _ in near],
-    ]
-    return Ranking(_fuse(lists, weights=(1.0, 1.0, 1.0), boost=by_id), condition)
+    return Ranking(_hybrid_scores(_keyword_scores(by_id, by_text), dict(near)), condition)
 
 
 def _nearest(queryset: QuerySet, text: str) -> list[tuple[int, float]]:
@@ -140,15 +134,16 @@ def _keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[
     return scores
 
 
-def _fuse(lists: list[list[int]], weights, boost: dict[int, float]) -> dict[int, float]:
-    """Reciprocal-rank fusion; an exact or prefix id match (tiers 3 and 4) stays on top, as a user typing
-    a repository's name expects."""
-    scores: dict[int, float] = {}
-    for ranked, weight in zip(lists, weights, strict=True):
-        for position, pk in enumerate(ranked):
-            scores[pk] = scores.get(pk, 0.0) + weight / (RRF_K + position + 1)
-    tier = {pk: math.floor(value) for pk, value in boost.items() if value >= 3}
-    return {pk: round(score + tier.get(pk, 0), 9) for pk, score in scores.items()}
+def _hybrid_scores(keyword: dict[int, float], cosine: dict[int, float]) -> dict[int, float]:
+    """The keyword score plus ``VECTOR_WEIGHT`` times the cosine similarity of the vector neighbours: the
+    id tiers keep their order, meaning reorders within a tier and brings in what no word matched.
+    (Reciprocal-rank fusion of the id, full-text and vector lists scored 0.836-0.844 NDCG@10 on the
+    judged set against 0.867 for this; bench/search_quality.py.)"""
+    scores = {
+        pk: keyword.get(pk, 0.0) + VECTOR_WEIGHT * max(cosine.get(pk, 0.0), 0.0)
+        for pk in keyword.keys() | cosine.keys()
+    }
+    return {pk: round(score, 9) or 1e-9 for pk, score in scores.items()}
 
 
 def _restrict(queryset: QuerySet, scores: dict[int, float]) -> dict[int, float]:

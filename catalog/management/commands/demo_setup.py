@@ -44,6 +44,7 @@ class Command(BaseCommand):
                 stdout=self.stdout,
                 stderr=self.stderr,
             )
+            call_command("embed_assets", stdout=self.stdout, stderr=self.stderr)  # semantic search (docs/search.md)
         password_file = settings.VAR_DIR / "admin_password"
         admin, password = ensure_admin(username=username, email="", password=None)
         if password is not None:

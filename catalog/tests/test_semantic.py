@@ -1,0 +1,169 @@
+"""Embeddings (catalog.semantic): the bundled encoder loads with networking disabled, an asset's embedding
+is recomputed when its card changes (through a real Celery worker, and eagerly), the HNSW index plus the
+delta of changes since its build, similar assets inside visible_to, and the bulk command."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+from rest_framework.test import APIClient
+
+from catalog import semantic, services
+from catalog.models import MLModel, SearchEmbedding, Visibility
+from catalog.tests.factories import MLModelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def index_dir(settings, tmp_path):
+    settings.SEARCH_VECTOR_INDEX_DIR = tmp_path / "search-index"
+    return settings.SEARCH_VECTOR_INDEX_DIR
+
+
+def stored(model) -> np.ndarray:
+    return semantic.from_bytes(SearchEmbedding.objects.get(model=model).vector)
+
+
+def test_the_encoder_loads_and_encodes_with_networking_disabled(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the encoder tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    semantic.encoder.cache_clear()
+    try:
+        vectors = semantic.encoder().encode(["chest x-ray pneumonia classifier", "a recipe for bread"])
+    finally:
+        semantic.encoder.cache_clear()
+    assert vectors.shape == (2, semantic.DIMENSIONS) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    near, far = semantic.encoder().encode(["lung radiograph model", "baking bread"])
+    assert near @ vectors[0] > near @ vectors[1] and far @ vectors[1] > far @ vectors[0]
+
+
+def test_an_embedding_is_recomputed_after_the_card_changes_eagerly(
+    owner, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        model = services.save_model(user=owner, data={"name": "speech-model", "card": "Speech recognition."})
+    before = stored(model)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_model(user=owner, model=model, data={"card": "Image segmentation of satellite photos."})
+    after = stored(model)
+    assert not np.allclose(before, after)
+    text = semantic.asset_text(MLModel.objects.get(pk=model.pk))
+    assert np.allclose(after, semantic.encoder().encode([text])[0], atol=1e-5)
+
+
+needs_worker = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL") or connection.vendor != "postgresql",
+    reason="needs REDIS_URL and PostgreSQL (a worker process cannot share an in-memory SQLite test database)",
+)
+
+
+@needs_worker
+@pytest.mark.django_db(transaction=True)
+def test_an_embedding_is_recomputed_after_the_card_changes_in_a_real_celery_worker(owner, settings):
+    from openmodelhub.celery import app
+
+    queue = f"omh-search-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "OMH_SEARCH_VECTOR_INDEX_DIR": str(settings.SEARCH_VECTOR_INDEX_DIR),
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "openmodelhub", "worker", "--pool=solo", "-Q", queue]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    previous_queue, previous_eager = app.conf.task_default_queue, app.conf.task_always_eager
+    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
+    try:
+        model = services.save_model(user=owner, data={"name": "worker-model", "card": "Speech recognition."})
+        first = _wait_for(lambda: SearchEmbedding.objects.filter(model=model).first(), worker)
+        services.save_model(user=owner, model=model, data={"card": "Image segmentation of satellite photos."})
+        second = _wait_for(
+            lambda: SearchEmbedding.objects.filter(model=model).exclude(digest=first.digest).first(), worker
+        )
+        text = semantic.asset_text(MLModel.objects.get(pk=model.pk))
+        assert second.digest == semantic.digest(text)
+        assert np.allclose(semantic.from_bytes(second.vector), semantic.encoder().encode([text])[0], atol=1e-5)
+    finally:
+        app.conf.task_default_queue, app.conf.task_always_eager = previous_queue, previous_eager
+        worker.terminate()
+        worker.wait(30)
+
+
+def _wait_for(probe, worker, seconds: float = 120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        if worker.poll() is not None:
+            raise AssertionError("the worker stopped: " + worker.stdout.read().decode())
+        time.sleep(0.3)
+    raise AssertionError("no embedding within the time allowed")
+
+
+def test_the_index_answers_and_the_delta_covers_changes_since_its_build(db):
+    owner = UserFactory()
+    cards = ["Speech recognition for English.", "Detect pneumonia in chest X-rays.", "Translate German to French."]
+    models = [MLModelFactory(owner=owner, name=f"m{n}", card=card) for n, card in enumerate(cards)]
+    assert sum(semantic.embed_assets(MLModel)) == 3
+    assert semantic.vector_index("model").build() == 3
+    query = semantic.encoder().encode(["lung x-ray"])[0]
+    assert semantic.vector_index("model").nearest(query, 1)[0][0] == models[1].pk
+    late = MLModelFactory(owner=owner, name="late", card="Chest radiograph pneumonia screening, lung X-ray.")
+    list(semantic.embed_assets(MLModel, [late.pk]))
+    assert semantic.delta_size("model") == 1
+    assert late.pk in [pk for pk, _ in semantic.vector_index("model").nearest(query, 2)]
+    assert list(semantic.embed_assets(MLModel)) == [4] and semantic.delta_size("model") == 1  # unchanged: kept
+
+
+def test_similar_assets_stay_inside_what_the_caller_may_see(owner, stranger):
+    public = MLModelFactory(owner=owner, name="speech-en", card="English speech recognition.")
+    MLModelFactory(owner=owner, name="speech-de", card="German speech recognition.")
+    MLModelFactory(owner=owner, name="speech-private", card="Speech recognition.", visibility=Visibility.PRIVATE)
+    MLModelFactory(owner=owner, name="bread", card="Bread recipes.")
+    call_command("embed_assets", stdout=StringIO())
+    url = f"/api/v1/models/{owner.username}/speech-en/similar/"
+    client = APIClient()
+    client.force_authenticate(stranger)
+    names = [row["name"] for row in client.get(url, {"limit": 3}).json()["results"]]
+    assert names[0] == "speech-de" and "speech-private" not in names and "speech-en" not in names
+    client.force_authenticate(owner)
+    assert "speech-private" in [row["name"] for row in client.get(url).json()["results"]]
+    assert client.get(url, {"limit": 0}).status_code == 400
+    page = client.get(public.get_absolute_url())
+    assert b"Similar models" in page.content and b"speech-de" in page.content
+
+
+def test_embed_assets_reports_progress_and_refuses_bad_options(db):
+    MLModelFactory(card="A model.")
+    out = StringIO()
+    call_command("embed_assets", "--kind", "models", stdout=out)
+    assert "models: embedded in" in out.getvalue() and "models: 1 vectors indexed" in out.getvalue()
+    with pytest.raises(CommandError, match="--batch"):
+        call_command("embed_assets", "--batch", "0", stdout=StringIO())
+    with pytest.raises(CommandError, match="exclude"):
+        call_command("embed_assets", "--skip-index", "--index-only", stdout=StringIO())
