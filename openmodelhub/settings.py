@@ -121,17 +121,25 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
+# Each process keeps its connection across requests (opening one costs more than most requests' queries;
+# bench/README.md, "HTTP"): gunicorn's sync workers serve one request at a time, so a pool would hold one
+# connection per worker as well. Health checks replace a connection the server closed before reuse.
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
+            "CONN_MAX_AGE": DB_CONN_MAX_AGE,
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                # WAL: readers never wait for the writer; NORMAL: no fsync per commit (durable at checkpoints,
+                # never corrupt); the file mapped into memory (256 MiB) and a 64 MiB page cache per connection.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
             },
         }
     }
@@ -176,6 +184,11 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # How many reverse proxies stand in front of the hub (0: none, X-Forwarded-For is ignored). One
 # setting for the log-in lock-out, the audit trail's addresses and DRF's throttles (openmodelhub.network).
 OMH_NUM_PROXIES = env_int("OMH_NUM_PROXIES", 0)
+# A request never writes to the database to authenticate: a token's last_used_at moves on at most once per
+# this many seconds (the token list and the admin show it to that precision), and sessions are read from
+# the cache (written through to the database only when they change: log-in, log-out, messages).
+OMH_TOKEN_LAST_USED_SECONDS = env_int("OMH_TOKEN_LAST_USED_SECONDS", 300)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 
 def _secret_from_file(name: str) -> str:
@@ -294,6 +307,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # orjson, same bytes as DRF's JSONRenderer (openmodelhub.renderers); the browsable API for browsers.
+    "DEFAULT_RENDERER_CLASSES": [
+        "openmodelhub.renderers.FastJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "openmodelhub.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -425,8 +443,10 @@ LOGGING = {
 # --- Search (catalog/search.py, catalog/semantic.py; docs/search.md) --------------------------
 # Matches ranked exactly per query (the rest follow by id): the bound that keeps a common word cheap.
 SEARCH_RANKED_CANDIDATES = env_int("OMH_SEARCH_RANKED_CANDIDATES", 500)
-# "keyword" (id matching + full text) or "hybrid" (also vectors, reciprocal-rank fusion) without ?mode=.
-SEARCH_DEFAULT_MODE = env_str("OMH_SEARCH_DEFAULT_MODE", "hybrid")
+# "keyword" (id matching + full text) or "hybrid" (also vectors) without ?mode= (docs/search.md: why keyword).
+SEARCH_DEFAULT_MODE = env_str("OMH_SEARCH_DEFAULT_MODE", "keyword")
+if SEARCH_DEFAULT_MODE not in ("keyword", "hybrid", "vector"):
+    raise ImproperlyConfigured("OMH_SEARCH_DEFAULT_MODE must be keyword, hybrid or vector")
 # The HNSW index files (memory-mapped by every worker: shared storage when web and workers are apart).
 SEARCH_VECTOR_INDEX_DIR = Path(env_str("OMH_SEARCH_VECTOR_INDEX_DIR", str(VAR_DIR / "search-index")))
 SEARCH_HNSW_CONNECTIVITY = env_int("OMH_SEARCH_HNSW_CONNECTIVITY", 16)
