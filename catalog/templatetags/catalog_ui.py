@@ -209,7 +209,15 @@ def dataset_facts(dataset) -> list[str]:
     if dataset.instances_number is not None:
         facts.append(f"{intcomma(dataset.instances_number)} instances")
     if dataset.license_id:
-        facts.append(dataset.license.spdx_id or dataset.license.key)
+        facts.append(license_short(dataset.license))
     elif dataset.license_declared:
         facts.append(dataset.license_declared)
     return facts
+
+
+@register.filter
+def license_short(license) -> str:
+    """A licence's short id for list rows: its SPDX id, or its key when the SPDX id is a long
+    ``LicenseRef-scancode-…`` reference."""
+    spdx = license.spdx_id or ""
+    return license.key if not spdx or spdx.startswith("LicenseRef-") else spdx
