@@ -263,14 +263,16 @@ def rebuild_indexes() -> dict[str, int]:
     return {kind: vector_index(kind).build() for kind in ("model", "dataset")}
 
 
-def delta_size(kind: str) -> int:
-    """How many vectors changed since the kind's index was built (all of them when it never was)."""
+def delta_size(kind: str, bound: int | None = None) -> int:
+    """How many vectors changed since the kind's index was built (all of them when it never was), counted
+    up to ``bound`` + 1 at most."""
     from catalog.models import SearchEmbedding
 
     index = vector_index(kind)
     _, built_at = index._load()
     rows = SearchEmbedding.objects.filter(**{f"{'model' if kind == 'model' else 'dataset'}_id__isnull": False})
-    return rows.filter(updated_at__gte=built_at).count() if built_at else rows.count()
+    rows = rows.filter(updated_at__gte=built_at) if built_at else rows
+    return (rows[: bound + 1] if bound is not None else rows).count()
 
 
 def nearest_in(queryset: QuerySet, vector: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:

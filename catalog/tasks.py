@@ -61,7 +61,7 @@ def embed_asset(kind: str, asset_id: int) -> bool:
 
     model_cls = MLModel if kind == "model" else Dataset
     done = sum(semantic.embed_assets(model_cls, [asset_id]))
-    if semantic.delta_size(kind) > settings.SEARCH_REBUILD_AFTER:
+    if semantic.delta_size(kind, bound=settings.SEARCH_REBUILD_AFTER) > settings.SEARCH_REBUILD_AFTER:
         semantic.vector_index(kind).build()
     return bool(done)
 

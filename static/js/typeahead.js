@@ -79,7 +79,10 @@
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") { event.preventDefault(); if (!list.hidden) highlight(active + 1); }
     else if (event.key === "ArrowUp") { event.preventDefault(); if (!list.hidden) highlight(active - 1); }
-    else if (event.key === "Escape") { close(); }
+    else if (event.key === "Escape") {
+      if (!list.hidden) event.preventDefault();  // closes the list; a second Escape clears the box as usual
+      close();
+    }
     else if (event.key === "Enter" && active >= 0 && !list.hidden) {
       event.preventDefault();
       window.location.assign(options()[active].dataset.href);

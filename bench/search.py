@@ -1,0 +1,131 @@
+"""Search at scale (PostgreSQL): embedding throughput, vector index build time, and in-process p50/p95 of
+keyword and hybrid search, type-ahead and similar models.
+
+    .venv/bin/python bench/search.py [--database omh_bench_search] [--models 1000000 --datasets 200000]
+                                     [--runs 40] [--skip-generate] [--skip-embed]
+
+Fills the database with ``manage.py generate_catalog`` when it has no models (``--models``/``--datasets``),
+embeds every asset with ``manage.py embed_assets`` (printing assets per second on this machine) and builds
+the HNSW index (printing the time), then times requests through Django's test client with DEBUG off, as an
+anonymous visitor: ``/api/v1/models/?search=…`` in keyword and hybrid mode (a common word, a rare id
+fragment, a typo, a description), ``/api/v1/search/suggest/?q=…`` and ``/api/v1/models/<id>/similar/``.
+Targets (issue 19, at 1,000,000 models / 200,000 datasets): hybrid search and similar p95 < 50 ms,
+type-ahead p95 < 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGETS = {"hybrid": 50.0, "similar": 50.0, "suggest": 30.0}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="omh_bench_search")
+    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--models", type=int, default=1_000_000)
+    parser.add_argument("--datasets", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=40, help="timed requests per scenario (default 40)")
+    parser.add_argument("--skip-generate", action="store_true", help="use the catalogue as it is")
+    parser.add_argument("--skip-embed", action="store_true", help="use the stored embeddings and index")
+    parser.add_argument("--index-dir", default=str(ROOT / "var" / "bench-search-index"))
+    return parser.parse_args()
+
+
+def setup(args) -> None:
+    os.environ["DATABASE_URL"] = f"{args.server}/{args.database}"
+    os.environ["REDIS_URL"] = ""
+    os.environ["DEBUG"] = "0"
+    os.environ["API_THROTTLE_ANON"] = "100000000/minute"
+    os.environ["OMH_SEARCH_VECTOR_INDEX_DIR"] = args.index_dir
+    os.environ["OMH_SEARCH_REBUILD_AFTER"] = str(10**9)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "openmodelhub.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["*"]
+
+
+def prepare(args) -> None:
+    from django.core.management import call_command
+
+    from catalog import semantic
+    from catalog.models import Dataset, MLModel, SearchEmbedding
+
+    call_command("migrate", verbosity=0)
+    if not args.skip_generate and not MLModel.objects.exists():
+        started = time.monotonic()
+        call_command("setup", admin="", verbosity=0)
+        call_command("generate_catalog", models=args.models, datasets=args.datasets, verbosity=0)
+        print(f"catalogue generated in {time.monotonic() - started:.0f} s")
+    print(f"{MLModel.objects.count():,} models, {Dataset.objects.count():,} datasets")
+    if args.skip_embed:
+        return
+    for model_cls in (MLModel, Dataset):
+        started, done = time.monotonic(), 0
+        for batch in semantic.embed_assets(model_cls, batch=512):
+            done += batch
+        seconds = time.monotonic() - started
+        print(f"{model_cls.kind}s: {done:,} embedded in {seconds:.0f} s ({done / seconds:,.0f} assets/s, 1 process)")
+        started = time.monotonic()
+        count = semantic.vector_index(model_cls.kind).build()
+        print(f"{model_cls.kind}s: HNSW index of {count:,} vectors built in {time.monotonic() - started:.1f} s")
+    print(f"{SearchEmbedding.objects.count():,} stored vectors")
+
+
+def timed(client, url: str, runs: int) -> list[float]:
+    for _ in range(3):
+        assert client.get(url).status_code == 200, url
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, url
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    setup(args)
+    prepare(args)
+    from rest_framework.test import APIClient
+
+    from catalog.models import MLModel
+
+    client = APIClient()
+    sample = MLModel.objects.public().order_by("-downloads").select_related("owner").first()
+    fragment = sample.name[1:6]
+    typo = sample.name[:3] + sample.name[4:]
+    scenarios = [
+        ("keyword", "common word", "/api/v1/models/?search=bert&mode=keyword"),
+        ("keyword", "id fragment", f"/api/v1/models/?search={fragment}&mode=keyword"),
+        ("keyword", "typo", f"/api/v1/models/?search={typo}&mode=keyword"),
+        ("hybrid", "common word", "/api/v1/models/?search=bert&mode=hybrid"),
+        ("hybrid", "description", "/api/v1/models/?search=small%20english%20sentiment%20model&mode=hybrid"),
+        ("hybrid", "id fragment", f"/api/v1/models/?search={fragment}&mode=hybrid"),
+        ("suggest", "1 letter", "/api/v1/search/suggest/?q=b"),
+        ("suggest", "prefix", f"/api/v1/search/suggest/?q={sample.name[:4]}"),
+        ("similar", sample.name, f"/api/v1/models/{sample.owner.username}/{sample.name}/similar/"),
+    ]
+    print(f"\n{'scenario':10} {'query':28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  target")
+    for kind, label, url in scenarios:
+        times = timed(client, url, args.runs)
+        p95 = statistics.quantiles(times, n=20)[18]
+        target = TARGETS.get(kind)
+        verdict = "" if target is None else (f"p95 < {target:.0f}: " + ("met" if p95 < target else "MISSED"))
+        print(f"{kind:10} {label[:28]:28} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
