@@ -21,11 +21,13 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import uploads
 from catalog.api import views as v
+from catalog.api.schema import ErrorSerializer
 from catalog.api.serializers import CommitChangeSerializer
 from catalog.models import Commit, UploadSession
 
@@ -87,9 +89,10 @@ class CommitResultSerializer(serializers.Serializer):
 
 
 ERROR_RESPONSES = {
-    404: OpenApiResponse(description="No such asset or upload, or a deleted path that does not exist."),
-    412: OpenApiResponse(description="parent_commit is no longer the head of main: nothing was changed."),
-    422: OpenApiResponse(description="A file was refused by inspection (the reason): nothing was stored."),
+    400: OpenApiResponse(ErrorSerializer, description="Parts are missing (named), or an upload named is not complete."),
+    404: OpenApiResponse(ErrorSerializer, description="No such asset or upload, or a deleted path does not exist."),
+    412: OpenApiResponse(ErrorSerializer, description="parent_commit is no longer the head of main: nothing changed."),
+    422: OpenApiResponse(ErrorSerializer, description="A file was refused by inspection (the reason): nothing stored."),
 }
 
 
@@ -152,7 +155,7 @@ class UploadCompleteView(_UploadView):
     @extend_schema(
         summary="Check an upload has every part and hash it",
         request=None,
-        responses={200: CompletedSerializer, 404: ERROR_RESPONSES[404]},
+        responses={200: CompletedSerializer, 400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]},
     )
     def post(self, request, **kwargs):
         session = uploads.complete(self.session(self.writable_asset()))
@@ -171,10 +174,17 @@ def _content_length(raw) -> int | None:
 class CommitsView(_UploadView, v.CommitsView):
     """GET: the history (catalog.api.views.CommitsView); POST: a commit of completed uploads."""
 
+    parser_classes = [JSONParser]  # files is a list of objects: JSON only
+
     @extend_schema(
         summary="Commit completed uploads and deletions as one commit (write permission)",
         request=NewCommitSerializer,
-        responses={201: CommitResultSerializer, **ERROR_RESPONSES},
+        responses={
+            201: CommitResultSerializer,
+            404: ERROR_RESPONSES[404],
+            412: ERROR_RESPONSES[412],
+            422: ERROR_RESPONSES[422],
+        },
     )
     def post(self, request, **kwargs):
         asset = self.writable_asset()

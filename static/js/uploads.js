@@ -96,6 +96,13 @@
     root.hidden = false;
   }
 
+  // While files are sent, the choice cannot change under them.
+  Uploader.prototype.busy = function (on) {
+    [this.button, this.filesInput, this.folderInput, this.into].forEach(function (control) {
+      control.disabled = on;
+    });
+  };
+
   Uploader.prototype.say = function (text, kind) {
     this.status.textContent = text;
     this.status.className = "upload-status" + (kind ? " " + kind : "");
@@ -284,7 +291,7 @@
       this.say("These files are committed; choose others.", "error");
       return;
     }
-    this.button.disabled = true;
+    this.busy(true);
     this.say("Uploading " + this.entries.length + " file(s)…");
     this.entries.forEach(function (entry) { entry.row.classList.remove("failed"); });
     this.entries.reduce(function (previous, entry) {
@@ -303,7 +310,7 @@
           "the parts already received are not sent again.";
         self.say(text, "error");
       })
-      .then(function () { self.button.disabled = false; });
+      .then(function () { self.busy(false); });
   };
 
   document.addEventListener("DOMContentLoaded", function () {
