@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from catalog import search
 from catalog.keyset import InvalidCursor, Keyset
 from catalog.models import Dataset, MLModel, ModelDataset
 from hfhub.errors import bad_request
@@ -70,14 +71,13 @@ RARE = 2000  # a substring with more matches is common: the sort-index walk find
 
 def _matching(model_cls, text: str) -> tuple[Q, QuerySet]:
     """The condition, and the matching ids as a query the trigram indexes serve (catalog migration 0011)."""
+    condition = search.id_condition(model_cls, text)  # the catalogue's id matching (catalog.search)
     if "/" in text:  # "owner/na": owners ending in "owner" with names starting with "na"
-        left, _, right = text.partition("/")
-        condition = Q(owner__username__iendswith=left, name__istartswith=right)
         return condition, model_cls.objects.filter(condition).order_by().values("pk")
     users = User.objects.filter(username__icontains=text).values("pk")
     by_name = model_cls.objects.filter(name__icontains=text).order_by().values("pk")
     by_owner = model_cls.objects.filter(owner__in=users).order_by().values("pk")
-    return Q(name__icontains=text) | Q(owner__in=users), by_name.union(by_owner, all=True)  # streams under LIMIT
+    return condition, by_name.union(by_owner, all=True)  # streams under LIMIT
 
 
 def matching_id(queryset: QuerySet, text: str) -> QuerySet:

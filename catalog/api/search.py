@@ -25,8 +25,8 @@ SIMILAR_DEFAULT, SIMILAR_MAX = 6, 50
 class SuggestView(APIView):
     def get(self, request):
         text = request.query_params.get("q", "").strip()
-        if not text or len(text) > search.MAX_QUERY:
-            raise ValidationError({"q": [f"Give 1 to {search.MAX_QUERY} characters."]})
+        if not text or len(text) > search.MAX_QUERY or not text.isprintable():
+            raise ValidationError({"q": [f"Give 1 to {search.MAX_QUERY} printable characters."]})
         return Response(search.suggest(request.user, text))
 
 
