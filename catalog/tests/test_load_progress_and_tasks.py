@@ -180,3 +180,15 @@ def test_demo_setup_prints_the_address_make_run_serves(db, settings, tmp_path):
     out = io.StringIO()
     call_command("demo_setup", "--skip-data", "--address", "127.0.0.1:8123", stdout=out)
     assert "OpenModelHub is ready at http://127.0.0.1:8123/" in out.getvalue()
+
+
+def test_commands_are_quiet_celery_logs_no_task_lines_and_kombu_no_hostname_warning(settings, caplog):
+    import logging
+
+    from kombu import Connection
+
+    assert not logging.getLogger("celery.app.trace").isEnabledFor(logging.INFO)  # "Task ... succeeded"
+    assert logging.getLogger("celery.app.trace").isEnabledFor(logging.ERROR)  # failures are still logged
+    with caplog.at_level(logging.WARNING, logger="kombu.connection"):
+        Connection(settings.CELERY_BROKER_URL).info()
+    assert "No hostname" not in caplog.text
