@@ -231,3 +231,12 @@ def test_the_export_command_writes_only_what_the_user_may_see(owner, stranger, t
     call_command("export_croissant", "--all", "--out", str(tmp_path), stdout=io.StringIO())
     assert sorted(p.name for p in (tmp_path / "owner").iterdir()) == ["open.json"]
     assert User.objects.count() == 2
+
+
+def test_a_dry_run_checks_and_reports_but_writes_nothing(shared_data, owner):
+    out = io.StringIO()
+    example = shared_data / "croissant-examples" / "titanic.json"
+    call_command("load_croissant", str(example), "--user", "owner", "--dry-run", stdout=out)
+    summary = f"(dry run) {example}: created owner/Titanic (3 dataset files, 19 columns, 2 relationships)"
+    assert summary in out.getvalue()
+    assert not Dataset.objects.exists() and not AuditEvent.objects.filter(action__startswith="dataset.").exists()
