@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "with its files as file records (nothing is downloaded), their columns and relationships, the RAI texts "
         "and the hub's own omh: fields (docs/croissant.md). Each document is one transaction: a bad one is "
         "reported naming the file and the property, nothing of it is written, the others still load, and the "
-        "command exits 1. Loading the same document again changes nothing."
+        "command exits 1. Loading the same document again updates the same dataset to the same rows (no duplicates)."
     )
 
     def add_arguments(self, parser) -> None:
