@@ -1,6 +1,7 @@
-"""Upload and download throughput of the file pipeline, next to this machine's crypto limit.
+"""Upload and download throughput of the file pipeline, next to this machine's crypto limit, and the
+throughput of tabular profiling.
 
-    .venv/bin/python bench/files.py [--size-mib 1024]
+    .venv/bin/python bench/files.py [--size-mib 1024] [--profile-mib 1024] [--skip-upload]
 
 Runs against a throw-away embedded hub (SQLite and local storage in a temporary folder, Celery
 eager), through the service layer (catalog.files): the upload is the pipeline a worker runs
@@ -9,6 +10,12 @@ response sends. Prints MB/s for each, the single-core SHA-256 + AES-GCM throughp
 same run (the upper bound for one pass over the data), and the process's peak RSS growth.
 Targets: upload >= 50% and download >= 70% of that bound; RSS growth < 64 MiB whatever the size.
 BENCH_PROFILE=1 prints a cProfile of the upload pipeline.
+
+Profiling (catalog.profiling, streamed with pyarrow): a CSV of --profile-mib MiB (ids, names, e-mail
+addresses, numbers, booleans, timestamps, with nulls) and the same rows as Parquet; MB/s, rows/s and
+the peak RSS growth for each, next to the hand-written profiler it replaced (the catalog/inspection.py
+of commit BASELINE_COMMIT, read from git, run on a --baseline-mib slice). Targets: >= 10x the old
+profiler's rows/s; RSS growth flat (independent of the file's size).
 """
 
 import argparse
@@ -116,10 +123,153 @@ def write_safetensors(path: Path, size: int) -> None:
             remaining -= min(remaining, len(block))
 
 
+BASELINE_COMMIT = "40d101e"  # the last commit with the hand-written CSV/JSONL profiler
+
+
+def write_tables(folder: Path, size: int) -> tuple[Path, Path, int]:
+    """A CSV of about ``size`` bytes and a Parquet file of the same rows; the number of rows."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    csv_path, parquet_path = folder / "table.csv", folder / "table.parquet"
+    cities = np.array(["Paris", "Lyon", "Berlin", "Madrid", "Rome", "Oslo", "Lisbon", "Vienna"])
+    rows, batch, first = 0, 200_000, 0
+    writer = None
+    with open(csv_path, "wb") as out:
+        while out.tell() < size:
+            ids = np.arange(first, first + batch)
+            score = rng.normal(50, 15, batch)
+            table = pa.table(
+                {
+                    "id": ids,
+                    "name": pa.array([f"user {i}" for i in ids]),
+                    "email": pa.array([f"user{i}@example.org" for i in ids]),
+                    "city": pa.array(cities[rng.integers(0, len(cities), batch)]),
+                    "score": pa.array(score, mask=rng.random(batch) < 0.02),
+                    "active": pa.array(rng.random(batch) < 0.5),
+                    "joined": pa.array(
+                        (1_600_000_000 + rng.integers(0, 10**8, batch)).astype("datetime64[s]"), pa.timestamp("s")
+                    ),
+                }
+            )
+            pcsv.write_csv(table, out, write_options=pcsv.WriteOptions(include_header=first == 0))
+            writer = writer or pq.ParquetWriter(parquet_path, table.schema)
+            writer.write_table(table)
+            first += batch
+            rows += batch
+    writer.close()
+    return csv_path, parquet_path, rows
+
+
+def baseline_profiler():
+    """The hand-written profiler's profile_delimited, from git (None when the history is not there)."""
+    import subprocess
+    import types
+
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{BASELINE_COMMIT}:catalog/inspection.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("baseline_inspection")
+    sys.modules[module.__name__] = module  # dataclasses look their module up there
+    exec(compile(source, "baseline_inspection.py", "exec"), module.__dict__)
+    return module.profile_delimited
+
+
+def measure_profile(kind: str, path: Path) -> dict:
+    """Profile one file in a fresh process (so that each figure's resident set is its own)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, str(path)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _measure(kind: str, path: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openmodelhub.settings")
+    import django
+
+    django.setup()
+    from catalog import profiling
+
+    with RssSampler() as sampler:
+        start = time.perf_counter()
+        report = profiling.profile(Path(path), kind)
+        seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "rows": report.table["row_count"], "rss_growth": sampler.growth}))
+
+
+def bench_profiling(work: Path, size_mib: int, baseline_mib: int) -> None:
+    csv_path, parquet_path, rows = write_tables(work, size_mib * MIB)
+    csv_size = csv_path.stat().st_size
+    quarter = work / "quarter.csv"
+    with open(csv_path, "rb") as source, open(quarter, "wb") as out:
+        out.write(source.read(csv_size // 4).rsplit(b"\n", 1)[0] + b"\n")
+    parquet_mib = parquet_path.stat().st_size / MIB
+    print(f"profiling: CSV {csv_size / MIB:.0f} MiB, {rows:,} rows, 7 columns; Parquet {parquet_mib:.0f} MiB")
+    rates = {}
+    for kind, path in (("csv", quarter), ("csv", csv_path), ("parquet", parquet_path)):
+        figures = measure_profile(kind, path)
+        seconds, size = figures["seconds"], path.stat().st_size / MIB
+        if path == quarter:
+            print(
+                f"  csv, a quarter ({size:.0f} MiB): {seconds:6.2f} s, {figures['rows'] / seconds:10,.0f} rows/s; "
+                f"RSS growth {figures['rss_growth']:.0f} MiB"
+            )
+            continue
+        assert figures["rows"] == rows, figures
+        rates[kind] = rows / seconds
+        print(
+            f"  {kind:8} (pyarrow, streamed): {seconds:6.2f} s, {size / seconds:5.0f} MB/s of the file, "
+            f"{csv_size / MIB / seconds:5.0f} MB/s of CSV text, {rows / seconds:10,.0f} rows/s; "
+            f"RSS growth {figures['rss_growth']:.0f} MiB"
+        )
+    old = baseline_profiler()
+    if old is None:
+        print(f"  baseline: commit {BASELINE_COMMIT} is not in this checkout's history; not measured")
+        return
+    piece = work / "slice.csv"
+    with open(csv_path, "rb") as source, open(piece, "wb") as out:
+        out.write(source.read(baseline_mib * MIB).rsplit(b"\n", 1)[0] + b"\n")
+    with RssSampler() as sampler:
+        start = time.perf_counter()
+        report = old(piece, ",", "csv")
+        seconds = time.perf_counter() - start
+    old_rows = report.table["row_count"]
+    print(
+        f"  csv      (hand-written, {BASELINE_COMMIT}, on {baseline_mib} MiB): {seconds:6.2f} s, "
+        f"{baseline_mib / seconds:5.0f} MB/s, {old_rows / seconds:10,.0f} rows/s; RSS growth {sampler.growth:.0f} MiB"
+    )
+    old_rate = old_rows / seconds
+    print(
+        f"  speed-up: CSV {rates['csv'] / old_rate:.1f}x, Parquet {rates['parquet'] / old_rate:.1f}x "
+        "the hand-written CSV profiler's rows/s (target >= 10x)"
+    )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--measure"]:  # one profiling figure, in a process of its own (bench_profiling)
+        _measure(sys.argv[2], sys.argv[3])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    parser.add_argument("--profile-mib", type=int, default=1024, help="CSV size to profile in MiB (default 1024)")
+    parser.add_argument("--baseline-mib", type=int, default=16, help="slice the old profiler reads (default 16)")
+    parser.add_argument("--skip-upload", action="store_true", help="profiling figures only")
+    parser.add_argument("--skip-profiling", action="store_true", help="upload and download figures only")
     args = parser.parse_args()
+    if min(args.size_mib, args.profile_mib, args.baseline_mib) <= 0:
+        parser.error("sizes must be positive numbers of MiB")
 
     work = Path(tempfile.mkdtemp(prefix="omh-bench-files-"))
     os.environ.update(OMH_VAR_DIR=str(work / "var"), DJANGO_SETTINGS_MODULE="openmodelhub.settings")
@@ -135,6 +285,13 @@ def main() -> None:
     from catalog import files
     from catalog.models import FileVersion, MLModel
 
+    if not args.skip_profiling:
+        bench_profiling(work, args.profile_mib, args.baseline_mib)
+    if args.skip_upload:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        return
     call_command("migrate", verbosity=0)
     owner = User.objects.create_user("bench", password="bench-pass-123")
     model = MLModel.objects.create(owner=owner, name="bench-model")
