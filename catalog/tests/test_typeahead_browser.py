@@ -24,6 +24,7 @@ def catalogue(db):
 
 def test_type_ahead_suggests_and_opens_with_the_keyboard(live_server, browser_page, catalogue):
     base, page = live_server.url, browser_page
+    page.set_default_timeout(120_000)  # the live server shares two cores with the rest of the suite
     page.goto(f"{base}/")
     box = page.locator("#top-q")
     box.press_sequentially("bert", delay=30)
