@@ -1,7 +1,8 @@
 """AI bill of materials of a model: its ancestry, datasets, licences and file hashes.
 
 Two formats: SPDX 3.0.1 JSON-LD with the AI and Dataset profiles, and CycloneDX 1.6 (ML-BOM). Both
-are validated against the published schemas in ``licensing/tests/test_bom.py``. The viewer decides
+are validated against the published schemas in ``licensing/tests/test_bom.py``, SPDX also against the
+SHACL shapes of the official SPDX 3.0.1 model (docs/bom.md). The viewer decides
 what is named: an asset the viewer may not see appears as "a private upstream asset", with the
 known licence it is under (which still binds the model) but without its name, owner, files, database
 id (its reference is ``hidden-model-1``, numbered within the document) or declared free text (an

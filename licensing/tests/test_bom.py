@@ -142,8 +142,12 @@ def combined(lineage, owner):
     return lineage
 
 
+def packages_list(document: dict) -> list[dict]:
+    return [e for e in document["@graph"] if e["type"] in ("ai_AIPackage", "dataset_DatasetPackage")]
+
+
 def packages(document: dict) -> dict[str, dict]:
-    return {e["name"]: e for e in document["@graph"] if e["type"] in ("ai_AIPackage", "dataset_DatasetPackage")}
+    return {e["name"]: e for e in packages_list(document)}
 
 
 def licence_of(document: dict, package: dict, relation: str) -> list:
@@ -178,6 +182,16 @@ def test_every_spdx_package_has_exactly_one_declared_and_one_concluded_licence(c
     odd = found["owner/odd-data"]  # declared, but nothing the hub knows: declared as given, nothing concluded
     assert licence_of(document, odd, "hasDeclaredLicense") == ["LicenseRef-omh-declared-custom-licence"]
     assert licence_of(document, odd, "hasConcludedLicense") == [bom.NO_ASSERTION_LICENSE]
+
+
+def test_what_a_stranger_is_shown_conforms_as_well(combined, stranger):
+    """The view with a private ancestor (unnamed, numbered ``hidden-model-1``) passes schema and shapes too."""
+    document = bom.export(combined, "spdx", viewer=stranger)
+
+    validate_spdx(document)
+    hidden = [p for p in packages_list(document) if p["name"] == "a private upstream asset"]
+    assert [p["spdxId"].rsplit("#", 1)[1] for p in hidden] == ["hidden-model-1"]
+    assert "secret" not in json.dumps(document)
 
 
 def test_the_cyclonedx_export_has_purls_expressions_pedigree_and_references(combined, owner):
