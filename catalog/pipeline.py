@@ -15,7 +15,8 @@ Faults and what becomes of the version (``catalog.tasks.process_file_version``):
 
 The sweep (``sweep()``; Celery beat's ``sweep-pipeline`` entry and ``manage.py sweep_pipeline``) also
 removes staged files that nothing needs: older than ``OMH_STAGING_MAX_AGE``, named by no pending
-version and by no live upload session (``catalog.uploads.live_staging_names()``).
+version and by no live upload session (``catalog.uploads.live_staging_names()``), and deletes upload
+sessions past their expiry (``OMH_UPLOAD_SESSION_SECONDS``) with their received bytes.
 """
 
 from __future__ import annotations
@@ -54,19 +55,22 @@ class SweepResult:
     requeued: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    expired_uploads: int = 0
 
     def as_dict(self) -> dict:
-        return {"requeued": len(self.requeued), "rejected": len(self.rejected), "removed": len(self.removed)}
+        return {
+            "requeued": len(self.requeued),
+            "rejected": len(self.rejected),
+            "removed": len(self.removed),
+            "expired_uploads": self.expired_uploads,
+        }
 
 
 def _live_session_names() -> set[str]:
-    """Staging names of upload sessions still open (the hook catalog.uploads provides, when present)."""
-    try:
-        from catalog import uploads
-    except ImportError:
-        return set()
-    hook = getattr(uploads, "live_staging_names", None)
-    return set(hook()) if hook else set()
+    """Staging names of upload sessions still open."""
+    from catalog import uploads
+
+    return uploads.live_staging_names()
 
 
 def sweep(*, pending_age: float | None = None, staging_age: float | None = None, dry_run: bool = False) -> SweepResult:
@@ -94,8 +98,12 @@ def sweep(*, pending_age: float | None = None, staging_age: float | None = None,
         if not dry_run:
             FileVersion.objects.filter(pk=pk).update(requeued=F("requeued") + 1)
             process_file_version.delay(pk)
+    if not dry_run:
+        from catalog import uploads
+
+        result.expired_uploads = uploads.purge_expired_sessions()
     result.removed = _stale_staged_files(staging_age, dry_run)
-    if result.requeued or result.rejected or result.removed:
+    if result.requeued or result.rejected or result.removed or result.expired_uploads:
         log.warning("pipeline sweep: %s", result.as_dict())
     return result
 

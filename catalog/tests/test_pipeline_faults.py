@@ -18,8 +18,8 @@ from django.test import TestCase
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from catalog import files, pipeline
-from catalog.models import Commit, FileVersion, RepoFile
+from catalog import files, pipeline, uploads
+from catalog.models import Commit, FileVersion, RepoFile, UploadSession
 from catalog.tests.factories import MLModelFactory
 from catalog.tests.test_files import staged, stored_objects, text_bytes
 
@@ -187,7 +187,7 @@ def age(path: Path, seconds: float) -> None:
 @pytest.mark.django_db
 @pytest.mark.usefixtures("eager_celery")
 def test_the_sweep_requeues_stuck_versions_rejects_hopeless_ones_and_removes_only_unneeded_staged_files(
-    owner, file_store, settings, monkeypatch
+    owner, file_store, settings
 ):
     settings.OMH_STAGING_MAX_AGE = 3600
     model = MLModelFactory(owner=owner)
@@ -216,30 +216,33 @@ def test_the_sweep_requeues_stuck_versions_rejects_hopeless_ones_and_removes_onl
     FileVersion.objects.filter(pk__in=[stuck.pk, hopeless.pk]).update(
         created_at=timezone.now() - timezone.timedelta(seconds=settings.OMH_PENDING_MAX_AGE + 1)
     )
-    for name in ("orphan-old", "session-live", "orphan-young"):
+    for name in ("orphan-old", "orphan-young"):
         (staging / name).write_bytes(b"x")
-    for name in ("up-stuck", "up-hopeless", "orphan-old", "session-live"):
+    # Upload sessions (catalog.uploads): a live one keeps its bytes, an expired one goes with them.
+    live = uploads.create_session(user=owner, asset=model, size=1)
+    expired = uploads.create_session(user=owner, asset=model, size=1)
+    UploadSession.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    for name in ("up-stuck", "up-hopeless", "orphan-old", live.staging_name, expired.staging_name):
         age(staging / name, 7200)
-    from catalog import uploads
-
-    monkeypatch.setattr(uploads, "live_staging_names", lambda: {"session-live"}, raising=False)
 
     dry = io.StringIO()
     call_command("sweep_pipeline", "--dry-run", stdout=dry)
     assert dry.getvalue().strip() == (
-        "1 pending versions would be queued again, 1 rejected, 1 staged files removed (dry run)"
+        "1 pending versions would be queued again, 1 rejected, 2 staged files removed (dry run)"
     )
+    assert UploadSession.objects.count() == 2
     assert FileVersion.objects.get(pk=stuck.pk).status == "pending" and (staging / "orphan-old").exists()
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         result = pipeline.sweep()
     assert (result.requeued, result.rejected) == ([stuck.pk], [hopeless.pk])
     assert result.removed == ["orphan-old"]  # the hopeless version's staged file went with its rejection
+    assert result.expired_uploads == 1 and list(UploadSession.objects.all()) == [live]
     stuck.refresh_from_db()
     hopeless.refresh_from_db()
     assert stuck.status == "ready" and stuck.requeued == 1  # queued again, and processed (eager here)
     assert hopeless.status == "rejected" and "did not finish after 4 attempts" in hopeless.reason
-    assert sorted(p.name for p in staging.iterdir()) == ["orphan-young", "session-live"]
+    assert sorted(p.name for p in staging.iterdir()) == sorted(["orphan-young", live.staging_name])
 
 
 def test_the_sweep_command_refuses_negative_ages(db):

@@ -24,5 +24,6 @@ class Command(BaseCommand):
         verb = "would be" if dry_run else "were"
         self.stdout.write(
             f"{len(result.requeued)} pending versions {verb} queued again, {len(result.rejected)} rejected, "
-            f"{len(result.removed)} staged files removed" + (" (dry run)" if dry_run else "")
+            f"{len(result.removed)} staged files removed"
+            + (" (dry run)" if dry_run else f", {result.expired_uploads} expired uploads deleted")
         )
