@@ -32,7 +32,7 @@ from catalog import inspection
 from catalog.inspection import Rejected, Report, tick
 
 STREAMED_KINDS = {"csv", "tsv", "jsonl", "parquet"}
-BLOCK_SIZE = 8 << 20  # bytes of text per CSV/JSON batch; a row must fit in one
+BLOCK_SIZE = 2 << 20  # bytes of text per CSV/JSON batch (a row must fit in one); 8 MiB took 50 % more memory
 FIELD_LIMIT = 131072  # characters in one field, as Python's csv module allowed (csv.field_size_limit())
 MAX_COLUMNS = inspection.MAX_COLUMNS
 MAX_EXAMPLES = inspection.MAX_EXAMPLES
@@ -354,7 +354,9 @@ def _stream(local_file: Path, kind: str, as_text: set[str], invalid: list[int]):
         import pyarrow.parquet as pq
 
         try:
-            parquet = pq.ParquetFile(local_file)
+            # Column chunks read through a 1 MiB buffer: pre-buffering whole row groups made the resident
+            # set grow with the file (bench/README.md, "Profiling").
+            parquet = pq.ParquetFile(local_file, pre_buffer=False, buffer_size=1 << 20)
         except Exception as exc:  # pyarrow raises several kinds for corrupt files
             raise Rejected(f"not a readable Parquet file: {exc}") from None
         if len(parquet.schema_arrow) > MAX_COLUMNS:
