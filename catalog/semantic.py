@@ -139,12 +139,16 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
         known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
         todo = [pk for pk, text in texts.items() if force or known.get(pk) != digest(text)]
         vectors = encoder().encode([texts[pk] for pk in todo])
-        with transaction.atomic():
-            for pk, vector in zip(todo, vectors, strict=True):
-                SearchEmbedding.objects.update_or_create(
-                    **{column: pk},
-                    defaults={"vector": to_bytes(vector), "digest": digest(texts[pk]), "encoder": ENCODER},
-                )
+        rows = [
+            SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digest(texts[pk]), encoder=ENCODER)
+            for pk, vector in zip(todo, vectors, strict=True)
+        ]
+        SearchEmbedding.objects.bulk_create(  # one statement per batch, new rows and changed ones alike
+            rows,
+            update_conflicts=True,
+            unique_fields=[column.removesuffix("_id")],
+            update_fields=["vector", "digest", "encoder", "updated_at"],
+        )
         yield len(assets)
 
 
