@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -324,12 +325,15 @@ def revoke_api_token(*, by: User, token: ApiToken, request=None) -> ApiToken:
 
 
 def authenticate_api_token(secret: str) -> ApiToken | None:
-    """The active token for this secret, with its last-used time brought up to date (at most once a minute)."""
+    """The active token for this secret (one query, revocation takes effect at once), its last-used time
+    brought up to date at most once per ``OMH_TOKEN_LAST_USED_SECONDS``: other requests write nothing."""
     token = ApiToken.objects.active().select_related("user").filter(token_hash=token_digest(secret)).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+    if token.last_used_at is None or now - token.last_used_at >= timedelta(
+        seconds=settings.OMH_TOKEN_LAST_USED_SECONDS
+    ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token

@@ -15,6 +15,7 @@ from license_expression import ExpressionError, Licensing
 from licensing import compliance
 from licensing.knowledge import Entry, alias_map, build_entries, normalise_alias
 from licensing.models import ComplianceReport, License, LicenseAlias
+from openmodelhub.queueing import enqueue
 
 CATEGORY_RANK = compliance.CATEGORY_RANK  # most to least permissive: OR picks the first, AND the last
 
@@ -291,7 +292,7 @@ def schedule_reresolution() -> None:
     """Queue ``reresolve_assets`` once the current transaction (a licence or alias added) commits."""
     from licensing.tasks import reresolve_licenses_task
 
-    transaction.on_commit(reresolve_licenses_task.delay)
+    transaction.on_commit(lambda: enqueue(reresolve_licenses_task))
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,7 +468,7 @@ def schedule_compliance(model_ids) -> None:
 
     def queue() -> None:
         mark_queued(ids)
-        recompute_compliance_task.delay(ids)
+        enqueue(recompute_compliance_task, ids)
 
     transaction.on_commit(queue)
 

@@ -1,0 +1,154 @@
+"""What a request costs: the queries of every hot path pinned (a regression fails here), no database
+write for an authenticated read (token or session), the orjson renderer's bytes equal DRF's, and the
+embedded hub's eager tasks run without Celery's per-call machinery (issue 18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.services import create_api_token
+from catalog.models import MLModel
+from catalog.tests.factories import LicenseFactory, MLModelFactory, TaskFactory
+from licensing.models import ComplianceReport
+from openmodelhub.renderers import FastJSONRenderer
+
+pytestmark = pytest.mark.django_db
+
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def catalogue(owner, stranger):
+    """Twelve public models of two owners with tasks and a licence, and one private one."""
+    licence, task = LicenseFactory(), TaskFactory()
+    models = []
+    for i in range(12):
+        model = MLModelFactory(
+            owner=owner if i % 2 else stranger, name=f"bert-{i}", visibility="public", license=licence
+        )
+        model.tasks.add(task)
+        models.append(model)
+    MLModelFactory(owner=owner, name="hidden", visibility="private")
+    return models
+
+
+def bearer(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if WRITE.match(q["sql"])]
+
+
+# --- no database write to authenticate ---------------------------------------------------------
+
+
+def test_a_token_request_writes_its_last_use_at_most_once_per_period(owner, catalogue):
+    token, secret = create_api_token(user=owner, name="t", scope="read")
+    client = bearer(secret)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/api/v1/models/").status_code == 200
+    assert len(writes(first)) == 1  # last_used_at, the first time
+    for url in ("/api/v1/models/", f"/api/v1/models/{catalogue[1].full_name}/", "/api/v1/me"):
+        with CaptureQueriesContext(connection) as later:
+            assert client.get(url).status_code == 200
+        assert writes(later) == [], url
+    # Once the period is over, one write again (the audit of token use stays meaningful).
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=long_ago)
+    with CaptureQueriesContext(connection) as again:
+        client.get("/api/v1/me")
+    assert len(writes(again)) == 1
+    token.refresh_from_db()
+    assert token.last_used_at.year > 2020
+
+
+def test_a_signed_in_page_or_api_read_writes_nothing(owner, catalogue):
+    client = Client()
+    client.force_login(owner)
+    client.get("/models/")  # the session is read from the database once, then from the cache
+    for url in ("/models/", f"/models/{catalogue[1].full_name}/", "/api/v1/models/", "/api/v1/models/facets"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        assert writes(queries) == [], url
+
+
+# --- query counts on the hot paths -------------------------------------------------------------
+
+
+HOT_PATHS = {
+    # name: (url, queries for anonymous, queries with a token: its lookup, own and granted models in visible_to).
+    # Pages authenticate by session only, so a token changes nothing there; facet counts are cached.
+    "api first page": ("/api/v1/models/", 3, 4),
+    "api three facets": ("/api/v1/models/?task={task}&license_category=permissive&architecture=other", 4, 5),
+    "api search": ("/api/v1/models/?search=bert", 9, 10),
+    "api detail": ("/api/v1/models/{name}/", 9, 10),
+    "api facets": ("/api/v1/models/facets", 0, 2),
+    "page list": ("/models/", 9, 9),
+    "page model": ("/models/{name}/", 11, 11),
+    "hf model info": ("/hf/api/models/{name}", 5, 6),
+}
+
+
+# The search path differs by engine (PostgreSQL full text, SQLite's own): catalog/search.py.
+ON_ENGINE = {("api search", "postgresql"): (10, 11)}
+
+
+def _url(template: str, catalogue) -> str:
+    return template.format(name=catalogue[1].full_name, task=catalogue[1].tasks.first().slug)
+
+
+@pytest.mark.parametrize("path", HOT_PATHS)
+def test_hot_path_query_counts(path, owner, catalogue):
+    url = _url(HOT_PATHS[path][0], catalogue)
+    _, secret = create_api_token(user=owner, name="t", scope="read")
+    counts = []
+    for client in (Client(), bearer(secret)):
+        client.get(url)  # warm: caches, the token's first use
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        counts.append(len(queries))
+    expected = ON_ENGINE.get((path, connection.vendor), HOT_PATHS[path][1:])
+    assert counts == list(expected), [q["sql"][:120] for q in queries]
+
+
+# --- the renderer ------------------------------------------------------------------------------
+
+
+def test_fast_renderer_writes_the_bytes_drf_writes():
+    data = {
+        "name": 'modèle \u2028 \u2029 "q" </script>',
+        "when": dt.datetime(2026, 12, 5, 19, 0, 1, 123456, tzinfo=dt.UTC),
+        "day": dt.date(2026, 12, 5),
+        "n": [1, 2.5, None, True],
+        "nested": {"a": {"b": []}},
+    }
+    assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
+    assert FastJSONRenderer().render(None) == b""
+    indented = FastJSONRenderer().render(data, "application/json; indent=2", {})
+    assert indented == JSONRenderer().render(data, "application/json; indent=2", {})
+
+
+# --- eager tasks -------------------------------------------------------------------------------
+
+
+def test_embedded_create_analyses_compliance_in_the_request(owner, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    client = APIClient()
+    client.force_authenticate(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/models/", {"name": "fresh", "license_declared": "mit"}, format="json")
+    assert response.status_code == 201, response.content
+    model = MLModel.objects.get(pk=response.json()["id"])
+    assert ComplianceReport.objects.filter(model=model).exists()
