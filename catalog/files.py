@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts import audit
 from catalog import cards, crypto, inspection, revisions, storage
+from catalog.profiling import apply_profile
 from catalog.models import DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
 from openmodelhub.params import ascii_int
 
@@ -378,6 +379,7 @@ def _apply_report(version: FileVersion, asset, report: inspection.Report) -> Non
         FileColumn.objects.bulk_create(
             FileColumn(dataset_file=dataset_file, **column) for column in report.table["columns"]
         )
+        apply_profile(asset, dataset_file, report)  # the dataset's counts, when the curator left them empty
 
 
 # --- deletion ---------------------------------------------------------------------------------

@@ -336,7 +336,18 @@ DATASET_SCALARS = {
     "data_errors_description",
 }
 DATASET_KEYS = ASSET_KEYS | DATASET_SCALARS | {"domains", "files", "relationships"}
-FILE_KEYS = {"path", "logical_role", "format", "mime_type", "size_bytes", "row_count", "description", "columns"}
+FILE_KEYS = {
+    "path",
+    "logical_role",
+    "format",
+    "mime_type",
+    "size_bytes",
+    "row_count",
+    "description",
+    "sha256",
+    "md5",
+    "columns",
+}
 COLUMN_KEYS = {
     "name",
     "data_type_original",

@@ -262,6 +262,9 @@ class _Exporter:
         where = {"contentUrl": path if "://" in path or path in self.containers else self.download_url(path)}
         if dfile and dfile.size_bytes is not None:
             where["contentSize"] = f"{dfile.size_bytes} B"
+        for key in ("sha256", "md5"):  # as the metadata gave them
+            if dfile and getattr(dfile, key):
+                where[key] = getattr(dfile, key)
         return where
 
     # --- record sets ----------------------------------------------------------------------------

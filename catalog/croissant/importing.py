@@ -28,6 +28,7 @@ from catalog.croissant.exporting import CITATION_HEADING, EXTENSION_FIELDS, came
 from catalog.croissant.parsing import (
     CONTEXT_EXTENSION,
     RAI_TEXT_FIELDS,
+    _croissant_file,
     as_list,
     media_of,
     parse_files,
@@ -156,8 +157,10 @@ class _Reader:
             parsed = parse_files(self.doc)
         except (AttributeError, TypeError) as exc:
             self.fail("distribution", f"malformed distribution or record set: {exc}")
+        checksums = _checksums(self.doc)
         renamed = {}
         for f in parsed.files:
+            f.update(checksums.get(f["path"], {}))
             path = hub_path(f["path"]) if "://" in f["path"] else None
             if path:
                 renamed[f["path"]] = path
@@ -167,6 +170,28 @@ class _Reader:
             r["from_file"] = renamed.get(r["from_file"], r["from_file"])
             r["to_file"] = renamed.get(r["to_file"], r["to_file"])
         return parsed.files, relationships, parsed.col_count
+
+
+def _checksums(doc: dict) -> dict[str, dict]:
+    """The sha256/md5 each FileObject states, by the path parse_files gives it (same walk, same paths).
+    A value that is not a well-formed digest is left out rather than refused; a 32-digit "sha256" is an
+    MD5 under the wrong name (published documents have them) and is kept as the MD5."""
+    found, used = {}, set()
+    for item in as_list(doc.get("distribution")):
+        if not isinstance(item, dict):
+            continue
+        _, rec = _croissant_file(item, used)
+        sums = {}
+        for key in ("md5", "sha256"):
+            value = item.get(key)
+            value = value.strip().lower() if isinstance(value, str) else ""
+            if re.fullmatch(r"[0-9a-f]{64}", value) and key == "sha256":
+                sums["sha256"] = value
+            elif re.fullmatch(r"[0-9a-f]{32}", value):
+                sums.setdefault("md5", value)
+        if sums:
+            found[rec["path"]] = sums
+    return found
 
 
 def import_document(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -186,6 +187,18 @@ class DatasetFile(models.Model):
     size_bytes = models.BigIntegerField(null=True, blank=True, validators=[non_negative])
     row_count = models.BigIntegerField(null=True, blank=True, validators=[non_negative])
     description = models.TextField(blank=True)
+    sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-f]{64}$", "A SHA-256 is 64 lower-case hexadecimal digits.")],
+        help_text="Checksum the metadata gives for a file held elsewhere (a stored file has its version's).",
+    )
+    md5 = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-f]{32}$", "An MD5 is 32 lower-case hexadecimal digits.")],
+        help_text="Checksum the metadata gives for a file held elsewhere.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -496,6 +496,8 @@ print(json.dumps([repo.repo_id, api.dataset_info("owner/fresh-data").private, in
     assert live.query(lambda: revisions.head(dataset).oid) == oid
     # the pipeline profiled the CSV into the dataset's files and columns, as for any upload
     assert live.query(lambda: DatasetFile.objects.get(dataset=dataset, path="data/train.csv").row_count) == 50
+    summary = live.query(lambda: Dataset.objects.values("instances_number", "features_number").get(pk=dataset.pk))
+    assert summary == {"instances_number": 50, "features_number": 2}  # filled from the profile
 
 
 def test_preupload_chooses_the_mode_and_answers_the_present_content_id(client, world, writers):
