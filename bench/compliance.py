@@ -24,6 +24,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py is named like the standard library's http package: bench/ must not be on the import path.
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/omh_bench_compliance"

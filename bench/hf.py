@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py is named like the standard library's http package: bench/ must not be on the import path.
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 MIB = 1024 * 1024
 TARGET_MS = 50.0
@@ -69,7 +71,7 @@ def repository(args, work: Path):
     from accounts.models import User
     from catalog import files, revisions
     from catalog.models import MLModel
-    from files import write_safetensors  # bench/files.py
+    from bench.files import write_safetensors
 
     owner, _ = User.objects.get_or_create(username="bench-hf")
     model, created = MLModel.objects.get_or_create(owner=owner, name="bench-hf-model")
@@ -133,7 +135,7 @@ def main() -> None:
     from django.db import connection
 
     from catalog.models import MLModel
-    from files import crypto_limit  # bench/files.py
+    from bench.files import crypto_limit
 
     model, large = repository(args, work)
     server, url = serve()

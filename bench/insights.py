@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py is named like the standard library's http package: bench/ must not be on the import path.
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 

@@ -38,8 +38,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py is named like the standard library's http package: bench/ must not be on the import path.
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 MIB = 1024 * 1024
 
 
@@ -238,7 +239,7 @@ def main() -> None:
         env = setup(work)
         from django.conf import settings
 
-        from files import crypto_limit, write_safetensors  # bench/files.py
+        from bench.files import crypto_limit, write_safetensors
 
         source = work / f"model-{args.size_mib}mib.safetensors"
         write_safetensors(source, args.size_mib * MIB)

@@ -245,10 +245,12 @@ FILE_UPLOAD_HANDLERS = [
 OMH_MAX_UPLOAD_BYTES = env_int("OMH_MAX_UPLOAD_BYTES", 20 * 1024**3)
 OMH_ENCRYPTION_CHUNK_SIZE = env_int("OMH_ENCRYPTION_CHUNK_SIZE", 1024 * 1024)
 # Uploads that end in a commit (catalog/uploads.py): parts of resumable transfers (pages, API, Git LFS
-# multipart), how long unclaimed received bytes are kept, from what size LFS clients use multipart.
+# multipart), how long unclaimed received bytes are kept, from what size LFS clients use multipart (5 GiB,
+# S3's single-PUT limit: one streamed PUT is hashed as it arrives, parts need a second pass; lower it behind
+# a proxy that limits request bodies).
 OMH_UPLOAD_PART_BYTES = env_int("OMH_UPLOAD_PART_BYTES", 16 * 1024**2)
 OMH_UPLOAD_SESSION_SECONDS = env_int("OMH_UPLOAD_SESSION_SECONDS", 24 * 3600)
-OMH_LFS_MULTIPART_BYTES = env_int("OMH_LFS_MULTIPART_BYTES", 256 * 1024**2)
+OMH_LFS_MULTIPART_BYTES = env_int("OMH_LFS_MULTIPART_BYTES", 5 * 1024**3)
 OMH_ZIP_MAX_TOTAL_BYTES = env_int("OMH_ZIP_MAX_TOTAL_BYTES", 50 * 1024**3)
 OMH_ZIP_MAX_RATIO = env_int("OMH_ZIP_MAX_RATIO", 200)
 OMH_ZIP_MAX_ENTRIES = env_int("OMH_ZIP_MAX_ENTRIES", 100_000)
