@@ -218,11 +218,11 @@ def test_the_dataset_summary_is_filled_from_profiles_where_the_curator_left_it_e
     upload(owner, dataset, "train.csv", PEOPLE_CSV.encode())
     train = DatasetFile.objects.get(dataset=dataset, path="train.csv")
     report = inspection.Report(table={"row_count": train.row_count, "columns": []})  # a table was profiled
-    assert profiling.apply_profile(dataset, train, report) == [
-        "features_number",
-        "has_missing_values",
-        "instances_number",
-    ]
+    dataset.refresh_from_db()  # the pipeline filled them (files._apply_report calls apply_profile)
+    assert (dataset.instances_number, dataset.features_number, dataset.has_missing_values) == (4, 8, True)
+    assert profiling.apply_profile(dataset, train, report) == []  # nothing left to fill
+    Dataset.objects.filter(pk=dataset.pk).update(instances_number=None, features_number=None)
+    assert profiling.apply_profile(dataset, train, report) == ["features_number", "instances_number"]
     dataset.refresh_from_db()
     assert (dataset.instances_number, dataset.features_number, dataset.has_missing_values) == (4, 8, True)
     upload(owner, dataset, "test.csv", b"id,contact\n9,x@example.org\n")
