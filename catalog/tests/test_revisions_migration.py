@@ -60,6 +60,7 @@ def test_the_backfill_writes_one_commit_per_ready_version_and_deletion_in_time_o
     x1 = make_version(apps, x, 1, "ready", 5, user)
 
     migrate(AFTER)
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())  # the current models' columns, to read back
 
     model, dataset = MLModel.objects.get(pk=model.pk), Dataset.objects.get(pk=dataset.pk)
     history = list(revisions.list_commits(model))
