@@ -37,7 +37,7 @@ def _interval() -> float:
     """``settings.PROGRESS_SECONDS`` (``OMH_PROGRESS_SECONDS``), or 10 s outside Django."""
     from django.conf import settings
 
-    return max(0.0, float(getattr(settings, "PROGRESS_SECONDS", 10.0))) if settings.configured else 10.0
+    return max(0.0, float(settings.PROGRESS_SECONDS)) if settings.configured else 10.0
 
 
 def _duration(seconds: float) -> str:
