@@ -65,4 +65,3 @@ def test_the_violations_filter_gives_the_same_models_in_the_api_and_the_pages(cl
     assert api().get("/api/v1/models/", {"violations": "maybe"}).status_code == 400
     page = client.get("/models/", {"violations": "true"}).content.decode()
     assert 'name="violations" value="true" checked' in page
-
