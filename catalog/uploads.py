@@ -69,6 +69,10 @@ class ContentRejected(UploadError):
 
     status = 422
 
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
 
 # --- upload sessions --------------------------------------------------------------------------
 
@@ -332,10 +336,6 @@ class Staged:
     size: int
     session: UploadSession | None = None
 
-    @property
-    def owned(self) -> bool:
-        return self.session is None
-
 
 def stage_blocks(blocks: Iterable[bytes]) -> Staged:
     """Write blocks (an inline file of a commit) to the staging folder, hashing them."""
@@ -511,7 +511,7 @@ def commit(
             try:
                 prepared.append(_prepare(asset, changed[path]))
             except inspection.Rejected as exc:
-                raise ContentRejected(f"{path}: {exc}") from None
+                raise ContentRejected(path, str(exc)) from None
         created = _record(
             asset=asset,
             user=user,
@@ -546,8 +546,7 @@ def _clean_message(message, description) -> str:
 
 def _discard_rejected(changed: dict[str, Addition], exc: ContentRejected) -> None:
     """The refused bytes are not kept for another try: their session goes with them."""
-    path = str(exc).split(":", 1)[0]
-    addition = changed.get(path)
+    addition = changed.get(exc.path)
     if addition is not None and addition.staged is not None and addition.staged.session is not None:
         discard_session(addition.staged.session)
 

@@ -230,12 +230,7 @@ def _repo_args(asset) -> dict:
     return {"owner": asset.owner.get_username(), "name": asset.name}
 
 
-def _lfs_view(view):
-    """The LFS endpoints answer in the LFS media type; errors keep the Hub's shape."""
-    return hub_view(("POST",), writes=True)(view)
-
-
-@_lfs_view
+@hub_view(("POST",), writes=True)
 def lfs_batch(request: HttpRequest, owner: str, name: str, kind: str = "models") -> HttpResponse:
     asset = _writable(request, kind, owner, name)
     body = _body(request)
@@ -258,7 +253,7 @@ def lfs_batch(request: HttpRequest, owner: str, name: str, kind: str = "models")
     return _lfs_response({"transfer": chosen, "objects": answers, "hash_algo": "sha256"})
 
 
-@_lfs_view
+@hub_view(("POST",), writes=True)
 def lfs_verify(request: HttpRequest, owner: str, name: str, kind: str = "models") -> HttpResponse:
     asset = _writable(request, kind, owner, name)
     body = _body(request)
