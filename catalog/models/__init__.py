@@ -47,3 +47,4 @@ from catalog.models.loading import LoadedRecord  # noqa: F401
 from catalog.models.revisions import Commit, CommitChange, Ref, compute_oid, version_identity  # noqa: F401
 from catalog.models.likes import Like  # noqa: F401
 from catalog.models.embeddings import SearchEmbedding  # noqa: F401
+from catalog.models.evaluations import EvaluationResult, EvaluationResultQuerySet, EvaluationSource  # noqa: F401
