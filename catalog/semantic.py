@@ -78,23 +78,49 @@ def _words(name: str) -> str:
 def asset_text(asset) -> str:
     """Name, tasks, media, licence, architecture and the start of the card; for datasets also the
     objective, domains and the files' columns with their types."""
-    parts = [f"{asset.owner.username}/{asset.name}", _words(asset.name)]
-    parts += [f"{task.name} {task.slug.replace('-', ' ')}" for task in asset.tasks.all()]
-    parts += [f"{media.slug} data" for media in asset.media.all()]
-    if asset.license_id:
-        parts.append(f"licence {asset.license.name}")
     if asset.kind == "model":
-        parts += [asset.architecture_family or "", asset.architecture_name or ""]
+        details, columns = [asset.architecture_family or "", asset.architecture_name or ""], []
     else:
-        parts += [asset.objective, *(domain.name for domain in asset.domains.all())]
+        details = [asset.objective, *(domain.name for domain in asset.domains.all())]
         columns = [
-            f"{column.name} {column.data_type_interpreted or column.data_type_original}"
+            (column.name, column.data_type_interpreted or column.data_type_original)
             for data_file in asset.files.all()
             for column in data_file.columns.all()
         ]
-        if columns:
-            parts.append("columns: " + ", ".join(columns[:200]))
-    parts.append((asset.card or "")[:MAX_TEXT])
+    return description_text(
+        full_name=f"{asset.owner.username}/{asset.name}",
+        name=asset.name,
+        tasks=[(task.name, task.slug) for task in asset.tasks.all()],
+        media=[media.slug for media in asset.media.all()],
+        license_name=asset.license.name if asset.license_id else "",
+        details=details,
+        columns=columns,
+        card=asset.card or "",
+    )
+
+
+def description_text(
+    *,
+    full_name: str,
+    name: str,
+    tasks: list[tuple[str, str]],
+    media: list[str],
+    license_name: str,
+    details: list[str],
+    columns: list[tuple[str, str]],
+    card: str,
+) -> str:
+    """The embedded text of an asset, or of a dataset described only by its metadata (a cold-start
+    recommendation, catalog.recommend): the same words in the same order either way."""
+    parts = [full_name, _words(name)]
+    parts += [f"{task_name} {slug.replace('-', ' ')}" for task_name, slug in tasks]
+    parts += [f"{slug} data" for slug in media]
+    if license_name:
+        parts.append(f"licence {license_name}")
+    parts += details
+    if columns:
+        parts.append("columns: " + ", ".join(f"{column} {kind}" for column, kind in columns[:200]))
+    parts.append(card[:MAX_TEXT])
     return "\n".join(part for part in parts if part)
 
 

@@ -4,6 +4,7 @@ from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
 from catalog.api.croissant import DatasetCroissantView
+from catalog.api.recommend import ColdStartRecommendationsView, DatasetRecommendationsView
 from catalog.api.scoring import DatasetScoreView
 
 
@@ -90,6 +91,12 @@ urlpatterns = [
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
     *asset_routes(v.DatasetDetailView, v.DatasetDetailByIdView, "datasets"),
     path("datasets/<str:owner>/<str:name>/croissant", DatasetCroissantView.as_view(), name="dataset-croissant"),
+    path(
+        "datasets/<str:owner>/<str:name>/recommendations",
+        DatasetRecommendationsView.as_view(),
+        name="dataset-recommendations",
+    ),
+    path("recommendations", ColdStartRecommendationsView.as_view(), name="recommendations"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
 ]

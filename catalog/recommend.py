@@ -1,0 +1,574 @@
+"""Licence-aware model recommendation for a dataset (issue #20, in the spirit of CRUX and ModsNet).
+
+Given a query dataset — one in the catalogue, or a cold-start description (name, card, tasks, media,
+columns) — rank the models the caller may see by the performance they are expected to reach on it:
+
+1. **Similar datasets.** Every visible dataset with evaluation results is compared with the query: the
+   cosine of their search embeddings (catalog.semantic, WordLlama) and the overlap (Jaccard) of their
+   tasks, media and ``column type`` pairs. The ``MAX_NEIGHBOURS`` most similar become the evidence; a
+   dataset that has visible results itself is its own nearest neighbour (similarity 1).
+2. **Evidence propagation.** On each neighbour, one board (its split and metric with the most results)
+   is standardised: a model's z-score among the models evaluated there, and its rank. A model's
+   expected score is the similarity-weighted mean of its z-scores (weight ``similarity ** SHARPNESS``),
+   shrunk towards its prior by ``SHRINK`` (a model measured on one weak neighbour does not beat one
+   measured well on all of them). The prior is the popularity prior: the model's downloads as a
+   percentile, centred (``POPULARITY`` z at most).
+3. **Lineage.** A model without a result on a neighbour inherits its base's (at any depth up to
+   ``MAX_DEPTH``) at weight ``DECAY ** depth``, else a sibling's (same visible base) at ``SIBLING``.
+4. **Cold models.** Models with no evidence at all come last, by the popularity prior, when they share
+   a task or medium with the query.
+5. **Confidence** in [0, 1]: the share of the neighbours' weight the model has evidence for (inherited
+   evidence counts at its decayed weight), times the agreement of that evidence (1 / (1 + spread of its
+   z-scores)).
+6. **Licence.** Each recommendation carries the verdict of the model's stored compliance analysis
+   (licensing.selectors, never recomputed here) for the requested purpose. With a purpose, a model whose
+   analysis answers "no" is excluded; "unclear" and "not analysed" are kept and shown as such, unless
+   ``strict`` asks for "yes" and "conditional" only.
+
+Visibility: neighbours are datasets the caller may see, results are those whose model and dataset the
+caller may see (``EvaluationResult.visible_to``), lineage only passes through visible models, and every
+recommended model is visible. A hidden dataset's results are never used, so no explanation can name it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+
+from catalog import semantic
+from catalog.models import Dataset, EvaluationResult, Media, MLModel, ModelLineage, SearchEmbedding, Task
+
+MAX_K = 50
+MAX_NEIGHBOURS = 5
+MAX_POOL = 1000  # datasets with results compared with the query at most (the most evaluated first)
+SHARPNESS = 4  # weight = similarity ** SHARPNESS: the nearest neighbours dominate
+SHRINK = 0.15  # prior weight, as a share of the neighbours' total weight
+DECAY, SIBLING, MAX_DEPTH = 0.5, 0.25, 3
+POPULARITY = 0.5  # the popularity prior spans -POPULARITY .. +POPULARITY z
+COLD_FLOOR = -3.0  # cold models rank below every model with evidence
+CHUNK = 100  # candidates whose licence answer is read at a time
+PURPOSES = ("commercial", "research", "redistribution")
+ALLOWED = ("yes", "conditional")
+NOT_ANALYSED = "not_analysed"
+MAX_COLUMNS, MAX_CARD = 500, 20_000
+
+
+@dataclass
+class Profile:
+    """What the query dataset is, for similarity."""
+
+    name: str
+    tasks: frozenset[str]
+    media: frozenset[str]
+    columns: frozenset[str]
+    vector: np.ndarray
+    dataset_id: int | None = None
+    full_name: str = ""
+
+
+@dataclass
+class Board:
+    """One neighbour's standardised results."""
+
+    dataset_id: int
+    name: str
+    similarity: float
+    weight: float
+    split: str
+    metric: str
+    values: dict[int, float]
+    z: dict[int, float]
+    rank: dict[int, int]
+
+
+@dataclass
+class Candidate:
+    model_id: int
+    score: float = 0.0
+    percentile: float | None = None
+    confidence: float = 0.0
+    evidence: list[dict] = field(default_factory=list)
+    lineage: list[dict] = field(default_factory=list)
+    cold: bool = False
+
+
+# --- the query ---------------------------------------------------------------------------------
+
+
+def _column_keys(pairs) -> frozenset[str]:
+    return frozenset(f"{name.strip().lower()}:{(kind or '').strip().lower()}" for name, kind in pairs)
+
+
+def profile_of(dataset: Dataset) -> Profile:
+    """The profile of a catalogue dataset; its stored embedding, or one computed in memory (never stored)."""
+    dataset = (
+        Dataset.objects.select_related("owner", "license")
+        .prefetch_related("tasks", "media", "domains", "files__columns")
+        .get(pk=dataset.pk)
+    )
+    raw = SearchEmbedding.objects.filter(dataset=dataset).values_list("vector", flat=True).first()
+    vector = (
+        semantic.from_bytes(raw) if raw is not None else semantic.encoder().encode([semantic.asset_text(dataset)])[0]
+    )
+    columns = [
+        (c.name, c.data_type_interpreted or c.data_type_original) for f in dataset.files.all() for c in f.columns.all()
+    ]
+    return Profile(
+        name=dataset.name,
+        tasks=frozenset(t.slug for t in dataset.tasks.all()),
+        media=frozenset(m.slug for m in dataset.media.all()),
+        columns=_column_keys(columns),
+        vector=vector,
+        dataset_id=dataset.pk,
+        full_name=dataset.full_name,
+    )
+
+
+def profile_from_description(data: dict) -> Profile:
+    """A cold-start profile from ``{"name", "card", "tasks": [slug], "media": [slug], "columns": [{"name",
+    "type"}]}``; ValidationError naming the field for anything malformed or unknown."""
+    errors: dict[str, list[str]] = {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["name"] = ["Give the dataset's name (1-200 characters)."]
+    card = data.get("card", "")
+    if not isinstance(card, str) or len(card) > MAX_CARD:
+        errors["card"] = [f"The card is text of at most {MAX_CARD} characters."]
+    tasks, media = _slugs(data, "tasks", errors), _slugs(data, "media", errors)
+    known = dict(Task.objects.filter(slug__in=tasks).values_list("slug", "name"))
+    if unknown := sorted(set(tasks) - set(known)):
+        errors["tasks"] = [f"Unknown task: {', '.join(unknown)}."]
+    if unknown := sorted(set(media) - set(Media.values)):
+        errors["media"] = [f"Unknown medium: {', '.join(unknown)} (one of {', '.join(Media.values)})."]
+    columns = _columns(data.get("columns", []), errors)
+    if errors:
+        raise ValidationError(errors)
+    text = semantic.description_text(
+        full_name=name,
+        name=name,
+        tasks=[(known[slug], slug) for slug in tasks],
+        media=media,
+        license_name="",
+        details=[],
+        columns=columns,
+        card=card,
+    )
+    return Profile(
+        name=name.strip(),
+        tasks=frozenset(tasks),
+        media=frozenset(media),
+        columns=_column_keys(columns),
+        vector=semantic.encoder().encode([text])[0],
+    )
+
+
+def _slugs(data: dict, key: str, errors: dict) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 50:
+        errors[key] = ["Give a list of at most 50 slugs."]
+        return []
+    return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+def _columns(value, errors: dict) -> list[tuple[str, str]]:
+    if not isinstance(value, list) or len(value) > MAX_COLUMNS:
+        errors["columns"] = [f'Give a list of at most {MAX_COLUMNS} columns, each {{"name": ..., "type": ...}}.']
+        return []
+    columns = []
+    for i, column in enumerate(value):
+        if not isinstance(column, dict) or not isinstance(column.get("name"), str) or not column["name"].strip():
+            errors["columns"] = [f'Column {i + 1}: give {{"name": ..., "type": ...}} with a non-empty name.']
+            return []
+        kind = column.get("type", "")
+        if not isinstance(kind, str):
+            errors["columns"] = [f"Column {i + 1}: the type is text (e.g. int64, string, image)."]
+            return []
+        columns.append((column["name"].strip()[:200], kind.strip()[:100]))
+    return columns
+
+
+# --- similar datasets ---------------------------------------------------------------------------
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float | None:
+    """None when neither side says anything (the component is left out, not counted as a mismatch)."""
+    if not a and not b:
+        return None
+    return len(a & b) / len(a | b)
+
+
+def similarity(query: Profile, other: Profile) -> float:
+    """Half the embeddings' cosine, half the mean overlap of tasks, media and columns (those either
+    side describes); the cosine alone when neither side describes any."""
+    cosine = max(0.0, float(other.vector @ query.vector))
+    overlaps = [
+        j
+        for j in (
+            _jaccard(query.tasks, other.tasks),
+            _jaccard(query.media, other.media),
+            _jaccard(query.columns, other.columns),
+        )
+        if j is not None
+    ]
+    return 0.5 * cosine + 0.5 * (sum(overlaps) / len(overlaps)) if overlaps else cosine
+
+
+def _pool(user, query: Profile) -> list[Profile]:
+    """Profiles of the visible datasets with results (the query's own dataset included)."""
+    evaluated = EvaluationResult.objects.values("dataset_id")
+    datasets = list(
+        Dataset.objects.visible_to(user)
+        .filter(pk__in=evaluated)
+        .annotate(results=Count("evaluations"))
+        .order_by("-results", "pk")
+        .select_related("owner", "license")
+        .prefetch_related("tasks", "media", "domains", "files__columns")[:MAX_POOL]
+    )
+    stored = dict(
+        SearchEmbedding.objects.filter(dataset__in=[d.pk for d in datasets]).values_list("dataset_id", "vector")
+    )
+    missing = [d for d in datasets if d.pk not in stored]
+    computed = semantic.encoder().encode([semantic.asset_text(d) for d in missing])
+    vectors = {d.pk: semantic.from_bytes(raw) for d in datasets if (raw := stored.get(d.pk)) is not None}
+    vectors.update({d.pk: v for d, v in zip(missing, computed, strict=True)})
+    return [
+        Profile(
+            name=d.name,
+            tasks=frozenset(t.slug for t in d.tasks.all()),
+            media=frozenset(m.slug for m in d.media.all()),
+            columns=_column_keys(
+                (c.name, c.data_type_interpreted or c.data_type_original)
+                for f in d.files.all()
+                for c in f.columns.all()
+            ),
+            vector=vectors[d.pk],
+            dataset_id=d.pk,
+            full_name=d.full_name,
+        )
+        for d in datasets
+    ]
+
+
+def neighbours(user, query: Profile) -> list[tuple[Profile, float]]:
+    """The ``MAX_NEIGHBOURS`` visible evaluated datasets most similar to the query, most similar first."""
+    scored = [
+        (other, 1.0 if other.dataset_id == query.dataset_id else similarity(query, other))
+        for other in _pool(user, query)
+    ]
+    scored = [(other, sim) for other, sim in scored if sim > 0]
+    scored.sort(key=lambda item: (-item[1], item[0].dataset_id))
+    return scored[:MAX_NEIGHBOURS]
+
+
+def boards(user, near: list[tuple[Profile, float]]) -> list[Board]:
+    """Each neighbour's most populated (split, metric) board, standardised, from the visible results only."""
+    rows = (
+        EvaluationResult.objects.visible_to(user)
+        .filter(dataset_id__in=[p.dataset_id for p, _ in near])
+        .values_list("dataset_id", "split", "metric", "model_id", "value", "higher_is_better")
+    )
+    grouped: dict[tuple, dict[int, float]] = defaultdict(dict)
+    for dataset_id, split, metric, model_id, value, higher in rows:
+        grouped[(dataset_id, split, metric)][model_id] = value if higher else -value
+    result = []
+    for profile, sim in near:
+        keys = [key for key in grouped if key[0] == profile.dataset_id]
+        if not keys:
+            continue
+        key = max(keys, key=lambda k: (len(grouped[k]), k[2] == "top1", k[1], k[2]))
+        values = grouped[key]
+        result.append(_board(profile, sim, key[1], key[2], values))
+    return result
+
+
+def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[int, float]) -> Board:
+    array = np.fromiter(values.values(), dtype=float)
+    mean, std = float(array.mean()), float(array.std()) or 1.0
+    ordered = sorted(values, key=lambda m: (-values[m], m))
+    return Board(
+        dataset_id=profile.dataset_id,
+        name=profile.full_name,
+        similarity=sim,
+        weight=sim**SHARPNESS,
+        split=split,
+        metric=metric,
+        values={m: abs(v) for m, v in values.items()},
+        z={m: (v - mean) / std for m, v in values.items()},
+        rank={m: i + 1 for i, m in enumerate(ordered)},
+    )
+
+
+# --- evidence over the results graph and the lineage ---------------------------------------------
+
+
+def _lineage(user, measured: set[int]) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]]:
+    """For models near the measured ones through visible lineage edges: ``{model: [(ancestor, depth)]}``
+    for derivatives of measured models (up to MAX_DEPTH), and ``{model: [(sibling, shared base)]}``."""
+    visible = MLModel.objects.visible_to(user)
+    ancestors: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    frontier = {m: [m] for m in measured}  # current node -> the measured ancestors it descends from
+    for depth in range(1, MAX_DEPTH + 1):
+        edges = list(
+            ModelLineage.objects.filter(base_id__in=list(frontier), model__in=visible.values("pk")).values_list(
+                "model_id", "base_id"
+            )
+        )
+        nxt: dict[int, list[int]] = defaultdict(list)
+        for model_id, base_id in edges:
+            for source in frontier[base_id]:
+                if model_id != source:
+                    ancestors[model_id].append((source, depth))
+                    nxt[model_id].append(source)
+        if not nxt:
+            break
+        frontier = nxt
+    bases = defaultdict(set)
+    for model_id, base_id in ModelLineage.objects.filter(
+        model_id__in=list(measured), base__in=visible.values("pk")
+    ).values_list("model_id", "base_id"):
+        bases[base_id].add(model_id)
+    siblings: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for model_id, base_id in ModelLineage.objects.filter(
+        base_id__in=list(bases), model__in=visible.values("pk")
+    ).values_list("model_id", "base_id"):
+        siblings[model_id] += [(s, base_id) for s in bases[base_id] if s != model_id]
+    return ancestors, siblings
+
+
+def _score(model_id: int, found: list[tuple[Board, float, float]], total: float, prior: float) -> Candidate:
+    """``found``: (board, z, weight) of each neighbour the model has (direct or inherited) evidence on."""
+    weights = sum(w for _, _, w in found)
+    shrink = SHRINK * total
+    score = (sum(w * z for _, z, w in found) + shrink * prior) / (weights + shrink)
+    zs = np.array([z for _, z, _ in found])
+    spread = float(np.sqrt(np.average((zs - zs.mean()) ** 2, weights=[w for _, _, w in found]))) if weights else 0
+    percentile = sum(w * _percentile(b, z) for b, z, w in found) / weights if weights else None
+    return Candidate(
+        model_id=model_id,
+        score=score,
+        percentile=percentile,
+        confidence=min(1.0, weights / total) / (1 + spread),
+    )
+
+
+def _percentile(board: Board, z: float) -> float:
+    """The share of the board's models a z-score beats (normal approximation), in percent."""
+    return 50 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def _priors(model_ids: set[int]) -> dict[int, float]:
+    """The popularity prior: log downloads scaled to [-POPULARITY, +POPULARITY] among the candidates."""
+    downloads = dict(MLModel.objects.filter(pk__in=list(model_ids)).values_list("pk", "downloads"))
+    logs = {m: math.log1p(d) for m, d in downloads.items()}
+    top = max(logs.values(), default=0.0) or 1.0
+    return {m: POPULARITY * (2 * v / top - 1) for m, v in logs.items()}
+
+
+def evidence_candidates(user, board_list: list[Board]) -> list[Candidate]:
+    """Every visible model with direct or inherited evidence, scored and explained, best first."""
+    measured = set().union(*(b.z for b in board_list)) if board_list else set()
+    ancestors, siblings = _lineage(user, measured)
+    total = sum(b.weight for b in board_list)
+    everyone = measured | set(ancestors) | set(siblings)
+    priors = _priors(everyone)
+    candidates = []
+    for model_id in everyone:
+        found, evidence, lineage = [], [], []
+        for board in board_list:
+            hit = _evidence_on(board, model_id, ancestors.get(model_id, []), siblings.get(model_id, []))
+            if hit is None:
+                continue
+            z, weight, source, via, depth = hit
+            found.append((board, z, weight))
+            evidence.append(
+                {
+                    "dataset": board.dataset_id,
+                    "name": board.name,
+                    "similarity": round(board.similarity, 3),
+                    "split": board.split,
+                    "metric": board.metric,
+                    "value": board.values[source],
+                    "rank": board.rank[source],
+                    "of": len(board.rank),
+                    "weight": round(weight, 4),
+                    "via": via,
+                    "model": source,
+                    "depth": depth,
+                }
+            )
+            if via != "own":
+                lineage.append({"relation": via, "model": source, "depth": depth})
+        if not found:
+            continue
+        candidate = _score(model_id, found, total, priors.get(model_id, 0.0))
+        candidate.evidence = sorted(evidence, key=lambda e: -e["weight"])
+        candidate.lineage = list({(e["relation"], e["model"]): e for e in lineage}.values())
+        candidates.append(candidate)
+    candidates.sort(key=lambda c: (-c.score, -c.confidence, c.model_id))
+    return candidates
+
+
+def _evidence_on(board: Board, model_id: int, ancestors: list, siblings: list):
+    """(z, weight, source model, "own"/"base"/"sibling", depth) of the best evidence the model has on
+    ``board``: its own result, else its nearest measured ancestor's, else its best sibling's."""
+    if model_id in board.z:
+        return board.z[model_id], board.weight, model_id, "own", 0
+    inherited = [(depth, a) for a, depth in ancestors if a in board.z]
+    if inherited:
+        depth, source = min(inherited, key=lambda item: (item[0], -board.z[item[1]]))
+        return board.z[source], board.weight * DECAY**depth, source, "base", depth
+    kin = [s for s, _ in siblings if s in board.z]
+    if kin:
+        source = max(kin, key=lambda s: board.z[s])
+        return board.z[source], board.weight * SIBLING, source, "sibling", 1
+    return None
+
+
+def cold_candidates(user, query: Profile, exclude: set[int], limit: int) -> list[Candidate]:
+    """Models with no evidence that share a task or medium with the query, the most downloaded first."""
+    if not query.tasks and not query.media:
+        return []
+    matching = Q(tasks__slug__in=query.tasks) | Q(media__slug__in=query.media)
+    ids = (
+        MLModel.objects.visible_to(user)
+        .filter(pk__in=MLModel.objects.filter(matching).values("pk"))
+        .exclude(pk__in=list(exclude))
+        .order_by("-downloads", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(ids)
+    priors = _priors(set(ids))
+    return [Candidate(model_id=m, score=COLD_FLOOR + priors.get(m, 0.0), cold=True) for m in ids]
+
+
+# --- the recommendation ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recommendation:
+    query: Profile
+    purpose: str | None
+    strict: bool
+    neighbours: list[Board]
+    results: list[dict]
+    excluded: dict[str, int]
+
+
+def recommend(user, query: Profile, *, k: int = 10, purpose: str | None = None, strict: bool = False) -> Recommendation:
+    """The top ``k`` models for ``query`` among those ``user`` may see, with their licence answers for
+    ``purpose`` (None: all three, nothing excluded). Reads only."""
+    if not 1 <= k <= MAX_K:
+        raise ValidationError({"k": [f"Give a whole number from 1 to {MAX_K}."]})
+    if purpose is not None and purpose not in PURPOSES:
+        raise ValidationError({"purpose": [f"Must be one of {', '.join(PURPOSES)}."]})
+    board_list = boards(user, neighbours(user, query))
+    ranked = evidence_candidates(user, board_list)
+    kept, excluded = _licensed(ranked, k, purpose, strict)
+    if len(kept) < k:  # cold models fill what evidence could not
+        cold = cold_candidates(user, query, {c.model_id for c in ranked}, (k - len(kept)) * 4)
+        more, more_excluded = _licensed(cold, k - len(kept), purpose, strict)
+        kept += more
+        for answer, n in more_excluded.items():
+            excluded[answer] = excluded.get(answer, 0) + n
+    return Recommendation(
+        query=query,
+        purpose=purpose,
+        strict=strict,
+        neighbours=board_list,
+        results=_present(user, query, kept, purpose),
+        excluded=excluded,
+    )
+
+
+def _licensed(ranked: list[Candidate], k: int, purpose: str | None, strict: bool):
+    """The first ``k`` candidates the stored analysis allows for ``purpose``, read CHUNK at a time,
+    each with its answers; and how many were left out per answer."""
+    from licensing.selectors import purpose_answers
+
+    kept: list[tuple[Candidate, dict[str, str]]] = []
+    excluded: dict[str, int] = {}
+    for start in range(0, len(ranked), CHUNK):
+        chunk = ranked[start : start + CHUNK]
+        wanted = [purpose] if purpose else list(PURPOSES)
+        answers = {p: purpose_answers([c.model_id for c in chunk], p) for p in wanted}
+        for candidate in chunk:
+            mine = {p: answers[p].get(candidate.model_id) or NOT_ANALYSED for p in wanted}
+            answer = mine.get(purpose) if purpose else None
+            if purpose and (answer == "no" or (strict and answer not in ALLOWED)):
+                excluded[answer] = excluded.get(answer, 0) + 1
+                continue
+            kept.append((candidate, mine))
+            if len(kept) == k:
+                return kept, excluded
+    return kept, excluded
+
+
+def _present(user, query: Profile, kept: list, purpose: str | None) -> list[dict]:
+    """The rows of the answer: model, score, confidence, licence answers and the explanation."""
+    from licensing.selectors import model_compliance
+
+    ids = {c.model_id for c, _ in kept} | {e["model"] for c, _ in kept for e in c.evidence}
+    models = {
+        m.pk: m
+        for m in MLModel.objects.filter(pk__in=ids)
+        .select_related("owner", "license")
+        .prefetch_related("tasks", "media")
+    }
+    rows = []
+    for candidate, answers in kept:
+        model = models[candidate.model_id]
+        tasks = sorted(t.slug for t in model.tasks.all() if t.slug in query.tasks)
+        media = sorted(m.slug for m in model.media.all() if m.slug in query.media)
+        licence = {"answers": answers}
+        if purpose:
+            shown = model_compliance(model, user, purpose=purpose)
+            verdict = shown["verdicts"].get(purpose, {})
+            licence = {"purpose": purpose, "answer": answers[purpose], "reasons": verdict.get("reasons", [])}
+        evidence = [{**e, "model": models[e["model"]].full_name} for e in candidate.evidence]
+        rows.append(
+            {
+                "model": model,
+                "score": round(candidate.score, 3),
+                "percentile": None if candidate.percentile is None else round(candidate.percentile, 1),
+                "confidence": round(candidate.confidence, 3),
+                "licence": licence,
+                "evidence": evidence,
+                "lineage": [{**e, "model": models[e["model"]].full_name} for e in candidate.lineage],
+                "tasks": tasks,
+                "media": media,
+                "cold": candidate.cold,
+                "explanation": explain(candidate, evidence, tasks, media),
+            }
+        )
+    return rows
+
+
+def explain(candidate: Candidate, evidence: list[dict], tasks: list[str], media: list[str]) -> str:
+    """One or two sentences a person reads: the evidence that weighed most, and the matches."""
+    parts = []
+    if candidate.cold:
+        parts.append("No results on similar datasets: suggested by popularity")
+    for e in evidence[:3]:
+        where = f"{_ordinal(e['rank'])} of {e['of']} on {e['name']} (similarity {e['similarity']:.2f})"
+        if e["via"] == "base":
+            generations = "its base" if e["depth"] == 1 else f"its ancestor ({e['depth']} generations up)"
+            where = f"{generations} {e['model']} is {where}"
+        elif e["via"] == "sibling":
+            where = f"its sibling {e['model']} is {where}"
+        parts.append(where)
+    matches = [f"task {', '.join(tasks)}"] if tasks else []
+    matches += [f"{', '.join(media)} data"] if media else []
+    text = "; ".join(parts)
+    if matches:
+        text += f". Matches the {' and '.join(matches)}"
+    return text[0].upper() + text[1:] + "." if text else ""
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
