@@ -19,6 +19,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("search/", views.search_page, name="search"),
+    path("graph/", views.graph_page, name="graph"),
     path("models/", views.model_list, name="model-list"),
     path("models/new/", views.model_edit, name="model-create"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),

@@ -11,7 +11,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import downloads, files, filters, forms, revisions, search, selectors, services, usage
+from catalog import downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
@@ -111,6 +111,20 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             **_asset_page_context(request, dataset, list(_repo_files(dataset))),
         },
     )
+
+
+def graph_page(request: HttpRequest) -> HttpResponse:
+    """The neighbourhood of ``?asset=`` drawn by static/js/graph.js, which expands it through the API."""
+    if not request.GET.get("asset", "").strip():
+        return render(request, "catalog/graph.html", {"help": graph.REFERENCE_HELP})
+    try:
+        reference, depth, limit = graph.arguments(request.GET)
+        root = graph.resolve(reference, request.user)
+    except graph.BadArgument as error:
+        context = {"help": f"{error.field}: {error}", "reference": request.GET.get("asset", "")}
+        return render(request, "catalog/graph.html", context, status=400)
+    data = graph.neighbourhood(root, request.user, depth=depth, limit=limit)
+    return render(request, "catalog/graph.html", {"root": root, "data": data, "nodes": data["nodes"]})
 
 
 @require_POST

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from catalog.api import graph as graph_views
 from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
@@ -99,4 +100,5 @@ urlpatterns = [
     path("recommendations", ColdStartRecommendationsView.as_view(), name="recommendations"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
+    path("graph", graph_views.GraphView.as_view(), name="graph"),
 ]
