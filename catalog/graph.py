@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404
 from catalog.models import Dataset, EvaluationResult, MLModel, ModelDataset, ModelLineage
 from catalog.models.base import DatasetRole, Relation
 from licensing.models import License
-from licensing.templatetags.licensing_tags import verdict_of
+from licensing.selectors import verdict_of
 from openmodelhub.params import ascii_int
 
 MAX_DEPTH = 3

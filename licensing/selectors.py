@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
 from licensing import compliance, services
@@ -103,6 +104,18 @@ def model_compliance(model, user, *, purpose: str | None = None) -> dict:
         },
         **shown,
     }
+
+
+def verdict_of(model) -> str:
+    """violation / warning / ok / unknown from the model's stored analysis (``select_related("compliance")``
+    on lists: no query per row); a read never analyses."""
+    try:
+        report = model.compliance
+    except ObjectDoesNotExist:
+        return "unknown"
+    if report.has_violations:
+        return "violation"
+    return "warning" if report.warning_count else "ok"
 
 
 def _license_summary(model) -> dict | None:

@@ -1,8 +1,8 @@
 from django import template
-from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
 from licensing import selectors
+from licensing.selectors import verdict_of
 
 register = template.Library()
 
@@ -25,18 +25,6 @@ VERDICTS = {
     "ok": "Licence OK",
     "unknown": "Licence not analysed",
 }
-
-
-def verdict_of(model) -> str:
-    """violation / warning / ok / unknown from the model's stored analysis (``select_related("compliance")``
-    on lists: no query per row); a read never analyses."""
-    try:
-        report = model.compliance
-    except ObjectDoesNotExist:
-        return "unknown"
-    if report.has_violations:
-        return "violation"
-    return "warning" if report.warning_count else "ok"
 
 
 @register.inclusion_tag("licensing/_verdict_badge.html")
