@@ -33,25 +33,30 @@ recommended model is visible. A hidden dataset's results are never used, so no e
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from catalog import semantic
 from catalog.models import Dataset, EvaluationResult, Media, MLModel, ModelLineage, SearchEmbedding, Task
 
 MAX_K = 50
-MAX_NEIGHBOURS = 5
-MAX_POOL = 1000  # datasets with results compared with the query at most (the most evaluated first)
+MAX_NEIGHBOURS = 8
+MAX_POOL = 1000  # datasets with results compared with the query at most (the most recently updated first)
 SHARPNESS = 4  # weight = similarity ** SHARPNESS: the nearest neighbours dominate
 SHRINK = 0.15  # prior weight, as a share of the neighbours' total weight
 DECAY, SIBLING, MAX_DEPTH = 0.5, 0.25, 3
-POPULARITY = 0.5  # the popularity prior spans -POPULARITY .. +POPULARITY z
+LINEAGE_SOURCES = 50  # the best measured models whose derivatives and siblings are scored (at least 4 k)
+PROBIT = True  # accuracy-like boards standardised on the probit scale (_probit_scale)
+_NORMAL = statistics.NormalDist()
+POPULARITY = 0.5  # the popularity prior spans PESSIMISM - POPULARITY .. PESSIMISM + POPULARITY z
+PESSIMISM = -1.0  # a model is assumed one standard deviation below the average where it was not measured
 COLD_FLOOR = -3.0  # cold models rank below every model with evidence
-CHUNK = 100  # candidates whose licence answer is read at a time
+CHUNK = 500  # candidates whose licence answer is read at a time
 PURPOSES = ("commercial", "research", "redistribution")
 ALLOWED = ("yes", "conditional")
 NOT_ANALYSED = "not_analysed"
@@ -92,9 +97,36 @@ class Candidate:
     score: float = 0.0
     percentile: float | None = None
     confidence: float = 0.0
-    evidence: list[dict] = field(default_factory=list)
-    lineage: list[dict] = field(default_factory=list)
+    hits: list[tuple] = field(default_factory=list)  # (board, z, weight, source model, via, depth)
     cold: bool = False
+
+    @property
+    def evidence(self) -> list[dict]:
+        """What drove the score, heaviest first (built for the few candidates shown, not for every one)."""
+        rows = [
+            {
+                "dataset": board.dataset_id,
+                "name": board.name,
+                "similarity": round(board.similarity, 3),
+                "split": board.split,
+                "metric": board.metric,
+                "value": board.values[source],
+                "rank": board.rank[source],
+                "of": len(board.rank),
+                "weight": round(weight, 4),
+                "via": via,
+                "model": source,
+                "depth": depth,
+            }
+            for board, _, weight, source, via, depth in self.hits
+        ]
+        return sorted(rows, key=lambda e: -e["weight"])
+
+    @property
+    def lineage(self) -> list[dict]:
+        """The ancestors and siblings whose evidence was inherited, once each."""
+        related = {(via, source): depth for _, _, _, source, via, depth in self.hits if via != "own"}
+        return [{"relation": via, "model": source, "depth": depth} for (via, source), depth in related.items()]
 
 
 # --- the query ---------------------------------------------------------------------------------
@@ -224,8 +256,7 @@ def _pool(user, query: Profile) -> list[Profile]:
     datasets = list(
         Dataset.objects.visible_to(user)
         .filter(pk__in=evaluated)
-        .annotate(results=Count("evaluations"))
-        .order_by("-results", "pk")
+        .order_by("-updated_at", "pk")
         .select_related("owner", "license")
         .prefetch_related("tasks", "media", "domains", "files__columns")[:MAX_POOL]
     )
@@ -265,29 +296,61 @@ def neighbours(user, query: Profile) -> list[tuple[Profile, float]]:
     return scored[:MAX_NEIGHBOURS]
 
 
-def boards(user, near: list[tuple[Profile, float]]) -> list[Board]:
-    """Each neighbour's most populated (split, metric) board, standardised, from the visible results only."""
-    rows = (
-        EvaluationResult.objects.visible_to(user)
-        .filter(dataset_id__in=[p.dataset_id for p, _ in near])
-        .values_list("dataset_id", "split", "metric", "model_id", "value", "higher_is_better")
-    )
-    grouped: dict[tuple, dict[int, float]] = defaultdict(dict)
-    for dataset_id, split, metric, model_id, value, higher in rows:
-        grouped[(dataset_id, split, metric)][model_id] = value if higher else -value
-    result = []
-    for profile, sim in near:
-        keys = [key for key in grouped if key[0] == profile.dataset_id]
-        if not keys:
-            continue
-        key = max(keys, key=lambda k: (len(grouped[k]), k[2] == "top1", k[1], k[2]))
-        values = grouped[key]
-        result.append(_board(profile, sim, key[1], key[2], values))
-    return result
+def boards(user, near: list[tuple[Profile, float]]) -> tuple[list[Board], dict[int, int]]:
+    """Each neighbour's most populated (split, metric) board, standardised, from the visible results only,
+    and the downloads of the visible models measured there. The neighbours are visible datasets (``_pool``);
+    a result counts when its model is visible too (the rule of ``EvaluationResult.visible_to``), checked on
+    the fetched model ids: a subquery of every visible model would make the database read them all."""
+    results = EvaluationResult.objects.filter(dataset_id__in=[p.dataset_id for p, _ in near])
+    sizes = results.order_by().values_list("dataset_id", "split", "metric").annotate(n=Count("pk"))
+    chosen: dict[int, tuple] = {}
+    for dataset_id, split, metric, n in sizes:
+        key = (n, metric == "top1", split, metric)
+        if dataset_id not in chosen or key > chosen[dataset_id]:
+            chosen[dataset_id] = key
+    if not chosen:
+        return [], {}
+    wanted = Q()
+    for dataset_id, (_, _, split, metric) in chosen.items():
+        wanted |= Q(dataset_id=dataset_id, split=split, metric=metric)
+    rows = list(results.filter(wanted).values_list("dataset_id", "model_id", "value", "higher_is_better"))
+    downloads = _visible_models(user, {row[1] for row in rows})
+    grouped: dict[int, dict[int, float]] = defaultdict(dict)
+    for dataset_id, model_id, value, higher in rows:
+        if model_id in downloads:
+            grouped[dataset_id][model_id] = value if higher else -value
+    found = [
+        _board(profile, sim, chosen[profile.dataset_id][2], chosen[profile.dataset_id][3], grouped[profile.dataset_id])
+        for profile, sim in near
+        if grouped.get(profile.dataset_id)
+    ]
+    return found, downloads
+
+
+def _visible_models(user, ids: set[int]) -> dict[int, int]:
+    """The downloads of the models among ``ids`` that ``user`` may see (by primary key, a batch at a time)."""
+    ids, visible = sorted(ids), {}
+    for start in range(0, len(ids), 5000):
+        batch = MLModel.objects.visible_to(user).filter(pk__in=ids[start : start + 5000])
+        visible.update(batch.values_list("pk", "downloads"))
+    return visible
+
+
+def _probit_scale(values: dict[int, float]) -> dict[int, float]:
+    """Accuracy-like boards (every value a share in [0, 1] or a percentage in [0, 100]) on the probit scale,
+    where accuracies on related distributions are close to linear in each other ("Accuracy on the Line",
+    Miller et al., 2021); other metrics as they are. Signs (lower is better) are kept."""
+    magnitudes = [abs(v) for v in values.values()]
+    top = 100.0 if max(magnitudes) > 1 else 1.0
+    if not PROBIT or max(magnitudes) > 100 or any(v < 0 for v in values.values()):
+        return values
+    clip = lambda share: min(max(share, 1e-4), 1 - 1e-4)  # noqa: E731
+    return {m: _NORMAL.inv_cdf(clip(v / top)) for m, v in values.items()}
 
 
 def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[int, float]) -> Board:
-    array = np.fromiter(values.values(), dtype=float)
+    scaled = _probit_scale(values)
+    array = np.fromiter(scaled.values(), dtype=float)
     mean, std = float(array.mean()), float(array.std()) or 1.0
     ordered = sorted(values, key=lambda m: (-values[m], m))
     return Board(
@@ -298,7 +361,7 @@ def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[i
         split=split,
         metric=metric,
         values={m: abs(v) for m, v in values.items()},
-        z={m: (v - mean) / std for m, v in values.items()},
+        z={m: (v - mean) / std for m, v in scaled.items()},
         rank={m: i + 1 for i, m in enumerate(ordered)},
     )
 
@@ -306,38 +369,37 @@ def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[i
 # --- evidence over the results graph and the lineage ---------------------------------------------
 
 
-def _lineage(user, measured: set[int]) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]]:
-    """For models near the measured ones through visible lineage edges: ``{model: [(ancestor, depth)]}``
-    for derivatives of measured models (up to MAX_DEPTH), and ``{model: [(sibling, shared base)]}``."""
-    visible = MLModel.objects.visible_to(user)
+def _lineage(user, sources: set[int]):
+    """Models near ``sources`` through visible lineage edges: ``{model: [(source ancestor, depth)]}`` for
+    their derivatives (up to MAX_DEPTH) and ``{model: [(sibling source, shared base)]}``, with their downloads."""
     ancestors: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    frontier = {m: [m] for m in measured}  # current node -> the measured ancestors it descends from
+    frontier: dict[int, list[int]] = {m: [m] for m in sources}  # node -> the sources it descends from
+    downloads: dict[int, int] = {}
     for depth in range(1, MAX_DEPTH + 1):
-        edges = list(
-            ModelLineage.objects.filter(base_id__in=list(frontier), model__in=visible.values("pk")).values_list(
-                "model_id", "base_id"
-            )
-        )
+        edges = list(ModelLineage.objects.filter(base_id__in=list(frontier)).values_list("model_id", "base_id"))
+        downloads.update(_visible_models(user, {model_id for model_id, _ in edges} - set(downloads)))
         nxt: dict[int, list[int]] = defaultdict(list)
         for model_id, base_id in edges:
             for source in frontier[base_id]:
-                if model_id != source:
+                if model_id in downloads and model_id != source:
                     ancestors[model_id].append((source, depth))
                     nxt[model_id].append(source)
         if not nxt:
             break
         frontier = nxt
-    bases = defaultdict(set)
-    for model_id, base_id in ModelLineage.objects.filter(
-        model_id__in=list(measured), base__in=visible.values("pk")
-    ).values_list("model_id", "base_id"):
-        bases[base_id].add(model_id)
+    up = list(ModelLineage.objects.filter(model_id__in=list(sources)).values_list("model_id", "base_id"))
+    seen_bases = _visible_models(user, {base_id for _, base_id in up})
+    bases_of = defaultdict(set)
+    for model_id, base_id in up:
+        if base_id in seen_bases:
+            bases_of[base_id].add(model_id)
     siblings: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for model_id, base_id in ModelLineage.objects.filter(
-        base_id__in=list(bases), model__in=visible.values("pk")
-    ).values_list("model_id", "base_id"):
-        siblings[model_id] += [(s, base_id) for s in bases[base_id] if s != model_id]
-    return ancestors, siblings
+    kin = list(ModelLineage.objects.filter(base_id__in=list(bases_of)).values_list("model_id", "base_id"))
+    downloads.update(_visible_models(user, {model_id for model_id, _ in kin} - set(downloads)))
+    for model_id, base_id in kin:
+        if model_id in downloads:
+            siblings[model_id] += [(s, base_id) for s in bases_of[base_id] if s != model_id]
+    return ancestors, siblings, downloads
 
 
 def _score(model_id: int, found: list[tuple[Board, float, float]], total: float, prior: float) -> Candidate:
@@ -345,8 +407,8 @@ def _score(model_id: int, found: list[tuple[Board, float, float]], total: float,
     weights = sum(w for _, _, w in found)
     shrink = SHRINK * total
     score = (sum(w * z for _, z, w in found) + shrink * prior) / (weights + shrink)
-    zs = np.array([z for _, z, _ in found])
-    spread = float(np.sqrt(np.average((zs - zs.mean()) ** 2, weights=[w for _, _, w in found]))) if weights else 0
+    mean = sum(w * z for _, z, w in found) / weights
+    spread = math.sqrt(sum(w * (z - mean) ** 2 for _, z, w in found) / weights)
     percentile = sum(w * _percentile(b, z) for b, z, w in found) / weights if weights else None
     return Candidate(
         model_id=model_id,
@@ -361,56 +423,47 @@ def _percentile(board: Board, z: float) -> float:
     return 50 * (1 + math.erf(z / math.sqrt(2)))
 
 
-def _priors(model_ids: set[int]) -> dict[int, float]:
+def _priors(downloads: dict[int, int]) -> dict[int, float]:
     """The popularity prior: log downloads scaled to [-POPULARITY, +POPULARITY] among the candidates."""
-    downloads = dict(MLModel.objects.filter(pk__in=list(model_ids)).values_list("pk", "downloads"))
     logs = {m: math.log1p(d) for m, d in downloads.items()}
     top = max(logs.values(), default=0.0) or 1.0
-    return {m: POPULARITY * (2 * v / top - 1) for m, v in logs.items()}
+    return {m: PESSIMISM + POPULARITY * (2 * v / top - 1) for m, v in logs.items()}
 
 
-def evidence_candidates(user, board_list: list[Board]) -> list[Candidate]:
-    """Every visible model with direct or inherited evidence, scored and explained, best first."""
-    measured = set().union(*(b.z for b in board_list)) if board_list else set()
-    ancestors, siblings = _lineage(user, measured)
+def evidence_candidates(board_list: list[Board], downloads: dict[int, int], user, k: int) -> list[Candidate]:
+    """Every visible model with direct or inherited evidence, scored and explained, best first. Inherited
+    evidence weighs less than the source's own, so a derivative or sibling ranks below its source: only the
+    best ``max(LINEAGE_SOURCES, 4 k)`` measured models are followed down the lineage."""
     total = sum(b.weight for b in board_list)
-    everyone = measured | set(ancestors) | set(siblings)
-    priors = _priors(everyone)
-    candidates = []
-    for model_id in everyone:
-        found, evidence, lineage = [], [], []
-        for board in board_list:
-            hit = _evidence_on(board, model_id, ancestors.get(model_id, []), siblings.get(model_id, []))
-            if hit is None:
-                continue
-            z, weight, source, via, depth = hit
-            found.append((board, z, weight))
-            evidence.append(
-                {
-                    "dataset": board.dataset_id,
-                    "name": board.name,
-                    "similarity": round(board.similarity, 3),
-                    "split": board.split,
-                    "metric": board.metric,
-                    "value": board.values[source],
-                    "rank": board.rank[source],
-                    "of": len(board.rank),
-                    "weight": round(weight, 4),
-                    "via": via,
-                    "model": source,
-                    "depth": depth,
-                }
-            )
-            if via != "own":
-                lineage.append({"relation": via, "model": source, "depth": depth})
-        if not found:
-            continue
-        candidate = _score(model_id, found, total, priors.get(model_id, 0.0))
-        candidate.evidence = sorted(evidence, key=lambda e: -e["weight"])
-        candidate.lineage = list({(e["relation"], e["model"]): e for e in lineage}.values())
-        candidates.append(candidate)
-    candidates.sort(key=lambda c: (-c.score, -c.confidence, c.model_id))
-    return candidates
+    priors = _priors(downloads)
+    measured = sorted(filter(None, (_candidate(m, board_list, total, priors, [], []) for m in downloads)), key=_order)
+    sources = {c.model_id for c in measured[: max(LINEAGE_SOURCES, 4 * k)]}
+    ancestors, siblings, kin_downloads = _lineage(user, sources)
+    kin = (set(ancestors) | set(siblings)) - set(downloads)
+    if kin:  # the popularity prior over everyone, then every candidate scored with it
+        priors = _priors({**downloads, **kin_downloads})
+        measured = [_candidate(c.model_id, board_list, total, priors, [], []) for c in measured]
+    inherited = [_candidate(m, board_list, total, priors, ancestors.get(m, []), siblings.get(m, [])) for m in kin]
+    return sorted(measured + [c for c in inherited if c is not None], key=_order)
+
+
+def _order(candidate: Candidate) -> tuple:
+    return (-candidate.score, -candidate.confidence, candidate.model_id)
+
+
+def _candidate(model_id, board_list, total, priors, ancestors, siblings) -> Candidate | None:
+    hits = []
+    for board in board_list:
+        hit = _evidence_on(board, model_id, ancestors, siblings)
+        if hit is not None:
+            hits.append((board, *hit))
+    if not hits:
+        return None
+    candidate = _score(
+        model_id, [(board, z, weight) for board, z, weight, *_ in hits], total, priors.get(model_id, PESSIMISM)
+    )
+    candidate.hits = hits
+    return candidate
 
 
 def _evidence_on(board: Board, model_id: int, ancestors: list, siblings: list):
@@ -433,16 +486,17 @@ def cold_candidates(user, query: Profile, exclude: set[int], limit: int) -> list
     """Models with no evidence that share a task or medium with the query, the most downloaded first."""
     if not query.tasks and not query.media:
         return []
-    matching = Q(tasks__slug__in=query.tasks) | Q(media__slug__in=query.media)
+    tasks = MLModel.tasks.through.objects.filter(mlmodel_id=OuterRef("pk"), task__slug__in=query.tasks)
+    media = MLModel.media.through.objects.filter(mlmodel_id=OuterRef("pk"), mediatype_id__in=query.media)
     ids = (
         MLModel.objects.visible_to(user)
-        .filter(pk__in=MLModel.objects.filter(matching).values("pk"))
+        .filter(Exists(tasks) | Exists(media))
         .exclude(pk__in=list(exclude))
         .order_by("-downloads", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     ids = list(ids)
-    priors = _priors(set(ids))
+    priors = _priors(dict(MLModel.objects.filter(pk__in=ids).values_list("pk", "downloads")))
     return [Candidate(model_id=m, score=COLD_FLOOR + priors.get(m, 0.0), cold=True) for m in ids]
 
 
@@ -466,8 +520,8 @@ def recommend(user, query: Profile, *, k: int = 10, purpose: str | None = None, 
         raise ValidationError({"k": [f"Give a whole number from 1 to {MAX_K}."]})
     if purpose is not None and purpose not in PURPOSES:
         raise ValidationError({"purpose": [f"Must be one of {', '.join(PURPOSES)}."]})
-    board_list = boards(user, neighbours(user, query))
-    ranked = evidence_candidates(user, board_list)
+    board_list, downloads = boards(user, neighbours(user, query))
+    ranked = evidence_candidates(board_list, downloads, user, k)
     kept, excluded = _licensed(ranked, k, purpose, strict)
     if len(kept) < k:  # cold models fill what evidence could not
         cold = cold_candidates(user, query, {c.model_id for c in ranked}, (k - len(kept)) * 4)
