@@ -8,13 +8,16 @@ columns) — rank the models the caller may see by the performance they are expe
    tasks, media and ``column type`` pairs. The ``MAX_NEIGHBOURS`` most similar become the evidence; a
    dataset that has visible results itself is its own nearest neighbour (similarity 1).
 2. **Evidence propagation.** On each neighbour, one board (its split and metric with the most results)
-   is standardised: a model's z-score among the models evaluated there, and its rank. A model's
-   expected score is the similarity-weighted mean of its z-scores (weight ``similarity ** SHARPNESS``),
-   shrunk towards its prior by ``SHRINK`` (a model measured on one weak neighbour does not beat one
-   measured well on all of them). The prior is the popularity prior: the model's downloads as a
-   percentile, centred (``POPULARITY`` z at most).
+   is standardised (accuracy-like values on the probit scale first, ``_probit_scale``): a model's z-score
+   among the models evaluated there, and its rank. A model's expected score is the similarity-weighted
+   mean of its z-scores (weight ``similarity ** SHARPNESS``), shrunk towards its prior by ``SHRINK`` (a
+   model measured on one weak neighbour does not beat one measured well on all of them). The prior is
+   ``PESSIMISM`` (an unmeasured model is assumed below average) moved by the popularity prior: log
+   downloads among the candidates, ``POPULARITY`` z at most either way.
 3. **Lineage.** A model without a result on a neighbour inherits its base's (at any depth up to
    ``MAX_DEPTH``) at weight ``DECAY ** depth``, else a sibling's (same visible base) at ``SIBLING``.
+   Less weight means more shrinkage, so an heir ranks below its source: only the best
+   ``max(LINEAGE_SOURCES, 4 k)`` measured models are followed.
 4. **Cold models.** Models with no evidence at all come last, by the popularity prior, when they share
    a task or medium with the query.
 5. **Confidence** in [0, 1]: the share of the neighbours' weight the model has evidence for (inherited
@@ -26,7 +29,7 @@ columns) — rank the models the caller may see by the performance they are expe
    ``strict`` asks for "yes" and "conditional" only.
 
 Visibility: neighbours are datasets the caller may see, results are those whose model and dataset the
-caller may see (``EvaluationResult.visible_to``), lineage only passes through visible models, and every
+caller may see (the rule of ``EvaluationResult.visible_to``), lineage only passes through visible models, and every
 recommended model is visible. A hidden dataset's results are never used, so no explanation can name it.
 """
 
