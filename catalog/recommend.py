@@ -39,6 +39,7 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -92,6 +93,7 @@ class Board:
     values: dict[int, float]
     z: dict[int, float]
     rank: dict[int, int]
+    percentile: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,8 +102,14 @@ class Candidate:
     score: float = 0.0
     percentile: float | None = None
     confidence: float = 0.0
-    hits: list[tuple] = field(default_factory=list)  # (board, z, weight, source model, via, depth)
+    hits: list[tuple] | None = None  # (board, z, weight, source model, via, depth); None: its own results
+    boards: list[Board] = field(default_factory=list)  # where its own results are, when hits is None
     cold: bool = False
+
+    def evidence_hits(self) -> list[tuple]:
+        if self.hits is not None:
+            return self.hits
+        return [(b, b.z[self.model_id], b.weight, self.model_id, "own", 0) for b in self.boards if self.model_id in b.z]
 
     @property
     def evidence(self) -> list[dict]:
@@ -121,14 +129,14 @@ class Candidate:
                 "model": source,
                 "depth": depth,
             }
-            for board, _, weight, source, via, depth in self.hits
+            for board, _, weight, source, via, depth in self.evidence_hits()
         ]
         return sorted(rows, key=lambda e: -e["weight"])
 
     @property
     def lineage(self) -> list[dict]:
         """The ancestors and siblings whose evidence was inherited, once each."""
-        related = {(via, source): depth for _, _, _, source, via, depth in self.hits if via != "own"}
+        related = {(via, source): depth for _, _, _, source, via, depth in self.evidence_hits() if via != "own"}
         return [{"relation": via, "model": source, "depth": depth} for (via, source), depth in related.items()]
 
 
@@ -352,10 +360,7 @@ def _probit_scale(values: dict[int, float]) -> dict[int, float]:
 
 
 def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[int, float]) -> Board:
-    scaled = _probit_scale(values)
-    array = np.fromiter(scaled.values(), dtype=float)
-    mean, std = float(array.mean()), float(array.std()) or 1.0
-    ordered = sorted(values, key=lambda m: (-values[m], m))
+    z, percentile, rank = _standardised(tuple(sorted(values.items())))
     return Board(
         dataset_id=profile.dataset_id,
         name=profile.full_name,
@@ -364,9 +369,24 @@ def _board(profile: Profile, sim: float, split: str, metric: str, values: dict[i
         split=split,
         metric=metric,
         values={m: abs(v) for m, v in values.items()},
-        z={m: (v - mean) / std for m, v in scaled.items()},
-        rank={m: i + 1 for i, m in enumerate(ordered)},
+        z=z,
+        percentile=percentile,
+        rank=rank,
     )
+
+
+@lru_cache(maxsize=64)
+def _standardised(items: tuple[tuple[int, float], ...]) -> tuple[dict, dict, dict]:
+    """z-scores, percentiles and ranks of one board's (model, value) pairs. Kept per process for the same
+    pairs (a board read again unchanged, by the same or another caller who sees the same models): the
+    probit of thousands of values is most of a board's cost. Callers must not change the dicts."""
+    values = dict(items)
+    scaled = _probit_scale(values)
+    array = np.fromiter(scaled.values(), dtype=float)
+    mean, std = float(array.mean()), float(array.std()) or 1.0
+    z = {m: (v - mean) / std for m, v in scaled.items()}
+    ordered = sorted(values, key=lambda m: (-values[m], m))
+    return z, {m: _percentile(v) for m, v in z.items()}, {m: i + 1 for i, m in enumerate(ordered)}
 
 
 # --- evidence over the results graph and the lineage ---------------------------------------------
@@ -412,7 +432,7 @@ def _score(model_id: int, found: list[tuple[Board, float, float]], total: float,
     score = (sum(w * z for _, z, w in found) + shrink * prior) / (weights + shrink)
     mean = sum(w * z for _, z, w in found) / weights
     spread = math.sqrt(sum(w * (z - mean) ** 2 for _, z, w in found) / weights)
-    percentile = sum(w * _percentile(b, z) for b, z, w in found) / weights if weights else None
+    percentile = sum(w * _percentile(z) for _, z, w in found) / weights if weights else None
     return Candidate(
         model_id=model_id,
         score=score,
@@ -421,8 +441,8 @@ def _score(model_id: int, found: list[tuple[Board, float, float]], total: float,
     )
 
 
-def _percentile(board: Board, z: float) -> float:
-    """The share of the board's models a z-score beats (normal approximation), in percent."""
+def _percentile(z: float) -> float:
+    """The share of a board's models a z-score beats (normal approximation), in percent."""
     return 50 * (1 + math.erf(z / math.sqrt(2)))
 
 
@@ -438,16 +458,44 @@ def evidence_candidates(board_list: list[Board], downloads: dict[int, int], user
     evidence weighs less than the source's own, so a derivative or sibling ranks below its source: only the
     best ``max(LINEAGE_SOURCES, 4 k)`` measured models are followed down the lineage."""
     total = sum(b.weight for b in board_list)
-    priors = _priors(downloads)
-    measured = sorted(filter(None, (_candidate(m, board_list, total, priors, [], []) for m in downloads)), key=_order)
+    measured = sorted(_measured(board_list, total, _priors(downloads)), key=_order)
     sources = {c.model_id for c in measured[: max(LINEAGE_SOURCES, 4 * k)]}
     ancestors, siblings, kin_downloads = _lineage(user, sources)
     kin = (set(ancestors) | set(siblings)) - set(downloads)
+    priors = _priors(downloads)
     if kin:  # the popularity prior over everyone, then every candidate scored with it
         priors = _priors({**downloads, **kin_downloads})
-        measured = [_candidate(c.model_id, board_list, total, priors, [], []) for c in measured]
+        measured = _measured(board_list, total, priors)
     inherited = [_candidate(m, board_list, total, priors, ancestors.get(m, []), siblings.get(m, [])) for m in kin]
     return sorted(measured + [c for c in inherited if c is not None], key=_order)
+
+
+def _measured(board_list: list[Board], total: float, priors: dict[int, float]) -> list[Candidate]:
+    """``_score`` of every model on its own results, as array arithmetic (thousands of models a request)."""
+    ids = sorted(set().union(*(b.z for b in board_list)))
+    if not ids:
+        return []
+    row = {m: i for i, m in enumerate(ids)}
+    z = np.zeros((len(ids), len(board_list)))
+    pct = np.zeros_like(z)
+    w = np.zeros_like(z)
+    for j, board in enumerate(board_list):
+        rows = [row[m] for m in board.z]
+        z[rows, j] = list(board.z.values())
+        pct[rows, j] = [board.percentile[m] for m in board.z]
+        w[rows, j] = board.weight
+    weights = w.sum(axis=1)
+    shrink = SHRINK * total
+    prior = np.array([priors.get(m, PESSIMISM) for m in ids])
+    score = ((w * z).sum(axis=1) + shrink * prior) / (weights + shrink)
+    mean = (w * z).sum(axis=1) / weights
+    spread = np.sqrt((w * (z - mean[:, None]) ** 2).sum(axis=1) / weights)
+    percentile = (w * pct).sum(axis=1) / weights
+    confidence = np.minimum(1.0, weights / total) / (1 + spread)
+    return [
+        Candidate(model_id=m, score=float(a), percentile=float(p), confidence=float(c), boards=board_list)
+        for m, a, p, c in zip(ids, score.tolist(), percentile.tolist(), confidence.tolist(), strict=True)
+    ]
 
 
 def _order(candidate: Candidate) -> tuple:
@@ -549,12 +597,14 @@ def _licensed(ranked: list[Candidate], k: int, purpose: str | None, strict: bool
 
     kept: list[tuple[Candidate, dict[str, str]]] = []
     excluded: dict[str, int] = {}
-    for start in range(0, len(ranked), CHUNK):
-        chunk = ranked[start : start + CHUNK]
-        wanted = [purpose] if purpose else list(PURPOSES)
-        answers = {p: purpose_answers([c.model_id for c in chunk], p) for p in wanted}
+    wanted = [purpose] if purpose else list(PURPOSES)
+    step = CHUNK if purpose else k  # without a purpose nothing is left out: the first k are the answer
+    for start in range(0, len(ranked), step):
+        chunk = ranked[start : start + step]
+        answers = purpose_answers([c.model_id for c in chunk], wanted)
         for candidate in chunk:
-            mine = {p: answers[p].get(candidate.model_id) or NOT_ANALYSED for p in wanted}
+            stored = answers.get(candidate.model_id, {})
+            mine = {p: stored.get(p) or NOT_ANALYSED for p in wanted}
             answer = mine.get(purpose) if purpose else None
             if purpose and (answer == "no" or (strict and answer not in ALLOWED)):
                 excluded[answer] = excluded.get(answer, 0) + 1

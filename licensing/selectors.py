@@ -199,11 +199,10 @@ def ml_licenses(user, *, query: str = "", category: str | None = None) -> list[d
     return [{"key": key, "title": ML_GROUPS[key], "rows": rows} for key, rows in groups.items() if rows]
 
 
-def purpose_answers(model_ids: list[int], purpose: str) -> dict[int, str]:
-    """The stored answer ("yes", "conditional", "unclear", "no") of each analysed model among ``model_ids``
-    for ``purpose``; a model without an analysis is absent. One query reading only that answer (the
+def purpose_answers(model_ids: list[int], purposes: list[str]) -> dict[int, dict[str, str]]:
+    """The stored answers ("yes", "conditional", "unclear", "no") of each analysed model among ``model_ids``
+    for ``purposes``; a model without an analysis is absent. One query reading only those answers (the
     recommendation's licence filter, catalog.recommend)."""
-    rows = ComplianceReport.objects.filter(model_id__in=model_ids).values_list(
-        "model_id", f"verdicts__{purpose}__answer"
-    )
-    return {model_id: answer for model_id, answer in rows if answer}
+    fields = [f"verdicts__{purpose}__answer" for purpose in purposes]
+    rows = ComplianceReport.objects.filter(model_id__in=model_ids).values_list("model_id", *fields)
+    return {model_id: dict(zip(purposes, answers, strict=True)) for model_id, *answers in rows}
