@@ -54,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--models", type=int, default=1_000_000, help="models in the catalogue for the latency")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per scenario (default 40)")
     parser.add_argument("--skip-scale", action="store_true", help="quality only")
+    parser.add_argument("--skip-quality", action="store_true", help="latency only")
     parser.add_argument("--per-set", action="store_true", help="print each set's top 10 next to the truth")
     return parser.parse_args()
 
@@ -244,15 +245,34 @@ def scale(target: int) -> None:
     print(f"\n{n:,} models generated in {time.monotonic() - started:.0f} s ({MLModel.objects.count():,} in all)")
 
 
-def timed(call, runs: int) -> list[float]:
+def backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine: /proc)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(call, runs: int) -> tuple[list[float], list[float]]:
+    """Wall milliseconds per request, and CPU milliseconds (this process + its database backend): on a
+    shared machine the wall time waits for the cores, the CPU time is the work itself."""
     call()  # warm: the encoder, connections, caches
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
+        cpu_before, db_before = time.process_time(), backend_cpu()
         started = time.perf_counter()
         response = call()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_before + backend_cpu() - db_before) * 1000)
         assert response.status_code == 200, response.content[:300]
-    return sorted(times)
+    return sorted(times), sorted(cpu)
+
+
+def p95(values: list[float]) -> float:
+    return values[max(0, math.ceil(0.95 * len(values)) - 1)]
 
 
 def latency(runs: int) -> None:
@@ -279,22 +299,29 @@ def latency(runs: int) -> None:
             "/api/v1/recommendations?k=10", cold, content_type="application/json"
         ),
     }
+    load = os.getloadavg()[0]
     print(f"\nLatency at {MLModel.objects.count():,} models, {runs} requests each (in-process, DEBUG off)")
+    print(f"load average {load:.1f} on {os.cpu_count()} cores; CPU = this process + its PostgreSQL backend")
     missed = []
     for label, call in scenarios.items():
-        times = timed(call, runs)
-        p50, p95 = statistics.median(times), times[max(0, math.ceil(0.95 * len(times)) - 1)]
-        print(f"  {label:40} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
-        if p95 >= TARGET_MS:
+        times, cpu = timed(call, runs)
+        print(
+            f"  {label:38} wall p50 {statistics.median(times):6.1f} p95 {p95(times):6.1f} ms"
+            f"   CPU p50 {statistics.median(cpu):6.1f} p95 {p95(cpu):6.1f} ms"
+        )
+        if p95(times) >= TARGET_MS:
             missed.append(label)
     print(f"target p95 < {TARGET_MS:.0f} ms: {'met' if not missed else 'MISSED for ' + ', '.join(missed)}")
+    if missed and load > (os.cpu_count() or 1):
+        print("  the machine is shared and loaded: the wall time waits for a core; the CPU time bounds it when quiet")
 
 
 def main() -> None:
     args = parse_args()
     setup(args)
     prepare()
-    quality(args)
+    if not args.skip_quality:
+        quality(args)
     if not args.skip_scale:
         scale(args.models)
         latency(args.runs)
