@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Dataset, EvaluationResult, MLModel, ModelDataset, ModelLineage
@@ -132,23 +132,41 @@ def neighbourhood(root, user, *, depth: int = 1, limit: int = DEFAULT_LIMIT) -> 
     return _render(graph, root_kind, root.pk)
 
 
-def _visible(model_cls, user) -> QuerySet:
-    return model_cls.objects.visible_to(user).values("pk")
+def _split(graph: _Builder, links: QuerySet, anchor: str, other: str) -> tuple[Q, int]:
+    """The condition "the ``other`` end is visible to the caller", and how many visible ``other`` ends
+    the anchors have in all; the anchors' links to hidden ones are counted on the way (one query).
+
+    ``visible_to`` is narrowed to the linked assets first, so the cost follows the number of links,
+    not the size of the catalogue. The anchors themselves are visible: they are nodes already."""
+    other_cls = Dataset if other == "dataset_id" else MLModel
+    visible = other_cls.objects.visible_to(graph.user).filter(pk__in=links.values(other)).values("pk")
+    seen = Q(**{f"{other}__in": visible})
+    counts = (
+        links.order_by()
+        .values(anchor)
+        .annotate(linked=Count(other, distinct=True), shown=Count(other, filter=seen, distinct=True))
+    )
+    total = 0
+    for row in counts:
+        graph.hide(_kind_of(anchor), {row[anchor]: row["linked"] - row["shown"]})
+        total += row["shown"]
+    return seen, total
 
 
 def _neighbours(graph: _Builder, edges: QuerySet, anchor: str, other: str, *extra: str) -> list[dict]:
-    """The rows of ``edges`` whose ``other`` end the caller may see (most downloaded first, bounded),
-    after counting per anchor the links whose other end is hidden."""
-    other_cls = Dataset if other == "dataset_id" else MLModel
-    visible = _visible(other_cls, graph.user)
-    hidden = edges.exclude(**{f"{other}__in": visible}).values(anchor).annotate(n=Count(other, distinct=True))
-    graph.hide(_kind_of(anchor), {row[anchor]: row["n"] for row in hidden.order_by()})
-    shown = edges.filter(**{f"{other}__in": visible})
-    fetch = graph.room() + len(graph.pending[other_cls.kind]) + 1
-    relation = other.removesuffix("_id")
-    rows = list(shown.order_by(f"-{relation}__downloads", other).values(anchor, other, *extra)[:fetch])
+    """The rows of ``edges`` whose ``other`` end the caller may see, most downloaded first and bounded
+    (what does not fit is counted as omitted), after counting the links to hidden ones."""
+    seen, total = _split(graph, edges, anchor, other)
+    if not total:
+        return []
+    fetch = graph.room() + len(graph.pending[_kind_of(other)]) + 1
+    rows = list(
+        edges.filter(seen)
+        .order_by(f"-{other.removesuffix('_id')}__downloads", other)
+        .values(anchor, other, *extra)[:fetch]
+    )
     if len(rows) == fetch:  # more than were fetched: the rest is omitted
-        graph.omitted += shown.count() - fetch
+        graph.omitted += total - fetch
     return rows
 
 
@@ -182,27 +200,22 @@ def _dataset_links(graph: _Builder, links: QuerySet, anchor: str, other: str) ->
 def _evaluations(graph: _Builder, results: QuerySet, anchor: str, other: str) -> None:
     """One edge per (model, dataset) pair with results, best results first (a dataset's leaderboard
     top for a dataset anchor), carrying up to RESULTS_PER_EDGE of them."""
-    other_cls = Dataset if other == "dataset_id" else MLModel
-    hidden = (
-        results.exclude(**{f"{other}__in": _visible(other_cls, graph.user)})
-        .values(anchor)
-        .annotate(n=Count(other, distinct=True))
-        .order_by()
-    )
-    graph.hide(_kind_of(anchor), {row[anchor]: row["n"] for row in hidden})
-    shown = results.visible_to(graph.user)
-    fetch = graph.room() + len(graph.pending[other_cls.kind]) + 1
+    seen, total = _split(graph, results, anchor, other)
+    if not total:
+        return
+    shown = results.filter(seen)
+    fetch = graph.room() + len(graph.pending[_kind_of(other)]) + 1
     pairs = list(
         shown.values("model_id", "dataset_id")
         .annotate(best=Max("value"), n=Count("pk"))
         .order_by("-best", other)[:fetch]
     )
     if len(pairs) == fetch:
-        graph.omitted += shown.values("model_id", "dataset_id").distinct().count() - fetch
-    kept = [p for p in pairs if graph.take(other_cls.kind, p[other])]
+        graph.omitted += total - fetch
+    kept = [p for p in pairs if graph.take(_kind_of(other), p[other])]
     best: dict[tuple[int, int], list[dict]] = {}
     wanted = {(p["model_id"], p["dataset_id"]) for p in kept}
-    rows = shown.filter(model__in={m for m, _ in wanted}, dataset__in={d for _, d in wanted})
+    rows = results.filter(model__in={m for m, _ in wanted}, dataset__in={d for _, d in wanted})  # kept: visible
     for r in rows.order_by("metric", "split", "-value").values("model_id", "dataset_id", "metric", "split", "value"):
         pair = (r["model_id"], r["dataset_id"])
         if pair in wanted and len(best.setdefault(pair, [])) < RESULTS_PER_EDGE:
@@ -215,7 +228,8 @@ def _evaluations(graph: _Builder, results: QuerySet, anchor: str, other: str) ->
 
 
 def _license_edges(graph: _Builder, model_cls, pks: set[int]) -> None:
-    for pk, license_id in model_cls.objects.filter(pk__in=pks, license__isnull=False).values_list("pk", "license"):
+    licensed = model_cls.objects.filter(pk__in=pks, license__isnull=False).order_by()
+    for pk, license_id in licensed.values_list("pk", "license"):
         graph.link((model_cls.kind, pk), ("license", license_id), "license", "licensed under")
 
 

@@ -187,6 +187,7 @@ def test_the_page_embeds_the_neighbourhood_and_links_from_asset_pages(client, db
     link = '/graph/?asset=models/alice/tuned"'
     assert link in client.get("/models/alice/tuned/").content.decode()
     assert '/graph/?asset=datasets/alice/bench"' in client.get("/datasets/alice/bench/").content.decode()
+    assert '/graph/?asset=licenses/mit"' in client.get("/licences/mit/").content.decode()
 
 
 def test_the_page_hides_private_roots_and_asks_for_an_asset(client, db, world):
