@@ -181,9 +181,10 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
 def schedule_embedding(asset) -> None:
     """Queue the asset's re-embedding once the transaction that changed it commits."""
     from catalog.tasks import embed_asset
+    from openmodelhub.queueing import enqueue
 
     kind, pk = asset.kind, asset.pk
-    transaction.on_commit(lambda: embed_asset.delay(kind, pk))
+    transaction.on_commit(lambda: enqueue(embed_asset, kind, pk))
 
 
 # --- the vector index -------------------------------------------------------------------------

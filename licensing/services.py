@@ -339,7 +339,12 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
         progress.set_total(len(wanted))
     analysed = violating = 0
     batch: list[compliance.Result] = []
-    gc.freeze()  # the graph lives until the end: keep the collector from re-scanning it for every batch
+    # A large graph lives until the end: keep the collector from re-scanning it for every batch. Never for a
+    # small analysis (one create, eager): freezing moves the garbage cycles not yet collected into the oldest
+    # generation each time, where they pile up (a worker grew ~75 KiB per API create; bench/writes.py).
+    frozen = len(wanted) > batch_size
+    if frozen:
+        gc.freeze()
     try:
         for pk in wanted:
             result = compliance.analyse(graph, pk)
@@ -355,7 +360,8 @@ def analyse_models(model_ids: list[int] | None = None, *, batch_size: int = 2000
         if progress is not None:
             progress.advance(len(batch))
     finally:
-        gc.unfreeze()
+        if frozen:
+            gc.unfreeze()
     return analysed + len(batch), violating
 
 
