@@ -63,7 +63,7 @@ def record(
     actor = actor if actor is not None and getattr(actor, "pk", None) else None
     # Round-trip through JSON so that what is hashed is exactly what the database gives back.
     details = json.loads(json.dumps(details or {}, default=str))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the caller's transaction: its failure undoes the event
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             AuditChainHead.objects.get_or_create(pk=1)

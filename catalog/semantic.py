@@ -8,7 +8,7 @@ CPU with numpy, thousands of short texts a second, and never touches a network. 
 installed package directly (wordllama's own loader falls back to a download when a path does not match;
 this one raises instead). See docs/search.md for the choice.
 
-Vectors (float32, L2-normalised) live in ``SearchEmbedding`` rows, written by the ``embed_asset`` task
+Vectors (float32, L2-normalised) live in ``SearchEmbedding`` rows, written by the ``embed_batch`` task
 when an asset changes and by ``manage.py embed_assets``. Searches read an HNSW index (usearch) of every
 vector as of its last build (``manage.py embed_assets --rebuild-index``, or beat), memory-mapped so that
 many workers share one copy, plus an exact scan of the rows changed since that build (the delta).
@@ -160,7 +160,7 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
         assets = list(queryset.filter(pk__gt=last)[:batch])
         if not assets:
             return
-        last = assets[-1].pk
+        last, short = assets[-1].pk, len(assets) < batch
         texts = {asset.pk: asset_text(asset) for asset in assets}
         known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
         todo = [pk for pk, text in texts.items() if force or known.get(pk) != digest(text)]
@@ -176,15 +176,23 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
             update_fields=["vector", "digest", "encoder", "updated_at"],
         )
         yield len(assets)
+        if short:
+            return
 
 
 def schedule_embedding(asset) -> None:
     """Queue the asset's re-embedding once the transaction that changed it commits."""
-    from catalog.tasks import embed_asset
+    schedule_embeddings(type(asset), [asset.pk])
+
+
+def schedule_embeddings(model_cls, ids: list[int]) -> None:
+    """Queue the re-embedding of these assets (one task) once the transaction that changed them commits."""
+    from catalog.tasks import embed_batch
     from openmodelhub.queueing import enqueue
 
-    kind, pk = asset.kind, asset.pk
-    transaction.on_commit(lambda: enqueue(embed_asset, kind, pk))
+    kind, ids = model_cls.kind, list(ids)
+    if ids:
+        transaction.on_commit(lambda: enqueue(embed_batch, kind, ids))
 
 
 # --- the vector index -------------------------------------------------------------------------
@@ -277,7 +285,7 @@ class VectorIndex:
             found = index.search(vector.astype(np.float32), k)
             for key, distance in zip(found.keys.tolist(), found.distances.tolist(), strict=True):
                 scores[int(key)] = 1.0 - float(distance)
-        delta = list(changed.values_list(column, "vector"))  # kept short: embed_asset rebuilds past a bound
+        delta = list(changed.values_list(column, "vector"))  # kept short: embed_batch rebuilds past a bound
         if delta:
             matrix = np.vstack([from_bytes(raw) for _, raw in delta])
             for (pk, _), score in zip(delta, (matrix @ vector).tolist(), strict=True):

@@ -69,15 +69,22 @@ def _schedule_datasets(dataset_ids) -> None:
     schedule_compliance_for_datasets(list(dataset_ids))
 
 
-def _set_m2m(asset, data: dict[str, Any]) -> None:
-    if "media" in data:
-        # Forms send slugs, serializers MediaType rows: compare by slug, never by str(row) (its label).
-        slugs = [getattr(media, "slug", media) for media in data["media"]]
-        asset.media.set(MediaType.objects.filter(slug__in=slugs))
-    if "tasks" in data:
-        asset.tasks.set(data["tasks"])
-    if "domains" in data:
-        asset.domains.set(data["domains"])
+def _set_m2m(asset, data: dict[str, Any], *, created: bool = False) -> None:
+    """Media, tasks, domains and authors as given; a new asset has none yet, so they are only added (no
+    read of the current links)."""
+    for field in ("media", "tasks", "domains", "authors"):
+        if field not in data:
+            continue
+        values = data[field]
+        if field == "media":
+            # Forms send slugs, serializers MediaType rows: compare by slug, never by str(row) (its label).
+            slugs = [getattr(media, "slug", media) for media in values]
+            if not all(isinstance(media, MediaType) for media in values):
+                values = MediaType.objects.filter(slug__in=slugs)
+        if created:
+            getattr(asset, field).add(*values)
+        else:
+            getattr(asset, field).set(values)
 
 
 def _check_editable(user, asset) -> None:
@@ -132,9 +139,7 @@ def _begin_save(user, asset_cls, asset, data: dict):
 
 def _finish_save(user, asset, data: dict, before: dict | None, request) -> None:
     """Links, authors and the audit events shared by models and datasets."""
-    _set_m2m(asset, data)
-    if "authors" in data:
-        asset.authors.set(data["authors"])
+    _set_m2m(asset, data, created=before is None)
     semantic.schedule_embedding(asset)  # after the commit; a no-op when the embedded text is unchanged
     audit.record(
         "asset.create" if before is None else "asset.update",
@@ -165,6 +170,21 @@ def _apply(asset, fields: list[str], data: dict) -> None:
         asset.license_expression = expression_of(asset.license, asset.license_declared)
 
 
+def _clean_and_save(asset) -> None:
+    """Validate the fields and write the row. The database enforces the constraints (owner/name unique,
+    the checks that mirror the fields' choices and validators), so they are not queried one by one
+    beforehand; a clash of names is the same form error the check would have given."""
+    asset.full_clean(exclude=["owner", "license"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:
+        clash = type(asset).objects.filter(owner_id=asset.owner_id, name=asset.name).exclude(pk=asset.pk)
+        if clash.exists():
+            raise ValidationError({"name": f"You already have one named {asset.name!r}."}) from None
+        raise
+
+
 @transaction.atomic
 def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, request=None) -> MLModel:
     """Create (``model`` None; the user becomes the owner) or update a model from validated data."""
@@ -172,8 +192,7 @@ def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, requ
     _apply(model, MODEL_FIELDS, data)
     if "architecture" in data and data["architecture"] and "family" in data["architecture"]:
         model.architecture_family = data["architecture"]["family"]
-    model.full_clean()
-    model.save()
+    _clean_and_save(model)
     _save_architecture(model, data.get("architecture"))
     _finish_save(user, model, data, before, request)
     if before is None or before["license_id"] != model.license_id or "license_declared" in data:
@@ -185,8 +204,7 @@ def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, requ
 def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, request=None) -> Dataset:
     dataset, before = _begin_save(user, Dataset, dataset, data)
     _apply(dataset, DATASET_FIELDS, data)
-    dataset.full_clean()
-    dataset.save()
+    _clean_and_save(dataset)
     _finish_save(user, dataset, data, before, request)
     if before is not None and before["license_id"] != dataset.license_id:
         _schedule_datasets([dataset.pk])

@@ -52,18 +52,25 @@ def warm_facets() -> dict[str, int]:
 
 @shared_task(acks_late=True)
 def embed_asset(kind: str, asset_id: int) -> bool:
-    """Recompute one asset's search embedding (nothing when its text did not change or it is gone), and
-    rebuild the vector index once the vectors changed since its build pass OMH_SEARCH_REBUILD_AFTER."""
+    """One asset's ``embed_batch`` (kept for messages queued before it existed)."""
+    return bool(embed_batch.run(kind, [asset_id]))
+
+
+@shared_task(acks_late=True)
+def embed_batch(kind: str, asset_ids: list[int]) -> int:
+    """Recompute the search embeddings of these assets (nothing for those whose text did not change or that
+    are gone), and rebuild the vector index once the vectors changed since its build pass
+    OMH_SEARCH_REBUILD_AFTER. Returns how many were looked at."""
     from django.conf import settings
 
     from catalog import semantic
     from catalog.models import Dataset, MLModel
 
     model_cls = MLModel if kind == "model" else Dataset
-    done = sum(semantic.embed_assets(model_cls, [asset_id]))
+    done = sum(semantic.embed_assets(model_cls, asset_ids))
     if semantic.delta_size(kind, bound=settings.SEARCH_REBUILD_AFTER) > settings.SEARCH_REBUILD_AFTER:
         semantic.vector_index(kind).build()
-    return bool(done)
+    return done
 
 
 @shared_task(acks_late=True)

@@ -171,13 +171,13 @@ def expression_of(license: License | None, declared: str, *, aliases: dict[str, 
     return resolution.expression if resolution.license is not None and resolution.license.pk == license.pk else ""
 
 
-def complete_license_fields(data: dict) -> dict:
+def complete_license_fields(data: dict, *, aliases: dict[str, License] | None = None) -> dict:
     """The licence and declared string of an asset write, alike for every door that takes both (API, Hub
     protocol): a declared string alone is resolved (``license`` None when it names nothing known); a
     licence alone is also what is declared; both given are kept as given."""
     if "license_declared" in data and "license" not in data:
         data["license_declared"] = (data["license_declared"] or "").strip()
-        data.update(license_fields(data["license_declared"]))
+        data.update(license_fields(data["license_declared"], aliases=aliases))
     elif "license" in data and "license_declared" not in data:
         data["license_declared"] = data["license"].key if data["license"] else ""
     return data

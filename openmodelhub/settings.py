@@ -458,7 +458,7 @@ SEARCH_HNSW_EXPANSION_SEARCH = env_int("OMH_SEARCH_HNSW_EXPANSION_SEARCH", 64)
 SEARCH_REBUILD_AFTER = env_int("OMH_SEARCH_REBUILD_AFTER", 5000)
 # Index candidates looked at before a narrow filter falls back to an exact scan of what it allows.
 SEARCH_MAX_VECTOR_CANDIDATES = env_int("OMH_SEARCH_MAX_VECTOR_CANDIDATES", 4000)
-# Beat rebuilds the vector index this often (and embed_asset when the delta grows past the bound above).
+# Beat rebuilds the vector index this often (and embed_batch when the delta grows past the bound above).
 SEARCH_REBUILD_SECONDS = env_float("OMH_SEARCH_REBUILD_SECONDS", 3600.0)
 CELERY_BEAT_SCHEDULE["rebuild-vector-index"] = {
     "task": "catalog.tasks.rebuild_vector_indexes",

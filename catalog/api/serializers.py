@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from catalog import revisions
+from catalog.bulk import MAX_ITEMS
 from catalog.models import (
     CNNModule,
     Commit,
@@ -82,16 +83,9 @@ class AssetSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         from licensing.services import complete_license_fields
 
-        return complete_license_fields(super().validate(attrs))  # license_declared resolved as by every door
-
-    def validate_name(self, value: str) -> str:
-        owner = self.instance.owner if self.instance else self.context["request"].user
-        clash = type(self).Meta.model.objects.filter(owner=owner, name=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(f"You already have one named {value!r}.")
-        return value
+        # license_declared resolved as by every door; a clash of names is the service's 400 (the database's
+        # unique constraint, not a query beforehand)
+        return complete_license_fields(super().validate(attrs))
 
 
 MODEL_LIST_FIELDS = [
@@ -208,16 +202,22 @@ class MLModelSerializer(AssetSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_bases(self, obj) -> list:
+        if self.context.get("created"):
+            return []
         edges = obj.base_edges.filter(base__in=self._visible(MLModel)).select_related("base__owner")
         return [{"model": _asset_ref(e.base), "relation": e.relation} for e in edges]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_derivatives(self, obj) -> list:
+        if self.context.get("created"):
+            return []
         edges = obj.derivative_edges.filter(model__in=self._visible(MLModel)).select_related("model__owner")
         return [{"model": _asset_ref(e.model), "relation": e.relation} for e in edges]
 
     @extend_schema_field(ModelDatasetRefSerializer(many=True))
     def get_datasets(self, obj) -> list:
+        if self.context.get("created"):
+            return []
         links = obj.dataset_links.filter(dataset__in=self._visible(Dataset)).select_related("dataset__owner")
         return [{"id": link.pk, "dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
 
@@ -228,6 +228,44 @@ class MLModelSerializer(AssetSerializer):
     def get_sha(self, obj) -> str | None:
         commit = head_of(obj)
         return commit.oid if commit else None
+
+
+class BulkModelItemSerializer(serializers.Serializer):
+    """One model of a bulk write: the fields of a model's create, plus its owner (default: you). References
+    (owner, tasks, licence, authors) are looked up for the whole batch at once (catalog.bulk)."""
+
+    owner = serializers.CharField(required=False, max_length=150, help_text="Namespace; default: yours.")
+    name = serializers.CharField(max_length=200)
+    card = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    visibility = serializers.ChoiceField(choices=MLModel._meta.get_field("visibility").choices, required=False)
+    media = serializers.ListField(child=serializers.ChoiceField(choices=Media.choices), required=False)
+    tasks = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    training_type = serializers.ChoiceField(
+        choices=MLModel._meta.get_field("training_type").choices, required=False, allow_blank=True
+    )
+    architecture = ArchitectureSerializer(required=False)
+    architecture_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    parameter_count = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    release_date = serializers.DateField(required=False, allow_null=True)
+    license = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Licence key")
+    license_declared = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    authors = serializers.ListField(child=serializers.CharField(max_length=150), required=False)
+
+
+class BulkModelsSerializer(serializers.Serializer):
+    items = BulkModelItemSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
+
+
+def mark_created(serializer, asset, data: dict) -> None:
+    """The asset was created by this request: it has no lineage, dataset links, files or commits yet, and
+    exactly the media, tasks and authors it was given, so its representation reads none of them back."""
+    serializer.context["created"] = True
+    asset._head_commit = None
+    asset._prefetched_objects_cache = {
+        "media": sorted(data.get("media", []), key=lambda row: row.slug),
+        "tasks": sorted(data.get("tasks", []), key=lambda row: row.slug),
+        "authors": sorted(data.get("authors", []), key=lambda row: row.username),
+    }
 
 
 def head_of(asset):

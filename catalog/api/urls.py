@@ -74,6 +74,7 @@ def upload_routes(asset_model, prefix: str) -> list:
 urlpatterns = [
     path("models/", v.ModelListView.as_view(), name="models"),
     path("models/facets", v.ModelFacetsView.as_view(), name="model-facets"),
+    path("models/bulk", v.ModelBulkView.as_view(), name="models-bulk"),
     *asset_routes(v.ModelDetailView, v.ModelDetailByIdView, "models"),
     path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
     path(

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import MANAGE_REFUSED
-from catalog import downloads, files, filters, revisions, selectors, services
+from catalog import bulk, downloads, files, filters, revisions, selectors, services
 from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
@@ -132,6 +132,58 @@ class ModelListView(AssetListView):
 
     def perform_create(self, serializer):
         serializer.instance = _save_model(self.request, serializer.validated_data)
+        s.mark_created(serializer, serializer.instance, serializer.validated_data)
+
+
+class ModelBulkView(APIView):
+    """Create or update many models in one request, upserted by owner/name (catalog.bulk)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="Create or update many models (upsert by owner/name)",
+        description=(
+            f"At most {bulk.MAX_ITEMS} items, written in one transaction: an invalid item (400) or one you may not "
+            "write (403: another's namespace, a model you may not change) is named by its index and nothing is "
+            "written. An item updates the model of that owner/name when there is one you may change (only the "
+            "fields it gives), else creates it in the owner's namespace (yours; admins and curators: anyone's). "
+            "One audit event records the batch."
+        ),
+        request=s.BulkModelsSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        serializer = s.BulkModelsSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationError(_item_errors(serializer.errors))
+        try:
+            result = bulk.api_write(request.user, serializer.validated_data["items"], request=request)
+        except bulk.BulkError as exc:
+            if exc.forbidden:
+                raise PermissionDenied(str(exc)) from None
+            raise ValidationError(
+                {"items": {str(exc.index): {exc.field or "detail": [exc.message]}}, "detail": str(exc)}
+            )
+        return Response(result.summary(), status=status.HTTP_200_OK)
+
+
+def _item_errors(errors: dict) -> dict:
+    """DRF's per-item errors as ``{"items": {"3": {...}}, "detail": "items[3]: name: ..."}``."""
+    items = errors.get("items")
+    if isinstance(items, list):
+        items = dict(enumerate(items))
+    if not isinstance(items, dict) or not all(isinstance(e, dict) for e in items.values()):
+        return errors  # the list itself is wrong: missing, empty, too long
+    named = {str(i): e for i, e in items.items() if e}
+    first, fields = next(iter(named.items()))
+    field_name, messages = next(iter(fields.items()))
+    return {"items": named, "detail": f"items[{first}]: {field_name}: {_first_message(messages)}"}
+
+
+def _first_message(messages) -> str:
+    while isinstance(messages, dict | list) and messages:
+        messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+    return str(messages)
 
 
 def _save_model(request, data: dict, model: MLModel | None = None) -> MLModel:
