@@ -163,7 +163,7 @@ class ModelBulkView(APIView):
                 raise PermissionDenied(str(exc)) from None
             raise ValidationError(
                 {"items": {str(exc.index): {exc.field or "detail": [exc.message]}}, "detail": str(exc)}
-            )
+            ) from None
         return Response(result.summary(), status=status.HTTP_200_OK)
 
 

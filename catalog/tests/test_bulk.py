@@ -91,7 +91,7 @@ def test_field_errors_name_the_item_before_anything_is_read(owner):
 
 def test_it_refuses_another_namespace_and_models_not_editable(owner, stranger):
     theirs = MLModelFactory(owner=stranger, name="theirs", visibility="public")
-    hidden = MLModelFactory(owner=stranger, name="hidden", visibility="private")
+    MLModelFactory(owner=stranger, name="hidden", visibility="private")
     client = client_of(owner)
     for item, field in (({"owner": "stranger", "name": "new"}, "owner"), ({"owner": "stranger", "name": "theirs"}, "")):
         response = client.post(URL, {"items": [{"name": "mine"}, item]}, format="json")
