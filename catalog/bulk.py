@@ -170,8 +170,11 @@ def _write_architecture(items: list[ModelItem], models: list[MLModel], created: 
 
 
 @transaction.atomic
-def write_models(items: list[ModelItem], *, actor=None, request=None, source: str = "api") -> BulkResult:
-    """Upsert the items by owner/name (already permission-checked by the caller) in one transaction."""
+def write_models(
+    items: list[ModelItem], *, actor=None, request=None, source: str = "api", schedule: bool = True
+) -> BulkResult:
+    """Upsert the items by owner/name (already permission-checked by the caller) in one transaction.
+    ``schedule`` False: the caller schedules the licence analysis itself (load_records, once lineage is in)."""
     now = timezone.now()
     existing = existing_models(items)
     before = {key: (m.visibility, m.license_id) for key, m in existing.items()}
@@ -197,10 +200,11 @@ def write_models(items: list[ModelItem], *, actor=None, request=None, source: st
     )
     if any(before[(m.owner_id, m.name)][0] != m.visibility for m in updated):
         cache_scopes.bump_generation()  # cached insights and facet counts stop (or start) naming them
-    from licensing.services import schedule_compliance
+    if schedule:
+        from licensing.services import schedule_compliance
 
-    schedule_compliance([m.pk for m in models])  # once for the batch, after the commit
-    semantic.schedule_embeddings(MLModel, [m.pk for m in models])
+        schedule_compliance([m.pk for m in models])  # once for the batch, after the commit
+        semantic.schedule_embeddings(MLModel, [m.pk for m in models])
     return BulkResult(models, created)
 
 

@@ -23,8 +23,6 @@ from django.utils.text import slugify
 from accounts.models import Affiliation, User
 from accounts.services import ensure_affiliation, ensure_user
 from catalog.models import (
-    CNNDetails,
-    CNNModule,
     Dataset,
     DatasetFile,
     DatasetRelationship,
@@ -38,18 +36,19 @@ from catalog.models import (
     MLModel,
     ModelDataset,
     ModelLineage,
-    RNNDetails,
     Task,
-    TransformerDetails,
     check_lineage_edge,
 )
-from catalog import baselines, cache_scopes
+from catalog import baselines, bulk, cache_scopes
 from catalog.baselines import Kind
 from catalog.task_synonyms import SynonymsError, TaskSynonyms, task_key
 from licensing.models import License
 
 FORMAT_V1 = "openmodelhub/records-v1"
 DEFAULT_OWNER = "openmodelhub"
+
+
+BULK_BATCH = 1000  # model records per bulk write (catalog.bulk)
 
 
 class RecordError(Exception):
@@ -387,6 +386,13 @@ TEXT_FIELDS = {
 }
 
 
+def _list_of(record: dict, key: str, message: str, where: str) -> list:
+    value = record.get(key, [])
+    if not isinstance(value, list):
+        raise RecordError(where, key, message)
+    return value
+
+
 def _check_keys(record: Any, allowed: set[str], where: str) -> dict:
     if not isinstance(record, dict):
         raise RecordError(where, None, "must be an object")
@@ -438,6 +444,7 @@ class RecordLoader:
         self.media = {m.slug: m for m in MediaType.objects.all()}
         self.datasets: dict[str, Dataset] = {}
         self.models: dict[str, MLModel] = {}
+        self._pending: list[tuple[bulk.ModelItem, dict, str]] = []  # model records not yet written
 
     def load(self, data: dict) -> None:
         if self.progress is not None:
@@ -476,6 +483,7 @@ class RecordLoader:
             self.report.changed = True  # rows (re)written: new, input changed since loaded, or --update
         self._load_planned("datasets", dataset_records, datasets.skip, DATASET_KEYS, self._load_dataset)
         self._load_planned("models", model_records, models.skip, MODEL_KEYS, self._load_model)
+        self._flush_models()
         for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
             if i not in models.skip:
                 self._load_lineage(rec, _record_where("models", i, rec))
@@ -786,6 +794,12 @@ class RecordLoader:
         self.report.count("relationships", created)
 
     def _load_model(self, rec: dict, where: str) -> None:
+        """Queue the record as an item of the next bulk write (catalog.bulk), written every BULK_BATCH records."""
+        self._pending.append((self._model_item(rec, where, len(self._pending)), rec, where))
+        if len(self._pending) >= BULK_BATCH:
+            self._flush_models()
+
+    def _model_item(self, rec: dict, where: str, index: int) -> bulk.ModelItem:
         _check_keys(rec, MODEL_KEYS, where)
         arch = rec.get("architecture") or {"family": Family.OTHER}
         if not isinstance(arch, dict):
@@ -800,57 +814,83 @@ class RecordLoader:
         _check_keys(arch, ARCH_KEYS[family] | {"family", "name"}, f"{where} architecture")
         if rec.get("release_date") is not None and not isinstance(rec["release_date"], str):
             raise RecordError(where, "release_date", "must be a date written YYYY-MM-DD, or null")
-        scalars = {"card", "visibility", "training_type", "parameter_count", "release_date", "downloads", "likes"}
-        rec = {**rec, "architecture_family": family, "architecture_name": arch.get("name") or ""}
-        model, created = self._asset(MLModel, rec, where, scalars | {"architecture_family", "architecture_name"})
-        self._load_architecture(model, family, arch, where)
-        links = []
-        for j, link in enumerate(_as_list(rec.get("datasets"))):
-            lwhere = f"{where} datasets[{j}]"
-            _check_keys(link, {"dataset", "role"}, lwhere)
-            dataset = self._dataset_ref(link.get("dataset"), lwhere)
-            role = link.get("role") or DatasetRole.TRAINED_ON
-            if role not in DatasetRole.values:
-                raise RecordError(lwhere, "role", f"must be one of {', '.join(DatasetRole.values)}")
-            links.append((dataset.pk, role))
-        current = set(model.dataset_links.values_list("dataset_id", "role"))
-        wanted = set(links)
-        model.dataset_links.filter(
-            pk__in=[
-                pk for pk, d, r in model.dataset_links.values_list("pk", "dataset_id", "role") if (d, r) not in wanted
-            ]
-        ).delete()
-        ModelDataset.objects.bulk_create([ModelDataset(model=model, dataset_id=d, role=r) for d, r in wanted - current])
-        self.models[model.full_name] = model
-        self.report.count("models", created)
-
-    def _load_architecture(self, model: MLModel, family: str, arch: dict, where: str) -> None:
-        detail_classes = {"transformer": TransformerDetails, "cnn": CNNDetails, "rnn": RNNDetails}
-        for other, cls in detail_classes.items():
-            if other != family:
-                cls.objects.filter(model=model).delete()
-        if family == "other":
-            return
-        cls = detail_classes[family]
-        details = cls.objects.filter(model=model).first() or cls(model=model)
-        for attr in ARCH_KEYS[family] - {"modules"}:
-            value = arch.get(attr)
-            setattr(details, attr, "" if value is None and attr == "criterion" else value)
-        _clean(details, f"{where} architecture", exclude=["model"])
-        details.save()
+        owner = self._user(rec.get("owner"), where, "owner")
+        name = _required_str(rec, "name", where)
+        license_, declared = self._resolve_license(rec.get("license"), where)
+        values = {
+            "license": license_,
+            "license_declared": declared,
+            "license_expression": self._expression(license_, declared),
+            "architecture_family": family,
+            "architecture_name": arch.get("name") or "",
+        }
+        for attr in ("card", "visibility", "training_type", "parameter_count", "release_date", "downloads", "likes"):
+            if attr in rec:
+                values[attr] = "" if rec[attr] is None and attr in TEXT_FIELDS else rec[attr]
+        architecture = {"family": family, **{k: arch.get(k) for k in ARCH_KEYS[family] - {"modules"}}}
         if family == "cnn":
-            details.modules.all().delete()
-            for position, mod in enumerate(_as_list(arch.get("modules")), start=1):
-                mwhere = f"{where} architecture.modules[{position - 1}]"
-                _check_keys(mod, {"conv_size", "pooling_type"}, mwhere)
-                module = CNNModule(
-                    cnn=details,
-                    position=position,
-                    conv_size=mod.get("conv_size"),
-                    pooling_type=str(mod.get("pooling_type") or "").lower(),
-                )
-                _clean(module, mwhere, exclude=["cnn"])
-                module.save()
+            architecture["modules"] = []
+            for position, mod in enumerate(_as_list(arch.get("modules"))):
+                _check_keys(mod, {"conv_size", "pooling_type"}, f"{where} architecture.modules[{position}]")
+                pooling = str(mod.get("pooling_type") or "").lower()
+                architecture["modules"].append({"conv_size": mod.get("conv_size"), "pooling_type": pooling})
+        return bulk.ModelItem(
+            index,
+            owner,
+            name,
+            values,
+            media=self._media(rec.get("media", []), where),
+            tasks=self._tasks(_list_of(rec, "tasks", "must be a list", where), rec.get("media"), where),
+            authors=[
+                self._user(a, where, "authors") for a in _list_of(rec, "authors", "must be a list of usernames", where)
+            ],
+            architecture=architecture,
+        )
+
+    def _flush_models(self) -> None:
+        """Write the queued model records in one bulk write, then their dataset links."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:
+            result = bulk.write_models([item for item, _, _ in pending], source="load_records", schedule=False)
+        except bulk.BulkError as exc:
+            _, rec, where = pending[exc.index]
+            raise RecordError(where, exc.field, exc.message) from None
+        for model, created in zip(result.models, result.created, strict=True):
+            self.models[model.full_name] = model
+            self.report.count("models", created)
+        self._link_datasets(
+            [(model, rec, where) for model, (_, rec, where) in zip(result.models, pending, strict=True)]
+        )
+
+    def _link_datasets(self, loaded: list[tuple[MLModel, dict, str]]) -> None:
+        """The models' dataset links as the records give them, for the whole batch at once."""
+        wanted: dict[int, set[tuple[int, str]]] = {}
+        for model, rec, where in loaded:
+            links = wanted.setdefault(model.pk, set())
+            for j, link in enumerate(_as_list(rec.get("datasets"))):
+                lwhere = f"{where} datasets[{j}]"
+                _check_keys(link, {"dataset", "role"}, lwhere)
+                dataset = self._dataset_ref(link.get("dataset"), lwhere)
+                role = link.get("role") or DatasetRole.TRAINED_ON
+                if role not in DatasetRole.values:
+                    raise RecordError(lwhere, "role", f"must be one of {', '.join(DatasetRole.values)}")
+                links.add((dataset.pk, role))
+        current: dict[int, dict[tuple[int, str], int]] = {}
+        for pk, model_id, dataset_id, role in ModelDataset.objects.filter(model_id__in=wanted).values_list(
+            "pk", "model_id", "dataset_id", "role"
+        ):
+            current.setdefault(model_id, {})[(dataset_id, role)] = pk
+        stale = [pk for model_id, links in current.items() for key, pk in links.items() if key not in wanted[model_id]]
+        ModelDataset.objects.filter(pk__in=stale).delete()
+        ModelDataset.objects.bulk_create(
+            [
+                ModelDataset(model_id=model_id, dataset_id=d, role=r)
+                for model_id, links in wanted.items()
+                for d, r in links - set(current.get(model_id, {}))
+            ]
+        )
 
     def _dataset_ref(self, ref: Any, where: str) -> Dataset:
         return self._asset_ref(Dataset, self.datasets, ref, where, "dataset")

@@ -1,0 +1,162 @@
+"""The write path: single API creates, the bulk endpoint and load_records, with the worker's memory.
+
+    .venv/bin/python bench/writes.py [--engine sqlite,postgresql] [--creates 2000] [--bulk 20000]
+        [--records 10000] [--database-url postgres://postgres@127.0.0.1:5432/omh_bench_writes]
+
+Each engine runs in a fresh process on an empty catalogue (SQLite: a throw-away embedded hub in a temporary
+folder, Celery eager, as with no configuration; PostgreSQL: the database ``--database-url`` names, dropped
+and created again, with Celery eager too so that the licence analysis and the embedding run in the request,
+the heaviest case). Requests go through Django's WSGI handler in this process, as a gunicorn worker runs
+them, authenticated by a write token.
+
+1. ``--creates`` ``POST /api/v1/models/``: ms per create, SQL statements per create (the request, then the
+   tasks run after the commit), and the resident set (RSS and its anonymous part) every 1,000 creates.
+   Targets (issue 18): <= 5 ms per create; < 10 MiB growth over 10,000 creates.
+2. ``--bulk`` models through ``POST /api/v1/models/bulk`` in batches of 1,000: models/s. Target >= 2,000.
+3. ``--records`` models (with tasks, media, licence, architecture) through ``manage.py load_records``:
+   models/s. Target >= 1,000.
+Where a target is missed it prints the split of the time (request, tasks after the commit) that bounds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = r"""
+import io, json, os, sys, tempfile, time
+import django
+django.setup()
+from django.conf import settings
+settings.ALLOWED_HOSTS = ["*"]
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from accounts.models import User
+from accounts.services import create_api_token
+from catalog.models import MLModel, Task
+from licensing.models import License, LicenseAlias
+creates, bulk_total, records = (int(x) for x in sys.argv[1:4])
+License.objects.get_or_create(key="apache-2.0", defaults={"name": "Apache License 2.0", "spdx_id": "Apache-2.0",
+                              "category": "permissive"})
+task, _ = Task.objects.get_or_create(slug="text-generation", defaults={"name": "Text generation"})
+user = User.objects.create_user("bench-writer", "w@example.org", "x" * 20)
+_, secret = create_api_token(user=user, name="bench", scope="write")
+app = WSGIHandler()
+
+def rss():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024
+
+def post(path, payload, expect="201"):
+    body = json.dumps(payload).encode()
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+               "HTTP_AUTHORIZATION": f"Bearer {secret}", "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1"}
+    status = []
+    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    assert status[0].startswith(expect), (status, out[:300])
+
+def item(name):
+    return {"name": name, "license_declared": "apache-2.0", "visibility": "public", "tasks": [task.slug],
+            "media": ["text"], "architecture": {"family": "transformer", "decoder_count": 12}}
+
+if creates:
+    for i in range(100):
+        post("/api/v1/models/", item(f"warm-{i}"))
+    with CaptureQueriesContext(connection) as queries:
+        post("/api/v1/models/", item("counted"))
+    split = next((i for i, q in enumerate(queries) if q["sql"].startswith("COMMIT")), len(queries)) + 1
+    print(f"  statements per create: {len(queries)} ({split} in the request up to its commit, "
+          f"{len(queries) - split} in the tasks run after it)", flush=True)
+    (start, start_anon), t0 = rss(), time.perf_counter()
+    print(f"  after 100 warm-up creates: RSS {start:.1f} MiB (anonymous {start_anon:.1f})", flush=True)
+    for i in range(creates):
+        post("/api/v1/models/", item(f"m-{i}"))
+        if (i + 1) % 1000 == 0 or i + 1 == creates:
+            now, anon = rss()
+            print(f"  after {i + 1:6} creates: RSS {now:.1f} MiB (anonymous {anon:.1f})", flush=True)
+    elapsed = time.perf_counter() - t0
+    now, anon = rss()
+    print(f"  single create: {elapsed / creates * 1000:.2f} ms per create (target <= 5); growth RSS "
+          f"{now - start:+.1f} MiB, anonymous {anon - start_anon:+.1f} MiB over {creates} (target < 10 MiB / 10,000)")
+    settings.CELERY_TASK_ALWAYS_EAGER, t0 = False, time.perf_counter()  # the same creates without the tasks
+    from unittest import mock
+    with mock.patch("django.db.transaction.on_commit"):
+        for i in range(min(creates, 500)):
+            post("/api/v1/models/", item(f"plain-{i}"))
+    print(f"  of which the request alone (tasks not run): "
+          f"{(time.perf_counter() - t0) / min(creates, 500) * 1000:.2f} ms per create", flush=True)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+if bulk_total:
+    t0 = time.perf_counter()
+    for start in range(0, bulk_total, 1000):
+        batch = [item(f"bulk-{i}") for i in range(start, min(start + 1000, bulk_total))]
+        post("/api/v1/models/bulk", {"items": batch}, expect="200")
+    rate = bulk_total / (time.perf_counter() - t0)
+    print(f"  bulk create: {rate:,.0f} models/s over {bulk_total:,} in batches of 1,000 (target >= 2,000), "
+          "licence analysis and embedding included", flush=True)
+
+if records:
+    data = {"format": "openmodelhub/records-v1", "models": [
+        {"owner": "bench-writer", "name": f"rec-{i}", "license": "apache-2.0", "tasks": [task.slug], "media": ["text"],
+         "visibility": "public", "architecture": {"family": "transformer", "decoder_count": 12}}
+        for i in range(records)]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(data, handle)
+    t0 = time.perf_counter()
+    call_command("load_records", handle.name, verbosity=0)
+    rate = records / (time.perf_counter() - t0)
+    os.unlink(handle.name)
+    print(f"  load_records: {rate:,.0f} models/s over {records:,} (target >= 1,000), licence analysis included",
+          flush=True)
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--creates", type=int, default=2000, help="single API creates (0: skip)")
+    parser.add_argument("--bulk", type=int, default=20000, help="models created through the bulk endpoint (0: skip)")
+    parser.add_argument("--records", type=int, default=10000, help="models loaded by load_records (0: skip)")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/omh_bench_writes")
+    return parser.parse_args()
+
+
+def fresh_postgres(url: str) -> None:
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    args = parse_args()
+    for engine in args.engine.split(","):
+        with tempfile.TemporaryDirectory() as var:
+            url = ""
+            if engine == "postgresql":
+                fresh_postgres(args.database_url)
+                url = args.database_url
+            env = {**os.environ, "OMH_VAR_DIR": var, "DATABASE_URL": url, "REDIS_URL": "", "DEBUG": "0",
+                   "CELERY_TASK_ALWAYS_EAGER": "1", "API_THROTTLE_USER": "100000000/minute",
+                   "DJANGO_SETTINGS_MODULE": "openmodelhub.settings", "PYTHONPATH": str(ROOT),
+                   "LOG_LEVEL": "WARNING", "OMH_PROGRESS_SECONDS": "100000"}  # fmt: skip
+            print(f"\n== {engine} (Celery eager: the analysis and the embedding run in the request)", flush=True)
+            command = [sys.executable, "-c", PROBE, str(args.creates), str(args.bulk), str(args.records)]
+            subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+if __name__ == "__main__":
+    main()
