@@ -12,6 +12,10 @@
    ``POST /api/v1/models/`` through Django's WSGI handler in this process (what a gunicorn worker runs);
    prints the resident set every 1,000 creates and ms per create. Target: < 10 MiB growth over 10,000.
 
+``--database-url ''`` measures the embedded engine instead: the SQLite file under ``$OMH_VAR_DIR`` (e.g. a
+catalogue made there by ``OMH_VAR_DIR=DIR DATABASE_URL= manage.py generate_catalog``), to compare with
+PostgreSQL on the same catalogue size (issue 18: SQLite within 1.5x).
+
 Scenarios: the first page, a three-facet filter (task + licence category + architecture), a common-word
 search (``bert``), a model detail, the HTML model page and the facet counts. Needs a catalogue made by
 ``manage.py generate_catalog`` in the database (bench/README.md).
@@ -233,7 +237,7 @@ def main() -> None:
         "API_THROTTLE_ANON": "100000000/minute",
         "API_THROTTLE_USER": "100000000/minute",
         "DJANGO_SETTINGS_MODULE": "openmodelhub.settings",
-        "OMH_VAR_DIR": str(ROOT / "var" / "bench-http"),
+        "OMH_VAR_DIR": os.environ.get("OMH_VAR_DIR") or str(ROOT / "var" / "bench-http"),  # SQLite: its db.sqlite3
         "LOG_LEVEL": "WARNING",
     }
     # Pages link hashed static names (DEBUG off): the manifest must exist, as at deploy time.
