@@ -76,7 +76,7 @@ def existing_models(items: list[ModelItem]) -> dict[tuple[int, str], MLModel]:
     """The models already stored under the items' owner/name, in one query."""
     owners = {item.owner.pk for item in items}
     names = {item.name for item in items}
-    rows = MLModel.objects.filter(owner_id__in=owners, name__in=names).defer("search_vector", "card")
+    rows = MLModel.objects.filter(owner_id__in=owners, name__in=names).defer("search_vector")
     wanted = {item.key for item in items}
     return {(m.owner_id, m.name): m for m in rows if (m.owner_id, m.name) in wanted}
 
