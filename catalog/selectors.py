@@ -10,7 +10,7 @@ from django.http import QueryDict
 from catalog import filters
 from catalog.keyset import Keyset
 from catalog.models.base import readable_name
-from catalog.models import Dataset, Domain, Family, Like, Media, MLModel, Task, TrainingType
+from catalog.models import Dataset, Domain, Family, Like, Media, MLModel, ModelDataset, ModelLineage, Task, TrainingType
 from licensing.models import LicenseCategory
 
 
@@ -38,6 +38,31 @@ def model_detail_queryset() -> QuerySet[MLModel]:
     return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").prefetch_related(
         "media", "tasks", "authors", "cnn__modules"
     )
+
+
+# The other end of a model's lineage edges and dataset links, as far as the user may see it. The visible
+# set is narrowed to the asset's own neighbours inside the subquery: SQLite evaluates ``IN (subquery)`` as a
+# list, and the whole public catalogue made that list (70-220 ms per query at 100,000 models).
+
+
+def visible_bases(model: MLModel, user) -> QuerySet[ModelLineage]:
+    bases = MLModel.objects.visible_to(user).filter(pk__in=model.base_edges.values("base_id"))
+    return model.base_edges.filter(base__in=bases).select_related("base__owner")
+
+
+def visible_derivatives(model: MLModel, user) -> QuerySet[ModelLineage]:
+    derivatives = MLModel.objects.visible_to(user).filter(pk__in=model.derivative_edges.values("model_id"))
+    return model.derivative_edges.filter(model__in=derivatives).select_related("model__owner")
+
+
+def visible_dataset_links(model: MLModel, user) -> QuerySet[ModelDataset]:
+    datasets = Dataset.objects.visible_to(user).filter(pk__in=model.dataset_links.values("dataset_id"))
+    return model.dataset_links.filter(dataset__in=datasets).select_related("dataset__owner")
+
+
+def visible_model_links(dataset: Dataset, user) -> QuerySet[ModelDataset]:
+    models = MLModel.objects.visible_to(user).filter(pk__in=dataset.model_links.values("model_id"))
+    return ModelDataset.objects.filter(dataset=dataset, model__in=models).select_related("model__owner")
 
 
 def dataset_detail_queryset() -> QuerySet[Dataset]:

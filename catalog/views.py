@@ -69,14 +69,11 @@ def _asset_page_context(request: HttpRequest, asset, repo_files) -> dict:
 
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     model = selectors.model_detail_queryset().named(f"{owner}/{name}", user=request.user)
-    visible = MLModel.objects.visible_to(request.user)
     context = {
         "model": model,
-        "base_edges": model.base_edges.filter(base__in=visible).select_related("base__owner"),
-        "derivative_edges": model.derivative_edges.filter(model__in=visible).select_related("model__owner"),
-        "dataset_links": model.dataset_links.filter(
-            dataset__in=Dataset.objects.visible_to(request.user)
-        ).select_related("dataset__owner"),
+        "base_edges": selectors.visible_bases(model, request.user),
+        "derivative_edges": selectors.visible_derivatives(model, request.user),
+        "dataset_links": selectors.visible_dataset_links(model, request.user),
         **_asset_page_context(request, model, list(_repo_files(model))),
     }
     return render(request, "catalog/model_detail.html", context)
@@ -84,11 +81,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     dataset = selectors.dataset_detail_queryset().named(f"{owner}/{name}", user=request.user)
-    models_using = (
-        ModelDataset.objects.filter(dataset=dataset, model__in=MLModel.objects.visible_to(request.user))
-        .select_related("model__owner")
-        .order_by("model__name", "role")
-    )
+    models_using = selectors.visible_model_links(dataset, request.user).order_by("model__name", "role")
     relationships = dataset.relationships.select_related("from_file", "to_file").prefetch_related(
         Prefetch(
             "column_links",

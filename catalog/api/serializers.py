@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from catalog import revisions
+from catalog import revisions, selectors
 from catalog.bulk import MAX_ITEMS
 from catalog.models import (
     CNNModule,
@@ -193,9 +193,6 @@ class MLModelSerializer(AssetSerializer):
             "architecture_family",
         ]
 
-    def _visible(self, model_cls):
-        return model_cls.objects.visible_to(self.context["request"].user)
-
     @extend_schema_field(ArchitectureSerializer)
     def get_architecture_details(self, obj) -> dict:
         return architecture_of(obj)
@@ -204,21 +201,21 @@ class MLModelSerializer(AssetSerializer):
     def get_bases(self, obj) -> list:
         if self.context.get("created"):
             return []
-        edges = obj.base_edges.filter(base__in=self._visible(MLModel)).select_related("base__owner")
+        edges = selectors.visible_bases(obj, self.context["request"].user)
         return [{"model": _asset_ref(e.base), "relation": e.relation} for e in edges]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_derivatives(self, obj) -> list:
         if self.context.get("created"):
             return []
-        edges = obj.derivative_edges.filter(model__in=self._visible(MLModel)).select_related("model__owner")
+        edges = selectors.visible_derivatives(obj, self.context["request"].user)
         return [{"model": _asset_ref(e.model), "relation": e.relation} for e in edges]
 
     @extend_schema_field(ModelDatasetRefSerializer(many=True))
     def get_datasets(self, obj) -> list:
         if self.context.get("created"):
             return []
-        links = obj.dataset_links.filter(dataset__in=self._visible(Dataset)).select_related("dataset__owner")
+        links = selectors.visible_dataset_links(obj, self.context["request"].user)
         return [{"id": link.pk, "dataset": _asset_ref(link.dataset), "role": link.role} for link in links]
 
     @extend_schema_field(FileEntrySerializer(many=True))
@@ -404,9 +401,7 @@ class DatasetSerializer(DatasetListSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_models(self, obj) -> list:
-        links = ModelDataset.objects.filter(
-            dataset=obj, model__in=MLModel.objects.visible_to(self.context["request"].user)
-        ).select_related("model__owner")
+        links = selectors.visible_model_links(obj, self.context["request"].user)
         return [{"model": _asset_ref(link.model), "role": link.role} for link in links]
 
     @extend_schema_field(FileEntrySerializer(many=True))

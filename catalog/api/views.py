@@ -327,9 +327,7 @@ class ModelLineageView(AssetLookupMixin, APIView):
 
     def get(self, request, **kwargs):
         model = self.get_asset()
-        edges = model.base_edges.filter(base__in=MLModel.objects.visible_to(request.user)).select_related(
-            "model__owner", "base__owner"
-        )
+        edges = selectors.visible_bases(model, request.user).select_related("model__owner")
         return Response(s.LineageEdgeSerializer(edges, many=True).data)
 
     def post(self, request, **kwargs):
