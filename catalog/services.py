@@ -181,7 +181,8 @@ def _clean_and_save(asset) -> None:
     except IntegrityError:
         clash = type(asset).objects.filter(owner_id=asset.owner_id, name=asset.name).exclude(pk=asset.pk)
         if clash.exists():
-            raise ValidationError({"name": f"You already have one named {asset.name!r}."}) from None
+            message = f"A {asset.kind} named {asset.owner.username}/{asset.name} already exists."
+            raise ValidationError({"name": message}) from None
         raise
 
 

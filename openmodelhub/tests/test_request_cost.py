@@ -172,4 +172,4 @@ def test_an_api_create_runs_a_pinned_number_of_statements(owner):
     assert response.json()["tasks"] == [task.slug] and response.json()["license"] == licence.key
     assert len(queries) == 15, "\n".join(q["sql"][:90] for q in queries)
     clash = client.post("/api/v1/models/", body, format="json")
-    assert clash.status_code == 400 and clash.json()["name"] == ["You already have one named 'fresh'."]
+    assert clash.status_code == 400 and clash.json()["name"] == ["A model named owner/fresh already exists."]
