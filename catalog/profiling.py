@@ -3,7 +3,8 @@
 The file is read in record batches (pyarrow's multi-threaded CSV and JSON readers, Parquet row groups),
 so memory stays flat whatever the file's size. Per column: the Arrow type (booleans and timestamps
 included), count and nulls, min/max/mean for numbers (min/max for times), a distinct-count estimate
-(a k-minimum-values sketch: exact below ``DISTINCT_K`` distinct values, about 2 % off above),
+(a k-minimum-values sketch: exact below ``DISTINCT_K`` distinct values, about 2 % off above), a
+MinHash sketch of its values (``ValueSketch``: what union/join search in ``catalog.discovery`` compares),
 up to five examples and a PII guess from the column's name and a sample of its values (e-mail, phone,
 IBAN, IP address) that sets the column's PII flag for the curator to confirm. ``apply_profile`` fills
 the dataset's own summary (instances, features, missing values) where the curator left it empty.
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 
 from catalog import inspection
 from catalog.inspection import Rejected, Report, tick
@@ -54,7 +56,7 @@ _PHONE = re.compile(r"\+?[0-9 ().\-/]{7,24}")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 
 
-def _normal_name(name: str) -> str:
+def normal_name(name: str) -> str:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)  # camelCase -> camel_case
     return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
 
@@ -92,7 +94,7 @@ def guess_pii(name: str, sample: list[str]) -> dict | None:
             share = sum(1 for v in values if check(v)) / len(values)
             if share >= PII_SHARE:
                 return {"kind": kind, "evidence": "values", "share": round(share, 3)}
-    normal = _normal_name(name)
+    normal = normal_name(name)
     for kind, pattern in _PII_NAMES:
         if pattern.search(normal):
             return {"kind": kind, "evidence": "name", "share": None}
@@ -113,10 +115,14 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def _hash_strings(array: pa.Array) -> np.ndarray:
-    """64-bit hashes of the (distinct, non-null) values of a string or binary array: Python's own hash
-    (SipHash, seeded per process, which is all one profile needs), mixed."""
-    hashes = np.fromiter(map(hash, array.to_pylist()), dtype=np.int64, count=len(array))
-    return _mix(hashes.view(np.uint64))
+    """64-bit hashes of the (distinct, non-null) values of a string or binary array: XXH3 of the bytes,
+    the same in every process (value sketches of different files are compared), and faster than
+    Python's own hash of the strings."""
+    if pa.types.is_string(array.type):
+        array = array.cast(pa.binary())
+    elif pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_binary())
+    return np.fromiter(map(xxhash.xxh3_64_intdigest, array.to_pylist()), dtype=np.uint64, count=len(array))
 
 
 def _hash_values(array: pa.Array) -> np.ndarray | None:
@@ -187,6 +193,35 @@ class DistinctSketch:
         return {"distinct": int(round(estimate)), "distinct_exact": False}
 
 
+VALUE_SKETCH_BINS = 128  # one-permutation MinHash: the smallest hash in each of 128 ranges of the hash space
+_BIN_SHIFT = np.uint64(64 - 7)  # the top 7 bits of a hash choose its bin
+_EMPTY_BIN = np.uint32(0xFFFFFFFF)
+
+
+class ValueSketch:
+    """A one-permutation MinHash of a column's distinct values (Li, Owen and Zhang 2012): the hash space is
+    cut into VALUE_SKETCH_BINS ranges and each keeps its smallest hash. Two columns' sketches estimate the
+    Jaccard similarity of their value sets (``catalog.discovery.jaccard``); kept as 32 bits per bin (the
+    bits after the bin number), 512 bytes a column."""
+
+    def __init__(self):
+        self.minimum = np.full(VALUE_SKETCH_BINS, np.iinfo(np.uint64).max, dtype=np.uint64)
+
+    def add(self, hashes: np.ndarray) -> None:
+        if len(hashes):
+            np.minimum.at(self.minimum, (hashes >> _BIN_SHIFT).astype(np.intp), hashes)
+
+    def to_bytes(self) -> bytes | None:
+        """The stored form (little-endian uint32 per bin, 0xFFFFFFFF for an empty one); None when empty."""
+        empty = self.minimum == np.iinfo(np.uint64).max
+        if empty.all():
+            return None
+        kept = ((self.minimum << np.uint64(7)) >> np.uint64(32)).astype(np.uint32)
+        kept[kept == _EMPTY_BIN] = _EMPTY_BIN - np.uint32(1)  # a real value never reads as an empty bin
+        kept[empty] = _EMPTY_BIN
+        return kept.astype("<u4").tobytes()
+
+
 # --- per-column accumulation --------------------------------------------------------------------
 
 
@@ -227,6 +262,7 @@ class _Column:
     examples: list = field(default_factory=list)
     sample: list = field(default_factory=list)
     sketch: DistinctSketch = field(default_factory=DistinctSketch)
+    values: ValueSketch = field(default_factory=ValueSketch)
     mostly_distinct: bool | None = None
 
     def add(self, array: pa.Array, format_name: str) -> None:
@@ -269,12 +305,17 @@ class _Column:
         first, one of mostly distinct values (ids, names, e-mail addresses) directly, as its first
         batch showed."""
         if self.mostly_distinct:
-            self.sketch.add(_hash_values(values))
+            self._add_hashes(_hash_values(values))
             return
         unique = pc.unique(values)
-        self.sketch.add(_hash_values(unique))
+        self._add_hashes(_hash_values(unique))
         if self.mostly_distinct is None and len(values) >= 1024:
             self.mostly_distinct = len(unique) > len(values) // 2
+
+    def _add_hashes(self, hashes: np.ndarray | None) -> None:
+        if hashes is not None and self.sketch.usable:
+            self.values.add(hashes)
+        self.sketch.add(hashes)
 
     def _check_text(self, array: pa.Array, format_name: str) -> None:
         if (pc.max(pc.binary_length(array)).as_py() or 0) <= FIELD_LIMIT:  # bytes: at least the characters
@@ -316,6 +357,7 @@ class _Column:
             "is_pii": pii is not None,
             "example_values": self.examples,
             "stats": stats,
+            "value_sketch": self.values.to_bytes() if self.sketch.usable else None,
         }
 
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("datasets/new/", views.dataset_edit, name="dataset-create"),
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("datasets/<str:owner>/<str:name>/edit/", views.dataset_edit, name="dataset-edit"),
+    path("datasets/<str:owner>/<str:name>/related/<path:path>", views.file_related, name="file-related"),
     path("<kind:kind>/<str:owner>/<str:name>/delete/", views.asset_delete, name="asset-delete"),
     path("<kind:kind>/<str:owner>/<str:name>/like/", views.asset_like, name="asset-like"),
     path("<kind:kind>/<str:owner>/<str:name>/files/", views.file_list, name="files"),

@@ -11,7 +11,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
+from catalog import discovery, downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
@@ -67,6 +67,10 @@ def _asset_page_context(request: HttpRequest, asset, repo_files) -> dict:
     }
 
 
+SUITED_ON_PAGE = 5  # datasets suited to the model on its page (the API gives more)
+RELATED_ON_PAGE = 20  # files that could extend a dataset file
+
+
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     model = selectors.model_detail_queryset().named(f"{owner}/{name}", user=request.user)
     context = {
@@ -74,6 +78,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "base_edges": selectors.visible_bases(model, request.user),
         "derivative_edges": selectors.visible_derivatives(model, request.user),
         "dataset_links": selectors.visible_dataset_links(model, request.user),
+        "suited_datasets": discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
         **_asset_page_context(request, model, list(_repo_files(model))),
     }
     return render(request, "catalog/model_detail.html", context)
@@ -480,6 +485,15 @@ def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: 
     if version is None:
         raise Http404("No such file or version.")
     return downloads.download_response(request, asset, version)
+
+
+def file_related(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse:
+    """The files whose columns could extend a dataset file (union/join search, catalog.discovery)."""
+    dataset = Dataset.objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
+    dataset_file = get_object_or_404(dataset.files.prefetch_related("columns"), path=path)
+    found = discovery.related_files(dataset_file, request.user, limit=RELATED_ON_PAGE)
+    context = {"dataset": dataset, "dataset_file": dataset_file, "related": found}
+    return render(request, "catalog/related_files.html", context)
 
 
 def files_url(asset) -> str:

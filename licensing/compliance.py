@@ -226,6 +226,42 @@ def load_graph(model_ids: list[int] | None) -> Graph:
     return graph
 
 
+def dataset_nodes(dataset_ids: list[int]) -> dict[int, Node]:
+    """The licence nodes (terms included) of some datasets by id, linked to no model: what ``analyse_with``
+    adds to a model's graph to ask what training on them would mean (catalog.discovery)."""
+    from accounts.models import User
+    from catalog.models import Dataset
+    from licensing.models import License
+
+    if not dataset_ids:
+        return {}
+    d, u, lic = Dataset._meta.db_table, User._meta.db_table, License._meta.db_table
+    placeholders = ", ".join(["%s"] * len(dataset_ids))
+    sql = f"""SELECT 'd', d.id, (SELECT username FROM {u} WHERE id = d.owner_id), d.name, d.visibility,
+                     d.license_declared, NULL, NULL, {_license_columns()}, d.license_expression
+                FROM {d} d LEFT JOIN {lic} lic ON lic.id = d.license_id WHERE d.id IN ({placeholders})"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(dataset_ids))
+        graph = build_graph(cursor.fetchall())
+    _load_expression_terms(graph)
+    return graph.datasets
+
+
+def analyse_with(graph: Graph, model_id: int, dataset: Node, role: str = "trained_on") -> Result:
+    """The analysis of the model as if it were also ``role`` the dataset (a node of ``dataset_nodes``); the
+    graph is left as it was."""
+    links = graph.training.setdefault(model_id, [])
+    known = graph.datasets.get(dataset.id)
+    graph.datasets[dataset.id] = dataset
+    links.append((dataset.id, role))
+    try:
+        return analyse(graph, model_id)
+    finally:
+        links.pop()
+        if known is None:
+            del graph.datasets[dataset.id]
+
+
 def _load_expression_terms(graph: Graph) -> None:
     """The terms of every licence named in an expression (one more query, only when there are any)."""
     from licensing.models import License

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from catalog.api import graph as graph_views
+from catalog.api import discovery as discovery_views
 from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
@@ -88,6 +89,11 @@ urlpatterns = [
         v.ModelDatasetLinkView.as_view(),
         name="model-dataset-link",
     ),
+    path(
+        "models/<str:owner>/<str:name>/suited-datasets/",
+        discovery_views.SuitedDatasetsView.as_view(),
+        name="model-suited-datasets",
+    ),
     path("datasets/", v.DatasetListView.as_view(), name="datasets"),
     path("datasets/score", DatasetScoreView.as_view(), name="dataset-score"),  # before datasets/<owner>/...
     path("datasets/facets", v.DatasetFacetsView.as_view(), name="dataset-facets"),
@@ -99,6 +105,11 @@ urlpatterns = [
         name="dataset-recommendations",
     ),
     path("recommendations", ColdStartRecommendationsView.as_view(), name="recommendations"),
+    path(
+        "datasets/<str:owner>/<str:name>/related-files/<path:path>",
+        discovery_views.RelatedFilesView.as_view(),
+        name="dataset-related-files",
+    ),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
     path("graph", graph_views.GraphView.as_view(), name="graph"),

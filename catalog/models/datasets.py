@@ -232,6 +232,12 @@ class FileColumn(models.Model):
     example_values = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField()
     stats = models.JSONField(default=dict, blank=True)
+    value_sketch = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="MinHash of the column's values from profiling (catalog.profiling.ValueSketch): union/join search.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
