@@ -38,7 +38,7 @@ EXPOSED_MODELS: dict[str, frozenset[str]] = {
     "catalog.ModelLineage": frozenset(),
     "catalog.ModelDataset": frozenset(),
     "catalog.DatasetFile": frozenset(),
-    "catalog.FileColumn": frozenset({"value_sketch"}),  # a binary MinHash (catalog.discovery), nothing to query
+    "catalog.FileColumn": frozenset({"value_sketch"}),  # a binary MinHash (catalog.discovery.data), nothing to query
     "catalog.DatasetRelationship": frozenset(),
     "catalog.DatasetRelationshipColumnLink": frozenset(),
     "licensing.License": frozenset(),

@@ -4,7 +4,7 @@ The file is read in record batches (pyarrow's multi-threaded CSV and JSON reader
 so memory stays flat whatever the file's size. Per column: the Arrow type (booleans and timestamps
 included), count and nulls, min/max/mean for numbers (min/max for times), a distinct-count estimate
 (a k-minimum-values sketch: exact below ``DISTINCT_K`` distinct values, about 2 % off above), a
-MinHash sketch of its values (``ValueSketch``: what union/join search in ``catalog.discovery`` compares),
+MinHash sketch of its values (``ValueSketch``: what union/join search in ``catalog.discovery.data`` compares),
 up to five examples and a PII guess from the column's name and a sample of its values (e-mail, phone,
 IBAN, IP address) that sets the column's PII flag for the curator to confirm. ``apply_profile`` fills
 the dataset's own summary (instances, features, missing values) where the curator left it empty.
@@ -201,7 +201,7 @@ _EMPTY_BIN = np.uint32(0xFFFFFFFF)
 class ValueSketch:
     """A one-permutation MinHash of a column's distinct values (Li, Owen and Zhang 2012): the hash space is
     cut into VALUE_SKETCH_BINS ranges and each keeps its smallest hash. Two columns' sketches estimate the
-    Jaccard similarity of their value sets (``catalog.discovery.jaccard``); kept as 32 bits per bin (the
+    Jaccard similarity of their value sets (``catalog.discovery.data.jaccard_many``); kept as 32 bits per bin (the
     bits after the bin number), 512 bytes a column."""
 
     def __init__(self):

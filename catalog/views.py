@@ -11,7 +11,8 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
-from catalog import discovery, downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
+from catalog import downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
+from catalog.discovery import data as data_discovery
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
@@ -78,7 +79,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "base_edges": selectors.visible_bases(model, request.user),
         "derivative_edges": selectors.visible_derivatives(model, request.user),
         "dataset_links": selectors.visible_dataset_links(model, request.user),
-        "suited_datasets": discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
+        "suited_datasets": data_discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
         **_asset_page_context(request, model, list(_repo_files(model))),
     }
     return render(request, "catalog/model_detail.html", context)
@@ -488,10 +489,10 @@ def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: 
 
 
 def file_related(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse:
-    """The files whose columns could extend a dataset file (union/join search, catalog.discovery)."""
+    """The files whose columns could extend a dataset file (union/join search, catalog.discovery.data)."""
     dataset = Dataset.objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
     dataset_file = get_object_or_404(dataset.files.prefetch_related("columns"), path=path)
-    found = discovery.related_files(dataset_file, request.user, limit=RELATED_ON_PAGE)
+    found = data_discovery.related_files(dataset_file, request.user, limit=RELATED_ON_PAGE)
     context = {"dataset": dataset, "dataset_file": dataset_file, "related": found}
     return render(request, "catalog/related_files.html", context)
 

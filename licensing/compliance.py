@@ -228,7 +228,7 @@ def load_graph(model_ids: list[int] | None) -> Graph:
 
 def dataset_nodes(dataset_ids: list[int]) -> dict[int, Node]:
     """The licence nodes (terms included) of some datasets by id, linked to no model: what ``analyse_with``
-    adds to a model's graph to ask what training on them would mean (catalog.discovery)."""
+    adds to a model's graph to ask what training on them would mean (catalog.discovery.data)."""
     from accounts.models import User
     from catalog.models import Dataset
     from licensing.models import License

@@ -1,4 +1,4 @@
-"""Discovery endpoints (catalog.discovery): datasets suited to a model, files that could extend a dataset
+"""Discovery endpoints (catalog.discovery.data): datasets suited to a model, files that could extend a dataset
 file. Both look the asset up through visible_to (404) and consider only what the caller may see."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import discovery
+from catalog.discovery import data as data_discovery
 from catalog.api.views import AssetLookupMixin
 from catalog.models import Dataset, MLModel
 from licensing.compliance import PURPOSES
@@ -33,7 +33,7 @@ def read_purpose(params) -> str | None:
     return purpose
 
 
-def suited_payload(found: discovery.SuitedDataset, request) -> dict:
+def suited_payload(found: data_discovery.SuitedDataset, request) -> dict:
     dataset = found.dataset
     return {
         "dataset": dataset.full_name,
@@ -49,7 +49,7 @@ def suited_payload(found: discovery.SuitedDataset, request) -> dict:
     }
 
 
-def match_payload(match: discovery.ColumnMatch | None) -> dict | None:
+def match_payload(match: data_discovery.ColumnMatch | None) -> dict | None:
     if match is None:
         return None
     return {
@@ -64,7 +64,7 @@ def match_payload(match: discovery.ColumnMatch | None) -> dict | None:
     }
 
 
-def related_payload(found: discovery.RelatedFile, request) -> dict:
+def related_payload(found: data_discovery.RelatedFile, request) -> dict:
     dataset = found.file.dataset
     return {
         "dataset": dataset.full_name,
@@ -94,7 +94,7 @@ class SuitedDatasetsView(AssetLookupMixin, APIView):
     def get(self, request, owner: str, name: str):
         limit, purpose = read_limit(request.query_params), read_purpose(request.query_params)
         model = self.get_asset()
-        found = discovery.suited_datasets(model, request.user, limit=limit, purpose=purpose)
+        found = data_discovery.suited_datasets(model, request.user, limit=limit, purpose=purpose)
         return Response({"model": model.full_name, "results": [suited_payload(f, request) for f in found]})
 
 
@@ -110,7 +110,7 @@ class RelatedFilesView(AssetLookupMixin, APIView):
         limit = read_limit(request.query_params)
         dataset = self.get_asset()
         dataset_file = get_object_or_404(dataset.files, path=path)
-        found = discovery.related_files(dataset_file, request.user, limit=limit)
+        found = data_discovery.related_files(dataset_file, request.user, limit=limit)
         return Response(
             {
                 "dataset": dataset.full_name,

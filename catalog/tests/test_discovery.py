@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from accounts import services as sharing
 from accounts.models import User
-from catalog import discovery, files, profiling
+from catalog import files, profiling
+from catalog.discovery import data as data_discovery
 from catalog.models import DatasetFile, FileColumn, MLModel, ModelDataset, Task, Visibility
 from catalog.tests.factories import DatasetFactory, MLModelFactory
 from licensing.models import License
@@ -141,19 +142,21 @@ def test_value_sketches_estimate_the_overlap_of_two_columns(tmp_path):
     sketches = []
     for name, data in (("a.csv", whole), ("b.csv", half), ("c.csv", whole)):
         (tmp_path / name).write_bytes(data)
-        sketches.append(discovery.sketch(profiling.profile(tmp_path / name, "csv").table["columns"][0]["value_sketch"]))
+        sketches.append(
+            data_discovery.sketch(profiling.profile(tmp_path / name, "csv").table["columns"][0]["value_sketch"])
+        )
     a, b, c = sketches
     assert (a == c).all()  # the same values give the same sketch (hashes do not depend on the process)
-    estimate = discovery.jaccard_many(a, b[None, :])[0]
+    estimate = data_discovery.jaccard_many(a, b[None, :])[0]
     assert abs(estimate - 1 / 3) < 0.1
-    assert discovery.containment(estimate, 1000, 1000) == pytest.approx(0.5, abs=0.12)
+    assert data_discovery.containment(estimate, 1000, 1000) == pytest.approx(0.5, abs=0.12)
 
 
 # --- union / join search ----------------------------------------------------------------------
 
 
 def test_union_search_ranks_shared_values_above_shared_names(world):
-    found = discovery.related_files(world["files"]["query"], world["users"]["stranger"])
+    found = data_discovery.related_files(world["files"]["query"], world["users"]["stranger"])
     paths = [f.file.path for f in found]
     assert paths.index("contacts.csv") < paths.index("customers.csv")
     values = found[paths.index("contacts.csv")]
@@ -166,7 +169,7 @@ def test_union_search_ranks_shared_values_above_shared_names(world):
 
 
 def test_join_search_finds_the_key_holding_the_query_values(world):
-    found = {f.file.path: f for f in discovery.related_files(world["files"]["query"], world["users"]["stranger"])}
+    found = {f.file.path: f for f in data_discovery.related_files(world["files"]["query"], world["users"]["stranger"])}
     orders = found["orders.csv"]
     assert orders.kind == "join"
     assert (orders.join.query_column, orders.join.column) == ("customer_id", "customer_id")
@@ -233,7 +236,7 @@ def _suited(client, model: MLModel, user=None, **params):
 
 
 def test_suited_datasets_are_ranked_and_explained(world):
-    found = discovery.suited_datasets(world["model"], world["users"]["stranger"])
+    found = data_discovery.suited_datasets(world["model"], world["users"]["stranger"])
     names = [s.dataset.name for s in found]
     assert "shop" not in names  # already linked to the model
     assert names.index("lookalike") < names.index("crm")
@@ -260,7 +263,7 @@ def test_suited_datasets_never_show_a_hidden_one(client, world, who):
     response = _suited(client, world["model"], world["users"][who] if who else None)
     assert response.status_code == 200 and b"hidden-data" not in response.content
     assert _suited(client, world["hidden_model"]).status_code == 404
-    owner_view = discovery.suited_datasets(world["model"], world["users"]["owner"])
+    owner_view = data_discovery.suited_datasets(world["model"], world["users"]["owner"])
     assert "hidden-data" in [s.dataset.name for s in owner_view]
 
 

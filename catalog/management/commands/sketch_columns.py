@@ -1,10 +1,10 @@
-"""Keep the value sketches (union/join search, catalog.discovery) of dataset files profiled before they were kept."""
+"""Keep the value sketches (union/join search, catalog.discovery.data) of files profiled before they were kept."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import discovery
+from catalog.discovery import data as data_discovery
 from catalog.inspection import Rejected
 from openmodelhub.progress import progress
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, force: bool, dry_run: bool, **options):
         verbosity = options["verbosity"]
-        todo = list(discovery.unsketched_files(force=force))
+        todo = list(data_discovery.unsketched_files(force=force))
         if dry_run:
             self.stdout.write(f"{len(todo)} profiled file(s) to sketch; nothing written (--dry-run).")
             return
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         with progress(len(todo), "files", stdout=self.stdout, verbosity=verbosity) as bar:
             for dataset_file in todo:
                 try:
-                    done = discovery.sketch_file(dataset_file)
+                    done = data_discovery.sketch_file(dataset_file)
                 except Rejected as exc:
                     failed += 1
                     self.stderr.write(f"{dataset_file}: not profiled again: {exc}")

@@ -14,7 +14,7 @@ names (normalised, then shared words), and values through the MinHash sketch pro
 the query column's values found in the other column (containment). A union candidate matches the query's
 columns one to one (same type, similar names, overlapping values); a join candidate has a key column (mostly
 distinct values) that holds most of the values of one of the query's columns, scored by that share times the
-share of its columns that would be new. See docs/discovery.md.
+share of its columns that would be new. See docs/discovery.md ("Data discovery").
 """
 
 from __future__ import annotations
