@@ -188,35 +188,38 @@ def related_files(dataset_file: DatasetFile, user, *, limit: int = 10) -> list[R
 
 
 def _pair_scores(query: list[Column], candidates: list[Column]) -> list[tuple[Column, Column, ColumnMatch]]:
-    """Every (query column, candidate column) of the same type that shares a name or values."""
-    sketched = [i for i, c in enumerate(candidates) if c.sketch is not None]
-    matrix = np.vstack([candidates[i].sketch for i in sketched]) if sketched else np.zeros((0, VALUE_SKETCH_BINS))
+    """The (query column, candidate column) pairs of the same type that can count: a union pair (score at
+    least MIN_PAIR_SCORE: the same normalised name, or overlapping values) or a join pair (containment at least
+    MIN_JOIN). Names that are merely alike, with no shared values, cannot reach either and are not compared."""
+    by_name: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        by_name.setdefault(normal_name(c.name), []).append(i)
+    types = np.array([c.type for c in candidates], dtype=object)
+    positions = np.array([i for i, c in enumerate(candidates) if c.sketch is not None], dtype=np.intp)
+    matrix = np.vstack([candidates[i].sketch for i in positions]) if len(positions) else None
     pairs = []
     for q in query:
-        jaccards = (
-            dict(zip(sketched, jaccard_many(q.sketch, matrix).tolist(), strict=True)) if q.sketch is not None else {}
-        )
-        names: dict[str, float] = {}
-        for i, c in enumerate(candidates):
-            if c.type != q.type:
-                continue
-            if c.name not in names:
-                names[c.name] = name_similarity(q.name, c.name)
-            similar, overlap = names[c.name], jaccards.get(i)
-            if not similar and not overlap:
-                continue
-            contained = containment(overlap, q.distinct, c.distinct) if overlap is not None else None
-            score = NAME_WEIGHT * similar + VALUE_WEIGHT * (overlap or 0.0)
-            pairs.append(
-                (
-                    q,
-                    c,
-                    ColumnMatch(
-                        q.name, c.name, q.type, round(similar, 3), _round(overlap), _round(contained), round(score, 4)
-                    ),
-                )
-            )
+        same_type = types == q.type
+        overlaps: dict[int, float] = {}
+        if q.sketch is not None and matrix is not None:
+            found = jaccard_many(q.sketch, matrix)
+            keep = (found > 0) & same_type[positions]
+            overlaps = dict(zip(positions[keep].tolist(), found[keep].tolist(), strict=True))
+        named = [i for i in by_name.get(normal_name(q.name), []) if same_type[i]]
+        for i in set(named) | overlaps.keys():
+            if match := _match(q, candidates[i], overlaps.get(i, 0.0)):
+                pairs.append((q, candidates[i], match))
     return pairs
+
+
+def _match(q: Column, c: Column, overlap: float) -> ColumnMatch | None:
+    similar = name_similarity(q.name, c.name)
+    jaccard = overlap if q.sketch is not None and c.sketch is not None else None
+    contained = containment(jaccard, q.distinct, c.distinct) if jaccard is not None else None
+    score = NAME_WEIGHT * similar + VALUE_WEIGHT * (jaccard or 0.0)
+    if score < MIN_PAIR_SCORE and (contained or 0.0) < MIN_JOIN:
+        return None
+    return ColumnMatch(q.name, c.name, q.type, round(similar, 3), _round(jaccard), _round(contained), round(score, 4))
 
 
 def _round(value: float | None) -> float | None:
@@ -232,7 +235,7 @@ def _rank_file(file_id: int, pairs: list, query_count: int, column_count: int) -
     """Union: the best one-to-one matching of columns (greedy by score) over the larger schema; join: the
     best key column holding the values of a query column."""
     used_q, used_c, union = set(), set(), []
-    for q, c, match in sorted(pairs, key=lambda p: -p[2].score):
+    for q, c, match in sorted(pairs, key=lambda p: (-p[2].score, p[0].id, p[1].id)):
         if match.score >= MIN_PAIR_SCORE and q.id not in used_q and c.id not in used_c:
             used_q.add(q.id)
             used_c.add(c.id)
