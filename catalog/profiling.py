@@ -201,7 +201,7 @@ _EMPTY_BIN = np.uint32(0xFFFFFFFF)
 class ValueSketch:
     """A one-permutation MinHash of a column's distinct values (Li, Owen and Zhang 2012): the hash space is
     cut into VALUE_SKETCH_BINS ranges and each keeps its smallest hash. Two columns' sketches estimate the
-    Jaccard similarity of their value sets (``catalog.discovery.data.jaccard_many``); kept as 32 bits per bin (the
+    Jaccard similarity of their value sets (``catalog.discovery.data.SketchMatrix``); kept as 32 bits per bin (the
     bits after the bin number), 512 bytes a column."""
 
     def __init__(self):

@@ -46,15 +46,22 @@ def sketch(raw: bytes | memoryview | None) -> np.ndarray | None:
     return array if len(array) == VALUE_SKETCH_BINS else None
 
 
-def jaccard_many(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """The Jaccard estimate between one sketch and each row of ``matrix``: matching bins over the bins not
-    empty in both (the one-permutation MinHash estimator)."""
-    if len(matrix) == 0:
-        return np.zeros(0)
-    both_empty = (matrix == EMPTY_BIN) & (query == EMPTY_BIN)
-    matches = ((matrix == query) & ~both_empty).sum(axis=1)
-    used = VALUE_SKETCH_BINS - both_empty.sum(axis=1)
-    return np.where(used > 0, matches / np.maximum(used, 1), 0.0)
+class SketchMatrix:
+    """Many sketches, one row each, compared with one sketch at a time (``jaccard``)."""
+
+    def __init__(self, sketches: list[np.ndarray]):
+        self.rows = np.vstack(sketches) if sketches else np.zeros((0, VALUE_SKETCH_BINS), dtype=np.uint32)
+        self.empty = (self.rows == EMPTY_BIN).astype(np.float32)  # for a matrix product: BLAS, not a 2-D pass
+
+    def jaccard(self, query: np.ndarray) -> np.ndarray:
+        """The Jaccard estimate between ``query`` and each row: matching bins over the bins not empty in both
+        (the one-permutation MinHash estimator). A bin empty in both reads as a match; those are taken off."""
+        if len(self.rows) == 0:
+            return np.zeros(0)
+        both_empty = self.empty @ (query == EMPTY_BIN).astype(np.float32)
+        matches = np.count_nonzero(self.rows == query, axis=1) - both_empty
+        used = VALUE_SKETCH_BINS - both_empty
+        return np.where(used > 0, matches / np.maximum(used, 1), 0.0)
 
 
 def containment(jaccard: float, query_distinct: int | None, other_distinct: int | None) -> float:
@@ -196,13 +203,13 @@ def _pair_scores(query: list[Column], candidates: list[Column]) -> list[tuple[Co
         by_name.setdefault(normal_name(c.name), []).append(i)
     types = np.array([c.type for c in candidates], dtype=object)
     positions = np.array([i for i, c in enumerate(candidates) if c.sketch is not None], dtype=np.intp)
-    matrix = np.vstack([candidates[i].sketch for i in positions]) if len(positions) else None
+    matrix = SketchMatrix([candidates[i].sketch for i in positions])
     pairs = []
     for q in query:
         same_type = types == q.type
         overlaps: dict[int, float] = {}
-        if q.sketch is not None and matrix is not None:
-            found = jaccard_many(q.sketch, matrix)
+        if q.sketch is not None and len(positions):
+            found = matrix.jaccard(q.sketch)
             keep = (found > 0) & same_type[positions]
             overlaps = dict(zip(positions[keep].tolist(), found[keep].tolist(), strict=True))
         named = [i for i in by_name.get(normal_name(q.name), []) if same_type[i]]

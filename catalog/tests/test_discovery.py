@@ -147,7 +147,7 @@ def test_value_sketches_estimate_the_overlap_of_two_columns(tmp_path):
         )
     a, b, c = sketches
     assert (a == c).all()  # the same values give the same sketch (hashes do not depend on the process)
-    estimate = data_discovery.jaccard_many(a, b[None, :])[0]
+    estimate = data_discovery.SketchMatrix([b]).jaccard(a)[0]
     assert abs(estimate - 1 / 3) < 0.1
     assert data_discovery.containment(estimate, 1000, 1000) == pytest.approx(0.5, abs=0.12)
 
