@@ -617,8 +617,12 @@ def _licensed(ranked: list[Candidate], k: int, purpose: str | None, strict: bool
 
 def _present(user, query: Profile, kept: list, purpose: str | None) -> list[dict]:
     """The rows of the answer: model, score, confidence, licence answers and the explanation."""
-    from licensing.selectors import model_compliance
+    from licensing.compliance import present
+    from licensing.models import ComplianceReport
 
+    reports = {}
+    if purpose:  # the reasons of the answer, as the model's page shows them to this user (hidden assets unnamed)
+        reports = {r.model_id: r for r in ComplianceReport.objects.filter(model_id__in=[c.model_id for c, _ in kept])}
     ids = {c.model_id for c, _ in kept} | {e["model"] for c, _ in kept for e in c.evidence}
     models = {
         m.pk: m
@@ -633,9 +637,10 @@ def _present(user, query: Profile, kept: list, purpose: str | None) -> list[dict
         media = sorted(m.slug for m in model.media.all() if m.slug in query.media)
         licence = {"answers": answers}
         if purpose:
-            shown = model_compliance(model, user, purpose=purpose)
-            verdict = shown["verdicts"].get(purpose, {})
-            licence = {"purpose": purpose, "answer": answers[purpose], "reasons": verdict.get("reasons", [])}
+            report = reports.get(model.pk)
+            shown = present(report.findings, report.verdicts, user, purpose=purpose)["verdicts"] if report else {}
+            reasons = shown.get(purpose, {}).get("reasons", [])
+            licence = {"purpose": purpose, "answer": answers[purpose], "reasons": reasons}
         evidence = [{**e, "model": models[e["model"]].full_name} for e in candidate.evidence]
         rows.append(
             {
