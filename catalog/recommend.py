@@ -36,6 +36,7 @@ recommended model is visible. A hidden dataset's results are never used, so no e
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ PURPOSES = ("commercial", "research", "redistribution")
 ALLOWED = ("yes", "conditional")
 NOT_ANALYSED = "not_analysed"
 MAX_COLUMNS, MAX_CARD = 500, 20_000
+SLUG = re.compile(r"^\s*[-\w]{1,100}\s*$", re.ASCII)
 
 
 @dataclass
@@ -212,8 +214,8 @@ def profile_from_description(data: dict) -> Profile:
 
 def _slugs(data: dict, key: str, errors: dict) -> list[str]:
     value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 50:
-        errors[key] = ["Give a list of at most 50 slugs."]
+    if not isinstance(value, list) or len(value) > 50 or not all(isinstance(v, str) and SLUG.match(v) for v in value):
+        errors[key] = ["Give a list of at most 50 slugs (letters, digits, - and _)."]
         return []
     return list(dict.fromkeys(v.strip() for v in value if v.strip()))
 

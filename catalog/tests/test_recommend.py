@@ -198,6 +198,9 @@ def test_bad_descriptions_name_the_field():
         recommend.profile_from_description({"name": "", "tasks": ["no-such-task"], "media": ["smell"], "columns": [{}]})
     assert set(error.value.message_dict) == {"name", "tasks", "media", "columns"}
     assert "no-such-task" in error.value.message_dict["tasks"][0]
+    with pytest.raises(recommend.ValidationError) as error:  # never reaches the database (PostgreSQL refuses NUL)
+        recommend.profile_from_description({"name": "x", "tasks": ["image\x00classification"]})
+    assert set(error.value.message_dict) == {"tasks"}
 
 
 # --- API and page ------------------------------------------------------------------------------
