@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 
 from accounts import audit
 from catalog import cache_scopes
+from catalog.discovery import evaluations
 from catalog.models import (
     CNNDetails,
     CNNModule,
@@ -11,6 +12,7 @@ from catalog.models import (
     DatasetRelationship,
     DatasetRelationshipColumnLink,
     Domain,
+    EvaluationResult,
     FileColumn,
     FileVersion,
     MediaType,
@@ -480,3 +482,34 @@ class CommitAdmin(ReadOnlyAdmin):
     list_select_related = ["model__owner", "dataset__owner"]
     search_fields = ["oid", "message", "author_name"]
     inlines = [CommitChangeInline]
+
+
+# --- Evaluation results ---------------------------------------------------------------------
+
+
+@admin.register(EvaluationResult)
+class EvaluationResultAdmin(admin.ModelAdmin):
+    """Curation of evaluation results; saving and deleting go through catalog.discovery.evaluations
+    (audited, write permission on the model)."""
+
+    list_display = ["model", "dataset", "split", "metric", "value", "source", "evaluated_on", "updated_at"]
+    list_filter = ["source", "split", "higher_is_better", "metric"]
+    list_select_related = ["model__owner", "dataset__owner"]
+    search_fields = ["model__name", "model__owner__username", "dataset__name", "dataset__owner__username", "metric"]
+    autocomplete_fields = ["model", "dataset"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    date_hierarchy = "updated_at"
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = form.changed_data if change else list(form.cleaned_data)
+        data = {name: form.cleaned_data[name] for name in fields if name in form.cleaned_data}
+        current = EvaluationResult.objects.get(pk=obj.pk) if change else None
+        saved = evaluations.save_result(user=request.user, data=data, result=current, request=request)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj) -> None:
+        evaluations.delete_result(user=request.user, result=obj, request=request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for result in queryset.select_related("model__owner", "dataset__owner"):
+            evaluations.delete_result(user=request.user, result=result, request=request)

@@ -14,6 +14,8 @@ from catalog.search import MODES as SEARCH_MODES
 from catalog.models import (
     Dataset,
     Domain,
+    EvaluationResult,
+    EvaluationSource,
     Family,
     Media,
     MLModel,
@@ -183,13 +185,41 @@ class MLModelFilter(AssetFilter):
     violations = BooleanFilter(
         method="filter_violations", label="Licence analysis found violations (true) or none (false; analysed only)"
     )
+    # One condition on the evaluation results: ?evaluated_on=timm/imagenet-r&metric=top1&value_min=80
+    evaluated_on = df.CharFilter(
+        method="filter_noop", label="Has an evaluation result on this dataset (owner/name or id)"
+    )
+    metric = df.CharFilter(method="filter_noop", label="Has an evaluation result of this metric (e.g. top1)")
+    value_min = df.NumberFilter(method="filter_noop", label="Has an evaluation result at least this high")
+    value_max = df.NumberFilter(method="filter_noop", label="Has an evaluation result at most this high")
 
     class Meta:
         model = MLModel
         fields: list[str] = []
 
     # Parameters naming another asset: resolved through visible_to, so a hidden one is a missing one.
-    REFERENCES = {"base_model": MLModel, "dataset": Dataset}
+    REFERENCES = {"base_model": MLModel, "dataset": Dataset, "evaluated_on": Dataset}
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(self._evaluated(queryset))
+
+    def _evaluated(self, queryset):
+        """Models with one result matching evaluated_on, metric, value_min and value_max together, among the
+        results the user may see (a hidden dataset's results count for nothing)."""
+        data, user = self.form.cleaned_data, getattr(self.request, "user", None)
+        wanted = {k: data.get(k) for k in ("evaluated_on", "metric", "value_min", "value_max")}
+        if all(v in (None, "") for v in wanted.values()):
+            return queryset
+        results = evaluation_conditions(
+            EvaluationResult.objects.filter(model=OuterRef("pk")),
+            dataset=visible_ref(Dataset, wanted["evaluated_on"], user)
+            if wanted["evaluated_on"]
+            else Dataset.objects.visible_to(user),
+            metric=wanted["metric"],
+            value_min=wanted["value_min"],
+            value_max=wanted["value_max"],
+        )
+        return queryset.filter(Exists(results))
 
     def filter_base_model(self, queryset, name, value):
         base = visible_ref(MLModel, value, getattr(self.request, "user", None))
@@ -277,6 +307,75 @@ class DatasetFilter(AssetFilter):
 
         pii = Exists(FileColumn.objects.filter(dataset_file__dataset=OuterRef("pk"), is_pii=True))
         return queryset.filter(pii if value else ~pii)
+
+
+def evaluation_conditions(results: QuerySet, *, dataset=None, metric=None, value_min=None, value_max=None) -> QuerySet:
+    """``results`` narrowed by the conditions given (None: any); ``dataset`` a queryset of datasets."""
+    if dataset is not None:
+        results = results.filter(dataset__in=dataset)
+    if metric:
+        results = results.filter(metric=metric)
+    if value_min is not None:
+        results = results.filter(value__gte=float(value_min))
+    if value_max is not None:
+        results = results.filter(value__lte=float(value_max))
+    return results
+
+
+EVALUATION_SORTS, EVALUATION_SORT_LABELS = _both_ways(
+    {
+        "value": ("-value", "Highest value first", "Lowest value first"),
+        "updated": ("-updated_at", "Recently updated", "Least recently updated"),
+    }
+)
+
+
+class EvaluationFilter(df.FilterSet):
+    """Evaluation results (the API's list, leaderboards of the pages). ``model`` and ``dataset`` resolve
+    through visible_to: a hidden asset is refused exactly like a missing one (400 naming the parameter)."""
+
+    model = df.CharFilter(method="filter_noop", label="The model (owner/name or id)")
+    dataset = df.CharFilter(method="filter_noop", label="The dataset (owner/name or id)")
+    metric = df.CharFilter(field_name="metric", label="Metric name, e.g. top1")
+    split = df.CharFilter(field_name="split", label="Split, e.g. validation")
+    source = df.ChoiceFilter(field_name="source", choices=EvaluationSource.choices, label="Where the result came from")
+    value_min = df.NumberFilter(field_name="value", lookup_expr="gte", label="Value at least")
+    value_max = df.NumberFilter(field_name="value", lookup_expr="lte", label="Value at most")
+    sort = df.ChoiceFilter(
+        method="filter_noop", choices=list(EVALUATION_SORT_LABELS.items()), label="Sort order (default: value)"
+    )
+
+    REFERENCES = {"model": MLModel, "dataset": Dataset}
+
+    class Meta:
+        model = EvaluationResult
+        fields: list[str] = []
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # model and dataset: resolved in is_valid, applied in filter_queryset
+
+    def is_valid(self) -> bool:
+        return super().is_valid() and self._resolve_references()
+
+    def _resolve_references(self) -> bool:
+        """Look ``model`` and ``dataset`` up once among what the user may see; an error on the form if not."""
+        if hasattr(self, "resolved"):
+            return not self.form.errors
+        self.resolved, user = {}, getattr(self.request, "user", None)
+        for param, model_cls in self.REFERENCES.items():
+            ref = self.form.cleaned_data.get(param)
+            if not ref:
+                continue
+            found = visible_ref(model_cls, ref, user).first()
+            if found is None:
+                self.form.add_error(param, f"No visible {model_cls._meta.verbose_name} {ref.strip()!r}.")
+            else:
+                self.resolved[param] = found
+        return not self.form.errors
+
+    def filter_queryset(self, queryset):
+        self._resolve_references()
+        return super().filter_queryset(queryset).filter(**self.resolved)
 
 
 def ordering(sort: str | None, searching: bool, sorts: dict) -> list:

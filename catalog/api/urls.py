@@ -2,6 +2,7 @@ from django.urls import path
 
 from catalog.api import graph as graph_views
 from catalog.api import discovery as discovery_views
+from catalog.api import evaluations as e
 from catalog.api import search as search_views
 from catalog.api import uploads as u
 from catalog.api import views as v
@@ -110,6 +111,12 @@ urlpatterns = [
         discovery_views.RelatedFilesView.as_view(),
         name="dataset-related-files",
     ),
+    path("models/<str:owner>/<str:name>/evaluations/", e.ModelEvaluationsView.as_view(), name="model-evaluations"),
+    path(
+        "datasets/<str:owner>/<str:name>/evaluations/", e.DatasetEvaluationsView.as_view(), name="dataset-evaluations"
+    ),
+    path("evaluations/", e.EvaluationListView.as_view(), name="evaluations"),
+    path("evaluations/<int:pk>/", e.EvaluationDetailView.as_view(), name="evaluation-detail"),
     path("tasks/", v.TaskListView.as_view(), name="tasks"),
     path("search/suggest/", search_views.SuggestView.as_view(), name="search-suggest"),
     path("graph", graph_views.GraphView.as_view(), name="graph"),
