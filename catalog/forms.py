@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from catalog.models import CNNModule, Dataset, DatasetRole, Domain, Media, MLModel, ModelLineage, Task
+from catalog.models.evaluations import metric_validator
 from catalog.services import DETAIL_FIELDS
 
 
@@ -299,3 +300,36 @@ class DatasetLinkForm(forms.Form):
 
     def clean_dataset(self):
         return self.fields["dataset"].resolve(self.cleaned_data["dataset"], self.user)
+
+
+class EvaluationForm(forms.Form):
+    """One evaluation result of a model (the model page); saved by catalog.discovery.evaluations."""
+
+    dataset = AssetRefField(Dataset, help_text="owner/name of the dataset evaluated on")
+    split = forms.CharField(max_length=64, initial="validation")
+    metric = forms.CharField(max_length=64, validators=[metric_validator], help_text="e.g. top1, f1, exact_match")
+    value = forms.FloatField()
+    higher_is_better = forms.BooleanField(required=False, initial=True, label="Higher is better")
+    source_url = forms.URLField(max_length=500, required=False, label="Source URL")
+    evaluated_on = forms.DateField(required=False, help_text="YYYY-MM-DD", label="Evaluated on")
+    config = forms.JSONField(required=False, help_text='Settings of the run as JSON, e.g. {"img_size": 224}')
+
+    def __init__(self, *args, user=None, result=None, **kwargs):
+        self.user = user
+        if result is not None:
+            kwargs.setdefault(
+                "initial", {name: getattr(result, name) for name in self.base_fields if name != "dataset"}
+            )
+            kwargs["initial"]["dataset"] = result.dataset.full_name
+        super().__init__(*args, **kwargs)
+
+    def clean_dataset(self):
+        return self.fields["dataset"].resolve(self.cleaned_data["dataset"], self.user)
+
+    def clean_config(self):
+        config = self.cleaned_data["config"]
+        if config in (None, ""):
+            return {}
+        if not isinstance(config, dict):
+            raise ValidationError('Give a JSON object, e.g. {"img_size": 224}.')
+        return config

@@ -10,7 +10,19 @@ from django.http import QueryDict
 from catalog import filters
 from catalog.keyset import Keyset
 from catalog.models.base import readable_name
-from catalog.models import Dataset, Domain, Family, Like, Media, MLModel, ModelDataset, ModelLineage, Task, TrainingType
+from catalog.models import (
+    Dataset,
+    Domain,
+    EvaluationResult,
+    Family,
+    Like,
+    Media,
+    MLModel,
+    ModelDataset,
+    ModelLineage,
+    Task,
+    TrainingType,
+)
 from licensing.models import LicenseCategory
 
 
@@ -189,3 +201,54 @@ def likes_asset(user, asset) -> bool:
     if not (user and user.is_authenticated):
         return False
     return Like.objects.filter(user=user, **{asset.kind: asset}).exists()
+
+
+# --- evaluation results ----------------------------------------------------------------------------
+
+MODEL_EVALUATIONS_SHOWN = 200  # a model page's table; the API pages through all of them
+LEADERBOARD_PAGE = 25
+
+
+def model_evaluations(model: MLModel, user) -> list:
+    """The model's results the user may see (their dataset visible too), by dataset, split and metric."""
+    return list(
+        EvaluationResult.objects.visible_to(user)
+        .filter(model=model)
+        .select_related("dataset__owner")
+        .order_by("dataset__owner__username", "dataset__name", "split", "metric")[:MODEL_EVALUATIONS_SHOWN]
+    )
+
+
+@dataclass
+class Leaderboard:
+    metrics: list[str]  # the metrics with a visible result on the dataset
+    metric: str
+    sort: str
+    sorts: list[tuple[str, str]]
+    page: Page | None = None
+    error: str = ""
+
+
+def leaderboard(dataset: Dataset, params: QueryDict, user) -> Leaderboard | None:
+    """One metric's results on ``dataset`` (``?metric=``; top1 or the first metric by default), best first
+    unless ``?sort=`` says otherwise, a keyset page at a time (``?cursor=``); None without any result.
+    A bad sort or cursor leaves ``page`` None and says why in ``error``."""
+    results = EvaluationResult.objects.visible_to(user).filter(dataset=dataset)
+    metrics = list(results.order_by("metric").values_list("metric", flat=True).distinct())
+    if not metrics:
+        return None
+    wanted = params.get("metric")
+    metric = wanted if wanted in metrics else ("top1" if "top1" in metrics else metrics[0])
+    rows = results.filter(metric=metric)
+    higher = rows.values_list("higher_is_better", flat=True).first()
+    sort = params.get("sort") or ("value" if higher else "-value")
+    board = Leaderboard(metrics, metric, sort, list(filters.EVALUATION_SORT_LABELS.items()))
+    if sort not in filters.EVALUATION_SORTS:
+        board.error = f"Unknown sort {sort!r}: use one of {', '.join(filters.EVALUATION_SORTS)}."
+        return board
+    ordering = filters.ordering(sort, False, filters.EVALUATION_SORTS)
+    try:
+        board.page = keyset_page(rows.select_related("model__owner"), ordering, params.get("cursor"), LEADERBOARD_PAGE)
+    except ValueError as exc:
+        board.error = str(exc)
+    return board

@@ -24,6 +24,11 @@ urlpatterns = [
     path("models/new/", views.model_edit, name="model-create"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
     path("models/<str:owner>/<str:name>/edit/", views.model_edit, name="model-edit"),
+    path("models/<str:owner>/<str:name>/evaluations/", views.evaluation_add, name="evaluation-add"),
+    path("models/<str:owner>/<str:name>/evaluations/<int:pk>/", views.evaluation_edit, name="evaluation-edit"),
+    path(
+        "models/<str:owner>/<str:name>/evaluations/<int:pk>/delete/", views.evaluation_delete, name="evaluation-delete"
+    ),
     path("datasets/", views.dataset_list, name="dataset-list"),
     path("datasets/new/", views.dataset_edit, name="dataset-create"),
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),

@@ -13,11 +13,13 @@ from django.views.decorators.http import require_POST
 from accounts.services import MANAGE_REFUSED
 from catalog import downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
 from catalog.discovery import data as data_discovery
+from catalog.discovery import evaluations
 from catalog.forms import UploadForm
 from catalog.models import (
     Asset,
     Dataset,
     DatasetRelationshipColumnLink,
+    EvaluationResult,
     FileVersion,
     MLModel,
     ModelDataset,
@@ -74,15 +76,22 @@ RELATED_ON_PAGE = 20  # files that could extend a dataset file
 
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     model = selectors.model_detail_queryset().named(f"{owner}/{name}", user=request.user)
+    return _model_page(request, model)
+
+
+def _model_page(request: HttpRequest, model: MLModel, evaluation_form=None, status: int = 200) -> HttpResponse:
     context = {
         "model": model,
         "base_edges": selectors.visible_bases(model, request.user),
         "derivative_edges": selectors.visible_derivatives(model, request.user),
         "dataset_links": selectors.visible_dataset_links(model, request.user),
         "suited_datasets": data_discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
+        "evaluations": selectors.model_evaluations(model, request.user),
         **_asset_page_context(request, model, list(_repo_files(model))),
     }
-    return render(request, "catalog/model_detail.html", context)
+    if context["can_edit"]:
+        context["evaluation_form"] = evaluation_form or forms.EvaluationForm(user=request.user, prefix="evaluation")
+    return render(request, "catalog/model_detail.html", context, status=status)
 
 
 def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
@@ -96,12 +105,14 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             ),
         )
     )
+    board = selectors.leaderboard(dataset, request.GET, request.user)
     return render(
         request,
         "catalog/dataset_detail.html",
         {
             "dataset": dataset,
             "models_using": models_using,
+            "board": board,
             "relationships": relationships,
             "ethics": [
                 (capfirst(Dataset._meta.get_field(flag).verbose_name), getattr(dataset, flag))
@@ -109,6 +120,7 @@ def dataset_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             ],
             **_asset_page_context(request, dataset, list(_repo_files(dataset))),
         },
+        status=400 if board is not None and board.error else 200,
     )
 
 
@@ -124,6 +136,67 @@ def graph_page(request: HttpRequest) -> HttpResponse:
         return render(request, "catalog/graph.html", context, status=400)
     data = graph.neighbourhood(root, request.user, depth=depth, limit=limit)
     return render(request, "catalog/graph.html", {"root": root, "data": data, "nodes": data["nodes"]})
+
+
+# --- evaluation results (catalog.discovery.evaluations) --------------------------------------------
+
+
+def _evaluation_of(request: HttpRequest, owner: str, name: str, pk: int):
+    """A result of a model the user may change: hidden model or result 404, visible but not editable 403."""
+    model = _editable(request, MLModel, owner, name)
+    result = get_object_or_404(
+        EvaluationResult.objects.visible_to(request.user).select_related("model__owner", "dataset__owner"),
+        pk=pk,
+        model=model,
+    )
+    return model, result
+
+
+def _save_evaluation(request: HttpRequest, form, model: MLModel, result=None) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        saved = evaluations.save_result(
+            user=request.user, data={"model": model, **form.cleaned_data}, result=result, request=request
+        )
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+        return False
+    messages.success(request, f"{saved.metric} on {saved.dataset.full_name} ({saved.split}) saved.")
+    return True
+
+
+@login_required
+@require_POST
+def evaluation_add(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    model = _editable(request, MLModel, owner, name)
+    form = forms.EvaluationForm(request.POST, user=request.user, prefix="evaluation")
+    if _save_evaluation(request, form, model):
+        return redirect(f"{model.get_absolute_url()}#evaluations")
+    model = selectors.model_detail_queryset().get(pk=model.pk)
+    return _model_page(request, model, evaluation_form=form, status=400)
+
+
+@login_required
+def evaluation_edit(request: HttpRequest, owner: str, name: str, pk: int) -> HttpResponse:
+    model, result = _evaluation_of(request, owner, name, pk)
+    form = forms.EvaluationForm(request.POST or None, user=request.user, result=result)
+    if request.method == "POST":
+        if _save_evaluation(request, form, model, result):
+            return redirect(f"{model.get_absolute_url()}#evaluations")
+    status = 400 if form.errors else 200
+    return render(
+        request, "catalog/evaluation_form.html", {"model": model, "result": result, "form": form}, status=status
+    )
+
+
+@login_required
+@require_POST
+def evaluation_delete(request: HttpRequest, owner: str, name: str, pk: int) -> HttpResponse:
+    model, result = _evaluation_of(request, owner, name, pk)
+    evaluations.delete_result(user=request.user, result=result, request=request)
+    messages.success(request, f"{result.metric} on {result.dataset.full_name} ({result.split}) deleted.")
+    return redirect(f"{model.get_absolute_url()}#evaluations")
 
 
 @require_POST

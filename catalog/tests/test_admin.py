@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory, TestCase
 from django.urls import reverse
 
-from catalog.models import MLModel, ModelLineage, RNNDetails
+from catalog.models import Dataset, EvaluationResult, MLModel, ModelLineage, RNNDetails
 from catalog.records import load_records
 from accounts import services
 from catalog import files
@@ -30,6 +30,7 @@ def catalogue(admin_user, file_store, eager_celery):
     with TestCase.captureOnCommitCallbacks(execute=True):
         files.upload_file(user=admin_user, asset=model, path="config.json", content=io.BytesIO(b"{}"))
     apps.get_model("agent", "AgentQuery").objects.create(user=grantee, question="How many models?")
+    EvaluationResult.objects.create(model=model, dataset=Dataset.objects.get(name="shop"), metric="f1", value=0.9)
 
 
 def admin_urls() -> list[tuple[str, str]]:
