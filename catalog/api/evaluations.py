@@ -166,25 +166,22 @@ class EvaluationDetailView(generics.RetrieveUpdateDestroyAPIView):
         evaluations.delete_result(user=self.request.user, result=instance, request=self.request)
 
 
-@extend_schema_view(get=extend_schema(summary="A model's evaluation results (filterable like /evaluations/)"))
-class ModelEvaluationsView(EvaluationListMixin, AssetLookupMixin, generics.ListAPIView):
-    asset_model = MLModel
+class AssetEvaluationsView(EvaluationListMixin, AssetLookupMixin, generics.ListAPIView):
+    """The results of one model or on one dataset (``asset_model``), the asset looked up through visible_to."""
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no URL arguments
             return EvaluationResult.objects.none()
-        return results_visible_to(self.request.user).filter(model=self.get_asset())
+        return results_visible_to(self.request.user).filter(**{self.asset_model.kind: self.get_asset()})
+
+
+@extend_schema_view(get=extend_schema(summary="A model's evaluation results (filterable like /evaluations/)"))
+class ModelEvaluationsView(AssetEvaluationsView):
+    asset_model = MLModel
 
 
 @extend_schema_view(
-    get=extend_schema(
-        summary="A dataset's leaderboard: the results on it, best first (filter by metric and split)",
-    )
+    get=extend_schema(summary="A dataset's leaderboard: the results on it, best first (filter by metric and split)")
 )
-class DatasetEvaluationsView(EvaluationListMixin, AssetLookupMixin, generics.ListAPIView):
+class DatasetEvaluationsView(AssetEvaluationsView):
     asset_model = Dataset
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL arguments
-            return EvaluationResult.objects.none()
-        return results_visible_to(self.request.user).filter(dataset=self.get_asset())

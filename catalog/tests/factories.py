@@ -76,3 +76,20 @@ class LineageFactory(factory.django.DjangoModelFactory):
     model = factory.SubFactory(MLModelFactory)
     base = factory.SubFactory(MLModelFactory)
     relation = ModelLineage.Relation.FINE_TUNE
+
+
+def evaluation_world(owner, grantee) -> dict:
+    """timm/imagenet-r (public) with top1 results of three public models of ``owner`` and of a private
+    one (read grant to ``grantee``), and a private dataset of ``owner`` on which resnet scores 95."""
+    from accounts import services as sharing
+    from catalog.models import EvaluationResult
+
+    imagenet_r = DatasetFactory(owner=UserFactory(username="timm"), name="imagenet-r")
+    secret_set = DatasetFactory(owner=owner, name="secret-set", visibility="private")
+    models = {name: MLModelFactory(owner=owner, name=name) for name in ("vit", "resnet", "convnext")}
+    models["hidden"] = MLModelFactory(owner=owner, name="hidden-model", visibility="private")
+    for name, top1 in (("vit", 85.5), ("resnet", 75.0), ("convnext", 82.25), ("hidden", 99.0)):
+        EvaluationResult.objects.create(model=models[name], dataset=imagenet_r, metric="top1", value=top1)
+    EvaluationResult.objects.create(model=models["resnet"], dataset=secret_set, metric="top1", value=95.0)
+    grant = sharing.grant_access(by=owner, asset=models["hidden"], permission="read", user=grantee)
+    return {"models": models, "imagenet_r": imagenet_r, "secret_set": secret_set, "grant": grant}

@@ -4,28 +4,20 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as sharing
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent
 from catalog.models import EvaluationResult, EvaluationSource
-from catalog.tests.factories import DatasetFactory, MLModelFactory
+from catalog.tests.factories import MLModelFactory, evaluation_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(owner, grantee):
-    """timm/imagenet-r (public) with three public models and a private one on it, and a private
-    dataset on which a public model scores highest."""
-    timm = User.objects.create_user("timm")
-    imagenet_r = DatasetFactory(owner=timm, name="imagenet-r")
-    secret_set = DatasetFactory(owner=owner, name="secret-set", visibility="private")
-    models = {name: MLModelFactory(owner=owner, name=name) for name in ("vit", "resnet", "convnext")}
-    models["hidden"] = MLModelFactory(owner=owner, name="hidden-model", visibility="private")
-    for name, top1 in (("vit", 85.5), ("resnet", 75.0), ("convnext", 82.25), ("hidden", 99.0)):
-        EvaluationResult.objects.create(model=models[name], dataset=imagenet_r, metric="top1", value=top1)
-        EvaluationResult.objects.create(model=models[name], dataset=imagenet_r, metric="top5", value=top1 + 10)
-    EvaluationResult.objects.create(model=models["resnet"], dataset=secret_set, metric="top1", value=95.0)
-    grant = sharing.grant_access(by=owner, asset=models["hidden"], permission="read", user=grantee)
-    return {"models": models, "imagenet_r": imagenet_r, "secret_set": secret_set, "grant": grant}
+    world = evaluation_world(owner, grantee)
+    for model in world["models"].values():
+        top1 = model.evaluations.get(dataset=world["imagenet_r"]).value
+        EvaluationResult.objects.create(model=model, dataset=world["imagenet_r"], metric="top5", value=top1 + 10)
+    return world
 
 
 def api(user=None) -> APIClient:

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from accounts import services as sharing
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent
 from catalog.models import EvaluationResult
-from catalog.tests.factories import DatasetFactory, MLModelFactory
+from catalog.tests.factories import MLModelFactory, evaluation_world
 
 pytestmark = pytest.mark.django_db
 
@@ -18,22 +18,15 @@ BOARD = "/datasets/timm/imagenet-r/"
 
 @pytest.fixture
 def world(owner, grantee):
-    timm = User.objects.create_user("timm")
-    board = DatasetFactory(owner=timm, name="imagenet-r")
-    secret = DatasetFactory(owner=owner, name="secret-set", visibility="private")
-    models = {name: MLModelFactory(owner=owner, name=name) for name in ("vit", "resnet", "convnext")}
-    models["hidden"] = MLModelFactory(owner=owner, name="hidden-model", visibility="private")
-    for name, top1 in (("vit", 85.5), ("resnet", 75.0), ("convnext", 82.25), ("hidden", 99.0)):
-        EvaluationResult.objects.create(model=models[name], dataset=board, metric="top1", value=top1)
+    world = evaluation_world(owner, grantee)
+    board, models = world["imagenet_r"], world["models"]
     EvaluationResult.objects.create(
         model=models["vit"], dataset=board, metric="error", value=3.0, higher_is_better=False
     )
     EvaluationResult.objects.create(
         model=models["resnet"], dataset=board, metric="error", value=1.0, higher_is_better=False
     )
-    EvaluationResult.objects.create(model=models["vit"], dataset=secret, metric="top1", value=91.0)
-    grant = sharing.grant_access(by=owner, asset=models["hidden"], permission="read", user=grantee)
-    return {"models": models, "board": board, "secret": secret, "grant": grant}
+    return world
 
 
 def board_models(client, query: str = "") -> list[str]:
@@ -66,15 +59,15 @@ def test_a_hidden_model_or_dataset_never_shows_on_the_pages(client, world, stran
         if viewer:
             client.force_login(viewer)
         assert "hidden-model" not in board_models(client)
-        vit_page = client.get("/models/owner/vit/").content.decode()
-        assert "secret-set" not in vit_page and "91" not in vit_page.split('id="evaluations"', 1)[1]
+        resnet_page = client.get("/models/owner/resnet/").content.decode()
+        assert "secret-set" not in resnet_page and "95" not in resnet_page.split('id="evaluations"', 1)[1]
         assert client.get("/models/owner/hidden-model/").status_code == 404
     client.force_login(grantee)
     assert board_models(client)[0] == "hidden-model"
     sharing.revoke_grant(by=owner, grant=world["grant"])
     assert "hidden-model" not in board_models(client)
     client.force_login(owner)
-    assert "secret-set" in client.get("/models/owner/vit/").content.decode()
+    assert "secret-set" in client.get("/models/owner/resnet/").content.decode()
 
 
 def test_an_editor_adds_changes_and_deletes_a_result_from_the_model_page(client, world, owner):
@@ -118,7 +111,7 @@ def test_the_form_refuses_a_hidden_dataset_and_a_duplicate(client, world, owner,
 
 
 def test_only_editors_get_the_form_and_may_post(client, world, stranger):
-    result = EvaluationResult.objects.get(model=world["models"]["vit"], dataset=world["board"], metric="top1")
+    result = EvaluationResult.objects.get(model=world["models"]["vit"], dataset=world["imagenet_r"], metric="top1")
     add = reverse("catalog:evaluation-add", args=["owner", "vit"])
     delete = reverse("catalog:evaluation-delete", args=["owner", "vit", result.pk])
     anonymous = client.post(delete)
@@ -138,7 +131,7 @@ def test_only_editors_get_the_form_and_may_post(client, world, stranger):
 
 def test_the_admin_saves_and_deletes_through_the_audited_service(client, world, admin_user):
     client.force_login(admin_user)
-    vit, board = world["models"]["vit"], world["board"]
+    vit, board = world["models"]["vit"], world["imagenet_r"]
     response = client.post(
         reverse("admin:catalog_evaluationresult_add"),
         {
