@@ -41,6 +41,8 @@ EXPOSED_MODELS: dict[str, frozenset[str]] = {
     "catalog.FileColumn": frozenset({"value_sketch"}),  # a binary MinHash (catalog.discovery.data), nothing to query
     "catalog.DatasetRelationship": frozenset(),
     "catalog.DatasetRelationshipColumnLink": frozenset(),
+    # Who typed a result in is no catalogue fact; its rows follow the model and the dataset (both visible).
+    "catalog.EvaluationResult": frozenset({"created_by_id"}),
     "licensing.License": frozenset(),
     # The compliance summary only: findings and verdicts name upstream assets the viewer may not see.
     "licensing.ComplianceReport": frozenset({"findings", "verdicts", "ancestor_count", "dataset_count"}),
@@ -178,6 +180,7 @@ def exposed_tables() -> dict[str, TableInfo]:
             for f in meta.concrete_fields
             if f.is_relation
             and f.related_model is not None
+            and f.column not in hidden  # a hidden key cannot be followed: it restricts nothing
             and label not in ROW_FILTERS
             and _is_filtered(f.related_model._meta.label, exposed)
         )

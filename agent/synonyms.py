@@ -76,6 +76,12 @@ SYNONYMS: list[tuple[tuple[str, ...], str]] = [
         "catalog_modellineage.relation = 'quantization' / 'merge' / 'distillation' / 'adapter'",
     ),
     (
+        ("benchmark", "evaluation result", "score", "accuracy", "top-1", "top-5", "leaderboard", "best on"),
+        "catalog_evaluationresult: a row for each model_id, dataset_id, split and metric with its value (higher is "
+        "better unless higher_is_better is false); 'top-1 above 80 on imagenet-r' is metric = 'top1' AND value > 80 "
+        "AND dataset_id = the id of the catalog_dataset named 'imagenet-r'",
+    ),
+    (
         ("trained on", "uses the dataset", "evaluated on"),
         "catalog_modeldataset with role 'trained_on' / 'evaluated_on' / 'fine_tuned_on'",
     ),

@@ -1,6 +1,7 @@
 """Repository cards: a ``README.md`` is its repository's card. Its YAML front matter goes into the
 catalogue (licence through licensing's resolver, ``pipeline_tag`` into tasks, ``base_model`` into lineage,
-``datasets`` into dataset links, references resolved through what the uploader may see) and the rest of
+``datasets`` into dataset links, ``model-index`` into evaluation results (catalog.discovery.model_index),
+references resolved through what the uploader may see) and the rest of
 what it declares (tags, library, language, ``model-index`` results) into ``hfhub.RepoCard``; the body
 without the front matter becomes the card text the pages render.
 
@@ -86,6 +87,7 @@ def apply_card(asset, version: FileVersion, user) -> dict:
         save_model(user=user, data=data, model=asset)
         _link_bases(asset, _strings(metadata.get("base_model")), user)
         _link_datasets(asset, _strings(metadata.get("datasets")), user)
+        _import_results(asset, metadata.get("model-index"), user)
     else:
         save_dataset(user=user, data=data, dataset=asset)
     RepoCard.objects.update_or_create(**{asset.kind: asset}, defaults={"data": _kept(metadata), "version": version})
@@ -120,6 +122,17 @@ def _link_bases(model: MLModel, references: list[str], user) -> None:
             add_base_model(user=user, model=model, base=base, relation=Relation.FINE_TUNE)
         except ValidationError as exc:  # a cycle: the card cannot make the lineage wrong
             log.info("card of %s: base model %s not linked: %s", model, reference, exc.messages)
+
+
+def _import_results(model: MLModel, model_index, user) -> None:
+    """The card's ``model-index`` results (catalog.discovery.model_index); what it skips is logged."""
+    from catalog.discovery.model_index import import_model_index
+
+    if not model_index:
+        return
+    report = import_model_index(model=model, model_index=model_index, user=user)
+    for problem in report.skipped:
+        log.info("card of %s: result skipped: %s", model, problem)
 
 
 def _link_datasets(model: MLModel, references: list[str], user) -> None:
