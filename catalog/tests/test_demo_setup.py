@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from catalog.models import MLModel
+from catalog.models import EvaluationResult, MLModel
 from licensing.models import License
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +18,11 @@ def test_demo_setup_loads_the_demo_and_prints_the_same_admin_credentials_each_ti
     admin = User.objects.get(username="admin")
     assert admin.role == "admin" and admin.check_password(password)
     assert MLModel.objects.count() >= 200 and License.objects.count() > 1000
+    # the demo's timm models are measured on the eight ImageNet sets: leaderboards on a fresh clone
+    board = EvaluationResult.objects.filter(dataset__owner__username="timm", dataset__name="imagenet-r", metric="top1")
+    assert board.count() == 140 and not MLModel.objects.filter(owner__username="timm").exclude(
+        evaluations__isnull=False
+    )
     assert (tmp_path / "admin_password").stat().st_mode & 0o077 == 0
     again = io.StringIO()
     call_command("demo_setup", "--skip-data", stdout=again)

@@ -8,7 +8,8 @@ from catalog.management.commands.setup import ensure_admin
 class Command(BaseCommand):
     help = (
         "Prepare the embedded demo hub: run setup (licence knowledge base, task vocabulary), load "
-        "fixtures/demo.json (both idempotent, and records edited since they were loaded are kept unless --update) "
+        "fixtures/demo.json (both idempotent, and records edited since they were loaded are kept unless --update), "
+        "the evaluation results of its timm models (fixtures/timm-results, import_timm_results) "
         "and make sure an admin account "
         "exists. A new admin gets a random password, kept in var/admin_password so it can be printed again; "
         "the credentials are printed every time."
@@ -41,6 +42,12 @@ class Command(BaseCommand):
                 "load_records",
                 str(settings.BASE_DIR / "fixtures" / "demo.json"),
                 *flags,
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
+            call_command(  # the demo's timm models' results: leaderboards on the ImageNet sets (docs/evaluations.md)
+                "import_timm_results",
+                dir=settings.BASE_DIR / "fixtures" / "timm-results",
                 stdout=self.stdout,
                 stderr=self.stderr,
             )
