@@ -13,6 +13,7 @@ from accounts import services as sharing
 from accounts.models import Grant
 from catalog import cache_scopes, services
 from catalog.tests.factories import MLModelFactory
+from openmodelhub.tests.parallel import redis_cache
 
 pytestmark = pytest.mark.django_db
 TOP_MODELS = "/api/v1/insights/most_downloaded_models"
@@ -25,7 +26,7 @@ def backend(request, settings):
     if request.param == "redis":
         if not REDIS_URL:
             pytest.skip("REDIS_URL is not set")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+        settings.CACHES = {"default": redis_cache(REDIS_URL)}  # this test process's keys (openmodelhub.tests.parallel)
     else:
         settings.CACHES = {
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cache-scopes-tests"}
