@@ -55,8 +55,12 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (auto: one per core; TEST_WORKERS=0 runs it in this
+# process); each worker has its own test database, var/ and cache keys (openmodelhub/tests/parallel.py).
+TEST_WORKERS ?= auto
+
 test: install-dev browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # ruff with pyproject.toml's settings: lint rules, then the formatter in check mode (nothing is rewritten).
 lint: install-dev

@@ -13,10 +13,13 @@ SQLite). The rest the workers would share:
   clears only its own keys (``PrefixedRedisCache``).
 - Celery queues: the tests that start real workers already use a queue of their own (a random name).
 - Ports: the live servers, moto's S3 server and Chromium bind port 0 (a free one).
+
+It also tunes the garbage collector for a test session (``pytest_collection_finish``).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 from itertools import islice
 from pathlib import Path
@@ -65,3 +68,12 @@ def pytest_configure(config) -> None:
     if default["BACKEND"] == REDIS_BACKEND:
         settings.CACHES = {**settings.CACHES, "default": redis_cache(default["LOCATION"])}
         clear_cache_handlers(setting="CACHES")
+
+
+def pytest_collection_finish(session) -> None:
+    """What is alive once the tests are collected (Django, the apps, the test modules) lives all session:
+    the garbage collector stops walking it (gc.freeze), and collects young objects less often. The
+    suite's CPU time drops by ~8% (a file of API tests: 14.7 -> 13.5 s)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
