@@ -20,6 +20,7 @@ share of its columns that would be new. See docs/discovery.md ("Data discovery")
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from django.db.models import Count, Q
@@ -34,6 +35,9 @@ NAME_WEIGHT, VALUE_WEIGHT = 0.25, 0.75  # values are the evidence; equal names a
 MIN_PAIR_SCORE = 0.2  # a union pair weaker than this is no match
 MIN_JOIN = 0.3  # share of the query column's values the key column must hold
 KEY_SHARE = 0.9  # distinct / non-null values from which a column counts as a key
+
+
+_normal = lru_cache(maxsize=65536)(normal_name)  # column names repeat across a catalogue; two regexes each
 
 
 # --- value sketches ---------------------------------------------------------------------------
@@ -51,17 +55,18 @@ class SketchMatrix:
 
     def __init__(self, sketches: list[np.ndarray]):
         self.rows = np.vstack(sketches) if sketches else np.zeros((0, VALUE_SKETCH_BINS), dtype=np.uint32)
-        self.empty = (self.rows == EMPTY_BIN).astype(np.float32)  # for a matrix product: BLAS, not a 2-D pass
+        self.empty = self.rows == EMPTY_BIN
 
     def jaccard(self, query: np.ndarray) -> np.ndarray:
         """The Jaccard estimate between ``query`` and each row: matching bins over the bins not empty in both
         (the one-permutation MinHash estimator). A bin empty in both reads as a match; those are taken off."""
         if len(self.rows) == 0:
             return np.zeros(0)
-        both_empty = self.empty @ (query == EMPTY_BIN).astype(np.float32)
-        matches = np.count_nonzero(self.rows == query, axis=1) - both_empty
+        matches = (self.rows == query).view(np.uint8).sum(axis=1, dtype=np.int32)  # bools as bytes: one pass
+        query_empty = query == EMPTY_BIN
+        both_empty = self.empty[:, query_empty].sum(axis=1, dtype=np.int32) if query_empty.any() else 0
         used = VALUE_SKETCH_BINS - both_empty
-        return np.where(used > 0, matches / np.maximum(used, 1), 0.0)
+        return np.where(used > 0, (matches - both_empty) / np.maximum(used, 1), 0.0)
 
 
 def containment(jaccard: float, query_distinct: int | None, other_distinct: int | None) -> float:
@@ -75,7 +80,7 @@ def containment(jaccard: float, query_distinct: int | None, other_distinct: int 
 
 def name_similarity(a: str, b: str) -> float:
     """1 for the same normalised name (``customerId`` = ``customer_id``), else the share of words in common."""
-    a, b = normal_name(a), normal_name(b)
+    a, b = _normal(a), _normal(b)
     if a == b:
         return 1.0 if a else 0.0
     words_a, words_b = set(a.split("_")) - {""}, set(b.split("_")) - {""}
@@ -200,7 +205,7 @@ def _pair_scores(query: list[Column], candidates: list[Column]) -> list[tuple[Co
     MIN_JOIN). Names that are merely alike, with no shared values, cannot reach either and are not compared."""
     by_name: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
-        by_name.setdefault(normal_name(c.name), []).append(i)
+        by_name.setdefault(_normal(c.name), []).append(i)
     types = np.array([c.type for c in candidates], dtype=object)
     positions = np.array([i for i, c in enumerate(candidates) if c.sketch is not None], dtype=np.intp)
     matrix = SketchMatrix([candidates[i].sketch for i in positions])
@@ -212,7 +217,7 @@ def _pair_scores(query: list[Column], candidates: list[Column]) -> list[tuple[Co
             found = matrix.jaccard(q.sketch)
             keep = (found > 0) & same_type[positions]
             overlaps = dict(zip(positions[keep].tolist(), found[keep].tolist(), strict=True))
-        named = [i for i in by_name.get(normal_name(q.name), []) if same_type[i]]
+        named = [i for i in by_name.get(_normal(q.name), []) if same_type[i]]
         for i in set(named) | overlaps.keys():
             if match := _match(q, candidates[i], overlaps.get(i, 0.0)):
                 pairs.append((q, candidates[i], match))
@@ -340,7 +345,7 @@ def _pool(visible, model: MLModel, tasks: dict, media: set, linked: set) -> dict
 
 def _column_keys(datasets) -> set[tuple[str, str]]:
     rows = FileColumn.objects.filter(dataset_file__dataset__in=datasets).values_list("name", "data_type_interpreted")
-    return {(normal_name(name), kind) for name, kind in rows}
+    return {(_normal(name), kind) for name, kind in rows}
 
 
 def _columns_by_dataset(ids: list[int]) -> dict[int, set[tuple[str, str]]]:
@@ -349,7 +354,7 @@ def _columns_by_dataset(ids: list[int]) -> dict[int, set[tuple[str, str]]]:
         "dataset_file__dataset_id", "name", "data_type_interpreted"
     )
     for pk, name, kind in rows:
-        found.setdefault(pk, set()).add((normal_name(name), kind))
+        found.setdefault(pk, set()).add((_normal(name), kind))
     return found
 
 
@@ -370,15 +375,18 @@ def _score(dataset, similarity: float, tasks: dict, media: set, reference: set, 
 
 
 def _with_licences(model: MLModel, user, scored: list[SuitedDataset], limit: int, purpose: str | None) -> list:
-    """The licence of each (what training the model on it would add to the model's analysis), best first;
-    the penalty can reorder, so the pool is assessed in full."""
+    """The licence of each (what training the model on it would add to the model's analysis), best first.
+    ``scored`` is sorted by score and the licence can only lower one, so the walk stops once ``limit`` kept
+    datasets all score above the next one's score before its licence."""
     from licensing import compliance
 
     graph = compliance.load_graph([model.pk])
     before = compliance.analyse(graph, model.pk).verdicts
     nodes = compliance.dataset_nodes([s.dataset.pk for s in scored])
-    kept = []
+    kept: list[SuitedDataset] = []
     for suited in scored:
+        if len(kept) >= limit and sorted((k.score for k in kept), reverse=True)[limit - 1] > suited.score:
+            break
         result = compliance.analyse_with(graph, model.pk, nodes[suited.dataset.pk])
         ref = nodes[suited.dataset.pk].ref
         added = [f for f in result.findings if ref in f["path"]]
