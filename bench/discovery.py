@@ -108,17 +108,6 @@ def generate(columns: int) -> None:
     print(f"{made:,} columns in {number:,} files generated in {time.monotonic() - started:.0f} s")
 
 
-def timed(call, runs: int) -> list[float]:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def report(label: str, times: list[float]) -> None:
     p95 = statistics.quantiles(times, n=20)[18]
     print(f"{label:44} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f}")
@@ -131,6 +120,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from bench.hf import timed  # 3 warm-up calls, then milliseconds per call
     from catalog.discovery import data as data_discovery
     from catalog.models import DatasetFile, FileColumn
 
