@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from accounts import services as sharing
 from accounts.models import User
-from catalog import files, profiling
+from catalog import files, profiling, semantic
 from catalog.discovery import data as data_discovery
-from catalog.models import DatasetFile, FileColumn, MLModel, ModelDataset, Task, Visibility
+from catalog.models import Dataset, DatasetFile, FileColumn, MLModel, ModelDataset, Task, Visibility
 from catalog.tests.factories import DatasetFactory, MLModelFactory
 from licensing.models import License
 
@@ -256,6 +256,18 @@ def test_a_dataset_whose_licence_forbids_the_purpose_is_flagged_and_can_be_left_
     assert "disc-owner/nc-data" not in [r["dataset"] for r in commercial["results"]]
     assert "disc-owner/lookalike" in [r["dataset"] for r in commercial["results"]]
     assert _suited(client, world["model"], purpose="fun").status_code == 400
+
+
+def test_a_dataset_described_alike_is_suited_without_a_shared_task(world, settings, tmp_path):
+    settings.SEARCH_VECTOR_INDEX_DIR = tmp_path / "index"  # none built: the stored vectors are scanned
+    notes = DatasetFactory(
+        name="churn-notes", owner=world["model"].owner, visibility=Visibility.PUBLIC, card="Customer churn records."
+    )
+    list(semantic.embed_assets(MLModel, [world["model"].pk]))
+    list(semantic.embed_assets(Dataset, [notes.pk, world["suited"]["hidden"].pk]))
+    found = {s.dataset.name: s for s in data_discovery.suited_datasets(world["model"], world["users"]["stranger"])}
+    assert "churn-notes" in found and "hidden-data" not in found
+    assert found["churn-notes"].shared_tasks == [] and found["churn-notes"].parts["similarity"] > 0
 
 
 @pytest.mark.parametrize("who", ["stranger", "revoked", None])
