@@ -190,15 +190,31 @@ def native_upload(url: str, token: str, source: Path) -> float:
     return elapsed
 
 
-def protocol_upload(url: str, env: dict, source: Path) -> tuple[float, str]:
-    code = f"""
-import time, json
+CLIENT = """
+import json, sys, time
+import httpx2
 from huggingface_hub import HfApi
+
+requests, send = [], httpx2.Client.send
+
+def timed_send(self, request, *args, **kwargs):
+    started = time.perf_counter()
+    response = send(self, request, *args, **kwargs)
+    requests.append((request.method, request.url.path, started, time.perf_counter()))
+    return response
+
+httpx2.Client.send = timed_send  # the client's requests, timed from the client's side
+source, name, repo = sys.argv[1:4]
 started = time.perf_counter()
-info = HfApi().upload_file(path_or_fileobj={str(source)!r}, path_in_repo={source.name!r},
-                           repo_id="bench-upload/bench-upload-model", commit_message="bench")
-print(json.dumps([time.perf_counter() - started, info.oid]))
+info = HfApi().upload_file(path_or_fileobj=source, path_in_repo=name, repo_id=repo, commit_message="bench")
+print(json.dumps({"seconds": time.perf_counter() - started, "oid": info.oid, "started": started, "requests": requests}))
 """
+
+
+def protocol_upload(url: str, env: dict, source: Path) -> tuple[float, str, list[tuple[str, float]]]:
+    """``upload_file`` in a client process of its own: (seconds, commit id, phases). The phases are the
+    client's requests in order and the gaps between them (the client's SHA-256 is the gap before the
+    LFS batch: the client hashes the file only when the batch needs its oid)."""
     client_env = {k: v for k, v in env.items() if not k.startswith(("HF_", "HUGGING"))}
     client_env.update(
         HF_ENDPOINT=f"{url}/hf",
@@ -208,13 +224,42 @@ print(json.dumps([time.perf_counter() - started, info.oid]))
         HF_HUB_DISABLE_PROGRESS_BARS="1",
         HF_HOME=str(Path(env["OMH_VAR_DIR"]) / "hf-home"),
     )
-    done = subprocess.run([sys.executable, "-c", code], env=client_env, capture_output=True, text=True)
+    command = [sys.executable, "-c", CLIENT, str(source), source.name, "bench-upload/bench-upload-model"]
+    done = subprocess.run(command, env=client_env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit("protocol upload failed:\n" + done.stderr[-3000:])
     import json
 
-    seconds, oid = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds, oid
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["oid"], client_phases(result)
+
+
+def client_phases(result: dict) -> list[tuple[str, float]]:
+    phases, previous = [], result["started"]
+    for method, path, started, ended in result["requests"]:
+        name = request_phase(method, path)
+        if started - previous > 0.005:
+            phases.append((f"client work before {name}", started - previous))
+        phases.append((name, ended - started))
+        previous = ended
+    phases.append(("client work after the commit", result["started"] + result["seconds"] - previous))
+    return phases
+
+
+def request_phase(method: str, path: str) -> str:
+    if "/lfs/uploads/" in path:
+        if method == "POST":
+            return "multipart completion (hash of the assembled parts)"
+        return "PUT of a part" if path.rsplit("/", 1)[-1].isdigit() else "PUT of the content (receive, hash, encrypt)"
+    for marker, name in (
+        ("/preupload/", "preupload"),
+        ("/objects/batch", "LFS batch"),
+        ("/objects/verify", "LFS verify"),
+        ("/commit/", "commit (inspection, then adoption of the stored object; the database)"),
+    ):
+        if marker in path:
+            return name
+    return f"{method} {path}"
 
 
 def sha256_seconds(source: Path) -> float:
@@ -258,7 +303,7 @@ def main() -> None:
         protocol_upload(url, env, warm)
         native_upload(url, env["TOKEN"], warm)
         with WorkerRss(server.pid) as protocol_rss:
-            protocol_seconds, oid = protocol_upload(url, env, source)
+            protocol_seconds, oid, phases = protocol_upload(url, env, source)
         with WorkerRss(server.pid) as native_rss:
             native_seconds = native_upload(url, env["TOKEN"], source)
 
@@ -272,10 +317,9 @@ def main() -> None:
             f"= {100 * size_mb / protocol_seconds / limit:.0f}% of the limit (target >= 50%); "
             f"worker RSS growth {protocol_rss.growth:.1f} MiB (target < 64)"
         )
-        print(
-            f"  of which the client's own SHA-256 of the file: {client_hash:.2f} s "
-            f"(the client hashes before it sends; the hub hashes again, as it must not trust the client)"
-        )
+        print(f"  phases, as the client saw them (its own SHA-256 of the file alone: {client_hash:.2f} s):")
+        for name, seconds in phases:
+            print(f"    {seconds:7.3f} s  {name}")
         print(
             f"native API upload: {native_seconds:.2f} s = {size_mb / native_seconds:.0f} MB/s "
             f"= {100 * size_mb / native_seconds / limit:.0f}% of the limit; "

@@ -172,28 +172,50 @@ def ciphertext_size(size: int, chunk_size: int) -> int:
     return size + TAG_SIZE * chunk_count(size, chunk_size)
 
 
-def encrypt_file(handle, size: int, data_key: bytes, envelope: Envelope) -> Iterator[memoryview]:
-    """Encrypt ``size`` bytes read from ``handle`` chunk by chunk.
-
-    Buffers are reused: each yielded view is valid until the next one is requested, so the consumer
-    must write it out at once (storage.save_object does). Memory stays at two chunks whatever the size.
-    """
+def encrypt_chunks(chunks: Iterable, size: int, data_key: bytes, envelope: Envelope) -> Iterator[memoryview]:
+    """Encrypt ``size`` bytes given as plaintext chunks of exactly ``envelope.chunk_size`` bytes (the last
+    one what is left; one empty chunk for an empty file). Yields views of a reused buffer, valid until
+    the next one is requested. A chunk of the wrong length is an IntegrityError."""
     aes, prefix, chunk = AESGCM(data_key), envelope.nonce_prefix, envelope.chunk_size
     final_index = chunk_count(size, chunk) - 1
-    plain, sealed = bytearray(chunk), bytearray(chunk + TAG_SIZE)
-    plain_view, sealed_view = memoryview(plain), memoryview(sealed)
-    for index in range(final_index + 1):
-        want = min(chunk, size - index * chunk)
-        got = 0
-        while got < want:
-            n = handle.readinto(plain_view[got:want])
-            if not n:
-                raise IntegrityError("the file to encrypt is shorter than its recorded size")
-            got += n
-        aes.encrypt_into(
-            _nonce(prefix, index), plain_view[:want], _aad(index, index == final_index), sealed_view[: want + TAG_SIZE]
-        )
-        yield sealed_view[: want + TAG_SIZE]
+    sealed_view = memoryview(bytearray(chunk + TAG_SIZE))
+    index = 0
+    for plain in chunks:
+        if index > final_index or len(plain) != min(chunk, size - index * chunk):
+            raise IntegrityError("the content to encrypt does not have its recorded size")
+        sealed = sealed_view[: len(plain) + TAG_SIZE]
+        aes.encrypt_into(_nonce(prefix, index), plain, _aad(index, index == final_index), sealed)
+        yield sealed
+        index += 1
+    if index <= final_index:
+        raise IntegrityError("the content to encrypt is shorter than its recorded size")
+
+
+def rechunk(blocks: Iterable, size: int, chunk: int) -> Iterator:
+    """Blocks of any lengths (``size`` bytes in all) as the chunks ``encrypt_chunks`` takes: views of the
+    blocks themselves where one holds a whole chunk, copies only across block boundaries."""
+    pending, filled, sent = memoryview(bytearray(chunk)), 0, 0
+    for block in blocks:
+        view = memoryview(block)
+        while len(view):
+            want = min(chunk, size - sent)
+            if want <= 0:
+                raise IntegrityError("the content to encrypt is longer than its recorded size")
+            if not filled and len(view) >= want:
+                yield view[:want]
+                view, sent = view[want:], sent + want
+                continue
+            take = min(want - filled, len(view))
+            pending[filled : filled + take] = view[:take]
+            view, filled = view[take:], filled + take
+            if filled == want:
+                yield pending[:filled]
+                sent, filled = sent + filled, 0
+    if filled:
+        yield pending[:filled]
+        sent += filled
+    if size == 0:
+        yield pending[:0]
 
 
 def decrypt_chunks(

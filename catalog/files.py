@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,29 +210,118 @@ def object_key(uuid) -> str:
 
 def store_encrypted(staged: Path, key: str, *, sha256: str | None = None) -> tuple[str, int, crypto.Envelope]:
     """Encrypt a staged file into storage under ``key``, hashing it on the way unless its SHA-256 is
-    already known (verified when it was received): (sha256, size, envelope). Leaves no object behind
-    when it fails; the staged file stays for a retry."""
+    already known: (sha256, size, envelope). Leaves no object behind when it fails; the staged file
+    stays for a retry."""
+    size = staged.stat().st_size
+    with open(staged, "rb", buffering=0) as handle:
+        sha256, envelope = store_stream(_file_blocks(handle, size), size, key, sha256=sha256)
+    return sha256, size, envelope
+
+
+def _file_blocks(handle, size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining:
+        block = handle.read(min(STREAM_BLOCK, remaining))
+        if not block:
+            raise crypto.IntegrityError("the file to encrypt is shorter than its recorded size")
+        remaining -= len(block)
+        yield block
+
+
+STREAM_BLOCK = 1 << 20
+
+
+def store_stream(blocks: Iterable[bytes], size: int, key: str, *, sha256: str | None = None, copy=None):
+    """Encrypt ``size`` bytes arriving as ``blocks`` into storage under ``key`` in one pass: SHA-256 in a
+    thread of its own (unless ``sha256`` is known), AES-GCM and the storage write in another, and each
+    block also handed to ``copy`` here (the staged plaintext that inspection reads), so that a request
+    body is hashed and encrypted while it is received. Blocks must not change once given (bytes).
+    Returns (sha256, envelope). Leaves no object behind when anything fails, and raises the first
+    failure (the source's, the hash's or the storage's). Memory: a few blocks, whatever the size."""
     chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
     envelope, data_key = crypto.Envelope.new(chunk_size)
-    size = staged.stat().st_size
-    # Three overlapping streams over the staged file: SHA-256 in one thread, AES-GCM in another, the
-    # storage write here. Hashing (the slowest) gets a core of its own; all three release the GIL.
-    stop = threading.Event()
-    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
-        hashed = hasher.submit(_sha256_of, staged, size, stop) if sha256 is None else None
+    digest = hashlib.sha256()
+
+    def save(received: Iterator) -> None:
+        chunks = crypto.rechunk(received, size, chunk_size)
+        storage.save_object(key, crypto.encrypt_chunks(chunks, size, data_key, envelope))
+
+    def hash_all(received: Iterator) -> None:
+        for block in received:
+            digest.update(block)
+
+    work = [(_Pipe(), save)] + ([(_Pipe(), hash_all)] if sha256 is None else [])
+    with ThreadPoolExecutor(len(work), thread_name_prefix="store") as pool:
+        futures = [pool.submit(pipe.consume, job) for pipe, job in work]
+        pipes = [pipe for pipe, _ in work]
         try:
-            with open(staged, "rb", buffering=0) as handle:
-                storage.save_object(key, ahead(crypto.encrypt_file(handle, size, data_key, envelope)))
-        except BaseException:
-            stop.set()
+            _feed(blocks, pipes, copy)
+            for future in futures:
+                future.result()
+        except BaseException as exc:
+            for pipe in pipes:
+                pipe.stopped.set()
+            wait(futures)
             storage.delete_object(key)  # no partial object left behind
+            failures = [f.exception() for f in futures if not isinstance(f.exception(), (_Stopped, type(None)))]
+            if isinstance(exc, _Stopped) and failures:
+                raise failures[0] from None
             raise
-        if hashed is not None:
-            sha256 = hashed.result()
     if storage.object_size(key) != crypto.ciphertext_size(size, chunk_size):
         storage.delete_object(key)
         raise OSError(f"stored object {key} has the wrong size")  # retried by the task, like a storage error
-    return sha256, size, envelope
+    return sha256 or digest.hexdigest(), envelope
+
+
+def _feed(blocks: Iterable[bytes], pipes: list[_Pipe], copy) -> None:
+    for block in blocks:
+        if copy is not None:
+            copy(block)
+        for pipe in pipes:
+            pipe.put(block)
+    for pipe in pipes:
+        pipe.put(_Pipe.END)
+
+
+class _Stopped(Exception):
+    """The other side of a pipe stopped (failed, or gave up after a failure elsewhere)."""
+
+
+class _Pipe:
+    """Blocks handed to one consumer thread, at most ``depth`` waiting; either side may stop it."""
+
+    END = object()
+
+    def __init__(self, depth: int = 8):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.stopped = threading.Event()
+
+    def put(self, item) -> None:
+        while not self.stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def _items(self) -> Iterator:
+        while True:
+            if self.stopped.is_set():
+                raise _Stopped
+            try:
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if item is self.END:
+                return
+            yield item
+
+    def consume(self, job) -> None:
+        try:
+            job(self._items())
+        finally:
+            self.stopped.set()  # the producer stops waiting on a consumer that is gone
 
 
 def set_stored(version: FileVersion, *, key: str, sha256: str, size: int, envelope: crypto.Envelope, summary) -> None:
@@ -281,60 +371,6 @@ def _commit_upload(version: FileVersion, asset) -> None:
         )
         if path == cards.CARD_PATH:
             transaction.on_commit(lambda: cards.apply_committed_card(asset, version))
-
-
-def _sha256_of(path: Path, size: int, stop: threading.Event, block: int = 1 << 20) -> str | None:
-    """SHA-256 of the first ``size`` bytes of a file, which must have at least that many (None when
-    ``stop`` is set before the end)."""
-    digest, buffer = hashlib.sha256(), bytearray(block)
-    view, remaining = memoryview(buffer), size
-    with open(path, "rb", buffering=0) as handle:
-        while remaining:
-            if stop.is_set():
-                return None
-            n = handle.readinto(view[: min(block, remaining)])
-            if not n:
-                raise crypto.IntegrityError("the file to hash is shorter than its recorded size")
-            digest.update(view[:n])
-            remaining -= n
-    return digest.hexdigest()
-
-
-def ahead(blocks: Iterator, depth: int = 4) -> Iterator[bytes]:
-    """Produce the blocks in a thread, up to ``depth`` ahead, so that encryption overlaps the storage
-    writes (both release the GIL for most of their work). Memory: ``depth`` blocks."""
-    import queue
-
-    done = object()
-    pipe: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                item = bytes(block)
-                while not stop.is_set():
-                    try:
-                        pipe.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            pipe.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            pipe.put(exc)
-
-    thread = threading.Thread(target=produce, name="encrypt-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := pipe.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _reject(version: FileVersion, reason: str) -> FileVersion:

@@ -16,7 +16,8 @@ Faults and what becomes of the version (``catalog.tasks.process_file_version``):
 The sweep (``sweep()``; Celery beat's ``sweep-pipeline`` entry and ``manage.py sweep_pipeline``) also
 removes staged files that nothing needs: older than ``OMH_STAGING_MAX_AGE``, named by no pending
 version and by no live upload session (``catalog.uploads.live_staging_names()``), and deletes upload
-sessions past their expiry (``OMH_UPLOAD_SESSION_SECONDS``) with their received bytes.
+sessions past their expiry (``OMH_UPLOAD_SESSION_SECONDS``) with their received bytes and the object
+they were encrypted into. A transfer's partial file left by a killed worker takes its object along.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def sweep(*, pending_age: float | None = None, staging_age: float | None = None,
 
 
 def _stale_staged_files(staging_age: float, dry_run: bool) -> list[str]:
+    from catalog import storage, uploads
+
     folder = Path(settings.OMH_STAGING_DIR)
     if not folder.is_dir():
         return []
@@ -130,4 +133,6 @@ def _stale_staged_files(staging_age: float, dry_run: bool) -> list[str]:
         removed.append(path.name)
         if not dry_run:
             path.unlink(missing_ok=True)
+            if key := uploads.transfer_object(path.name):  # a transfer a killed worker left: its object too
+                storage.delete_object(key)
     return removed

@@ -20,7 +20,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -32,13 +31,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts import audit
-from catalog import cards, files, inspection, revisions, storage
+from catalog import cards, crypto, files, inspection, revisions, storage
 from catalog.models import Commit, FileVersion, RepoFile, UploadSession
 
 log = logging.getLogger(__name__)
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-BLOCK = 1 << 20  # reading staged files
 RECEIVE_BLOCK = 1 << 20  # reading request bodies: gunicorn recv()s up to 1 MiB and copies what a smaller read leaves
 
 
@@ -204,31 +202,47 @@ def receive_part(session: UploadSession, number: int, stream, length: int | None
     return etag
 
 
-def _sha256_file(path: Path, size: int) -> str:
-    digest, buffer = hashlib.sha256(), bytearray(BLOCK)
-    view, remaining = memoryview(buffer), size
-    with open(path, "rb", buffering=0) as handle:
-        while remaining:
-            n = handle.readinto(view[: min(BLOCK, remaining)])
-            if not n:
-                raise UploadError("The staged content is shorter than announced; upload it again.")
-            digest.update(view[:n])
-            remaining -= n
-    return digest.hexdigest()
-
-
-def _verified(session: UploadSession, sha256: str) -> UploadSession:
+def _verified(session: UploadSession, sha256: str, key: str, envelope) -> UploadSession:
+    """Record the received content's SHA-256 and the object it was encrypted into. When another
+    transfer of the same session got there first (or the session is gone), this object is not needed."""
     with transaction.atomic():
-        locked = UploadSession.objects.select_for_update().get(pk=session.pk)
+        locked = UploadSession.objects.select_for_update().filter(pk=session.pk).first()
+        if locked is None or locked.status == UploadSession.Status.VERIFIED:
+            transaction.on_commit(lambda: storage.delete_object(key))
+            if locked is None:
+                raise EntryNotFound("There is no such upload (it may have expired or been committed).")
+            return locked
         locked.status, locked.sha256 = UploadSession.Status.VERIFIED, sha256
         locked.received_parts = list(range(1, locked.part_count + 1))
-        locked.save(update_fields=["status", "sha256", "received_parts"])
+        locked.storage_key, locked.key_id, locked.wrapped_key = key, envelope.key_id, envelope.wrapped_key
+        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, envelope.chunk_size
+        locked.save(
+            update_fields=[
+                "status", "sha256", "received_parts", "storage_key", "key_id", "wrapped_key", "nonce_prefix",
+                "chunk_size",
+            ]
+        )  # fmt: skip
     return locked
 
 
+def _transfer_name(session: UploadSession, key: str) -> str:
+    """A transfer's partial staging file, named after its object so that the sweep removing a partial
+    file that a killed worker left also removes the object (catalog.pipeline)."""
+    return f"{session.staging_name}.put-{key.rsplit('/', 1)[-1]}"
+
+
+def transfer_object(staging_name: str) -> str | None:
+    """The object a transfer's partial staging file is named after (None for other staged files)."""
+    _, sep, suffix = staging_name.rpartition(".put-")
+    if not sep or not re.fullmatch(r"[0-9a-f]{32}", suffix):
+        return None
+    return files.object_key(uuid.UUID(suffix))
+
+
 def receive_whole(session: UploadSession, stream, length: int | None) -> UploadSession:
-    """The basic transfer: the whole content in one streamed body, hashed while it is written, and
-    checked against the announced ``oid``. A mismatch discards the bytes (the session stays, empty)."""
+    """The basic transfer: the whole content in one streamed body, hashed and encrypted into storage
+    while it is written to staging (catalog.files.store_stream: one pass), and checked against the
+    announced ``oid``. A mismatch discards the bytes and the object (the session stays, empty)."""
     if length is None:
         raise UploadError("Send the content with a Content-Length.")
     if length != session.size:
@@ -237,31 +251,25 @@ def receive_whole(session: UploadSession, stream, length: int | None) -> UploadS
         for _ in _read_exactly(stream, length):
             pass
         return session
+    key = files.object_key(uuid.uuid4())
     final = staged_path(session)
-    partial = final.with_name(f"{final.name}.put-{secrets.token_hex(8)}")
+    partial = final.with_name(_transfer_name(session, key))
     try:
-        with open(partial, "xb") as out, ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+        with open(partial, "xb") as out:
             partial.chmod(0o600)
-            digest, pending = hashlib.sha256(), None
-            for block in _read_exactly(stream, length):
-                if pending is not None:
-                    pending.result()  # one block hashed in the other thread while this one is written
-                pending = hasher.submit(digest.update, block)
-                out.write(block)
-            if pending is not None:
-                pending.result()
-        sha256 = digest.hexdigest()
+            sha256, envelope = files.store_stream(_read_exactly(stream, length), length, key, copy=out.write)
         if session.oid and sha256 != session.oid:
+            storage.delete_object(key)
             raise UploadError(f"The content's SHA-256 is {sha256}, not the announced {session.oid}; nothing was kept.")
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
-    return _verified(session, sha256)
+    return _verified(session, sha256, key, envelope)
 
 
 def complete(session: UploadSession) -> UploadSession:
-    """All parts received: hash the assembled content once (and check it against the ``oid``). A
-    mismatch forgets the received parts so that they are sent again."""
+    """All parts received: hash the assembled content and encrypt it into storage in one pass (and
+    check it against the ``oid``). A mismatch forgets the received parts so that they are sent again."""
     if session.status == UploadSession.Status.VERIFIED:
         return session
     session.refresh_from_db(fields=["received_parts", "status", "sha256"])
@@ -273,22 +281,31 @@ def complete(session: UploadSession) -> UploadSession:
     path = staged_path(session)
     if not path.exists():
         raise EntryNotFound("This upload's staged content is gone; start the upload again.")
-    sha256 = _sha256_file(path, session.size)
+    if path.stat().st_size != session.size:
+        raise UploadError("The staged content is not of the announced size; upload it again.")
+    key = files.object_key(uuid.uuid4())
+    sha256, _, envelope = files.store_encrypted(path, key)  # hashed and encrypted in one pass
     if session.oid and sha256 != session.oid:
+        storage.delete_object(key)
         UploadSession.objects.filter(pk=session.pk).update(received_parts=[])
         raise UploadError(
             f"The assembled content's SHA-256 is {sha256}, not the announced {session.oid}; send the parts again."
         )
-    return _verified(session, sha256)
+    return _verified(session, sha256, key, envelope)
 
 
 def discard_session(session: UploadSession) -> None:
-    UploadSession.objects.filter(pk=session.pk).delete()
+    """Forget a session, its staged bytes and its object, unless a commit adopted the object (the
+    commit deletes the session's row in its own transaction: then this deletes no row and no object)."""
+    deleted, _ = UploadSession.objects.filter(pk=session.pk).delete()
     staged_path(session).unlink(missing_ok=True)
+    if deleted and session.storage_key:
+        storage.delete_object(session.storage_key)
 
 
 def purge_expired_sessions(now=None) -> int:
-    """Delete sessions past their expiry and their staged content (run by the periodic sweep)."""
+    """Delete sessions past their expiry with their staged content and their object (run by the
+    periodic sweep)."""
     count = 0
     for session in UploadSession.objects.filter(expires_at__lte=now or timezone.now()).iterator():
         discard_session(session)
@@ -400,6 +417,7 @@ class _Prepared:
     report: inspection.Report | None = None
     reused: FileVersion | None = None
     new_object: bool = False
+    adopted: UploadSession | None = None  # the session whose object this file takes over
 
 
 def clean_path(raw) -> str:
@@ -462,12 +480,32 @@ def _prepare(asset, addition: Addition) -> _Prepared:
                 report=report,
                 reused=reuse,
             )
+        session = staged.session
+        if session is not None and session.storage_key:  # encrypted while it was received: adopted as it is
+            _check_adoptable(session)
+            envelope = crypto.Envelope(
+                session.key_id, bytes(session.wrapped_key), bytes(session.nonce_prefix), session.chunk_size
+            )
+            return _Prepared(
+                addition.path, kind, staged.sha256, staged.size, session.storage_key, envelope, report.summary,
+                report, adopted=session,
+            )  # fmt: skip
         key = files.object_key(uuid.uuid4())
         sha256, size, envelope = files.store_encrypted(staged.path, key, sha256=staged.sha256)
     finally:
         if staged is not addition.staged:
             staged.path.unlink(missing_ok=True)
     return _Prepared(addition.path, kind, sha256, size, key, envelope, report.summary, report, new_object=True)
+
+
+def _check_adoptable(session: UploadSession) -> None:
+    expected = crypto.ciphertext_size(session.size, session.chunk_size)
+    try:
+        stored = storage.object_size(session.storage_key)
+    except OSError:
+        stored = None
+    if stored != expected:
+        raise UploadError(f"The stored content of upload {session.uuid} is missing or damaged; upload it again.")
 
 
 def commit(
@@ -528,7 +566,7 @@ def commit(
         if isinstance(exc, ContentRejected):
             _discard_rejected(changed, exc)
         raise
-    for addition in added.values():
+    for addition in added.values():  # adopted sessions' rows went with the commit; their staged bytes go now
         if addition.staged is not None and addition.staged.session is not None:
             discard_session(addition.staged.session)
     return created
@@ -562,6 +600,10 @@ def _check_parent(head: Commit | None, parent: str | None) -> None:
 def _record(*, asset, user, message, prepared: list[_Prepared], deleted: set[str], parent, request) -> Commit:
     ref = revisions._lock_main(asset)
     _check_parent(ref.commit if ref else None, parent)
+    adopted = {item.adopted.pk for item in prepared if item.adopted is not None}
+    if adopted and UploadSession.objects.filter(pk__in=adopted).delete()[0] != len(adopted):
+        # Expired and purged since it was named: the purge deletes (or deleted) its object.
+        raise UploadError("An upload of this commit expired while it was committed; upload it again.")
     changes: dict[str, FileVersion | None] = dict.fromkeys(deleted)
     for item in prepared:
         changes[item.path] = _new_version(asset, user, item)

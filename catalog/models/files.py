@@ -127,7 +127,8 @@ class UploadSession(models.Model):
     ``part_size`` bytes written at their offsets, in any order and any number of times, so that an
     interrupted transfer resumes with the parts still missing. ``complete`` hashes the assembled
     file once. A verified session is consumed by a commit (catalog/uploads.py), which runs the
-    inspection, encryption and storage pipeline on it; unclaimed sessions expire."""
+    inspection and storage pipeline on it, adopting the object encrypted on receipt; unclaimed sessions
+    expire with their staged bytes and their object."""
 
     class Status(models.TextChoices):
         RECEIVING = "receiving", "Receiving"
@@ -143,6 +144,14 @@ class UploadSession(models.Model):
     received_parts = models.JSONField(default=list, blank=True, help_text="Part numbers (from 1) received.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING)
     staging_name = models.CharField(max_length=100)
+    # The content encrypted into storage while it was received (or when its parts were completed):
+    # the commit adopts this object instead of encrypting the staged copy again. The staged plaintext
+    # stays for inspection. Deleted with the session unless a commit adopted it.
+    storage_key = models.CharField(max_length=300, blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    wrapped_key = models.BinaryField(blank=True, default=b"")
+    nonce_prefix = models.BinaryField(blank=True, default=b"")
+    chunk_size = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)

@@ -71,7 +71,7 @@ def download(client, asset, path: str) -> bytes:
 
 
 def stored_objects(root) -> list:
-    return [p for p in (root / "media").rglob("*") if p.is_file()]
+    return sorted(p for p in (root / "media").rglob("*") if p.is_file())
 
 
 def text(size: int, seed: bytes = b"x") -> bytes:
@@ -232,11 +232,16 @@ def test_an_unsafe_pickle_fails_the_whole_commit_with_the_reason_and_stores_noth
     assert response.status_code == 422
     assert response.json()["detail"].startswith("pytorch_model.bin: ") and "system" in response.json()["detail"]
     assert revisions.head(model) == head and sorted(revisions.files_at(head)) == ["README.md"]
-    assert FileVersion.objects.count() == versions_before and stored_objects(file_store) == objects_before
+    # Nothing of the refused file is kept (neither its staged bytes nor its object); the good upload
+    # keeps the object it was encrypted into when completed, for the next commit to adopt.
+    kept = UploadSession.objects.get(uuid=good)
+    assert not UploadSession.objects.filter(uuid=evil).exists()
+    assert FileVersion.objects.count() == versions_before
+    assert stored_objects(file_store) == sorted([*objects_before, file_store / "media" / kept.storage_key])
     assert not RepoFile.objects.of(model).filter(path__in=["notes.txt", "pytorch_model.bin"]).exists()
-    # The refused bytes are gone; the good upload may be committed again on its own.
     assert client.get(f"{base(model)}uploads/{evil}").status_code == 404
     assert commit(client, model, files=[{"path": "notes.txt", "upload": good}]).status_code == 201
+    assert files.latest_version(model, "notes.txt").storage_key == kept.storage_key
 
 
 def test_an_identical_re_upload_is_400_no_files_have_been_modified(owner):
