@@ -600,9 +600,17 @@ def find_version(asset, path: str, *, number: str | None = None, revision: str |
 
 
 def rotate_master_key(*, everything: bool = False, batch: int = 500) -> int:
-    """Re-wrap data keys under the current master key; content is not re-encrypted. Resumable."""
+    """Re-wrap data keys under the current master key (of ready versions, and of upload sessions whose
+    content is stored awaiting a commit); content is not re-encrypted. Resumable."""
+    from catalog.models import UploadSession
+
+    versions = FileVersion.objects.filter(status=FileVersion.Status.READY)
+    sessions = UploadSession.objects.exclude(storage_key="")
+    return _rewrap(versions, everything, batch) + _rewrap(sessions, everything, batch)
+
+
+def _rewrap(todo, everything: bool, batch: int) -> int:
     ring = crypto.keyring()
-    todo = FileVersion.objects.filter(status=FileVersion.Status.READY)
     if not everything:
         todo = todo.exclude(key_id=ring.current_id)
     done, last_pk = 0, 0
@@ -611,8 +619,8 @@ def rotate_master_key(*, everything: bool = False, batch: int = 500) -> int:
             rows = list(todo.filter(pk__gt=last_pk).select_for_update().order_by("pk")[:batch])
             if not rows:
                 return done
-            for version in rows:
-                data_key = crypto.unwrap_key(version.key_id, bytes(version.wrapped_key))
-                version.key_id, version.wrapped_key = crypto.wrap_key(data_key)
-            FileVersion.objects.bulk_update(rows, ["key_id", "wrapped_key"])
+            for row in rows:
+                data_key = crypto.unwrap_key(row.key_id, bytes(row.wrapped_key))
+                row.key_id, row.wrapped_key = crypto.wrap_key(data_key)
+            todo.model.objects.bulk_update(rows, ["key_id", "wrapped_key"])
             done, last_pk = done + len(rows), rows[-1].pk

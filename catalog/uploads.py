@@ -466,6 +466,8 @@ def _prepare(asset, addition: Addition) -> _Prepared:
     staged = addition.staged
     if staged is None:  # stored under another kind of name: inspect it again as this path
         staged = stage_blocks(files.read_plaintext(addition.existing))
+    elif not staged.path.exists():  # expired and purged since the commit named it
+        raise UploadError(f"{addition.path}: the uploaded content is gone (the upload expired); upload it again.")
     try:
         kind = inspection.detect_kind(addition.path, staged.path, asset.kind)
         report = inspection.inspect(staged.path, kind, asset.kind)

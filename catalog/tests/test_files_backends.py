@@ -1,5 +1,6 @@
 """File storage on an S3-compatible server, and the pipeline through a real Celery worker."""
 
+import hashlib
 import io
 import os
 import socket
@@ -92,6 +93,34 @@ def test_files_round_trip_rotate_and_resist_tampering_on_s3(s3_storage, owner, e
     )
     with pytest.raises(crypto.IntegrityError):
         b"".join(files.read_plaintext(version))
+
+
+@pytest.mark.django_db
+def test_a_basic_transfer_is_encrypted_into_s3_while_received_and_the_commit_adopts_it(s3_storage, owner):
+    from catalog import revisions, uploads
+    from catalog.models import UploadSession
+
+    client, bucket = s3_storage
+    model = MLModelFactory(owner=owner)
+    data = text_bytes(6 * 1024 + 5)
+    oid = hashlib.sha256(data).hexdigest()
+    session = uploads.create_session(user=owner, asset=model, size=len(data), oid=oid)
+    session = uploads.receive_whole(session, io.BytesIO(data), len(data))
+    stored = client.get_object(Bucket=bucket, Key=session.storage_key)["Body"].read()
+    assert len(stored) == crypto.ciphertext_size(len(data), 1024) and data[:50] not in stored
+
+    addition = uploads.Addition("notes.txt", staged=uploads.staged_session(model, oid=oid))
+    created = uploads.commit(user=owner, asset=model, message="Add notes", additions=[addition])
+    version = revisions.version_at(created, "notes.txt")
+    assert version.storage_key == session.storage_key and not UploadSession.objects.exists()
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == [session.storage_key]  # adopted, not written a second time
+    assert b"".join(files.read_plaintext(version)) == data
+
+    refused = uploads.create_session(user=owner, asset=model, size=len(data), oid="0" * 64)
+    with pytest.raises(uploads.UploadError, match="not the announced"):
+        uploads.receive_whole(refused, io.BytesIO(data), len(data))
+    assert [item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])] == keys
 
 
 needs_worker_setup = pytest.mark.skipif(
