@@ -3,10 +3,14 @@ interrupted transfer resumes), then a commit of any number of added and deleted 
 Hugging Face protocol (Git LFS batch, basic and multipart transfers, the ndjson commit: hfhub/write.py)
 and by the page and API uploads (catalog/api/uploads.py, static/js/uploads.js): one mechanism.
 
-The commit runs the same pipeline as a single-file upload (catalog/files.py: allow-listed kinds,
-inspection, encryption, storage) on every added file before anything is recorded, so it is all or
-nothing: a file refused by inspection fails the whole commit with the reason, nothing is stored, and
-main is left where it was. Content that the repository already holds is not stored twice: a path
+Received content is hashed and encrypted into storage once, while a whole body streams in (or when
+the parts are completed: catalog.files.store_stream), and the session records that object and its
+envelope. The commit runs the same pipeline as a single-file upload (catalog/files.py: allow-listed
+kinds, inspection of the staged plaintext, storage) on every added file before anything is recorded,
+adopting each session's object instead of encrypting the file again (the session's row goes in the
+commit's transaction, so the object always belongs to exactly one of them). It is all or nothing: a
+file refused by inspection fails the whole commit with the reason, its staged bytes and object are
+deleted, and main is left where it was. Content that the repository already holds is not stored twice: a path
 whose new bytes equal its present version is not changed, bytes present under another path of the
 same repository reuse the stored object, and a commit that changes nothing is refused.
 """
@@ -37,7 +41,7 @@ from catalog.models import Commit, FileVersion, RepoFile, UploadSession
 log = logging.getLogger(__name__)
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-RECEIVE_BLOCK = 1 << 20  # reading request bodies: gunicorn recv()s up to 1 MiB and copies what a smaller read leaves
+RECEIVE_BLOCK = 1 << 20  # reading request bodies (through wsgi.input gunicorn recv()s up to 1 MiB at a time)
 
 
 class UploadError(ValueError):
@@ -157,6 +161,13 @@ def find_session(asset, session_uuid, user=None) -> UploadSession:
 
 
 def _read_exactly(stream, length: int) -> Iterator[bytes]:
+    """The ``length`` bytes of a request body (or any stream) in blocks of up to ``RECEIVE_BLOCK``."""
+    if (direct := _gunicorn_body(stream, length)) is not None:
+        return direct
+    return _read_stream(stream, length)
+
+
+def _read_stream(stream, length: int) -> Iterator[bytes]:
     remaining = length
     while remaining:
         block = stream.read(min(RECEIVE_BLOCK, remaining))
@@ -164,6 +175,62 @@ def _read_exactly(stream, length: int) -> Iterator[bytes]:
             raise UploadError(f"The body ended after {length - remaining:,} of {length:,} bytes; send it again.")
         remaining -= len(block)
         yield block
+
+
+def _gunicorn_body(request, length: int) -> Iterator[bytearray] | None:
+    """The body of a request that gunicorn serves, received straight from the connection's socket
+    into fresh buffers (one copy), or None for any other server, stream or state.
+
+    Through ``wsgi.input`` each byte is copied four or five times by gunicorn's buffers (its reader
+    and body objects each keep a BytesIO), which made the receive loop the slowest stage of an
+    upload. What gunicorn read ahead with the request head is taken first, anything past the body
+    (a pipelined next request) is handed back, and the body is marked consumed so that gunicorn
+    reads no more of it; a body cut short marks the connection unusable (``failed``), as gunicorn's
+    own reader does. Relies on gunicorn's body classes (pinned in requirements.txt; a test checks it)."""
+    meta = getattr(request, "META", None)
+    if meta is None or getattr(request, "_read_started", True):
+        return None
+    body, sock = meta.get("wsgi.input"), meta.get("gunicorn.socket")
+    reader = getattr(body, "reader", None)
+    unreader = getattr(reader, "unreader", None)
+    if (
+        sock is None
+        or type(body).__module__ != "gunicorn.http.body"
+        or type(reader).__name__ != "LengthReader"
+        or getattr(reader, "length", None) != length
+        or not hasattr(unreader, "take_buffered")
+        or body.buf.getbuffer().nbytes
+    ):
+        return None
+    ahead = unreader.take_buffered()
+    if len(ahead) > length:
+        unreader.unread(ahead[length:])
+        ahead = ahead[:length]
+    reader.length = 0
+    request._read_started = True
+    return _receive(sock, body, ahead, length)
+
+
+def _receive(sock, body, ahead: bytes, length: int) -> Iterator[bytearray]:
+    remaining = length - len(ahead)
+    if ahead:
+        yield bytearray(ahead)
+    try:
+        while remaining:
+            block = bytearray(min(RECEIVE_BLOCK, remaining))
+            view, got = memoryview(block), 0
+            while got < len(block):
+                n = sock.recv_into(view[got:])
+                if not n:
+                    raise UploadError(
+                        f"The body ended after {length - remaining + got:,} of {length:,} bytes; send it again."
+                    )
+                got += n
+            remaining -= got
+            yield block
+    finally:
+        if remaining:
+            body.failed = True  # where the next request starts is unknown: gunicorn closes the connection
 
 
 def receive_part(session: UploadSession, number: int, stream, length: int | None) -> str:

@@ -6,13 +6,15 @@ disabled (``HF_HUB_DISABLE_XET=1``: the hub speaks Git LFS, not Xet).
    through Git LFS; it also answers the present content's id, so the client skips unchanged files.
 2. The LFS batch answers, per object, nothing (the repository holds those bytes already, or they were
    received and verified: the client skips the transfer) or where to send it: one streamed ``PUT``
-   (basic transfer) hashed while it is written and checked against the object's SHA-256, or, from
-   ``OMH_LFS_MULTIPART_BYTES``, numbered parts (multipart transfer) that a retried upload sends again
-   only if they are missing, hashed once when the client completes them. The upload URLs carry a
+   (basic transfer) hashed and encrypted into storage while it is written to staging, and checked
+   against the object's SHA-256, or, from ``OMH_LFS_MULTIPART_BYTES``, numbered parts (multipart
+   transfer) that a retried upload sends again only if they are missing, hashed and encrypted in one
+   pass when the client completes them. The upload URLs carry a
    signed, expiring capability (as presigned storage URLs do: the client sends no token there).
 3. The ndjson commit (header, inline files, LFS files, deleted files and folders, ``parentCommit``)
-   becomes one commit through ``catalog.uploads.commit``: the pipeline (kinds, inspection, encryption,
-   storage) runs on every file before anything is recorded, so the answer comes back when the files
+   becomes one commit through ``catalog.uploads.commit``: the pipeline (kinds, inspection, then the
+   object encrypted on receipt adopted, or inline files encrypted) runs on every file before anything
+   is recorded, so the answer comes back when the files
    are stored and readable, and a refused file fails the whole commit with its reason.
 """
 
