@@ -320,7 +320,7 @@ def main() -> None:
         # An upload holds the staged plaintext and the object at once: page cache growing into memory the
         # host has not backed yet is several times slower than reusing freed memory (bench/files.py); a
         # long-running server reuses it, so the uploads below get memory touched (and freed) before.
-        fresh, warm = storage_ceiling(work / "media", 3 * args.size_mib * MIB)
+        fresh_mbs, reused_mbs = storage_ceiling(work / "media", 3 * args.size_mib * MIB)
         port = free_port()
         server = start_server(env, port, args.workers, args.threads)
         url = f"http://127.0.0.1:{port}"
@@ -341,7 +341,10 @@ def main() -> None:
             f"file: {size_mb:.0f} MiB safetensors; gunicorn {args.workers} worker(s) x {args.threads} threads; "
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end"
         )
-        print(f"page cache writes of {3 * size_mb:.0f} MiB: {fresh:.0f} MB/s into fresh memory, {warm:.0f} MB/s reused")
+        print(
+            f"page cache writes of {3 * size_mb:.0f} MiB before the uploads: {fresh_mbs:.0f} MB/s into fresh memory, "
+            f"{reused_mbs:.0f} MB/s reused"
+        )
         print(
             f"single-core limit: SHA-256 {sha:.0f} MB/s, AES-256-GCM {gcm:.0f} MB/s, one pass of both {limit:.0f} MB/s"
         )
@@ -356,18 +359,17 @@ def main() -> None:
             print(f"    {seconds:7.3f} s  {name}")
         cores = os.cpu_count() or 1
         spent = protocol_rss.server_cpu + protocol_rss.client_cpu
+        share = spent / (cores * protocol_rss.wall)
+        floor = max(spent / cores, 2 * size_mb / sha)  # the two SHA-256 passes cannot overlap
         print(
-            f"  CPU: server {protocol_rss.server_cpu:.2f} s + client {protocol_rss.client_cpu:.2f} s = {spent:.2f} s "
-            f"of the {cores * protocol_rss.wall:.2f} s that {cores} cores offer in {protocol_rss.wall:.2f} s "
-            f"({100 * spent / (cores * protocol_rss.wall):.0f}%; the rest went to other processes or waiting)"
+            f"  CPU: the upload's own work was {spent:.2f} s (server {protocol_rss.server_cpu:.2f} s, client "
+            f"{protocol_rss.client_cpu:.2f} s): {100 * share:.0f}% of what {cores} cores offered in "
+            f"{protocol_rss.wall:.2f} s; the rest went to other processes"
         )
         print(
-            "  bound: the client hashes the whole file before it sends a byte, and the hub hashes it again "
-            f"(2 x {size_mb / sha:.2f} s of SHA-256 at the measured speed: {size_mb / (2 * size_mb / sha):.0f} MB/s "
-            f"= {100 * size_mb / (2 * size_mb / sha) / limit:.0f}% of the limit if nothing else took time); "
-            f"the server's and the client's CPU time together is {spent:.2f} s for {size_mb:.0f} MiB, so on "
-            f"{cores} cores the upload cannot take less than {max(spent / cores, 2 * size_mb / sha):.2f} s "
-            f"({size_mb / max(spent / cores, 2 * size_mb / sha):.0f} MB/s)"
+            f"  bound: with the cores to itself it takes at least max(that work / {cores} cores, the client's "
+            f"SHA-256 before it sends + the hub's SHA-256 of what it receives = 2 x {size_mb / sha:.2f} s) = "
+            f"{floor:.2f} s = {size_mb / floor:.0f} MB/s = {100 * size_mb / floor / limit:.0f}% of the limit"
         )
         print(
             f"native API upload: {native_seconds:.2f} s = {size_mb / native_seconds:.0f} MB/s "
