@@ -214,11 +214,12 @@ def store_encrypted(staged: Path, key: str, *, sha256: str | None = None) -> tup
     stays for a retry."""
     size = staged.stat().st_size
     with open(staged, "rb", buffering=0) as handle:
-        sha256, envelope = store_stream(_file_blocks(handle, size), size, key, sha256=sha256)
+        sha256, envelope = store_stream(file_blocks(handle, size), size, key, sha256=sha256)
     return sha256, size, envelope
 
 
-def _file_blocks(handle, size: int) -> Iterator[bytes]:
+def file_blocks(handle, size: int) -> Iterator[bytes]:
+    """``size`` bytes of an open file in fresh blocks (IntegrityError when it is shorter)."""
     remaining = size
     while remaining:
         block = handle.read(min(STREAM_BLOCK, remaining))

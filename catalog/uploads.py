@@ -86,7 +86,17 @@ def staging_dir() -> Path:
 
 
 def staged_path(session: UploadSession) -> Path:
+    """Where the parts of a session are written (at their offsets) while it is received."""
     return staging_dir() / session.staging_name
+
+
+VERIFIED_SUFFIX = ".verified"
+
+
+def verified_path(session: UploadSession) -> Path:
+    """A verified session's content: the bytes that were hashed and encrypted, written by that same
+    pass into a file of its own, so that no part upload can change what inspection reads."""
+    return staging_dir() / f"{session.staging_name}{VERIFIED_SUFFIX}"
 
 
 def _check_writer(asset, user) -> None:
@@ -249,10 +259,13 @@ def receive_part(session: UploadSession, number: int, stream, length: int | None
         for _ in _read_exactly(stream, length):
             pass
         return etag
-    path = staged_path(session)
-    if not path.exists():
-        raise EntryNotFound("This upload's staged content is gone; start the upload again.")
-    descriptor = os.open(path, os.O_WRONLY)
+    try:
+        descriptor = os.open(staged_path(session), os.O_WRONLY)
+    except FileNotFoundError:  # completed meanwhile (its parts are gone; nothing may change it now) or purged
+        if UploadSession.objects.filter(pk=session.pk, status=UploadSession.Status.VERIFIED).exists():
+            session.status = UploadSession.Status.VERIFIED
+            return receive_part(session, number, stream, length)
+        raise EntryNotFound("This upload's staged content is gone; start the upload again.") from None
     try:
         position = offset
         for block in _read_exactly(stream, length):
@@ -269,26 +282,47 @@ def receive_part(session: UploadSession, number: int, stream, length: int | None
     return etag
 
 
-def _verified(session: UploadSession, sha256: str, key: str, envelope) -> UploadSession:
-    """Record the received content's SHA-256 and the object it was encrypted into. When another
-    transfer of the same session got there first (or the session is gone), this object is not needed."""
+def _store_verified(session: UploadSession, blocks: Iterable[bytes]) -> tuple[UploadSession | None, str]:
+    """Hash ``blocks`` and encrypt them into storage in one pass (catalog.files.store_stream) while
+    writing them to a new file, which becomes the session's verified copy: exactly the bytes that were
+    hashed and stored, and what inspection reads (no part upload writes to it). (the verified session,
+    its SHA-256), or (None, the SHA-256) when it is not the announced ``oid``: nothing is kept then."""
+    key = files.object_key(uuid.uuid4())
+    partial = staging_dir() / _transfer_name(session, key)
+    try:
+        with open(partial, "xb") as out:
+            partial.chmod(0o600)
+            sha256, envelope = files.store_stream(blocks, session.size, key, copy=out.write)
+        if session.oid and sha256 != session.oid:
+            storage.delete_object(key)
+            return None, sha256
+        return _verified(session, sha256, key, envelope, partial), sha256
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _verified(session: UploadSession, sha256: str, key: str, envelope, partial: Path) -> UploadSession:
+    """Record the content's SHA-256 and object, and make ``partial`` its verified copy. When another
+    transfer of the same session got there first (or the session is gone), this one is not needed."""
     with transaction.atomic():
         locked = UploadSession.objects.select_for_update().filter(pk=session.pk).first()
-        if locked is None or locked.status == UploadSession.Status.VERIFIED:
-            transaction.on_commit(lambda: storage.delete_object(key))
-            if locked is None:
-                raise EntryNotFound("There is no such upload (it may have expired or been committed).")
+        if locked is not None and locked.status != UploadSession.Status.VERIFIED:
+            os.replace(partial, verified_path(locked))
+            locked.status, locked.sha256 = UploadSession.Status.VERIFIED, sha256
+            locked.received_parts = list(range(1, locked.part_count + 1))
+            locked.storage_key, locked.key_id, locked.wrapped_key = key, envelope.key_id, envelope.wrapped_key
+            locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, envelope.chunk_size
+            locked.save(
+                update_fields=[
+                    "status", "sha256", "received_parts", "storage_key", "key_id", "wrapped_key",
+                    "nonce_prefix", "chunk_size",
+                ]
+            )  # fmt: skip
+            staged_path(locked).unlink(missing_ok=True)  # the received parts: the verified copy replaces them
             return locked
-        locked.status, locked.sha256 = UploadSession.Status.VERIFIED, sha256
-        locked.received_parts = list(range(1, locked.part_count + 1))
-        locked.storage_key, locked.key_id, locked.wrapped_key = key, envelope.key_id, envelope.wrapped_key
-        locked.nonce_prefix, locked.chunk_size = envelope.nonce_prefix, envelope.chunk_size
-        locked.save(
-            update_fields=[
-                "status", "sha256", "received_parts", "storage_key", "key_id", "wrapped_key", "nonce_prefix",
-                "chunk_size",
-            ]
-        )  # fmt: skip
+    storage.delete_object(key)
+    if locked is None:
+        raise EntryNotFound("There is no such upload (it may have expired or been committed).")
     return locked
 
 
@@ -308,8 +342,8 @@ def transfer_object(staging_name: str) -> str | None:
 
 def receive_whole(session: UploadSession, stream, length: int | None) -> UploadSession:
     """The basic transfer: the whole content in one streamed body, hashed and encrypted into storage
-    while it is written to staging (catalog.files.store_stream: one pass), and checked against the
-    announced ``oid``. A mismatch discards the bytes and the object (the session stays, empty)."""
+    while it is written to staging (one pass), and checked against the announced ``oid``. A mismatch
+    discards the bytes and the object (the session stays, empty)."""
     if length is None:
         raise UploadError("Send the content with a Content-Length.")
     if length != session.size:
@@ -318,20 +352,10 @@ def receive_whole(session: UploadSession, stream, length: int | None) -> UploadS
         for _ in _read_exactly(stream, length):
             pass
         return session
-    key = files.object_key(uuid.uuid4())
-    final = staged_path(session)
-    partial = final.with_name(_transfer_name(session, key))
-    try:
-        with open(partial, "xb") as out:
-            partial.chmod(0o600)
-            sha256, envelope = files.store_stream(_read_exactly(stream, length), length, key, copy=out.write)
-        if session.oid and sha256 != session.oid:
-            storage.delete_object(key)
-            raise UploadError(f"The content's SHA-256 is {sha256}, not the announced {session.oid}; nothing was kept.")
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
-    return _verified(session, sha256, key, envelope)
+    verified, sha256 = _store_verified(session, _read_exactly(stream, length))
+    if verified is None:
+        raise UploadError(f"The content's SHA-256 is {sha256}, not the announced {session.oid}; nothing was kept.")
+    return verified
 
 
 def complete(session: UploadSession) -> UploadSession:
@@ -345,20 +369,21 @@ def complete(session: UploadSession) -> UploadSession:
     if missing := session.missing_parts():
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise UploadError(f"{len(missing)} part(s) of {session.part_count} are missing: {shown}.")
-    path = staged_path(session)
-    if not path.exists():
-        raise EntryNotFound("This upload's staged content is gone; start the upload again.")
-    if path.stat().st_size != session.size:
-        raise UploadError("The staged content is not of the announced size; upload it again.")
-    key = files.object_key(uuid.uuid4())
-    sha256, _, envelope = files.store_encrypted(path, key)  # hashed and encrypted in one pass
-    if session.oid and sha256 != session.oid:
-        storage.delete_object(key)
+    try:
+        handle = open(staged_path(session), "rb", buffering=0)
+    except FileNotFoundError:
+        raise EntryNotFound("This upload's staged content is gone; start the upload again.") from None
+    with handle:
+        try:
+            verified, sha256 = _store_verified(session, files.file_blocks(handle, session.size))
+        except crypto.IntegrityError:
+            raise UploadError("The staged content is shorter than announced; upload it again.") from None
+    if verified is None:
         UploadSession.objects.filter(pk=session.pk).update(received_parts=[])
         raise UploadError(
             f"The assembled content's SHA-256 is {sha256}, not the announced {session.oid}; send the parts again."
         )
-    return _verified(session, sha256, key, envelope)
+    return verified
 
 
 def discard_session(session: UploadSession) -> None:
@@ -366,6 +391,7 @@ def discard_session(session: UploadSession) -> None:
     commit deletes the session's row in its own transaction: then this deletes no row and no object)."""
     deleted, _ = UploadSession.objects.filter(pk=session.pk).delete()
     staged_path(session).unlink(missing_ok=True)
+    verified_path(session).unlink(missing_ok=True)
     if deleted and session.storage_key:
         storage.delete_object(session.storage_key)
 
@@ -381,8 +407,10 @@ def purge_expired_sessions(now=None) -> int:
 
 
 def live_staging_names() -> set[str]:
-    """Staged files that unexpired sessions still need (the sweep keeps them)."""
-    return set(UploadSession.objects.filter(expires_at__gt=timezone.now()).values_list("staging_name", flat=True))
+    """Staged files that unexpired sessions still need (the sweep keeps them): received parts and
+    verified copies."""
+    names = UploadSession.objects.filter(expires_at__gt=timezone.now()).values_list("staging_name", flat=True)
+    return {name for base in names for name in (base, f"{base}{VERIFIED_SUFFIX}")}
 
 
 def present_version(asset, sha256: str, size: int | None = None) -> FileVersion | None:
@@ -444,12 +472,12 @@ def staged_session(asset, *, oid: str | None = None, session_uuid=None, size: in
     """The verified session a commit names by LFS ``oid`` or by upload id."""
     sessions = sessions_of(asset).filter(status=UploadSession.Status.VERIFIED, expires_at__gt=timezone.now())
     session = sessions.filter(oid=oid).first() if oid is not None else sessions.filter(uuid=session_uuid).first()
-    if session is None or not staged_path(session).exists():
+    if session is None or not verified_path(session).exists():
         what = f"LFS object {oid}" if oid is not None else f"upload {session_uuid}"
         raise UploadError(f"The {what} was not uploaded (or not completed) for this repository.")
     if size is not None and size != session.size:
         raise UploadError(f"The object {session.sha256} is {session.size:,} bytes, not {size:,}.")
-    return Staged(staged_path(session), session.sha256, session.size, session)
+    return Staged(verified_path(session), session.sha256, session.size, session)
 
 
 # --- the commit -------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_the_object_encrypted_during_the_put_is_the_committed_version_and_nothin
     assert objects(file_store) - before == {session.storage_key}
     stored = (file_store / "media" / session.storage_key).read_bytes()
     assert len(stored) == crypto.ciphertext_size(len(data), 1024) and data[-500:] not in stored
-    assert uploads.staged_path(session).read_bytes() == data  # the plaintext inspection reads
+    assert uploads.verified_path(session).read_bytes() == data  # the plaintext inspection reads
 
     created = lfs_commit(owner, model, "model.safetensors", session)
     version = revisions.version_at(created, "model.safetensors")
@@ -110,6 +110,27 @@ def test_completed_parts_are_encrypted_once_and_adopted(owner, file_store, setti
     version = revisions.version_at(created, "a.safetensors")
     assert version.storage_key == session.storage_key and objects(file_store) == {session.storage_key}
     assert b"".join(files.read_plaintext(version)) == data
+
+
+def test_a_part_sent_after_completion_cannot_change_what_is_inspected_and_stored(owner, file_store, settings):
+    settings.OMH_UPLOAD_PART_BYTES = 2048
+    model = MLModelFactory(owner=owner, name="m")
+    data = safetensors(3000, seed=b"parts")
+    session = uploads.create_session(user=owner, asset=model, size=len(data))
+    stale = UploadSession.objects.get(pk=session.pk)  # a part request that loaded the session before completion
+    for number in (1, 2):
+        offset, length = session.part_bounds(number)
+        uploads.receive_part(session, number, io.BytesIO(data[offset : offset + length]), length)
+    session = uploads.complete(session)
+    assert not uploads.staged_path(session).exists()  # the received parts went: the verified copy replaces them
+    evil = pickle.dumps(Evil()).ljust(2048, b" ")
+    assert uploads.receive_part(stale, 1, io.BytesIO(evil), 2048)  # acknowledged, not written
+    assert uploads.verified_path(session).read_bytes() == data and not uploads.staged_path(session).exists()
+    staged_session = uploads.staged_session(model, session_uuid=session.uuid)
+    created = uploads.commit(
+        user=owner, asset=model, message="m", additions=[uploads.Addition("a.safetensors", staged=staged_session)]
+    )
+    assert b"".join(files.read_plaintext(revisions.version_at(created, "a.safetensors"))) == data
 
 
 def test_a_mismatched_or_interrupted_transfer_keeps_no_bytes_and_no_object(owner, file_store):
@@ -197,7 +218,7 @@ def test_a_commit_cannot_adopt_an_upload_purged_meanwhile(owner, file_store):
     assert objects(file_store) == {session.storage_key}  # the purge's to delete, never a version's
 
     storage.delete_object(session.storage_key)  # the purge's next steps
-    uploads.staged_path(session).unlink()
+    uploads.verified_path(session).unlink()
     other = received(owner, model, safetensors(2100))
     addition = uploads.Addition("b.safetensors", staged=uploads.staged_session(model, oid=other.oid))
     uploads.purge_expired_sessions(now=timezone.now() + timedelta(days=2))
