@@ -123,12 +123,13 @@ class UploadSession(models.Model):
     """Bytes being received into the staging folder for a repository, before a commit names them: one
     Git LFS object (``oid`` given by the client and checked) or a page/API upload (``oid`` computed).
 
-    The content arrives whole (one streamed PUT, hashed as it is written) or in numbered parts of
-    ``part_size`` bytes written at their offsets, in any order and any number of times, so that an
-    interrupted transfer resumes with the parts still missing. ``complete`` hashes the assembled
-    file once. A verified session is consumed by a commit (catalog/uploads.py), which runs the
-    inspection and storage pipeline on it, adopting the object encrypted on receipt; unclaimed sessions
-    expire with their staged bytes and their object."""
+    The content arrives whole (one streamed PUT, hashed and encrypted as it is written) or in numbered
+    parts of ``part_size`` bytes written at their offsets, in any order and any number of times, so that
+    an interrupted transfer resumes with the parts still missing; ``complete`` hashes and encrypts the
+    assembled file in one pass. Either pass writes the verified copy that the commit inspects. A
+    verified session is consumed by a commit (catalog/uploads.py), which runs the inspection and storage
+    pipeline on it, adopting the object encrypted on receipt; unclaimed sessions expire with their
+    staged bytes and their object."""
 
     class Status(models.TextChoices):
         RECEIVING = "receiving", "Receiving"
