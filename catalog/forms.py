@@ -327,9 +327,7 @@ class EvaluationForm(forms.Form):
         return self.fields["dataset"].resolve(self.cleaned_data["dataset"], self.user)
 
     def clean_config(self):
+        from catalog.discovery.evaluations import validate_config
+
         config = self.cleaned_data["config"]
-        if config in (None, ""):
-            return {}
-        if not isinstance(config, dict):
-            raise ValidationError('Give a JSON object, e.g. {"img_size": 224}.')
-        return config
+        return {} if config in (None, "") else validate_config(config)

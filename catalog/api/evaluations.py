@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -68,6 +69,12 @@ class EvaluationWriteSerializer(serializers.Serializer):
     source_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     evaluated_on = serializers.DateField(required=False, allow_null=True)
     config = serializers.DictField(required=False, help_text="Settings of the run (image size, crop, ...).")
+
+    def validate_config(self, config: dict) -> dict:
+        try:
+            return evaluations.validate_config(config)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
     def validate_value(self, value: float) -> float:
         if not math.isfinite(value):

@@ -8,6 +8,7 @@ by an import; an import only rewrites the results of its own source.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -200,6 +201,22 @@ def upsert_results(
             details={"dataset": dataset.full_name, "source": source, **per_dataset[pk], **(audit_details or {})},
         )
     return report
+
+
+MAX_CONFIG_BYTES = 10_000
+
+
+def validate_config(config) -> dict:
+    """A run's settings: a JSON object of at most 10 kB without NUL characters (PostgreSQL's jsonb refuses
+    them), or ValidationError."""
+    if not isinstance(config, dict):
+        raise ValidationError('Give a JSON object, e.g. {"img_size": 224}.')
+    text = json.dumps(config)
+    if "\\u0000" in text:
+        raise ValidationError("The settings may not contain NUL characters.")
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ValidationError(f"The settings may take at most {MAX_CONFIG_BYTES:,} characters of JSON.")
+    return config
 
 
 def validate_metric(metric: str) -> str:

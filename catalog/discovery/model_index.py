@@ -41,7 +41,7 @@ def _dict(value) -> dict:
 
 
 def _text(value, limit: int = 64) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return value.replace("\x00", "").strip()[:limit] if isinstance(value, str) else ""
 
 
 def _number(value) -> float | None:

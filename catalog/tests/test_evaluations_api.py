@@ -168,3 +168,11 @@ def test_a_leaderboard_pages_by_cursor(world):
     assert [r["value"] for r in first["results"]] == [85.5, 82.25]
     second = api().get(first["next"]).json()
     assert [r["value"] for r in second["results"]] == [75.0] and second["next"] is None
+
+
+def test_settings_are_a_small_json_object_without_nul_characters(world, owner):
+    body = {"model": "owner/vit", "dataset": "timm/imagenet-r", "metric": "f1", "value": 1}
+    for config in ({"a": "x\u0000"}, {"big": "x" * 20_000}):
+        response = api(owner).post("/api/v1/evaluations/", {**body, "config": config}, format="json")
+        assert response.status_code == 400 and "config" in response.json()
+    assert api(owner).post("/api/v1/evaluations/", {**body, "config": {"crop": 0.9}}, format="json").status_code == 201
