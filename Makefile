@@ -57,11 +57,13 @@ browser:
 
 # The suite runs on TEST_WORKERS pytest-xdist workers (auto: one per core; TEST_WORKERS=0 runs it in this
 # process); each worker has its own test database, var/ and cache keys (openmodelhub/tests/parallel.py).
-# worksteal: a worker that runs out takes tests queued on the other (test durations are very uneven).
+# --dist load (not worksteal): each worker receives tests in collection order, where pytest-django puts
+# the transactional tests (whose flush empties the rows the migrations seed) after the others; worksteal
+# hands a worker the other's queue from its end, transactional tests first, and the tests after them fail.
 TEST_WORKERS ?= auto
 
 test: install-dev browser
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 # ruff with pyproject.toml's settings: lint rules, then the formatter in check mode (nothing is rewritten).
 lint: install-dev

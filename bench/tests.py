@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tests.py [--workers auto] [--slowest 15] [--target-seconds 420] [-- PYTEST ARGS]
 
-Runs what `make test` runs (pytest on pytest-xdist workers, --dist worksteal) on the engine the
+Runs what `make test` runs (pytest on pytest-xdist workers, --dist load) on the engine the
 environment names (DATABASE_URL / REDIS_URL, as for make test), and prints the wall time, the target,
 the machine's load average before and after (the suite shares the cores with whatever else runs: a
 missed target on a loaded machine says little), the sum of the test durations (the CPU the workers had
@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
 
-    command = [sys.executable, "-m", "pytest", "-n", args.workers, "--dist", "worksteal", "-q"]
+    command = [sys.executable, "-m", "pytest", "-n", args.workers, "--dist", "load", "-q"]
     command += ["-p", "no:cacheprovider", "--durations=0", "--durations-min=0.5", *args.pytest_args]
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     engine += " + Redis" if os.environ.get("REDIS_URL") else ""
