@@ -24,6 +24,7 @@ urlpatterns = [
     path("models/new/", views.model_edit, name="model-create"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
     path("models/<str:owner>/<str:name>/edit/", views.model_edit, name="model-edit"),
+    path("models/<str:owner>/<str:name>/suited-datasets/", views.model_suited_datasets, name="model-suited-datasets"),
     path("models/<str:owner>/<str:name>/evaluations/", views.evaluation_add, name="evaluation-add"),
     path("models/<str:owner>/<str:name>/evaluations/<int:pk>/", views.evaluation_edit, name="evaluation-edit"),
     path(
@@ -33,6 +34,11 @@ urlpatterns = [
     path("datasets/new/", views.dataset_edit, name="dataset-create"),
     path("datasets/<str:owner>/<str:name>/", views.dataset_detail, name="dataset-detail"),
     path("datasets/<str:owner>/<str:name>/edit/", views.dataset_edit, name="dataset-edit"),
+    path(
+        "datasets/<str:owner>/<str:name>/recommendations/",
+        views.dataset_recommendations,
+        name="dataset-recommendations",
+    ),
     path("datasets/<str:owner>/<str:name>/related/<path:path>", views.file_related, name="file-related"),
     path("<kind:kind>/<str:owner>/<str:name>/delete/", views.asset_delete, name="asset-delete"),
     path("<kind:kind>/<str:owner>/<str:name>/like/", views.asset_like, name="asset-like"),

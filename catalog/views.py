@@ -85,7 +85,6 @@ def _model_page(request: HttpRequest, model: MLModel, evaluation_form=None, stat
         "base_edges": selectors.visible_bases(model, request.user),
         "derivative_edges": selectors.visible_derivatives(model, request.user),
         "dataset_links": selectors.visible_dataset_links(model, request.user),
-        "suited_datasets": data_discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
         "evaluations": selectors.model_evaluations(model, request.user),
         **_asset_page_context(request, model, list(_repo_files(model))),
     }
@@ -559,6 +558,34 @@ def file_download(request: HttpRequest, kind: str, owner: str, name: str, path: 
     if version is None:
         raise Http404("No such file or version.")
     return downloads.download_response(request, asset, version)
+
+
+def model_suited_datasets(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    """ "Datasets suited to this model" (catalog.discovery.data): a page of its own, and with ``?partial=1``
+    the section alone, which static/js/hub.js loads into the model page after it is shown (the ranking
+    weighs licences and embeddings: the model page itself stays cheap)."""
+    model = MLModel.objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
+    context = {
+        "model": model,
+        "suited_datasets": data_discovery.suited_datasets(model, request.user, limit=SUITED_ON_PAGE),
+    }
+    return _section(request, "catalog/_suited_datasets.html", context, title=f"Datasets suited to {model}", asset=model)
+
+
+def dataset_recommendations(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    """ "Models for this dataset" (catalog.recommend, for ``?purpose=``): a page of its own, and with
+    ``?partial=1`` the section alone, loaded into the dataset page by static/js/hub.js."""
+    dataset = Dataset.objects.select_related("owner").named(f"{owner}/{name}", user=request.user)
+    return _section(
+        request, "catalog/_recommendations.html", {"dataset": dataset}, title=f"Models for {dataset}", asset=dataset
+    )
+
+
+def _section(request: HttpRequest, template: str, context: dict, *, title: str, asset) -> HttpResponse:
+    if request.GET.get("partial") == "1":
+        return render(request, template, context)
+    page = {**context, "section_template": template, "section_title": title, "asset": asset}
+    return render(request, "catalog/asset_section.html", page)
 
 
 def file_related(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse:

@@ -319,15 +319,18 @@ def suited_datasets(model: MLModel, user, *, limit: int = 10, purpose: str | Non
 
 def _pool(visible, model: MLModel, tasks: dict, media: set, linked: set) -> dict[int, float]:
     """Candidate ids -> cosine similarity of their embedding to the model's (0 when not among the nearest)."""
-    shared = Q(tasks__in=list(tasks)) | Q(media__in=list(media))
+    # An empty ``__in`` inside an aggregate's filter empties the whole query (Django compiles it to
+    # "nothing matches"): a model with tasks but no media must still find datasets by task.
+    shared, counts = Q(pk__in=[]), {}
+    for relation, values in (("tasks", list(tasks)), ("media", list(media))):
+        if values:
+            shared |= Q(**{f"{relation}__in": values})
+            counts[f"n_{relation}"] = Count(relation, filter=Q(**{f"{relation}__in": values}), distinct=True)
     ranked = (
         visible.filter(shared)
         .exclude(pk__in=linked)
-        .annotate(
-            n_tasks=Count("tasks", filter=Q(tasks__in=list(tasks)), distinct=True),
-            n_media=Count("media", filter=Q(media__in=list(media)), distinct=True),
-        )
-        .order_by("-n_tasks", "-n_media", "-downloads", "pk")
+        .annotate(**counts)
+        .order_by(*(f"-{name}" for name in counts), "-downloads", "pk")
         .values_list("pk", flat=True)[:SUITED_POOL]
     )
     pool = dict.fromkeys(ranked if (tasks or media) else [], 0.0)

@@ -281,9 +281,14 @@ def test_suited_datasets_never_show_a_hidden_one(client, world, who):
 
 def test_the_model_page_lists_suited_datasets(client, world):
     model = world["model"]
-    response = client.get(model.get_absolute_url())
-    text = response.content.decode()
-    assert "Datasets suited to this model" in text and "lookalike" in text and "hidden-data" not in text
+    page = client.get(model.get_absolute_url()).content.decode()
+    url = f"/models/{model.full_name}/suited-datasets/"
+    assert f'data-lazy-section="{url}?partial=1"' in page  # loaded by static/js/hub.js
+    for suffix in ("?partial=1", ""):
+        response = client.get(url + suffix)
+        text = response.content.decode()
+        assert response.status_code == 200 and ("<html" in text) == (suffix == "")
+        assert "Datasets suited to this model" in text and "lookalike" in text and "hidden-data" not in text
 
 
 # --- sketches for files profiled before they were kept ------------------------------------------
@@ -313,3 +318,18 @@ def test_uploads_keep_sketches_and_the_command_restores_missing_ones(owner):
     again = io.StringIO()
     call_command("sketch_columns", stdout=again)
     assert "0 file(s) sketched" in again.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_model_without_media_finds_datasets_by_task(owner):
+    # An empty media list once emptied the whole candidate query (an empty __in inside Count's filter).
+    task = Task.objects.create(slug="tabular-regression", name="Tabular regression")
+    model = MLModelFactory(owner=owner, name="regressor")
+    model.tasks.set([task])
+    suited = DatasetFactory(owner=owner, name="house-prices")
+    suited.tasks.set([task])
+    DatasetFactory(owner=owner, name="unrelated")
+
+    found = data_discovery.suited_datasets(model, owner)
+
+    assert [s.dataset.name for s in found] == ["house-prices"]

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.test import TestCase
 
 from accounts.models import AuditEvent
@@ -261,14 +262,17 @@ def test_upload_paths_with_invisible_or_bidirectional_characters_are_refused(own
 
 
 class DeletingStorage(FileSystemStorage):
-    """An object store during whose write the asset is deleted (another request, another process)."""
+    """An object store during whose write the asset is deleted (another request, another process): the
+    write runs on the pipeline's storage thread, whose own connection sees only what is committed."""
 
     def _save(self, name, content):
         saved = super()._save(name, content)
         MLModel.objects.all().delete()
+        connections.close_all()  # this thread's connections only (the test database is dropped at the end)
         return saved
 
 
+@pytest.mark.django_db(transaction=True)  # the object is written on a thread of its own (files.store_stream)
 def test_a_failure_after_the_object_is_written_deletes_the_object(owner, file_store, settings):
     model = MLModelFactory(owner=owner)
     default = settings.STORAGES["default"]

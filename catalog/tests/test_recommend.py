@@ -240,11 +240,26 @@ def test_the_api_refuses_bad_input_and_hides_a_private_dataset(world, stranger):
 
 
 def test_the_dataset_page_shows_models_for_this_dataset(world, client):
-    page = client.get("/datasets/owner/photos/?purpose=commercial")
+    # The dataset page links the section and static/js/hub.js loads it (?partial=1); it costs more than the page.
+    page = client.get("/datasets/owner/photos/").content.decode()
+    assert 'data-lazy-section="/datasets/owner/photos/recommendations/?partial=1"' in page
+    assert "owner/vit" not in page.split('class="recommendations"', 1)[1].split("</section>", 1)[0]
 
-    html = page.content.decode()
-    assert page.status_code == 200
-    # the section only: the page's leaderboard lists every visible result, vit-nc's included
-    section = html.split('class="recommendations"', 1)[1].split("</section>", 1)[0]
+    partial = client.get("/datasets/owner/photos/recommendations/?partial=1&purpose=commercial")
+    section = partial.content.decode()
+    assert partial.status_code == 200 and section.lstrip().startswith(("{", "<section"))
+    assert "<html" not in section
     assert "Models for this dataset" in section and "owner/vit" in section and "owner/vit-nc" not in section
     assert "1 model left out" in section
+
+    standalone = client.get("/datasets/owner/photos/recommendations/?purpose=commercial").content.decode()
+    assert "<html" in standalone and "owner/vit" in standalone and "owner/vit-nc" not in standalone
+
+
+def test_the_recommendations_page_of_a_hidden_dataset_answers_like_a_missing_one(world, client, django_user_model):
+    hide(world)
+    client.force_login(django_user_model.objects.create_user(username="stranger-page", password="x"))
+    for suffix in ("?partial=1", ""):
+        hidden = client.get(f"/datasets/owner/secret-photos/recommendations/{suffix}")
+        missing = client.get(f"/datasets/owner/no-such-set/recommendations/{suffix}")
+        assert hidden.status_code == missing.status_code == 404

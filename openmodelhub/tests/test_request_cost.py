@@ -96,7 +96,8 @@ HOT_PATHS = {
     "api detail": ("/api/v1/models/{name}/", 9, 10),
     "api facets": ("/api/v1/models/facets", 0, 2),
     "page list": ("/models/", 9, 9),
-    "page model": ("/models/{name}/", 11, 11),
+    # The model page: its evaluation results are one query; the suited datasets are a section of their own.
+    "page model": ("/models/{name}/", 12, 12),
     "hf model info": ("/hf/api/models/{name}", 5, 6),
 }
 

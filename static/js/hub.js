@@ -18,7 +18,25 @@
     });
   }
 
+  // Sections that cost more than the page itself ("Models for this dataset", "Datasets suited to this
+  // model") are pages of their own; the asset page links them and loads them here, once it is shown.
+  function loadSection(placeholder) {
+    var url = placeholder.getAttribute("data-lazy-section");
+    placeholder.setAttribute("aria-busy", "true");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        var parsed = new DOMParser().parseFromString(html, "text/html").body.firstElementChild;
+        if (parsed) { placeholder.replaceWith(parsed); }
+      })
+      .catch(function () { placeholder.removeAttribute("aria-busy"); });  // the link stays
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-lazy-section]").forEach(loadSection);
     var family = document.getElementById("id_architecture_family");
     if (family) {
       showFamily(family);
