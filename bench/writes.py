@@ -22,13 +22,16 @@ Where a target is missed it prints the split of the time (request, tasks after t
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+from bench.probes import fresh_postgres, probe_env  # noqa: E402
 
 PROBE = r"""
 import io, json, os, sys, tempfile, time
@@ -154,15 +157,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def fresh_postgres(url: str) -> None:
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main() -> None:
     args = parse_args()
     for engine in args.engine.split(","):
@@ -171,10 +165,7 @@ def main() -> None:
             if engine == "postgresql":
                 fresh_postgres(args.database_url)
                 url = args.database_url
-            env = {**os.environ, "OMH_VAR_DIR": var, "DATABASE_URL": url, "REDIS_URL": "", "DEBUG": "0",
-                   "CELERY_TASK_ALWAYS_EAGER": "1", "API_THROTTLE_USER": "100000000/minute",
-                   "DJANGO_SETTINGS_MODULE": "openmodelhub.settings", "PYTHONPATH": str(ROOT),
-                   "LOG_LEVEL": "WARNING", "OMH_PROGRESS_SECONDS": "100000"}  # fmt: skip
+            env = probe_env(var, url, API_THROTTLE_USER="100000000/minute")
             print(f"\n== {engine} (Celery eager: the analysis and the embedding run in the request)", flush=True)
             command = [sys.executable, "-c", PROBE, str(args.creates), str(args.bulk), str(args.records)]
             subprocess.run(command, cwd=ROOT, env=env, check=True)

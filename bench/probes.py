@@ -1,0 +1,36 @@
+"""What the benchmarks that run a probe in a fresh process share: a fresh PostgreSQL database and the
+environment of an embedded-default hub (eager Celery, no Redis, throttles out of the way, quiet logs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_postgres(url: str) -> None:
+    """Drop and create the database ``url`` names (on the server it names)."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def probe_env(var: str, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a probe process: its own ``var`` folder and database, Celery eager, no Redis."""
+    return {
+        **os.environ,
+        "OMH_VAR_DIR": var,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
+        "DEBUG": "0",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "DJANGO_SETTINGS_MODULE": "openmodelhub.settings",
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "WARNING",
+        "OMH_PROGRESS_SECONDS": "100000",
+        **extra,
+    }
