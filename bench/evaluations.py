@@ -17,16 +17,14 @@ licence analysis of the new models runs after the import's commit, inside the me
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.probes import fresh_postgres, probe_env  # noqa: E402
+from bench.probes import run_per_engine  # noqa: E402
 
 PROBE = r"""
 import io, statistics, sys, time
@@ -112,16 +110,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    for engine in args.engine.split(","):
-        with tempfile.TemporaryDirectory() as var:
-            url = ""
-            if engine == "postgresql":
-                fresh_postgres(args.database_url)
-                url = args.database_url
-            env = probe_env(var, url, API_THROTTLE_ANON="100000000/minute")
-            print(f"\n== {engine}", flush=True)
-            command = [sys.executable, "-c", PROBE, str(args.dir.resolve()), str(args.requests)]
-            subprocess.run(command, cwd=ROOT, env=env, check=True)
+    run_per_engine(
+        args.engine, args.database_url, PROBE, [str(args.dir.resolve()), str(args.requests)],
+        API_THROTTLE_ANON="100000000/minute",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

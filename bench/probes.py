@@ -4,9 +4,26 @@ environment of an embedded-default hub (eager Celery, no Redis, throttles out of
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_per_engine(engines: str, database_url: str, probe: str, args: list[str], *, note: str = "", **env) -> None:
+    """Run ``probe`` (Python source) with ``args`` in a fresh process per engine of ``engines``
+    ("sqlite,postgresql"): its own var folder, and for PostgreSQL a freshly created ``database_url``."""
+    for engine in engines.split(","):
+        with tempfile.TemporaryDirectory() as var:
+            url = ""
+            if engine == "postgresql":
+                fresh_postgres(database_url)
+                url = database_url
+            print(f"\n== {engine}{note}", flush=True)
+            command = [sys.executable, "-c", probe, *args]
+            subprocess.run(command, cwd=ROOT, env=probe_env(var, url, **env), check=True)
 
 
 def fresh_postgres(url: str) -> None:

@@ -22,16 +22,14 @@ Where a target is missed it prints the split of the time (request, tasks after t
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.probes import fresh_postgres, probe_env  # noqa: E402
+from bench.probes import run_per_engine  # noqa: E402
 
 PROBE = r"""
 import io, json, os, sys, tempfile, time
@@ -159,16 +157,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    for engine in args.engine.split(","):
-        with tempfile.TemporaryDirectory() as var:
-            url = ""
-            if engine == "postgresql":
-                fresh_postgres(args.database_url)
-                url = args.database_url
-            env = probe_env(var, url, API_THROTTLE_USER="100000000/minute")
-            print(f"\n== {engine} (Celery eager: the analysis and the embedding run in the request)", flush=True)
-            command = [sys.executable, "-c", PROBE, str(args.creates), str(args.bulk), str(args.records)]
-            subprocess.run(command, cwd=ROOT, env=env, check=True)
+    run_per_engine(
+        args.engine, args.database_url, PROBE, [str(args.creates), str(args.bulk), str(args.records)],
+        note=" (Celery eager: the analysis and the embedding run in the request)",
+        API_THROTTLE_USER="100000000/minute",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
