@@ -51,3 +51,23 @@ def probe_env(var: str, database_url: str, **extra: str) -> dict[str, str]:
         "OMH_PROGRESS_SECONDS": "100000",
         **extra,
     }
+
+
+def django_in_process(database_url: str, redis_url: str = "", **env: str) -> None:
+    """Set up Django in this process against ``database_url`` for an in-process benchmark: DEBUG off,
+    throttles out of the way, any host accepted (the test client's)."""
+    os.environ.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DEBUG="0",
+        API_THROTTLE_ANON="100000000/minute",
+        API_THROTTLE_USER="100000000/minute",
+        DJANGO_SETTINGS_MODULE="openmodelhub.settings",
+        **env,
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["*"]

@@ -60,18 +60,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup(args) -> None:
-    os.environ["DATABASE_URL"] = f"{args.server}/{args.database}"
-    os.environ["REDIS_URL"] = ""
-    os.environ["DEBUG"] = "0"
-    os.environ["API_THROTTLE_ANON"] = "100000000/minute"
-    os.environ["API_THROTTLE_USER"] = "100000000/minute"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "openmodelhub.settings"
-    import django
+    from bench.probes import django_in_process
 
-    django.setup()
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = ["*"]
+    django_in_process(f"{args.server}/{args.database}")
 
 
 def prepare() -> None:
