@@ -208,12 +208,14 @@ def object_key(uuid) -> str:
     return f"objects/{uuid.hex[:2]}/{uuid.hex}"
 
 
-def store_encrypted(staged: Path, key: str, *, sha256: str | None = None) -> tuple[str, int, crypto.Envelope]:
-    """Encrypt a staged file into storage under ``key``, hashing it on the way unless its SHA-256 is
-    already known: (sha256, size, envelope). Leaves no object behind when it fails; the staged file
-    stays for a retry."""
+def store_encrypted(
+    staged: inspection.Content, key: str, *, sha256: str | None = None
+) -> tuple[str, int, crypto.Envelope]:
+    """Encrypt a staged file (or stored content, read through decryption) into storage under ``key``,
+    hashing it on the way unless its SHA-256 is already known: (sha256, size, envelope). Leaves no
+    object behind when it fails; the staged file stays for a retry."""
     size = staged.stat().st_size
-    with open(staged, "rb", buffering=0) as handle:
+    with staged.open("rb", buffering=0) as handle:
         sha256, envelope = store_stream(file_blocks(handle, size), size, key, sha256=sha256)
     return sha256, size, envelope
 
@@ -232,11 +234,11 @@ def file_blocks(handle, size: int) -> Iterator[bytes]:
 STREAM_BLOCK = 1 << 20
 
 
-def store_stream(blocks: Iterable[bytes], size: int, key: str, *, sha256: str | None = None, copy=None):
+def store_stream(blocks: Iterable[bytes], size: int, key: str, *, sha256: str | None = None):
     """Encrypt ``size`` bytes arriving as ``blocks`` into storage under ``key`` in one pass: SHA-256 in a
-    thread of its own (unless ``sha256`` is known), AES-GCM and the storage write in another, and each
-    block also handed to ``copy`` here (the staged plaintext that inspection reads), so that a request
-    body is hashed and encrypted while it is received. Blocks must not change once given (bytes).
+    thread of its own (unless ``sha256`` is known), AES-GCM and the storage write in another, so that a
+    request body is hashed and encrypted while it is received (and nothing else is written: the commit
+    inspects the object through decryption, catalog.stored). Blocks must not change once given (bytes).
     Returns (sha256, envelope). Leaves no object behind when anything fails, and raises the first
     failure (the source's, the hash's or the storage's). Memory: a few blocks, whatever the size."""
     chunk_size = settings.OMH_ENCRYPTION_CHUNK_SIZE
@@ -256,7 +258,7 @@ def store_stream(blocks: Iterable[bytes], size: int, key: str, *, sha256: str | 
         futures = [pool.submit(pipe.consume, job) for pipe, job in work]
         pipes = [pipe for pipe, _ in work]
         try:
-            _feed(blocks, pipes, copy)
+            _feed(blocks, pipes)
             for future in futures:
                 future.result()
         except BaseException as exc:
@@ -274,10 +276,8 @@ def store_stream(blocks: Iterable[bytes], size: int, key: str, *, sha256: str | 
     return sha256 or digest.hexdigest(), envelope
 
 
-def _feed(blocks: Iterable[bytes], pipes: list[_Pipe], copy) -> None:
+def _feed(blocks: Iterable[bytes], pipes: list[_Pipe]) -> None:
     for block in blocks:
-        if copy is not None:
-            copy(block)
         for pipe in pipes:
             pipe.put(block)
     for pipe in pipes:

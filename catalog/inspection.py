@@ -8,6 +8,12 @@ archive checks, text encoding, and tabular profiling of dataset files. Every ins
 a time budget (``OMH_INSPECTION_SECONDS``): a deadline checked inside every loop over the file's
 content, so it holds in eager mode too; single parser calls without a loop (a safetensors header, a
 JSON document) are bounded by the size caps instead.
+
+Both read ``Content``: a local file (the staged upload) or the plaintext of a stored object read through
+decryption (``catalog.stored.StoredContent``, what the commit of a streamed upload inspects: no plaintext
+copy is kept). Readers open it as they would a ``Path``; those that need a real file (memory maps, Arrow)
+take ``_on_disk``. A stored object that cannot be read back raises ``catalog.stored.Unreadable``: not the
+file's fault, so not a rejection.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,6 +39,9 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 
 from catalog import pickle_safety
+from catalog.stored import StoredContent, Unreadable
+
+Content = Path | StoredContent
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +138,13 @@ def tick() -> None:
         raise Rejected(f"inspection took longer than {settings.OMH_INSPECTION_SECONDS} s, the limit for one file")
 
 
-def _head_tail(path: Path, size: int, n: int = 65536) -> tuple[bytes, bytes]:
-    with open(path, "rb") as handle:
+def _on_disk(content: Content) -> AbstractContextManager[Path]:
+    """A local file with the content, for the readers that cannot take a file object."""
+    return nullcontext(content) if isinstance(content, Path) else content.on_disk()
+
+
+def _head_tail(path: Content, size: int, n: int = 65536) -> tuple[bytes, bytes]:
+    with path.open("rb") as handle:
         head = handle.read(n)
         if size > n:
             handle.seek(max(size - 8, 0))
@@ -147,7 +162,7 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def detect_kind(path: str, local_file: Path, asset_type: str) -> str:
+def detect_kind(path: str, local_file: Content, asset_type: str) -> str:
     """The file's kind if its extension is allowed for the asset type and its content matches."""
     kind = extension(path)
     allowed = MODEL_KINDS if asset_type == "model" else DATASET_KINDS
@@ -180,7 +195,7 @@ def detect_kind(path: str, local_file: Path, asset_type: str) -> str:
 # --- worker-side inspection -------------------------------------------------------------------
 
 
-def inspect(local_file: Path, kind: str, asset_type: str) -> Report:
+def inspect(local_file: Content, kind: str, asset_type: str) -> Report:
     """What the file holds, or Rejected: any failure of a parser on crafted content is a rejection."""
     token = _deadline.set(time.monotonic() + settings.OMH_INSPECTION_SECONDS)
     try:
@@ -188,7 +203,7 @@ def inspect(local_file: Path, kind: str, asset_type: str) -> Report:
         _check_storable(report.summary)
         _check_storable(report.table)
         return report
-    except Rejected:
+    except (Rejected, Unreadable):
         raise
     except RecursionError:
         raise Rejected("the file is nested too deeply to be inspected") from None
@@ -201,7 +216,7 @@ def inspect(local_file: Path, kind: str, asset_type: str) -> Report:
         _deadline.reset(token)
 
 
-def _inspect(local_file: Path, kind: str, asset_type: str) -> Report:
+def _inspect(local_file: Content, kind: str, asset_type: str) -> Report:
     if kind in TEXT_KINDS:
         check_text(local_file)
     if kind == "safetensors":
@@ -221,7 +236,8 @@ def _inspect(local_file: Path, kind: str, asset_type: str) -> Report:
     if asset_type == "dataset" and kind in ("csv", "tsv", "jsonl", "parquet"):
         from catalog import profiling  # pyarrow is loaded by the worker only
 
-        return profiling.profile(local_file, kind)
+        with _on_disk(local_file) as path:
+            return profiling.profile(path, kind)
     if asset_type == "dataset" and kind == "json":
         return profile_json(local_file)
     return Report()
@@ -247,13 +263,14 @@ def _check_storable(value) -> None:
 # --- text ---------------------------------------------------------------------------------------
 
 
-def check_text(local_file: Path) -> None:
+def check_text(local_file: Content) -> None:
     """Text kinds are not also a zip archive (a polyglot), and are UTF-8 throughout without NUL bytes."""
-    if zipfile.is_zipfile(local_file):
-        raise Rejected("the file is also a zip archive (a polyglot); upload archives as .zip")
+    with local_file.open("rb") as handle:
+        if zipfile.is_zipfile(handle):
+            raise Rejected("the file is also a zip archive (a polyglot); upload archives as .zip")
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
-    with open(local_file, "rb") as handle:
+    with local_file.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             tick()
             if (nul := chunk.find(b"\x00")) >= 0:
@@ -293,7 +310,7 @@ def parse_json(text: str | bytes, what: str, *, strict: bool = True):
         raise Rejected(f"{what} is not valid JSON: {exc}") from None
 
 
-def check_json(local_file: Path) -> Report:
+def check_json(local_file: Content) -> Report:
     """A model's JSON file (config, tokenizer) must parse; NaN is allowed there (trainer states hold it)."""
     if local_file.stat().st_size > settings.OMH_JSON_PROFILE_MAX_BYTES:
         return Report(summary={"format": "json", "checked": False, "why": "too large to check"})
@@ -304,9 +321,9 @@ def check_json(local_file: Path) -> Report:
 # --- safetensors --------------------------------------------------------------------------------
 
 
-def inspect_safetensors(local_file: Path) -> Report:
+def inspect_safetensors(local_file: Content) -> Report:
     size = local_file.stat().st_size
-    with open(local_file, "rb") as handle:
+    with local_file.open("rb") as handle:
         (header_len,) = struct.unpack("<Q", handle.read(8).ljust(8, b"\xff"))
         if header_len > size - 8:
             raise Rejected("safetensors header length is larger than the file")
@@ -412,12 +429,19 @@ def _gguf_value(field):
     return value[:200] if isinstance(value, str) else value
 
 
-def inspect_gguf(local_file: Path) -> Report:
+def inspect_gguf(local_file: Content) -> Report:
     """GGUF metadata read by the `gguf` package (llama.cpp's own reader): the file is memory-mapped and
     tensor data is never read. Architecture, context length, quantisation and the parameter count."""
     import gguf
 
-    reader = gguf.GGUFReader(local_file, "r")
+    with _on_disk(local_file) as path:
+        reader = gguf.GGUFReader(path, "r")
+        return _gguf_report(reader)
+
+
+def _gguf_report(reader) -> Report:
+    import gguf
+
     fields = reader.fields
     if len(reader.tensors) > GGUF_MAX_TENSORS:
         raise Rejected(f"the GGUF file has {len(reader.tensors)} tensors; at most {GGUF_MAX_TENSORS} are accepted")
@@ -535,7 +559,7 @@ def _onnx_value_info(data, span: tuple[int, int]) -> dict:
     return entry
 
 
-def inspect_onnx(local_file: Path) -> Report:
+def inspect_onnx(local_file: Content) -> Report:
     """ONNX model metadata (IR version, opsets, producer, graph inputs and outputs, node count, parameter
     count) without loading weights: the protobuf wire format is walked over a memory map and only the
     small messages (opsets, inputs, outputs) are parsed with the onnx package's own classes; initializers
@@ -544,7 +568,11 @@ def inspect_onnx(local_file: Path) -> Report:
 
     if local_file.stat().st_size == 0:
         raise Rejected("not an ONNX model (the file is empty)")
-    with open(local_file, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with (
+        _on_disk(local_file) as path,
+        open(path, "rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
         summary, graph = _onnx_model(data)
         summary.update(_onnx_graph(data, graph))
     return Report(summary=summary, parameter_count=summary["parameters"] or None)
@@ -616,8 +644,8 @@ _TORCH_MEMBER = re.compile(
 )
 
 
-def inspect_pickle(local_file: Path) -> Report:
-    with open(local_file, "rb") as handle:
+def inspect_pickle(local_file: Content) -> Report:
+    with local_file.open("rb") as handle:
         is_zip = handle.read(4) == b"PK\x03\x04"
     try:
         if is_zip:
@@ -638,12 +666,12 @@ def _refuse(scan: pickle_safety.Scan, where: str) -> None:
         )
 
 
-def _scan_pickle_file(local_file: Path) -> tuple[str, set[str]]:
+def _scan_pickle_file(local_file: Content) -> tuple[str, set[str]]:
     """A file of pickles: a plain one, several in a row, or torch's legacy format (five pickles, then raw
     storage bytes, which are never unpickled)."""
     size, imports, count = local_file.stat().st_size, set(), 0
     container = "pickle"
-    with open(local_file, "rb") as raw:
+    with local_file.open("rb") as raw:
         handle = io.BytesIO(raw.read()) if size <= pickle_safety.IN_MEMORY else raw
         while handle.tell() < size and not (container == "pytorch-legacy" and count == 5):
             scan = pickle_safety.scan(handle, "the pickle" if count == 0 else f"pickle #{count + 1}", tick)
@@ -657,10 +685,10 @@ def _scan_pickle_file(local_file: Path) -> tuple[str, set[str]]:
     return container, imports
 
 
-def _scan_torch_zip(local_file: Path) -> tuple[str, set[str]]:
+def _scan_torch_zip(local_file: Content) -> tuple[str, set[str]]:
     """A PyTorch zip checkpoint: one top folder with data.pkl, tensor data and small records, nothing else
     (TorchScript code or other content is not a weights file)."""
-    with _open_zip(local_file) as archive:
+    with local_file.open("rb") as handle, _open_zip(handle) as archive:
         entries = archive.infolist()
         names = [info.filename for info in entries]
         if strays := [n for n in names if not _TORCH_MEMBER.fullmatch(n)]:
@@ -686,11 +714,11 @@ def _scan_torch_zip(local_file: Path) -> tuple[str, set[str]]:
 _NPY_PLAIN = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248]|f16|c(8|16|32)|[SUV]\d+|[Mm]8(\[\w+\])?)")
 
 
-def inspect_npy(local_file: Path) -> Report:
+def inspect_npy(local_file: Content) -> Report:
     """A NumPy .npy array: plain dtypes are raw bytes of the declared size; anything else is what numpy
     loads with pickle (allow_pickle=True), scanned like any pickle."""
     size = local_file.stat().st_size
-    with open(local_file, "rb") as handle:
+    with local_file.open("rb") as handle:
         head = handle.read(12)
         major = head[6] if len(head) > 6 else 0
         if head[:6] != b"\x93NUMPY" or major not in (1, 2, 3):
@@ -756,9 +784,10 @@ def _open_zip(path) -> zipfile.ZipFile:
         raise Rejected(f"not a readable zip archive: {exc}") from None
 
 
-def inspect_zip(local_file: Path) -> Report:
+def inspect_zip(local_file: Content) -> Report:
     budget = _ZipBudget.from_settings()
-    entries = _inspect_archive(local_file, budget, depth=0, where="")
+    with local_file.open("rb") as handle:
+        entries = _inspect_archive(handle, budget, depth=0, where="")
     return Report(
         summary={
             "format": "zip",
@@ -982,7 +1011,7 @@ def _table(kind: str, rows: int, profiles: list[ColumnProfile]) -> Report:
     )
 
 
-def jsonl_rows(local_file: Path):
+def jsonl_rows(local_file: Content):
     with open(local_file, encoding="utf-8") as handle:  # UTF-8 checked by check_text
         for number, line in enumerate(handle, start=1):
             if number % 1024 == 0:
@@ -991,7 +1020,7 @@ def jsonl_rows(local_file: Path):
                 yield parse_json(line, f"line {number}")
 
 
-def profile_records(local_file: Path, kind: str, records) -> Report:
+def profile_records(local_file: Content, kind: str, records) -> Report:
     profiles: dict[str, ColumnProfile] = {}
     rows = 0
     for record in records:
@@ -1012,7 +1041,7 @@ def profile_records(local_file: Path, kind: str, records) -> Report:
     return _table(kind, rows, list(profiles.values()))
 
 
-def profile_json(local_file: Path) -> Report:
+def profile_json(local_file: Content) -> Report:
     if local_file.stat().st_size > settings.OMH_JSON_PROFILE_MAX_BYTES:
         return Report(summary={"format": "json", "profiled": False, "why": "too large to profile"})
     data = parse_json(local_file.read_bytes(), "the file")

@@ -5,9 +5,10 @@ and by the page and API uploads (catalog/api/uploads.py, static/js/uploads.js): 
 
 Received content is hashed and encrypted into storage once, while a whole body streams in (or when
 the parts are completed: catalog.files.store_stream), and the session records that object and its
-envelope. The commit runs the same pipeline as a single-file upload (catalog/files.py: allow-listed
-kinds, inspection of the staged plaintext, storage) on every added file before anything is recorded,
-adopting each session's object instead of encrypting the file again (the session's row goes in the
+envelope; no plaintext copy is kept. The commit runs the same pipeline as a single-file upload
+(catalog/files.py: allow-listed kinds, inspection, storage) on every added file before anything is
+recorded, inspecting a session's content through decryption of its object (catalog.stored) and
+adopting that object instead of encrypting the file again (the session's row goes in the
 commit's transaction, so the object always belongs to exactly one of them). It is all or nothing: a
 file refused by inspection fails the whole commit with the reason, its staged bytes and object are
 deleted, and main is left where it was. Content that the repository already holds is not stored twice: a path
@@ -37,6 +38,7 @@ from django.utils import timezone
 from accounts import audit
 from catalog import cards, crypto, files, inspection, revisions, storage
 from catalog.models import Commit, FileVersion, RepoFile, UploadSession
+from catalog.stored import StoredContent, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ class NothingToCommit(UploadError):
     """Every change equals what main already holds."""
 
 
+class ContentUnavailable(UploadError):
+    """Stored content could not be read back to be inspected (a storage failure): not the file's fault."""
+
+    status = 503
+
+
 class ContentRejected(UploadError):
     """A file of the commit was refused by inspection (HTTP 422); nothing was stored."""
 
@@ -88,15 +96,6 @@ def staging_dir() -> Path:
 def staged_path(session: UploadSession) -> Path:
     """Where the parts of a session are written (at their offsets) while it is received."""
     return staging_dir() / session.staging_name
-
-
-VERIFIED_SUFFIX = ".verified"
-
-
-def verified_path(session: UploadSession) -> Path:
-    """A verified session's content: the bytes that were hashed and encrypted, written by that same
-    pass into a file of its own, so that no part upload can change what inspection reads."""
-    return staging_dir() / f"{session.staging_name}{VERIFIED_SUFFIX}"
 
 
 def _check_writer(asset, user) -> None:
@@ -283,31 +282,30 @@ def receive_part(session: UploadSession, number: int, stream, length: int | None
 
 
 def _store_verified(session: UploadSession, blocks: Iterable[bytes]) -> tuple[UploadSession | None, str]:
-    """Hash ``blocks`` and encrypt them into storage in one pass (catalog.files.store_stream) while
-    writing them to a new file, which becomes the session's verified copy: exactly the bytes that were
-    hashed and stored, and what inspection reads (no part upload writes to it). (the verified session,
-    its SHA-256), or (None, the SHA-256) when it is not the announced ``oid``: nothing is kept then."""
+    """Hash ``blocks`` and encrypt them into storage in one pass (catalog.files.store_stream): the
+    object holds exactly the bytes that were hashed, and is what the commit inspects (through
+    decryption) and adopts. (the verified session, its SHA-256), or (None, the SHA-256) when it is not
+    the announced ``oid``: nothing is kept then. While the transfer runs an empty marker file named
+    after the object stands in staging, so that the sweep deletes the object a killed worker left."""
     key = files.object_key(uuid.uuid4())
-    partial = staging_dir() / _transfer_name(session, key)
+    marker = staging_dir() / _transfer_name(session, key)
     try:
-        with open(partial, "xb") as out:
-            partial.chmod(0o600)
-            sha256, envelope = files.store_stream(blocks, session.size, key, copy=out.write)
+        marker.touch(0o600, exist_ok=False)
+        sha256, envelope = files.store_stream(blocks, session.size, key)
         if session.oid and sha256 != session.oid:
             storage.delete_object(key)
             return None, sha256
-        return _verified(session, sha256, key, envelope, partial), sha256
+        return _verified(session, sha256, key, envelope), sha256
     finally:
-        partial.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
 
 
-def _verified(session: UploadSession, sha256: str, key: str, envelope, partial: Path) -> UploadSession:
-    """Record the content's SHA-256 and object, and make ``partial`` its verified copy. When another
-    transfer of the same session got there first (or the session is gone), this one is not needed."""
+def _verified(session: UploadSession, sha256: str, key: str, envelope) -> UploadSession:
+    """Record the content's SHA-256 and object. When another transfer of the same session got there
+    first (or the session is gone), this one is not needed."""
     with transaction.atomic():
         locked = UploadSession.objects.select_for_update().filter(pk=session.pk).first()
         if locked is not None and locked.status != UploadSession.Status.VERIFIED:
-            os.replace(partial, verified_path(locked))
             locked.status, locked.sha256 = UploadSession.Status.VERIFIED, sha256
             locked.received_parts = list(range(1, locked.part_count + 1))
             locked.storage_key, locked.key_id, locked.wrapped_key = key, envelope.key_id, envelope.wrapped_key
@@ -318,7 +316,7 @@ def _verified(session: UploadSession, sha256: str, key: str, envelope, partial: 
                     "nonce_prefix", "chunk_size",
                 ]
             )  # fmt: skip
-            staged_path(locked).unlink(missing_ok=True)  # the received parts: the verified copy replaces them
+            staged_path(locked).unlink(missing_ok=True)  # the received parts: the object holds them now
             return locked
     storage.delete_object(key)
     if locked is None:
@@ -327,13 +325,13 @@ def _verified(session: UploadSession, sha256: str, key: str, envelope, partial: 
 
 
 def _transfer_name(session: UploadSession, key: str) -> str:
-    """A transfer's partial staging file, named after its object so that the sweep removing a partial
-    file that a killed worker left also removes the object (catalog.pipeline)."""
+    """A transfer's marker in staging, named after its object so that the sweep removing a marker that
+    a killed worker left also removes the object (catalog.pipeline)."""
     return f"{session.staging_name}.put-{key.rsplit('/', 1)[-1]}"
 
 
 def transfer_object(staging_name: str) -> str | None:
-    """The object a transfer's partial staging file is named after (None for other staged files)."""
+    """The object a transfer's marker is named after (None for other staged files)."""
     _, sep, suffix = staging_name.rpartition(".put-")
     if not sep or not re.fullmatch(r"[0-9a-f]{32}", suffix):
         return None
@@ -391,7 +389,6 @@ def discard_session(session: UploadSession) -> None:
     commit deletes the session's row in its own transaction: then this deletes no row and no object)."""
     deleted, _ = UploadSession.objects.filter(pk=session.pk).delete()
     staged_path(session).unlink(missing_ok=True)
-    verified_path(session).unlink(missing_ok=True)
     if deleted and session.storage_key:
         storage.delete_object(session.storage_key)
 
@@ -407,10 +404,8 @@ def purge_expired_sessions(now=None) -> int:
 
 
 def live_staging_names() -> set[str]:
-    """Staged files that unexpired sessions still need (the sweep keeps them): received parts and
-    verified copies."""
-    names = UploadSession.objects.filter(expires_at__gt=timezone.now()).values_list("staging_name", flat=True)
-    return {name for base in names for name in (base, f"{base}{VERIFIED_SUFFIX}")}
+    """Staged files that unexpired sessions still need (the sweep keeps them): their received parts."""
+    return set(UploadSession.objects.filter(expires_at__gt=timezone.now()).values_list("staging_name", flat=True))
 
 
 def present_version(asset, sha256: str, size: int | None = None) -> FileVersion | None:
@@ -441,12 +436,16 @@ def is_present(asset, oid: str, size: int) -> bool:
 
 @dataclass
 class Staged:
-    """Content in the staging folder, with its SHA-256 and size; ``session`` when it came from one."""
+    """Content to commit, with its SHA-256 and size: a file in the staging folder (``path``: an inline
+    file), or the stored object of a verified ``session``."""
 
-    path: Path
+    path: Path | None
     sha256: str
     size: int
     session: UploadSession | None = None
+
+    def content(self) -> inspection.Content:
+        return self.path if self.path is not None else StoredContent.of(self.session)
 
 
 def stage_blocks(blocks: Iterable[bytes]) -> Staged:
@@ -472,12 +471,12 @@ def staged_session(asset, *, oid: str | None = None, session_uuid=None, size: in
     """The verified session a commit names by LFS ``oid`` or by upload id."""
     sessions = sessions_of(asset).filter(status=UploadSession.Status.VERIFIED, expires_at__gt=timezone.now())
     session = sessions.filter(oid=oid).first() if oid is not None else sessions.filter(uuid=session_uuid).first()
-    if session is None or not verified_path(session).exists():
+    if session is None or not session.storage_key:
         what = f"LFS object {oid}" if oid is not None else f"upload {session_uuid}"
         raise UploadError(f"The {what} was not uploaded (or not completed) for this repository.")
     if size is not None and size != session.size:
         raise UploadError(f"The object {session.sha256} is {session.size:,} bytes, not {size:,}.")
-    return Staged(verified_path(session), session.sha256, session.size, session)
+    return Staged(None, session.sha256, session.size, session)
 
 
 # --- the commit -------------------------------------------------------------------------------
@@ -559,39 +558,32 @@ def _prepare(asset, addition: Addition) -> _Prepared:
             reused=reuse,
         )
     staged = addition.staged
-    if staged is None:  # stored under another kind of name: inspect it again as this path
-        staged = stage_blocks(files.read_plaintext(addition.existing))
-    elif not staged.path.exists():  # expired and purged since the commit named it
-        raise UploadError(f"{addition.path}: the uploaded content is gone (the upload expired); upload it again.")
+    if staged is None:  # stored under another kind of name: inspected again as this path, read in place
+        content = StoredContent.of(addition.existing)
+    elif staged.session is not None:  # encrypted while it was received: inspected through decryption
+        _check_adoptable(staged.session)
+        content = staged.content()
+    elif not staged.path.exists():  # removed since the commit named it
+        raise UploadError(f"{addition.path}: the uploaded content is gone; upload it again.")
+    else:
+        content = staged.path
     try:
-        kind = inspection.detect_kind(addition.path, staged.path, asset.kind)
-        report = inspection.inspect(staged.path, kind, asset.kind)
-        if reuse is not None and reuse.kind == kind:  # a dataset file: its columns are read again, its object shared
-            return _Prepared(
-                addition.path,
-                kind,
-                reuse.sha256,
-                reuse.size,
-                reuse.storage_key,
-                summary=report.summary,
-                report=report,
-                reused=reuse,
-            )
-        session = staged.session
-        if session is not None and session.storage_key:  # encrypted while it was received: adopted as it is
-            _check_adoptable(session)
-            envelope = crypto.Envelope(
-                session.key_id, bytes(session.wrapped_key), bytes(session.nonce_prefix), session.chunk_size
-            )
-            return _Prepared(
-                addition.path, kind, staged.sha256, staged.size, session.storage_key, envelope, report.summary,
-                report, adopted=session,
-            )  # fmt: skip
-        key = files.object_key(uuid.uuid4())
-        sha256, size, envelope = files.store_encrypted(staged.path, key, sha256=staged.sha256)
-    finally:
-        if staged is not addition.staged:
-            staged.path.unlink(missing_ok=True)
+        kind = inspection.detect_kind(addition.path, content, asset.kind)
+        report = inspection.inspect(content, kind, asset.kind)
+    except Unreadable as exc:
+        raise ContentUnavailable(f"{addition.path}: {exc}; try the commit again.") from None
+    if reuse is not None and reuse.kind == kind:  # a dataset file: its columns are read again, its object shared
+        return _Prepared(
+            addition.path, kind, reuse.sha256, reuse.size, reuse.storage_key, summary=report.summary, report=report,
+            reused=reuse,
+        )  # fmt: skip
+    if isinstance(content, StoredContent) and staged is not None:  # the session's object, adopted as it is
+        return _Prepared(
+            addition.path, kind, staged.sha256, staged.size, content.key, content.envelope, report.summary, report,
+            adopted=staged.session,
+        )  # fmt: skip
+    key = files.object_key(uuid.uuid4())
+    sha256, size, envelope = files.store_encrypted(content, key, sha256=addition.sha256)
     return _Prepared(addition.path, kind, sha256, size, key, envelope, report.summary, report, new_object=True)
 
 

@@ -428,22 +428,15 @@ def unsketched_files(*, force: bool = False):
 def sketch_file(dataset_file: DatasetFile) -> int | None:
     """Profile the stored file again and keep its columns' value sketches (nothing else changes); the number
     of columns sketched, or None when the dataset holds no stored file at that path (columns from metadata)."""
-    import tempfile
-    from pathlib import Path
-
     from django.db import transaction
 
     from catalog import files, inspection
+    from catalog.stored import StoredContent
 
     version = files.latest_version(dataset_file.dataset, dataset_file.path)
     if version is None:
         return None
-    with tempfile.TemporaryDirectory() as folder:
-        local = Path(folder) / "file"
-        with local.open("wb") as out:
-            for chunk in files.read_plaintext(version):
-                out.write(chunk)
-        report = inspection.inspect(local, version.kind, "dataset")
+    report = inspection.inspect(StoredContent.of(version), version.kind, "dataset")
     sketches = {c["name"]: c.get("value_sketch") for c in (report.table or {}).get("columns", [])}
     with transaction.atomic():
         columns = list(dataset_file.columns.select_for_update().filter(name__in=list(sketches)))

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog import crypto, files, pipeline, revisions, storage, uploads
 from catalog.models import FileVersion, UploadSession
+from catalog.stored import StoredContent
 from catalog.tests.factories import MLModelFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_store", "eager_celery")]
@@ -77,7 +78,8 @@ def test_the_object_encrypted_during_the_put_is_the_committed_version_and_nothin
     assert objects(file_store) - before == {session.storage_key}
     stored = (file_store / "media" / session.storage_key).read_bytes()
     assert len(stored) == crypto.ciphertext_size(len(data), 1024) and data[-500:] not in stored
-    assert uploads.verified_path(session).read_bytes() == data  # the plaintext inspection reads
+    assert staged(file_store) == set()  # no plaintext copy: the commit reads the object through decryption
+    assert StoredContent.of(session).read_bytes() == data
 
     created = lfs_commit(owner, model, "model.safetensors", session)
     version = revisions.version_at(created, "model.safetensors")
@@ -122,10 +124,10 @@ def test_a_part_sent_after_completion_cannot_change_what_is_inspected_and_stored
         offset, length = session.part_bounds(number)
         uploads.receive_part(session, number, io.BytesIO(data[offset : offset + length]), length)
     session = uploads.complete(session)
-    assert not uploads.staged_path(session).exists()  # the received parts went: the verified copy replaces them
+    assert not uploads.staged_path(session).exists()  # the received parts went: the object holds them
     evil = pickle.dumps(Evil()).ljust(2048, b" ")
     assert uploads.receive_part(stale, 1, io.BytesIO(evil), 2048)  # acknowledged, not written
-    assert uploads.verified_path(session).read_bytes() == data and not uploads.staged_path(session).exists()
+    assert StoredContent.of(session).read_bytes() == data and staged(file_store) == set()
     staged_session = uploads.staged_session(model, session_uuid=session.uuid)
     created = uploads.commit(
         user=owner, asset=model, message="m", additions=[uploads.Addition("a.safetensors", staged=staged_session)]
@@ -194,12 +196,12 @@ def test_expired_sessions_are_purged_with_their_object_and_abandoned_transfers_b
     assert pipeline.sweep(staging_age=3600).expired_uploads == 1
     assert objects(file_store) == set() and staged(file_store) == set()
 
-    # A worker killed mid-transfer leaves its partial file and a partial object, named alike.
+    # A worker killed mid-transfer leaves its marker and a partial object, named alike.
     key = files.object_key(uuid.uuid4())
     (file_store / "media" / key).parent.mkdir(parents=True, exist_ok=True)
     (file_store / "media" / key).write_bytes(b"partial ciphertext")
     partial = file_store / "staging" / f"session-abc.put-{key.rsplit('/', 1)[-1]}"
-    partial.write_bytes(b"partial plaintext")
+    partial.touch()
     old = time.time() - 7200
     os.utime(partial, (old, old))
     assert uploads.transfer_object(partial.name) == key
@@ -217,12 +219,11 @@ def test_a_commit_cannot_adopt_an_upload_purged_meanwhile(owner, file_store):
     assert revisions.head(model) is None and not FileVersion.objects.exists()
     assert objects(file_store) == {session.storage_key}  # the purge's to delete, never a version's
 
-    storage.delete_object(session.storage_key)  # the purge's next steps
-    uploads.verified_path(session).unlink()
+    storage.delete_object(session.storage_key)  # the purge's next step
     other = received(owner, model, safetensors(2100))
     addition = uploads.Addition("b.safetensors", staged=uploads.staged_session(model, oid=other.oid))
     uploads.purge_expired_sessions(now=timezone.now() + timedelta(days=2))
-    with pytest.raises(uploads.UploadError, match="content is gone"):
+    with pytest.raises(uploads.UploadError, match="missing or damaged"):
         uploads.commit(user=owner, asset=model, message="m", additions=[addition])
     assert revisions.head(model) is None and objects(file_store) == set() and staged(file_store) == set()
 

@@ -1,0 +1,159 @@
+"""The plaintext of an encrypted object in storage, read in place: what the commit of an upload inspects.
+
+An uploaded file is hashed and encrypted into storage while its bytes arrive (catalog.files.store_stream);
+no plaintext copy is written beside the object. Inspection reads the object instead, through a seekable
+reader that decrypts only the chunks a reader asks for (a safetensors header reads one chunk, a pickle
+scan or a zip's CRC check streams them all, each decrypted once). ``StoredContent`` offers what
+inspection uses of a local file's ``pathlib.Path``: ``open``, ``stat().st_size`` and ``read_bytes``; the
+readers that need a real file (memory maps: GGUF, ONNX; Arrow's tables) get a temporary plaintext copy
+from ``on_disk``, deleted afterwards.
+
+Every chunk authenticates with its index and whether it is the last (catalog/crypto.py): a changed,
+reordered or truncated object fails with ``Unreadable``, as does a storage failure. Neither is the
+uploaded file's fault, so inspection lets them through rather than rejecting the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from catalog import crypto, storage
+
+
+class Unreadable(Exception):
+    """The stored object could not be read back (storage failure, or it changed since it was stored)."""
+
+
+class StoredContent:
+    """``size`` bytes stored encrypted under ``key`` with ``envelope``, readable as plaintext."""
+
+    def __init__(self, key: str, envelope: crypto.Envelope, size: int):
+        self.key, self.envelope, self.size = key, envelope, size
+        self._data_key: bytes | None = None
+
+    @classmethod
+    def of(cls, row) -> StoredContent:
+        """The content of a FileVersion or of a verified UploadSession (both record an envelope)."""
+        envelope = crypto.Envelope(row.key_id, bytes(row.wrapped_key), bytes(row.nonce_prefix), row.chunk_size)
+        return cls(row.storage_key, envelope, row.size)
+
+    def __repr__(self) -> str:
+        return f"<StoredContent {self.key} ({self.size} bytes)>"
+
+    def data_key(self) -> bytes:
+        if self._data_key is None:
+            try:
+                self._data_key = crypto.unwrap_key(self.envelope.key_id, self.envelope.wrapped_key)
+            except crypto.IntegrityError as exc:
+                raise Unreadable(str(exc)) from None
+        return self._data_key
+
+    def open(self, mode: str = "rb", buffering: int = -1, encoding: str | None = None):
+        """A read-only file over the plaintext, as ``Path.open`` gives for "rb" (``buffering=0``: unbuffered)
+        and "r" (text)."""
+        if mode not in ("rb", "r", "rt"):
+            raise ValueError(f"stored content opens for reading only, not {mode!r}")
+        raw = PlaintextReader(self)
+        if mode == "rb" and buffering == 0:
+            return raw
+        buffered = io.BufferedReader(raw, buffer_size=buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
+        return buffered if mode == "rb" else io.TextIOWrapper(buffered, encoding=encoding or "utf-8")
+
+    def stat(self) -> os.stat_result:
+        return os.stat_result((stat.S_IFREG | 0o400, 0, 0, 1, 0, 0, self.size, 0, 0, 0))
+
+    def read_bytes(self) -> bytes:
+        with self.open("rb", buffering=0) as handle:
+            return handle.readall()
+
+    @contextmanager
+    def on_disk(self) -> Iterator[Path]:
+        """A temporary plaintext copy in the staging folder (readable by its owner only), removed on exit."""
+        folder = Path(settings.OMH_STAGING_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"inspect-{secrets.token_hex(16)}"
+        try:
+            with open(path, "xb") as out, self.open("rb", buffering=0) as source:
+                path.chmod(0o600)
+                shutil.copyfileobj(source, out, self.envelope.chunk_size)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class PlaintextReader(io.RawIOBase):
+    """Seekable, read-only: each read decrypts (once) the chunk that holds the position and serves from it."""
+
+    def __init__(self, content: StoredContent):
+        super().__init__()
+        self._content, self._position = content, 0
+        self._chunk_index, self._chunk = -1, b""
+        chunk = content.envelope.chunk_size
+        self._final_index = crypto.chunk_count(content.size, chunk) - 1
+        self._object_size = crypto.ciphertext_size(content.size, chunk)
+        try:
+            stored = storage.object_size(content.key)
+        except OSError as exc:
+            raise Unreadable(f"the stored content could not be read ({exc})") from None
+        if stored != self._object_size:
+            raise Unreadable("the stored object does not have the size its content was stored with")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._content.size}[whence]
+        if base + offset < 0:
+            raise OSError(errno.EINVAL, "Invalid argument")  # as a file's seek says (zipfile relies on it)
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        if self._position >= self._content.size or not len(buffer):
+            return 0
+        chunk_size = self._content.envelope.chunk_size
+        index, start = divmod(self._position, chunk_size)
+        if index != self._chunk_index:
+            self._chunk, self._chunk_index = self._decrypt(index), index
+        n = min(len(buffer), len(self._chunk) - start)
+        memoryview(buffer).cast("B")[:n] = self._chunk[start : start + n]
+        self._position += n
+        return n
+
+    def _decrypt(self, index: int) -> bytes:
+        sealed = self._content.envelope.chunk_size + crypto.TAG_SIZE
+        try:
+            block = b"".join(
+                storage.read_object(
+                    self._content.key, index * sealed, min((index + 1) * sealed, self._object_size), block=sealed
+                )
+            )
+            plain = crypto.decrypt_chunks(
+                [block],
+                self._content.data_key(),
+                self._content.envelope,
+                first_index=index,
+                last_index=index,
+                final_index=self._final_index,
+            )
+            return bytes(next(plain))
+        except crypto.IntegrityError as exc:
+            raise Unreadable(f"the stored content failed authentication ({exc})") from None
+        except OSError as exc:
+            raise Unreadable(f"the stored content could not be read ({exc})") from None
