@@ -88,6 +88,54 @@ class AssetSerializer(serializers.ModelSerializer):
         return complete_license_fields(super().validate(attrs))
 
 
+class ListRowSerializer(AssetSerializer):
+    """A list row built straight from the instance, by a plan derived once per class from its declared
+    fields: DRF's generic path (a get_attribute and a to_representation per field, a related manager per
+    relation and row) cost a page of 50 rows more CPU than its queries. The output is DRF's own
+    (test_request_cost compares the two), so the fields stay the schema's single description."""
+
+    def to_representation(self, instance) -> dict:
+        cls = type(self)
+        if "_row_plan" not in cls.__dict__:
+            cls._row_plan = _row_plan(self)
+        if cls._row_plan is None:  # a subclass with fields of other kinds (the detail serializers)
+            return super().to_representation(instance)
+        row = {}
+        for name, attrs, convert, many_slug in cls._row_plan:
+            if many_slug is not None:
+                related = getattr(instance, "_prefetched_objects_cache", {}).get(attrs[0])
+                if related is None:
+                    related = getattr(instance, attrs[0]).all()
+                row[name] = [getattr(item, many_slug) for item in related]
+                continue
+            value = instance
+            for attr in attrs:
+                value = getattr(value, attr)
+                if value is None:
+                    break
+            row[name] = value if value is None or convert is None else convert(value)
+        return row
+
+
+def _row_plan(serializer) -> list[tuple] | None:
+    """(name, source attributes, converter or None, slug of a many relation or None) per readable field;
+    None when a field is of another kind. Plain model values go out as they are; dates, times and single
+    relations through DRF's own field."""
+    plan = []
+    for field in serializer._readable_fields:
+        if isinstance(field, serializers.ManyRelatedField):
+            plan.append((field.field_name, field.source_attrs, None, field.child_relation.slug_field))
+        elif isinstance(field, serializers.RelatedField | serializers.DateField | serializers.DateTimeField):
+            plan.append((field.field_name, field.source_attrs, field.to_representation, None))
+        elif isinstance(field, serializers.CharField | serializers.IntegerField | serializers.BooleanField):
+            plan.append((field.field_name, field.source_attrs, None, None))
+        elif isinstance(field, serializers.ChoiceField) and all(isinstance(key, str) for key in field.choices):
+            plan.append((field.field_name, field.source_attrs, None, None))
+        else:
+            return None
+    return plan
+
+
 MODEL_LIST_FIELDS = [
     "id",
     "owner",
@@ -110,7 +158,7 @@ MODEL_LIST_FIELDS = [
 ]
 
 
-class MLModelListSerializer(AssetSerializer):
+class MLModelListSerializer(ListRowSerializer):
     class Meta:
         model = MLModel
         fields = MODEL_LIST_FIELDS
@@ -302,7 +350,7 @@ DATASET_LIST_FIELDS = [
 ]
 
 
-class DatasetListSerializer(AssetSerializer):
+class DatasetListSerializer(ListRowSerializer):
     domains = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Domain.objects.all(), required=False)
 
     class Meta:

@@ -44,9 +44,13 @@ class AssetLookupMixin:
     asset_model = MLModel
     manage_action = "do this"  # the end of the 403 message when manage is missing
 
+    def lookup_queryset(self):
+        """What the asset is read with (views that show it whole load its parts in the same lookup)."""
+        return self.asset_model.objects.select_related("owner").defer("search_vector", "card")
+
     def get_asset(self, *, write: bool = False, manage: bool = False):
         kwargs, user = self.kwargs, self.request.user
-        assets = self.asset_model.objects.select_related("owner").defer("search_vector", "card")
+        assets = self.lookup_queryset()
         if "pk" in kwargs:
             asset = get_object_or_404(assets.visible_to(user), pk=kwargs["pk"])
         else:
@@ -208,9 +212,8 @@ class ModelDetailView(AssetDetailView):
     def get_queryset(self):
         return _model_detail_queryset()
 
-    def get_asset(self, **levels):
-        asset = super().get_asset(**levels)
-        return _model_detail_queryset().get(pk=asset.pk)
+    def lookup_queryset(self):
+        return _model_detail_queryset()
 
     def perform_update(self, serializer):
         serializer.instance = _save_model(self.request, serializer.validated_data, serializer.instance)
@@ -279,22 +282,17 @@ class DatasetDetailView(AssetDetailView):
     asset_model = Dataset
     serializer_class = s.DatasetSerializer
 
-    def get_asset(self, **levels):
-        asset = super().get_asset(**levels)
-        return (
-            Dataset.objects.select_related("owner", "license")
-            .prefetch_related(
-                "media",
-                "tasks",
-                "domains",
-                "authors",
-                "files__columns",
-                "relationships__from_file",
-                "relationships__to_file",
-                "relationships__column_links__from_column",
-                "relationships__column_links__to_column",
-            )
-            .get(pk=asset.pk)
+    def lookup_queryset(self):
+        return Dataset.objects.select_related("owner", "license").prefetch_related(
+            "media",
+            "tasks",
+            "domains",
+            "authors",
+            "files__columns",
+            "relationships__from_file",
+            "relationships__to_file",
+            "relationships__column_links__from_column",
+            "relationships__column_links__to_column",
         )
 
     def perform_update(self, serializer):

@@ -8,16 +8,20 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import ModelSerializer
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import create_api_token
-from catalog.models import MLModel
-from catalog.tests.factories import LicenseFactory, MLModelFactory, TaskFactory
+from catalog.api.serializers import DatasetListSerializer, MLModelListSerializer
+from catalog.api.views import _dataset_list_queryset, _model_list_queryset
+from catalog.models import MediaType, MLModel
+from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory, TaskFactory
 from licensing.models import ComplianceReport
 from openmodelhub.renderers import FastJSONRenderer
 
@@ -93,7 +97,8 @@ HOT_PATHS = {
     "api first page": ("/api/v1/models/", 3, 4),
     "api three facets": ("/api/v1/models/?task={task}&license_category=permissive&architecture=other", 4, 5),
     "api search": ("/api/v1/models/?search=bert", 9, 10),
-    "api detail": ("/api/v1/models/{name}/", 9, 10),
+    # The model is read once with its parts (owner, licence, architecture, media, tasks, authors).
+    "api detail": ("/api/v1/models/{name}/", 8, 9),
     "api facets": ("/api/v1/models/facets", 0, 2),
     "page list": ("/models/", 9, 9),
     # The model page: its evaluation results are one query; the suited datasets are a section of their own.
@@ -122,6 +127,39 @@ def test_hot_path_query_counts(path, owner, catalogue):
         counts.append(len(queries))
     expected = ON_ENGINE.get((path, connection.vendor), HOT_PATHS[path][1:])
     assert counts == list(expected), [q["sql"][:120] for q in queries]
+
+
+def test_an_anonymous_api_read_fills_one_throttle_bucket(catalogue, settings):
+    """The address's anonymous bucket only: the signed-in users' one would cost two more round trips."""
+    cache.clear()
+    assert Client(REMOTE_ADDR="203.0.113.5").get("/api/v1/models/").status_code == 200
+    assert cache.get("throttle_anon_203.0.113.5") is not None
+    assert cache.get("throttle_user_203.0.113.5") is None
+
+
+# --- lean list rows ----------------------------------------------------------------------------
+
+
+LISTS = {"models": (MLModelListSerializer, MLModelFactory, _model_list_queryset),
+         "datasets": (DatasetListSerializer, DatasetFactory, _dataset_list_queryset)}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", LISTS)
+def test_lean_list_rows_are_what_drf_would_write(kind, owner, stranger, curator):
+    """The lean rows (catalog.api.serializers.ListRowSerializer) against DRF's generic to_representation,
+    on rows with and without licence, relations and dates, read as the list endpoint reads them."""
+    serializer, factory, queryset = LISTS[kind]
+    factory(owner=owner, name="bare", visibility="private", license=None)
+    full = factory(owner=stranger, name="full", license=LicenseFactory(category="copyleft"))
+    full.tasks.add(TaskFactory(), TaskFactory())
+    full.media.set(MediaType.objects.order_by("slug")[:2])
+    rows = list(queryset(curator).order_by("name"))  # a curator sees the private one too
+    generic = type("Generic", (serializer,), {"to_representation": ModelSerializer.to_representation})
+    lean = serializer(rows, many=True).data
+    assert FastJSONRenderer().render(lean) == FastJSONRenderer().render(generic(rows, many=True).data)
+    assert [row["name"] for row in lean] == ["bare", "full"] and len(lean[1]["tasks"]) == 2
+    assert lean[0]["license"] is None and lean[1]["license_category"] == "copyleft"
+    assert len(lean[1]["media"]) == 2 and lean[1]["created_at"].endswith("Z")
 
 
 # --- the renderer ------------------------------------------------------------------------------
