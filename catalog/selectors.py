@@ -113,28 +113,6 @@ DATASET_FACETS = [
 M2M_TARGETS = {"media": ("mediatype_id", None), "tasks": ("task_id", Task), "domains": ("domain_id", Domain)}
 
 
-def facet_counts(filterset_class, data: QueryDict, base, request, specs: list[FacetSpec]) -> list[dict]:
-    """For each facet: its values with the number of assets that would match, counted by the database
-    over ``base`` (already ``visible_to``) narrowed by every *other* parameter (so choosing one value
-    of a facet still shows the counts of its alternatives). One GROUP BY query per facet."""
-    facets = []
-    for spec in specs:
-        others = data.copy()
-        for param in (spec.param, "sort", "cursor"):
-            others.pop(param, None)
-        narrowed = filterset_class(others, queryset=base, request=request).qs
-        selected = set(data.getlist(spec.param))
-        rows = _count_by(spec, narrowed)
-        values = [
-            {"value": value, "label": label, "count": count, "selected": value in selected}
-            for value, label, count in rows
-        ]
-        shown = [v for v in values[:FACET_LIMIT]] + [v for v in values[FACET_LIMIT:] if v["selected"]]
-        rest = [v for v in values[FACET_LIMIT:] if not v["selected"]]  # behind "N more" (a disclosure)
-        facets.append({"param": spec.param, "title": spec.title, "values": shown, "rest": rest, "more": len(rest)})
-    return facets
-
-
 def _count_by(spec: FacetSpec, queryset) -> list[tuple[str, str, int]]:
     ids = queryset.order_by().values("pk")
     if spec.field:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import MANAGE_REFUSED
 from catalog import downloads, files, filters, forms, graph, revisions, search, selectors, services, usage
+from catalog.api import facets
 from catalog.discovery import data as data_discovery
 from catalog.discovery import evaluations
 from catalog.forms import UploadForm
@@ -245,7 +246,7 @@ def asset_list(request: HttpRequest, kind: str) -> HttpResponse:
     except ValueError as exc:
         context["cursor_error"] = str(exc)
         return render(request, template, context, status=400)
-    context["facets"] = selectors.facet_counts(filterset_class, request.GET, base, request, facet_specs)
+    context["facets"] = facets.sidebar(request, kind, request.GET)
     return render(request, template, context)
 
 

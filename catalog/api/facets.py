@@ -27,6 +27,7 @@ from rest_framework.exceptions import ValidationError
 
 from catalog import cache_scopes, filters, selectors
 from catalog.models import Dataset, MLModel, Visibility, is_member, sees_everything
+from catalog.models.base import readable_name
 
 CACHE_SECONDS = settings.API_FACETS_CACHE_SECONDS
 NOT_FILTERS = {"sort", "cursor", "limit", "format"}
@@ -174,38 +175,71 @@ def _render(found: dict) -> dict:
     }
 
 
-def _filters(kind: Kind, request) -> QueryDict:
+def _filters(kind: Kind, params: QueryDict, user) -> QueryDict:
     """The filter parameters given, in a canonical order (the cache key), blank ones dropped, asset
     references as the ids the caller may see (a hidden asset reads as a missing one)."""
     data = QueryDict(mutable=True)
-    for param in sorted(request.query_params):
-        values = sorted(v for v in request.query_params.getlist(param) if v.strip())
+    for param in sorted(params):
+        values = sorted(v for v in params.getlist(param) if v.strip())
         if values and param in kind.filterset.base_filters and param not in NOT_FILTERS:
             data.setlist(param, values)
-    return filters.canonical_references(kind.filterset, data, request.user)
+    return filters.canonical_references(kind.filterset, data, user)
 
 
 def asset_facets(request, kind_name: str) -> dict:
     kind = KINDS[kind_name]
-    user, data = request.user, _filters(kind, request)
-    objects = kind.asset.objects
+    data = _filters(kind, request.query_params, request.user)
     if data:
-        filterset = kind.filterset(data, queryset=objects.visible_to(user), request=request)
+        filterset = kind.filterset(data, queryset=kind.asset.objects.visible_to(request.user), request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
+    return _render(_counts(kind, data, request))
+
+
+def _counts(kind: Kind, data: QueryDict, request, scope: str | None = None) -> dict:
+    """The total and value -> (label, count) per facet over what the user may see, for valid filters;
+    ``scope``: the user's cache scope when already known."""
+    user, objects = request.user, kind.asset.objects
     if sees_everything(user):
-        return _render(_cached(kind, "all", objects.all(), data, request))
+        return _cached(kind, "all", objects.all(), data, request)
     public = _cached(kind, "public", objects.public(), data, request)
     if not is_member(user):
-        return _render(public)
+        return public
     # Keyed by the grants reaching the user: a new grant, a revocation or an expiry shows in the next
     # request; the user's own private assets follow the cache period like the public counts.
-    key = _key(kind, cache_scopes.cache_scope(user), data)
+    key = _key(kind, scope or cache_scopes.cache_scope(user), data)
     private = cache.get(key)
     if private is None:  # a heavy uploader has thousands of private models: cached like the rest
         private = _compute(kind, _private_visible(kind, user, _grant_ids(kind, user)), data, request, shared=False)
         cache.set(key, private, CACHE_SECONDS)
-    return _render(_merge(public, private))
+    return _merge(public, private)
+
+
+def sidebar(request, kind_name: str, params: QueryDict) -> list[dict]:
+    """The HTML list's facet sidebar for parameters its FilterSet has validated, from the API's cached
+    counts: each facet counted under every *other* parameter, so that choosing a value still shows its
+    alternatives' counts (one cached count for the unselected facets, one per selected one; counted
+    on every request, the sidebar took seconds at a million models)."""
+    kind, scope = KINDS[kind_name], cache_scopes.cache_scope(request.user)  # one grants query at most
+    everything = _counts(kind, _filters(kind, params, request.user), request, scope)
+    facets = []
+    for spec in kind.specs:
+        found = everything
+        if spec.param in params:
+            others = params.copy()
+            others.pop(spec.param)
+            found = _counts(kind, _filters(kind, others, request.user), request, scope)
+        selected = set(params.getlist(spec.param))
+        values = [
+            {"value": value, "label": readable_name(value, label) if spec.m2m else label, "count": count,
+             "selected": value in selected}
+            for value, (label, count) in sorted(found["facets"][spec.param].items(), key=lambda i: (-i[1][1], i[0]))
+        ]  # fmt: skip
+        limit = selectors.FACET_LIMIT
+        shown = values[:limit] + [v for v in values[limit:] if v["selected"]]
+        rest = [v for v in values[limit:] if not v["selected"]]  # behind "N more" (a disclosure)
+        facets.append({"param": spec.param, "title": spec.title, "values": shown, "rest": rest, "more": len(rest)})
+    return facets
 
 
 def warm_shared_facets() -> dict[str, int]:

@@ -100,7 +100,8 @@ HOT_PATHS = {
     # The model is read once with its parts (owner, licence, architecture, media, tasks, authors).
     "api detail": ("/api/v1/models/{name}/", 8, 9),
     "api facets": ("/api/v1/models/facets", 0, 2),
-    "page list": ("/models/", 9, 9),
+    # The count and the page with its tasks; the facet sidebar comes from the API's cached counts.
+    "page list": ("/models/", 3, 3),
     # The model page: its evaluation results are one query; the suited datasets are a section of their own.
     "page model": ("/models/{name}/", 12, 12),
     "hf model info": ("/hf/api/models/{name}", 5, 6),
