@@ -44,9 +44,11 @@ from functools import lru_cache
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 
 from catalog import semantic
+from catalog.idsets import InIds, id_rows
 from catalog.models import Dataset, EvaluationResult, Media, MLModel, ModelLineage, SearchEmbedding, Task
 
 MAX_K = 50
@@ -104,13 +106,15 @@ class Candidate:
     score: float = 0.0
     percentile: float | None = None
     confidence: float = 0.0
-    hits: list[tuple] | None = None  # (board, z, weight, source model, via, depth); None: its own results
-    boards: list[Board] = field(default_factory=list)  # where its own results are, when hits is None
+    boards: list[Board] = field(default_factory=list)  # where its own results are
+    inheritance: tuple[Inheritance, int] | None = None  # for a model scored on its kin's results: its row there
     cold: bool = False
 
     def evidence_hits(self) -> list[tuple]:
-        if self.hits is not None:
-            return self.hits
+        """(board, z, weight, source model, "own"/"base"/"sibling", depth) of each board it has evidence on."""
+        if self.inheritance is not None:
+            table, row = self.inheritance
+            return table.hits(row)
         return [(b, b.z[self.model_id], b.weight, self.model_id, "own", 0) for b in self.boards if self.model_id in b.z]
 
     @property
@@ -326,7 +330,7 @@ def boards(user, near: list[tuple[Profile, float]]) -> tuple[list[Board], dict[i
     wanted = Q()
     for dataset_id, (_, _, split, metric) in chosen.items():
         wanted |= Q(dataset_id=dataset_id, split=split, metric=metric)
-    rows = list(results.filter(wanted).values_list("dataset_id", "model_id", "value", "higher_is_better"))
+    rows = list(results.filter(wanted).order_by().values_list("dataset_id", "model_id", "value", "higher_is_better"))
     downloads = _visible_models(user, {row[1] for row in rows})
     grouped: dict[int, dict[int, float]] = defaultdict(dict)
     for dataset_id, model_id, value, higher in rows:
@@ -341,12 +345,10 @@ def boards(user, near: list[tuple[Profile, float]]) -> tuple[list[Board], dict[i
 
 
 def _visible_models(user, ids: set[int]) -> dict[int, int]:
-    """The downloads of the models among ``ids`` that ``user`` may see (by primary key, a batch at a time)."""
-    ids, visible = sorted(ids), {}
-    for start in range(0, len(ids), 5000):
-        batch = MLModel.objects.visible_to(user).filter(pk__in=ids[start : start + 5000])
-        visible.update(batch.values_list("pk", "downloads"))
-    return visible
+    """The downloads of the models among ``ids`` that ``user`` may see (the ids as one parameter)."""
+    if not ids:
+        return {}
+    return dict(MLModel.objects.visible_to(user).filter(InIds("pk", ids)).order_by().values_list("pk", "downloads"))
 
 
 def _probit_scale(values: dict[int, float]) -> dict[int, float]:
@@ -393,54 +395,73 @@ def _standardised(items: tuple[tuple[int, float], ...]) -> tuple[dict, dict, dic
 
 # --- evidence over the results graph and the lineage ---------------------------------------------
 
+LINEAGE_SQL = """
+WITH RECURSIVE src(id) AS ({sources}),
+down(model_id, base_id, depth) AS (
+    SELECT l.model_id, l.base_id, 1 FROM {lineage} l WHERE l.base_id IN (SELECT id FROM src)
+    UNION
+    SELECT l.model_id, l.base_id, d.depth + 1 FROM {lineage} l JOIN down d ON l.base_id = d.model_id
+    WHERE d.depth < %s
+)
+SELECT 'down', model_id, base_id, depth FROM down
+UNION ALL
+SELECT 'up', l.model_id, l.base_id, 0 FROM {lineage} l WHERE l.model_id IN (SELECT id FROM src)
+UNION ALL
+SELECT 'kin', k.model_id, k.base_id, 0 FROM {lineage} k
+WHERE k.base_id IN (SELECT l.base_id FROM {lineage} l WHERE l.model_id IN (SELECT id FROM src))
+"""
+
+
+def _lineage_edges(sources: set[int]) -> list[tuple[str, int, int, int]]:
+    """Every lineage edge the walk from ``sources`` may take, in one statement, visible or not (the walk
+    decides): ("down", child, base, depth) up to MAX_DEPTH generations, ("up", source, its base) and
+    ("kin", child, base) of those bases. Only ids: nothing of a hidden model leaves this function."""
+    rows, params = id_rows(sources)
+    sql = LINEAGE_SQL.format(sources=rows, lineage=ModelLineage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, MAX_DEPTH])
+        return cursor.fetchall()
+
 
 def _lineage(user, sources: set[int]):
     """Models near ``sources`` through visible lineage edges: ``{model: [(source ancestor, depth)]}`` for
-    their derivatives (up to MAX_DEPTH) and ``{model: [(sibling source, shared base)]}``, with their downloads."""
+    their derivatives (up to MAX_DEPTH, through visible models only) and ``{model: [(sibling source, shared
+    base)]}`` (through a visible base), with their downloads. Two queries: the edges, then ``visible_to``."""
+    down: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    up, kin = [], []
+    for kind, model_id, base_id, depth in _lineage_edges(sources):
+        if kind == "down":
+            down[depth].append((model_id, base_id))
+        else:
+            (up if kind == "up" else kin).append((model_id, base_id))
+    visible = _visible_models(
+        user, {m for edges in down.values() for m, _ in edges} | {b for _, b in up} | {m for m, _ in kin}
+    )
     ancestors: dict[int, list[tuple[int, int]]] = defaultdict(list)
     frontier: dict[int, list[int]] = {m: [m] for m in sources}  # node -> the sources it descends from
-    downloads: dict[int, int] = {}
+    reached: set[int] = set()
     for depth in range(1, MAX_DEPTH + 1):
-        edges = list(ModelLineage.objects.filter(base_id__in=list(frontier)).values_list("model_id", "base_id"))
-        downloads.update(_visible_models(user, {model_id for model_id, _ in edges} - set(downloads)))
+        edges = [(model_id, base_id) for model_id, base_id in down[depth] if base_id in frontier]
+        reached.update(model_id for model_id, _ in edges)
         nxt: dict[int, list[int]] = defaultdict(list)
         for model_id, base_id in edges:
             for source in frontier[base_id]:
-                if model_id in downloads and model_id != source:
+                if model_id in visible and model_id != source:
                     ancestors[model_id].append((source, depth))
                     nxt[model_id].append(source)
         if not nxt:
             break
         frontier = nxt
-    up = list(ModelLineage.objects.filter(model_id__in=list(sources)).values_list("model_id", "base_id"))
-    seen_bases = _visible_models(user, {base_id for _, base_id in up})
     bases_of = defaultdict(set)
     for model_id, base_id in up:
-        if base_id in seen_bases:
+        if base_id in visible:
             bases_of[base_id].add(model_id)
     siblings: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    kin = list(ModelLineage.objects.filter(base_id__in=list(bases_of)).values_list("model_id", "base_id"))
-    downloads.update(_visible_models(user, {model_id for model_id, _ in kin} - set(downloads)))
     for model_id, base_id in kin:
-        if model_id in downloads:
+        if base_id in bases_of and model_id in visible:
+            reached.add(model_id)
             siblings[model_id] += [(s, base_id) for s in bases_of[base_id] if s != model_id]
-    return ancestors, siblings, downloads
-
-
-def _score(model_id: int, found: list[tuple[Board, float, float]], total: float, prior: float) -> Candidate:
-    """``found``: (board, z, weight) of each neighbour the model has (direct or inherited) evidence on."""
-    weights = sum(w for _, _, w in found)
-    shrink = SHRINK * total
-    score = (sum(w * z for _, z, w in found) + shrink * prior) / (weights + shrink)
-    mean = sum(w * z for _, z, w in found) / weights
-    spread = math.sqrt(sum(w * (z - mean) ** 2 for _, z, w in found) / weights)
-    percentile = sum(w * _percentile(z) for _, z, w in found) / weights if weights else None
-    return Candidate(
-        model_id=model_id,
-        score=score,
-        percentile=percentile,
-        confidence=min(1.0, weights / total) / (1 + spread),
-    )
+    return ancestors, siblings, {m: visible[m] for m in reached if m in visible}
 
 
 def _percentile(z: float) -> float:
@@ -455,28 +476,36 @@ def _priors(downloads: dict[int, int]) -> dict[int, float]:
     return {m: PESSIMISM + POPULARITY * (2 * v / top - 1) for m, v in logs.items()}
 
 
-def evidence_candidates(board_list: list[Board], downloads: dict[int, int], user, k: int) -> list[Candidate]:
-    """Every visible model with direct or inherited evidence, scored and explained, best first. Inherited
-    evidence weighs less than the source's own, so a derivative or sibling ranks below its source: only the
-    best ``max(LINEAGE_SOURCES, 4 k)`` measured models are followed down the lineage."""
-    total = sum(b.weight for b in board_list)
-    measured = sorted(_measured(board_list, total, _priors(downloads)), key=_order)
-    sources = {c.model_id for c in measured[: max(LINEAGE_SOURCES, 4 * k)]}
-    ancestors, siblings, kin_downloads = _lineage(user, sources)
-    kin = (set(ancestors) | set(siblings)) - set(downloads)
-    priors = _priors(downloads)
-    if kin:  # the popularity prior over everyone, then every candidate scored with it
-        priors = _priors({**downloads, **kin_downloads})
-        measured = _measured(board_list, total, priors)
-    inherited = [_candidate(m, board_list, total, priors, ancestors.get(m, []), siblings.get(m, [])) for m in kin]
-    return sorted(measured + [c for c in inherited if c is not None], key=_order)
+@dataclass
+class Evidence:
+    """Per candidate (row) and board (column): the z-score, percentile and weight of the evidence used
+    (weight 0: none on that board). A model's score is the weighted mean of its z-scores shrunk towards its
+    prior by ``SHRINK``; its confidence the share of the boards' weight it has evidence for, times the
+    agreement of that evidence (1 / (1 + spread of its z-scores))."""
+
+    ids: list[int]
+    z: np.ndarray
+    pct: np.ndarray
+    w: np.ndarray
+
+    def candidates(self, board_list: list[Board], priors: dict[int, float]) -> list[Candidate]:
+        """Each row's Candidate, scored (every row has evidence on at least one board)."""
+        weights = self.w.sum(axis=1)
+        total = sum(b.weight for b in board_list)
+        shrink = SHRINK * total
+        prior = np.array([priors.get(m, PESSIMISM) for m in self.ids])
+        score = ((self.w * self.z).sum(axis=1) + shrink * prior) / (weights + shrink)
+        mean = (self.w * self.z).sum(axis=1) / weights
+        spread = np.sqrt((self.w * (self.z - mean[:, None]) ** 2).sum(axis=1) / weights)
+        percentile = (self.w * self.pct).sum(axis=1) / weights
+        confidence = np.minimum(1.0, weights / total) / (1 + spread)
+        rows = zip(self.ids, score.tolist(), percentile.tolist(), confidence.tolist(), strict=True)
+        return [Candidate(model_id=m, score=a, percentile=p, confidence=c, boards=board_list) for m, a, p, c in rows]
 
 
-def _measured(board_list: list[Board], total: float, priors: dict[int, float]) -> list[Candidate]:
-    """``_score`` of every model on its own results, as array arithmetic (thousands of models a request)."""
+def _measured(board_list: list[Board]) -> Evidence:
+    """Every model measured on the boards, with its own results (thousands of models a request)."""
     ids = sorted(set().union(*(b.z for b in board_list)))
-    if not ids:
-        return []
     row = {m: i for i, m in enumerate(ids)}
     z = np.zeros((len(ids), len(board_list)))
     pct = np.zeros_like(z)
@@ -486,53 +515,79 @@ def _measured(board_list: list[Board], total: float, priors: dict[int, float]) -
         z[rows, j] = list(board.z.values())
         pct[rows, j] = [board.percentile[m] for m in board.z]
         w[rows, j] = board.weight
-    weights = w.sum(axis=1)
-    shrink = SHRINK * total
-    prior = np.array([priors.get(m, PESSIMISM) for m in ids])
-    score = ((w * z).sum(axis=1) + shrink * prior) / (weights + shrink)
-    mean = (w * z).sum(axis=1) / weights
-    spread = np.sqrt((w * (z - mean[:, None]) ** 2).sum(axis=1) / weights)
-    percentile = (w * pct).sum(axis=1) / weights
-    confidence = np.minimum(1.0, weights / total) / (1 + spread)
-    return [
-        Candidate(model_id=m, score=float(a), percentile=float(p), confidence=float(c), boards=board_list)
-        for m, a, p, c in zip(ids, score.tolist(), percentile.tolist(), confidence.tolist(), strict=True)
-    ]
+    return Evidence(ids, z, pct, w)
+
+
+@dataclass
+class Inheritance:
+    """Which model's result each inherited candidate (row) takes on each board (column), and how."""
+
+    boards: list[Board]
+    evidence: Evidence
+    source: np.ndarray  # the measured model whose result is inherited (0: none on that board)
+    depth: np.ndarray  # generations up to an ancestor; MAX_DEPTH + 1 for a sibling
+
+    def hits(self, row: int) -> list[tuple]:
+        found = []
+        for j, board in enumerate(self.boards):
+            source, depth = int(self.source[row, j]), int(self.depth[row, j])
+            if source:
+                via, depth = ("base", depth) if depth <= MAX_DEPTH else ("sibling", 1)
+                found.append(
+                    (board, float(self.evidence.z[row, j]), float(self.evidence.w[row, j]), source, via, depth)
+                )
+        return found
+
+
+def _inherited(board_list: list[Board], measured: Evidence, kin: list[int], ancestors, siblings) -> Inheritance:
+    """On each board, each of ``kin`` (models without results of their own) takes its nearest ancestor's
+    result (the best of the nearest, at ``DECAY ** depth``), else its best sibling's (at ``SIBLING``); ties
+    go to the smaller model id. Array arithmetic over (model, related source) pairs, a board at a time."""
+    row_of = {m: i for i, m in enumerate(measured.ids)}
+    sibling = MAX_DEPTH + 1
+    pairs = [(c, row_of[s], s, d) for c, m in enumerate(kin) for s, d in ancestors.get(m, ())]
+    pairs += [(c, row_of[s], s, sibling) for c, m in enumerate(kin) for s, _ in siblings.get(m, ())]
+    cand, src_row, src, depth = (np.array(column, dtype=np.int64) for column in zip(*pairs, strict=True))
+    factor = np.where(depth == sibling, SIBLING, DECAY ** np.minimum(depth, MAX_DEPTH).astype(float))
+    shape = (len(kin), len(board_list))
+    evidence = Evidence(kin, np.zeros(shape), np.zeros(shape), np.zeros(shape))
+    chosen_source, chosen_depth = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for j, board in enumerate(board_list):
+        z = measured.z[src_row, j]
+        on = np.flatnonzero(measured.w[src_row, j] > 0)
+        on = on[np.lexsort((src[on], -z[on], depth[on], cand[on]))]  # per candidate: nearest, best, smallest id
+        best = on[np.unique(cand[on], return_index=True)[1]]
+        rows = cand[best]
+        evidence.z[rows, j] = z[best]
+        evidence.pct[rows, j] = measured.pct[src_row[best], j]
+        evidence.w[rows, j] = board.weight * factor[best]
+        chosen_source[rows, j], chosen_depth[rows, j] = src[best], depth[best]
+    return Inheritance(board_list, evidence, chosen_source, chosen_depth)
+
+
+def evidence_candidates(board_list: list[Board], downloads: dict[int, int], user, k: int) -> list[Candidate]:
+    """Every visible model with direct or inherited evidence, scored and explained, best first. Inherited
+    evidence weighs less than the source's own, so a derivative or sibling ranks below its source: only the
+    best ``max(LINEAGE_SOURCES, 4 k)`` measured models are followed down the lineage."""
+    measured = _measured(board_list)
+    if not measured.ids:
+        return []
+    first = sorted(measured.candidates(board_list, _priors(downloads)), key=_order)
+    sources = {c.model_id for c in first[: max(LINEAGE_SOURCES, 4 * k)]}
+    ancestors, siblings, kin_downloads = _lineage(user, sources)
+    kin = sorted((set(ancestors) | set(siblings)) - set(downloads))
+    if not kin:
+        return first
+    priors = _priors({**downloads, **kin_downloads})  # the popularity prior over everyone
+    inheritance = _inherited(board_list, measured, kin, ancestors, siblings)
+    inherited = inheritance.evidence.candidates(board_list, priors)
+    for row, candidate in enumerate(inherited):
+        candidate.inheritance = (inheritance, row)
+    return sorted(measured.candidates(board_list, priors) + inherited, key=_order)
 
 
 def _order(candidate: Candidate) -> tuple:
     return (-candidate.score, -candidate.confidence, candidate.model_id)
-
-
-def _candidate(model_id, board_list, total, priors, ancestors, siblings) -> Candidate | None:
-    hits = []
-    for board in board_list:
-        hit = _evidence_on(board, model_id, ancestors, siblings)
-        if hit is not None:
-            hits.append((board, *hit))
-    if not hits:
-        return None
-    candidate = _score(
-        model_id, [(board, z, weight) for board, z, weight, *_ in hits], total, priors.get(model_id, PESSIMISM)
-    )
-    candidate.hits = hits
-    return candidate
-
-
-def _evidence_on(board: Board, model_id: int, ancestors: list, siblings: list):
-    """(z, weight, source model, "own"/"base"/"sibling", depth) of the best evidence the model has on
-    ``board``: its own result, else its nearest measured ancestor's, else its best sibling's."""
-    if model_id in board.z:
-        return board.z[model_id], board.weight, model_id, "own", 0
-    inherited = [(depth, a) for a, depth in ancestors if a in board.z]
-    if inherited:
-        depth, source = min(inherited, key=lambda item: (item[0], -board.z[item[1]]))
-        return board.z[source], board.weight * DECAY**depth, source, "base", depth
-    kin = [s for s, _ in siblings if s in board.z]
-    if kin:
-        source = max(kin, key=lambda s: board.z[s])
-        return board.z[source], board.weight * SIBLING, source, "sibling", 1
-    return None
 
 
 def cold_candidates(user, query: Profile, exclude: set[int], limit: int) -> list[Candidate]:
@@ -541,16 +596,19 @@ def cold_candidates(user, query: Profile, exclude: set[int], limit: int) -> list
         return []
     tasks = MLModel.tasks.through.objects.filter(mlmodel_id=OuterRef("pk"), task__slug__in=query.tasks)
     media = MLModel.media.through.objects.filter(mlmodel_id=OuterRef("pk"), mediatype_id__in=query.media)
-    ids = (
+    # One EXISTS over both links, not EXISTS(tasks) OR EXISTS(media): PostgreSQL would hash every link of
+    # the task (51,000 at a million models) before reading the first model; this probes the few it reads.
+    shares = Exists(tasks.values("mlmodel_id").union(media.values("mlmodel_id"), all=True))
+    rows = (
         MLModel.objects.visible_to(user)
-        .filter(Exists(tasks) | Exists(media))
-        .exclude(pk__in=list(exclude))
+        .filter(shares)
+        .exclude(InIds("pk", exclude))
         .order_by("-downloads", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "downloads")[:limit]
     )
-    ids = list(ids)
-    priors = _priors(dict(MLModel.objects.filter(pk__in=ids).values_list("pk", "downloads")))
-    return [Candidate(model_id=m, score=COLD_FLOOR + priors.get(m, 0.0), cold=True) for m in ids]
+    rows = list(rows)
+    priors = _priors(dict(rows))
+    return [Candidate(model_id=m, score=COLD_FLOOR + priors.get(m, 0.0), cold=True) for m, _ in rows]
 
 
 # --- the recommendation ---------------------------------------------------------------------------

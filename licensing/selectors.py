@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
+from catalog.idsets import InIds
 from licensing import compliance, services
 from licensing.models import ComplianceReport, License
 
@@ -204,5 +205,5 @@ def purpose_answers(model_ids: list[int], purposes: list[str]) -> dict[int, dict
     for ``purposes``; a model without an analysis is absent. One query reading only those answers (the
     recommendation's licence filter, catalog.recommend)."""
     fields = [f"verdicts__{purpose}__answer" for purpose in purposes]
-    rows = ComplianceReport.objects.filter(model_id__in=model_ids).values_list("model_id", *fields)
+    rows = ComplianceReport.objects.filter(InIds("model_id", model_ids)).order_by().values_list("model_id", *fields)
     return {model_id: dict(zip(purposes, answers, strict=True)) for model_id, *answers in rows}
