@@ -687,12 +687,13 @@ def _licensed(ranked: list[Candidate], k: int, purpose: str | None, strict: bool
 
 def _present(user, query: Profile, kept: list, purpose: str | None) -> list[dict]:
     """The rows of the answer: model, score, confidence, licence answers and the explanation."""
-    from licensing.compliance import present
+    from licensing.compliance import present, report_refs, visible_names
     from licensing.models import ComplianceReport
 
-    reports = {}
+    reports, named = {}, {}
     if purpose:  # the reasons of the answer, as the model's page shows them to this user (hidden assets unnamed)
         reports = {r.model_id: r for r in ComplianceReport.objects.filter(model_id__in=[c.model_id for c, _ in kept])}
+        named = visible_names(user, [ref for r in reports.values() for ref in report_refs(r.findings, r.verdicts)])
     ids = {c.model_id for c, _ in kept} | {e["model"] for c, _ in kept for e in c.evidence}
     models = {
         m.pk: m
@@ -708,7 +709,8 @@ def _present(user, query: Profile, kept: list, purpose: str | None) -> list[dict
         licence = {"answers": answers}
         if purpose:
             report = reports.get(model.pk)
-            shown = present(report.findings, report.verdicts, user, purpose=purpose)["verdicts"] if report else {}
+            shown = present(report.findings, report.verdicts, user, purpose=purpose, visible=named) if report else {}
+            shown = shown.get("verdicts", {})
             reasons = shown.get(purpose, {}).get("reasons", [])
             licence = {"purpose": purpose, "answer": answers[purpose], "reasons": reasons}
         evidence = [{**e, "model": models[e["model"]].full_name} for e in candidate.evidence]

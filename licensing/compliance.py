@@ -614,7 +614,7 @@ def _choose(model: Node, owns: list[Terms], up: Upstream, options: list[tuple[Te
 
 
 def _names(graph: Graph, findings: list[dict], verdicts: dict) -> dict[str, str]:
-    refs = set(_all_refs([*findings, *(r for v in verdicts.values() for r in v["reasons"])]))
+    refs = set(report_refs(findings, verdicts))
     names = {}
     for ref in refs:
         kind, _, pk = ref.partition(":")
@@ -1020,6 +1020,11 @@ def visible_names(user, refs) -> dict[str, str]:
     return names
 
 
+def report_refs(findings: list[dict], verdicts: dict) -> list[str]:
+    """The assets a report's findings and reasons name."""
+    return _all_refs([*findings, *(r for v in verdicts.values() for r in v.get("reasons", []))])
+
+
 def _all_refs(items: list[dict]) -> list[str]:
     refs = []
     for item in items:
@@ -1028,10 +1033,13 @@ def _all_refs(items: list[dict]) -> list[str]:
     return refs
 
 
-def present(findings: list[dict], verdicts: dict, user, *, purpose: str | None = None) -> dict:
-    """Findings and verdicts as plain text for ``user``: hidden assets are not named."""
-    reasons = [r for v in verdicts.values() for r in v.get("reasons", [])]
-    visible = visible_names(user, _all_refs([*findings, *reasons]))
+def present(
+    findings: list[dict], verdicts: dict, user, *, purpose: str | None = None, visible: dict[str, str] | None = None
+) -> dict:
+    """Findings and verdicts as plain text for ``user``: hidden assets are not named. ``visible``: the
+    ``visible_names`` of ``user`` already read for several reports at once (``report_refs`` of each)."""
+    if visible is None:
+        visible = visible_names(user, report_refs(findings, verdicts))
 
     def name(ref: str) -> str:
         return visible.get(ref, HIDDEN_NAME)

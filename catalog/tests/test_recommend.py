@@ -9,9 +9,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
-from catalog import recommend
+from catalog import recommend, semantic
 from catalog.api.recommend import as_json
-from catalog.models import EvaluationResult, MediaType, Visibility
+from catalog.models import Dataset, EvaluationResult, MediaType, Visibility
 from catalog.tests.factories import TaskFactory
 from licensing import services as licensing
 from licensing.tests.factories import dataset, derive, model
@@ -355,3 +355,24 @@ def test_rankings_and_explanations_are_those_pinned_on_a_small_catalogue(family,
     if os.environ.get("RECORD_RECOMMEND_PINNED"):
         PINNED.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
     assert got == json.loads(PINNED.read_text())
+
+
+def test_the_query_count_does_not_grow_with_the_lineage_or_the_candidates(family, owner, django_assert_num_queries):
+    """The neighbours' profiles 3 (rows, tasks/media/columns, embeddings), boards 3, lineage 2 (one recursive
+    statement, one visible_to), licence answers 1, the compliance reports 1 and the names they mention 1, the
+    shown models 3 (with their tasks and media): 14, however many derivatives, siblings and candidates."""
+    for _ in semantic.embed_assets(Dataset):  # stored, as the hub keeps them (else each is embedded in memory)
+        pass
+    with django_assert_num_queries(3):
+        query = recommend.profile_of(family["sets"]["photos"])
+    vit = family["models"]["vit"]
+    with django_assert_num_queries(14):
+        first = recommend.recommend(owner, query, k=5, purpose="commercial")
+    for i in range(30):  # more derivatives, two generations deep, and more siblings
+        child = model(f"vit-extra-{i}", "apache-2.0", owner=owner)
+        derive(child, vit)
+        derive(model(f"vit-extra-{i}-child", "apache-2.0", owner=owner), child)
+    with django_assert_num_queries(14):
+        again = recommend.recommend(owner, query, k=5, purpose="commercial")
+    assert names(again)[:2] == names(first)[:2] == ["vit", "vit-tuned"]
+    assert "vit-extra-0" in names(again)  # the new derivatives were followed and scored
