@@ -97,35 +97,38 @@ class Ranking:
 def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    model_cls = queryset.model
     if mode == "vector":
-        near = _nearest(queryset, text)
+        near = nearest(queryset, text)
         return Ranking({pk: 1.0 + score for pk, score in near}, None)  # cosine in [-1, 1] -> (0, 2]
-    bound = settings.SEARCH_RANKED_CANDIDATES
+    by_id, by_text, condition = keyword_matches(queryset, text)
+    if mode == "keyword":
+        return Ranking(keyword_scores(by_id, by_text), condition)
+    near = nearest(queryset, text)
+    return Ranking(hybrid_scores(keyword_scores(by_id, by_text), dict(near)), condition)
+
+
+def keyword_matches(queryset: QuerySet, text: str) -> tuple[dict[int, float], dict[int, float], Q]:
+    """(id scores of the head, full-text scores of the head, the condition of every match)."""
+    model_cls, bound = queryset.model, settings.SEARCH_RANKED_CANDIDATES
     by_id = _restrict(queryset, id_candidates(model_cls, text, bound))
     if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
-        by_text, condition = {}, id_condition(model_cls, text)
-    else:
-        by_text, text_matches = full_text_candidates(queryset, text, bound)
-        condition = text_matches | id_condition(model_cls, text)
-    if mode == "keyword":
-        return Ranking(_keyword_scores(by_id, by_text), condition)
-    near = _nearest(queryset, text)
-    return Ranking(_hybrid_scores(_keyword_scores(by_id, by_text), dict(near)), condition)
+        return by_id, {}, id_condition(model_cls, text)
+    by_text, text_matches = full_text_candidates(queryset, text, bound)
+    return by_id, by_text, text_matches | id_condition(model_cls, text)
 
 
-def _nearest(queryset: QuerySet, text: str) -> list[tuple[int, float]]:
-    """The ``VECTOR_K`` nearest assets of the whole catalogue, then those of ``queryset`` among them: which
+def nearest(queryset: QuerySet, text: str, depth: int = VECTOR_K) -> list[tuple[int, float]]:
+    """The ``depth`` nearest assets of the whole catalogue, then those of ``queryset`` among them: which
     assets match never depends on how the queryset is split (facet counts add public and private parts)."""
     from catalog import semantic
 
     vector = semantic.encoder().encode([text])[0]
-    near = semantic.vector_index(queryset.model.kind).nearest(vector, VECTOR_K)
+    near = semantic.vector_index(queryset.model.kind).nearest(vector, depth)
     allowed = _restrict(queryset, dict(near))
     return [(pk, score) for pk, score in near if pk in allowed]
 
 
-def _keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[int, float]:
+def keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[int, float]:
     """Id tier first (exact 4 > prefix 3 > substring 2 > fuzzy 1, plus up to 0.5 within it), then the
     full-text rank (scaled into [0, 0.49])."""
     scores = {}
@@ -134,14 +137,15 @@ def _keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[
     return scores
 
 
-def _hybrid_scores(keyword: dict[int, float], cosine: dict[int, float]) -> dict[int, float]:
-    """The keyword score plus ``VECTOR_WEIGHT`` times the cosine similarity of the vector neighbours: the
-    id tiers keep their order, meaning reorders within a tier and brings in what no word matched.
-    (Reciprocal-rank fusion of the id, full-text and vector lists scored 0.836-0.844 NDCG@10 on the
-    judged set against 0.867 for this; bench/search_quality.py.)"""
+def hybrid_scores(
+    keyword: dict[int, float], cosine: dict[int, float], weight: float = VECTOR_WEIGHT
+) -> dict[int, float]:
+    """The keyword score plus ``weight`` times the cosine similarity of the vector neighbours: the id
+    tiers keep their order, meaning reorders within a tier and brings in what no word matched. The weight
+    and the neighbours' depth are chosen by cross-validation on the judged set (bench/search_quality.py);
+    reciprocal-rank fusion of the id, full-text and vector lists scored below keyword alone there."""
     scores = {
-        pk: keyword.get(pk, 0.0) + VECTOR_WEIGHT * max(cosine.get(pk, 0.0), 0.0)
-        for pk in keyword.keys() | cosine.keys()
+        pk: keyword.get(pk, 0.0) + weight * max(cosine.get(pk, 0.0), 0.0) for pk in keyword.keys() | cosine.keys()
     }
     return {pk: round(score, 9) or 1e-9 for pk, score in scores.items()}
 
