@@ -183,7 +183,7 @@ def _profiles(datasets) -> list[Profile]:
     if missing := [pk for pk in ids if pk not in vectors]:
         full = Dataset.objects.filter(pk__in=missing).select_related("owner", "license")
         full = list(full.prefetch_related("tasks", "media", "domains", "files__columns"))
-        computed = semantic.encoder().encode([semantic.asset_text(d) for d in full])
+        computed = semantic.encode([semantic.asset_text(d) for d in full])
         vectors.update(zip([d.pk for d in full], computed, strict=True))
     return [
         Profile(
@@ -251,7 +251,7 @@ def profile_from_description(data: dict) -> Profile:
         tasks=frozenset(tasks),
         media=frozenset(media),
         columns=_column_keys(columns),
-        vector=semantic.encoder().encode([text])[0],
+        vector=semantic.encode([text])[0],
     )
 
 

@@ -35,7 +35,7 @@ from django.db.models.expressions import RawSQL
 
 MAX_QUERY = 200
 MODES = ("keyword", "hybrid", "vector")
-VECTOR_WEIGHT = 0.1  # of the cosine similarity against the keyword score (tiers 1-4, full text up to 0.49)
+VECTOR_WEIGHT = 0.2  # of the cosine similarity against the keyword score (tiers 1-4, full text up to 0.49)
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 FEW = 5  # full-text matches below which a query of several words matches any of them
 WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
@@ -122,7 +122,7 @@ def nearest(queryset: QuerySet, text: str, depth: int = VECTOR_K) -> list[tuple[
     assets match never depends on how the queryset is split (facet counts add public and private parts)."""
     from catalog import semantic
 
-    vector = semantic.encoder().encode([text])[0]
+    vector = semantic.encode([text])[0]
     near = semantic.vector_index(queryset.model.kind).nearest(vector, depth)
     allowed = _restrict(queryset, dict(near))
     return [(pk, score) for pk, score in near if pk in allowed]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -39,14 +40,26 @@ MAX_TEXT = 4000  # characters of card text embedded: the start of a card says wh
 @dataclass(frozen=True)
 class Encoder:
     name: str
-    inference: object
+    table: np.ndarray  # float32 (vocabulary, DIMENSIONS): the token vectors
+    tokenizer: object
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors (float32), one row per text."""
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = np.asarray(self.inference.embed(texts, norm=True), dtype=np.float32)
-        return vectors
+    def encode(self, texts: list[str], weights: np.ndarray | None = None) -> np.ndarray:
+        """Unit vectors (float32), one row per text: the average of the texts' token vectors, each weighted
+        by ``weights[token]`` (the catalogue's inverse document frequency, ``token_weights``) when given.
+        Texts are tokenized without padding and pooled in chunks (no padded batch in memory)."""
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(texts), 64):
+            encodings = self.tokenizer.encode_batch(texts[start : start + 64], add_special_tokens=False)
+            ids = [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
+            filled = [i for i, row in enumerate(ids) if len(row)]
+            if not filled:
+                continue
+            flat = np.clip(np.concatenate([ids[i] for i in filled]), 0, len(self.table) - 1)
+            rows = self.table[flat] if weights is None else self.table[flat] * weights[flat, None]
+            offsets = np.cumsum([0] + [len(ids[i]) for i in filled[:-1]])
+            vectors[[start + i for i in filled]] = np.add.reduceat(rows, offsets, axis=0)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.divide(vectors, norms, out=vectors, where=norms > 0)
 
 
 @cache
@@ -55,7 +68,6 @@ def encoder() -> Encoder:
     import wordllama
     from safetensors import safe_open
     from tokenizers import Tokenizer
-    from wordllama.inference import WordLlamaInference
 
     root = Path(wordllama.__file__).parent
     weights, tokenizer = root / "weights" / "l2_supercat_256.safetensors", root / "tokenizers"
@@ -63,16 +75,95 @@ def encoder() -> Encoder:
     if not weights.is_file() or not tokenizer.is_file():
         raise RuntimeError(f"The wordllama package has no bundled l2_supercat weights under {root}")
     with safe_open(str(weights), framework="np", device="cpu") as handle:
-        table = handle.get_tensor("embedding.weight")
-    return Encoder(ENCODER, WordLlamaInference(table, Tokenizer.from_file(str(tokenizer))))
+        table = np.ascontiguousarray(handle.get_tensor("embedding.weight"), dtype=np.float32)
+    loaded = Tokenizer.from_file(str(tokenizer))
+    loaded.no_padding()
+    loaded.no_truncation()
+    return Encoder(ENCODER, table, loaded)
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """Unit vectors of these texts as assets and queries are embedded: with the catalogue's token weights."""
+    weights = token_weights()
+    return encoder().encode(texts, None if weights is None else weights.idf)
+
+
+# --- token weights ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenWeights:
+    """Inverse document frequency of every token of the vocabulary in the catalogue's embedded texts, as
+    BM25 weighs words: card boilerplate that every asset shares ("licence", "Source:", the template's
+    headings) weighs little, the words that tell assets apart weigh most."""
+
+    version: str  # in every embedding's digest: a refit makes embed_assets recompute them all
+    idf: np.ndarray
+
+
+WEIGHTS_SAMPLE = 5000  # assets of each kind whose texts are counted: enough for stable frequencies
+MIN_WEIGHTS_DOCUMENTS = 100  # embed_assets fits the weights by itself once the catalogue has this many assets
+_weights_lock = threading.Lock()
+_weights_cache: dict[str, tuple[object, TokenWeights | None]] = {}
+
+
+def _weights_path() -> Path:
+    return _index_dir() / "token-weights.npy"
+
+
+def token_weights() -> TokenWeights | None:
+    """The fitted weights (None, an unweighted average, until ``fit_token_weights`` ran), re-read when a
+    refit replaced the file (every process and host sees the same file, next to the vector index)."""
+    path = _weights_path()
+    try:
+        stamp = (str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+    with _weights_lock:
+        known = _weights_cache.get("weights")
+        if known is None or known[0] != stamp:
+            raw = path.read_bytes()
+            known = (stamp, TokenWeights(hashlib.sha256(raw).hexdigest()[:16], np.load(path).astype(np.float32)))
+            _weights_cache["weights"] = known
+        return known[1]
+
+
+def fit_token_weights(sample: int = WEIGHTS_SAMPLE) -> int:
+    """Count in how many texts each token appears, over up to ``sample`` assets of each kind (spread over
+    the catalogue, the same sample every run), and store the inverse document frequencies; returns how many
+    texts were counted."""
+    import random
+
+    from catalog.models import Dataset, MLModel
+
+    tokenizer, vocabulary = encoder().tokenizer, len(encoder().table)
+    counts, documents = np.zeros(vocabulary, dtype=np.int64), 0
+    for model_cls in (MLModel, Dataset):
+        ids = list(model_cls.objects.order_by("pk").values_list("pk", flat=True))
+        ids = sorted(random.Random(0).sample(ids, min(sample, len(ids))))
+        for start in range(0, len(ids), 500):
+            texts = [asset_text(asset) for asset in _prefetched(model_cls).filter(pk__in=ids[start : start + 500])]
+            for encoding in tokenizer.encode_batch(texts, add_special_tokens=False):
+                seen = np.unique(np.clip(np.asarray(encoding.ids, dtype=np.int64), 0, vocabulary - 1))
+                counts[seen] += 1
+            documents += len(texts)
+    idf = np.log((documents + 1) / (counts + 1)) + 1.0
+    _index_dir().mkdir(parents=True, exist_ok=True)
+    partial = _weights_path().with_suffix(".partial.npy")
+    np.save(partial, idf.astype(np.float32))
+    os.replace(partial, _weights_path())
+    return documents
 
 
 # --- what is embedded -------------------------------------------------------------------------
 
 
-def _words(name: str) -> str:
-    """``bert-base-uncased`` -> ``bert base uncased`` (the tokenizer sees the parts of an id)."""
-    return "".join(c if c.isalnum() else " " for c in name)
+def name_words(name: str) -> str:
+    """``BlackMamba-2.8B`` -> ``black mamba 2.8b``, ``bert-base-uncased`` -> ``bert base uncased``: the
+    words of an id as a person would type them (the tokenizer splits ``BlackMamba`` into pieces that mean
+    nothing on their own)."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return " ".join(re.split(r"[^0-9A-Za-z.]+|(?<![0-9])\.|\.(?![0-9])", spaced)).lower().strip()
 
 
 def asset_text(asset) -> str:
@@ -112,7 +203,7 @@ def description_text(
 ) -> str:
     """The embedded text of an asset, or of a dataset described only by its metadata (a cold-start
     recommendation, catalog.recommend): the same words in the same order either way."""
-    parts = [full_name, _words(name)]
+    parts = [full_name, name_words(name)]
     parts += [f"{task_name} {slug.replace('-', ' ')}" for task_name, slug in tasks]
     parts += [f"{slug} data" for slug in media]
     if license_name:
@@ -131,8 +222,10 @@ def _prefetched(model_cls) -> QuerySet:
     return queryset
 
 
-def digest(text: str) -> str:
-    return hashlib.sha256(f"{ENCODER}\n{text}".encode()).hexdigest()
+def digest(text: str, weights: TokenWeights | None = None) -> str:
+    """What an embedding was computed from: the encoder, the token weights (``token_weights()``) and the text."""
+    version = weights.version if weights else "mean"
+    return hashlib.sha256(f"{ENCODER}\n{version}\n{text}".encode()).hexdigest()
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
@@ -161,12 +254,13 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
         if not assets:
             return
         last, short = assets[-1].pk, len(assets) < batch
-        texts = {asset.pk: asset_text(asset) for asset in assets}
+        texts, weights = {asset.pk: asset_text(asset) for asset in assets}, token_weights()
         known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
-        todo = [pk for pk, text in texts.items() if force or known.get(pk) != digest(text)]
-        vectors = encoder().encode([texts[pk] for pk in todo])
+        digests = {pk: digest(text, weights) for pk, text in texts.items()}
+        todo = [pk for pk in texts if force or known.get(pk) != digests[pk]]
+        vectors = encoder().encode([texts[pk] for pk in todo], weights.idf if weights else None)
         rows = [
-            SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digest(texts[pk]), encoder=ENCODER)
+            SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digests[pk], encoder=ENCODER)
             for pk, vector in zip(todo, vectors, strict=True)
         ]
         SearchEmbedding.objects.bulk_create(  # one statement per batch, new rows and changed ones alike

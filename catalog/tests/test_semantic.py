@@ -45,12 +45,12 @@ def test_the_encoder_loads_and_encodes_with_networking_disabled(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     semantic.encoder.cache_clear()
     try:
-        vectors = semantic.encoder().encode(["chest x-ray pneumonia classifier", "a recipe for bread"])
+        vectors = semantic.encode(["chest x-ray pneumonia classifier", "a recipe for bread"])
     finally:
         semantic.encoder.cache_clear()
     assert vectors.shape == (2, semantic.DIMENSIONS) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    near, far = semantic.encoder().encode(["lung radiograph model", "baking bread"])
+    near, far = semantic.encode(["lung radiograph model", "baking bread"])
     assert near @ vectors[0] > near @ vectors[1] and far @ vectors[1] > far @ vectors[0]
 
 
@@ -65,7 +65,7 @@ def test_an_embedding_is_recomputed_after_the_card_changes_eagerly(
     after = stored(model)
     assert not np.allclose(before, after)
     text = semantic.asset_text(MLModel.objects.get(pk=model.pk))
-    assert np.allclose(after, semantic.encoder().encode([text])[0], atol=1e-5)
+    assert np.allclose(after, semantic.encode([text])[0], atol=1e-5)
 
 
 needs_worker = pytest.mark.skipif(
@@ -105,8 +105,8 @@ def test_an_embedding_is_recomputed_after_the_card_changes_in_a_real_celery_work
             lambda: SearchEmbedding.objects.filter(model=model).exclude(digest=first.digest).first(), worker
         )
         text = semantic.asset_text(MLModel.objects.get(pk=model.pk))
-        assert second.digest == semantic.digest(text)
-        assert np.allclose(semantic.from_bytes(second.vector), semantic.encoder().encode([text])[0], atol=1e-5)
+        assert second.digest == semantic.digest(text, semantic.token_weights())
+        assert np.allclose(semantic.from_bytes(second.vector), semantic.encode([text])[0], atol=1e-5)
     finally:
         app.conf.task_default_queue, app.conf.task_always_eager = previous_queue, previous_eager
         worker.terminate()
@@ -131,7 +131,7 @@ def test_the_index_answers_and_the_delta_covers_changes_since_its_build(db):
     models = [MLModelFactory(owner=owner, name=f"m{n}", card=card) for n, card in enumerate(cards)]
     assert sum(semantic.embed_assets(MLModel)) == 3
     assert semantic.vector_index("model").build() == 3
-    query = semantic.encoder().encode(["lung x-ray"])[0]
+    query = semantic.encode(["lung x-ray"])[0]
     assert semantic.vector_index("model").nearest(query, 1)[0][0] == models[1].pk
     late = MLModelFactory(owner=owner, name="late", card="Chest radiograph pneumonia screening, lung X-ray.")
     list(semantic.embed_assets(MLModel, [late.pk]))
@@ -167,3 +167,64 @@ def test_embed_assets_reports_progress_and_refuses_bad_options(db):
         call_command("embed_assets", "--batch", "0", stdout=StringIO())
     with pytest.raises(CommandError, match="exclude"):
         call_command("embed_assets", "--skip-index", "--index-only", stdout=StringIO())
+
+
+def test_an_id_is_embedded_as_the_words_people_type():
+    assert semantic.name_words("BlackMamba-2.8B") == "black mamba 2.8b"
+    assert semantic.name_words("mobilenetv3_large_100.ra_in1k") == "mobilenetv3 large 100 ra in1k"
+    assert semantic.name_words("GPT-NeoX-20B") == "gpt neo x 20b"
+
+
+def test_unweighted_pooling_is_wordllamas_own_average():
+    from tokenizers import Tokenizer
+    from wordllama.inference import WordLlamaInference
+
+    texts = ["chest x-ray pneumonia classifier", "BlackMamba-2.8B", "", "a recipe for bread " * 50]
+    tokenizer = Tokenizer.from_str(semantic.encoder().tokenizer.to_str())  # wordllama turns padding on in its own
+    reference = WordLlamaInference(semantic.encoder().table, tokenizer).embed(texts[:2], norm=True)
+    ours = semantic.encoder().encode(texts)
+    assert np.allclose(ours[:2], reference, atol=1e-5)
+    assert not ours[2].any() and np.isclose(np.linalg.norm(ours[3]), 1.0, atol=1e-4)
+
+
+BOILERPLATE = (
+    "Component licences recorded by the Model Openness Tool: model architecture, model parameters, datasets, "
+    "model card, data card, technical report, research paper. Source: LF AI & Data Model Openness Tool."
+)
+SUBJECTS = ["pneumonia in chest radiographs", "bread recipes", "German to French translation", "bird songs"]
+
+
+def test_token_weights_make_shared_boilerplate_weigh_less_than_what_tells_assets_apart(owner):
+    models = [
+        MLModelFactory(owner=owner, name=f"m{n}", card=f"{BOILERPLATE}\n{subject}\n{BOILERPLATE}")
+        for n, subject in enumerate(SUBJECTS)
+    ]
+    list(semantic.embed_assets(MLModel))
+    unweighted = {model.pk: stored(model) for model in models}
+    assert semantic.token_weights() is None
+    assert semantic.fit_token_weights() == len(SUBJECTS)
+    weights = semantic.token_weights()
+    tokenizer = semantic.encoder().tokenizer
+    shared, telling = (tokenizer.encode(word, add_special_tokens=False).ids[-1] for word in ("Openness", "bread"))
+    assert weights.idf[shared] < weights.idf[telling]
+    assert list(semantic.embed_assets(MLModel)) == [len(SUBJECTS)]  # a refit recomputes every embedding
+    query = semantic.encode(["pneumonia chest x-ray"])[0]
+    before = semantic.encoder().encode(["pneumonia chest x-ray"])[0]
+    target, others = models[0].pk, [model.pk for model in models[1:]]
+    gap_weighted = stored(models[0]) @ query - max(stored(MLModel.objects.get(pk=pk)) @ query for pk in others)
+    gap_plain = unweighted[target] @ before - max(unweighted[pk] @ before for pk in others)
+    assert gap_weighted > gap_plain > 0
+    assert SearchEmbedding.objects.get(model=models[0]).digest == semantic.digest(
+        semantic.asset_text(MLModel.objects.get(pk=target)), weights
+    )
+
+
+def test_embed_assets_fits_the_token_weights_once_the_catalogue_is_large_enough(db, settings):
+    MLModelFactory(card="A model.")
+    out = StringIO()
+    call_command("embed_assets", stdout=out)
+    assert "token weights: not fitted yet (1 assets" in out.getvalue() and semantic.token_weights() is None
+    call_command("embed_assets", "--refit-weights", stdout=out)
+    assert "token weights: fitted on 1 texts" in out.getvalue() and semantic.token_weights() is not None
+    with pytest.raises(CommandError, match="exclude"):
+        call_command("embed_assets", "--index-only", "--refit-weights", stdout=StringIO())
