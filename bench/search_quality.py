@@ -1,6 +1,6 @@
 """Search quality on the judged query set (fixtures/search_judgments.json over fixtures/demo.json).
 
-    .venv/bin/python bench/search_quality.py [--database-url URL] [--keep DIR] [--per-query] [--folds 5]
+    .venv/bin/python bench/search_quality.py [--database-url URL] [--keep DIR] [--per-query] [--folds 5] [--grid]
 
 Loads the demo catalogue into a fresh database (an SQLite file in a temporary folder by default, or the
 PostgreSQL database given, which must be empty or already hold the demo), embeds it (manage.py
@@ -54,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", default="", help="folder for the SQLite database and index (kept for reuse)")
     parser.add_argument("--per-query", action="store_true", help="print each query's NDCG@10 per method")
     parser.add_argument("--folds", type=int, default=5, help="folds of the cross-validation (default 5)")
+    parser.add_argument("--grid", action="store_true", help="print hybrid's mean NDCG@10 at every grid point")
     args = parser.parse_args()
     if not 2 <= args.folds <= 20:
         parser.error("--folds must be from 2 to 20")
@@ -167,7 +168,7 @@ def cross_validate(queries: list[dict], folds: int, names: dict) -> dict:
     return {"grid": grid, "in-sample": chosen, "choices": choices, "held-out": held_out}
 
 
-def report_cross_validation(cv: dict, full_text: dict[str, list[float]], folds: int) -> float:
+def report_cross_validation(cv: dict, full_text: dict[str, list[float]], folds: int, show_grid: bool) -> float:
     from catalog import search
 
     def line(label: str, rows: list[dict], point) -> None:
@@ -175,6 +176,13 @@ def report_cross_validation(cv: dict, full_text: dict[str, list[float]], folds: 
         print(f"{label:24} {means[0]:8.3f} {means[1]:10.3f} {means[2]:6.3f}  {point}")
 
     shipped = (search.VECTOR_WEIGHT, search.VECTOR_K)
+    if show_grid:
+        print(f"\nhybrid NDCG@10 (in-sample) by weight (rows) and depth (columns {DEPTHS}):")
+        for weight in WEIGHTS:
+            cells = " ".join(
+                f"{statistics.mean(r['ndcg'] for r in cv['grid'][weight, depth]):6.3f}" for depth in DEPTHS
+            )
+            print(f"{weight:6}  {cells}")
     print(f"\nhybrid's weight x depth by {folds}-fold cross-validation (grid {WEIGHTS} x {DEPTHS}):")
     print(f"{'hybrid':24} {'NDCG@10':>8} {'recall@10':>10} {'MRR':>6}  weight, depth")
     line("in-sample (all queries)", cv["grid"][cv["in-sample"]], cv["in-sample"])
@@ -225,7 +233,9 @@ def main() -> None:
         plural: {row.pk: f"{row.owner.username}/{row.name}" for row in model_cls.objects.select_related("owner")}
         for plural, model_cls in (("models", MLModel), ("datasets", Dataset))
     }
-    gap = report_cross_validation(cross_validate(queries, args.folds, names), scores["full-text"], args.folds)
+    gap = report_cross_validation(
+        cross_validate(queries, args.folds, names), scores["full-text"], args.folds, args.grid
+    )
     verdict = "met" if gap >= 0.10 else "MISSED"
     print(f"\ntarget: hybrid NDCG@10 at least +0.10 over full-text only, held out: {gap:+.4f} ({verdict})")
 

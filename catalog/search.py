@@ -35,7 +35,9 @@ from django.db.models.expressions import RawSQL
 
 MAX_QUERY = 200
 MODES = ("keyword", "hybrid", "vector")
-VECTOR_WEIGHT = 0.2  # of the cosine similarity against the keyword score (tiers 1-4, full text up to 0.49)
+VECTOR_WEIGHT = (
+    0.05  # of the cosine against the keyword score (tiers 1-4, full text up to 0.49): bench/search_quality.py
+)
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 FEW = 5  # full-text matches below which a query of several words matches any of them
 WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
