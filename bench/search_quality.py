@@ -49,9 +49,13 @@ DEPTHS = (20, 50, 100, 200)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite in a temporary folder)")
-    parser.add_argument("--keep", default="", help="folder for the SQLite database and index (kept for reuse)")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="folder for the SQLite database, the vector index and the token weights (kept for reuse)",
+    )
     parser.add_argument("--per-query", action="store_true", help="print each query's NDCG@10 per method")
     parser.add_argument("--folds", type=int, default=5, help="folds of the cross-validation (default 5)")
     parser.add_argument("--grid", action="store_true", help="print hybrid's mean NDCG@10 at every grid point")
