@@ -20,10 +20,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts import audit
 from accounts.services import ensure_user
-from catalog import cache_scopes, services
-from licensing.services import schedule_compliance
+from catalog import bulk, cache_scopes, services
 from catalog.discovery.evaluations import ResultRow, UpsertReport, upsert_results
 from catalog.models import (
     Dataset,
@@ -322,58 +320,40 @@ def _ensure_datasets(owner, tables: Tables, report: ImportReport) -> dict[str, D
 
 
 def _ensure_models(owner, tables: Tables, report: ImportReport) -> dict[str, int]:
-    """The models' ids by name, creating the missing ones in bulk (a model already present, edited or
-    not, is left as it is). Each creation is audited like ``services.save_model``'s."""
+    """The models' ids by name, creating the missing ones through the bulk writer (``catalog.bulk``: one
+    INSERT, the links, one audit event, the licence analysis and embeddings scheduled); a model already
+    present, edited or not, is left as it is."""
     ids = dict(MLModel.objects.filter(owner=owner, name__in=tables.order).values_list("name", "pk"))
     report.models_present = len(ids)
     first_measure = {}
     for results in tables.results.values():
         for name, measure in results.items():
             first_measure.setdefault(name, measure)
-    new = []
-    for name in tables.order:
-        if name in ids:
-            continue
-        model = MLModel(
+    media, tasks = list(MediaType.objects.filter(slug=Media.IMAGE)), list(Task.objects.filter(slug=TASK))
+    items = [
+        bulk.ModelItem(
+            index=index,
             owner=owner,
             name=name,
-            card=_model_card(name, tables),
-            visibility=Visibility.PUBLIC,
-            architecture_name=name.partition(".")[0],
-            parameter_count=first_measure[name].param_count,
-        )
-        model.full_clean(validate_unique=False, validate_constraints=False)  # names are new and checked
-        new.append(model)
-    MLModel.objects.bulk_create(new, batch_size=500)
-    created = dict(MLModel.objects.filter(owner=owner, name__in=[m.name for m in new]).values_list("name", "pk"))
-    _link_vocabulary(created.values())
-    for name, pk in created.items():
-        audit.record(
-            "asset.create",
-            actor=owner,
-            target_type=MLModel._meta.label,
-            target_id=pk,
-            details={
-                "name": f"{owner.username}/{name}",
-                "fields": ["card", "media", "name", "parameter_count", "tasks"],
+            values={
+                "card": _model_card(name, tables),
+                "visibility": Visibility.PUBLIC,
+                "architecture_name": name.partition(".")[0],
+                "parameter_count": first_measure[name].param_count,
             },
+            media=media,
+            tasks=tasks,
         )
-    schedule_compliance(created.values())  # licence analysis, as for every new model
-    report.models_created = len(created)
-    return {**ids, **created}
-
-
-def _link_vocabulary(model_ids) -> None:
-    media = MediaType.objects.filter(slug=Media.IMAGE).first()
-    if media is not None:
-        MLModel.media.through.objects.bulk_create(
-            [MLModel.media.through(mlmodel_id=pk, mediatype_id=media.pk) for pk in model_ids], batch_size=1000
-        )
-    task = Task.objects.filter(slug=TASK).first()
-    if task is not None:
-        MLModel.tasks.through.objects.bulk_create(
-            [MLModel.tasks.through(mlmodel_id=pk, task_id=task.pk) for pk in model_ids], batch_size=1000
-        )
+        for index, name in enumerate(n for n in tables.order if n not in ids)
+    ]
+    if not items:
+        return ids
+    try:
+        written = bulk.write_models(items, actor=owner, source="import_timm_results")
+    except bulk.BulkError as exc:  # names are checked while reading; anything else is named here
+        raise TimmError(f"model {exc.name!r}: {exc.message}") from None
+    report.models_created = len(written.models)
+    return {**ids, **{m.name: m.pk for m in written.models}}
 
 
 def _rows(tables: Tables, datasets: dict[str, Dataset], model_ids: dict[str, int]) -> list[ResultRow]:

@@ -70,7 +70,10 @@ def test_it_creates_the_sets_the_models_and_their_results(tables):
     resnet_r = EvaluationResult.objects.get(model__name="resnet50.a1_in1k", dataset__name="imagenet-r", metric="top1")
     assert resnet_r.value == 56.25  # the seventh set's own value
     assert "Sketch" in Dataset.objects.get(name="imagenet-sketch").card
-    assert AuditEvent.objects.filter(action="asset.create").count() == 8 + 3
+    assert AuditEvent.objects.filter(action="asset.create").count() == 8  # the datasets, one by one
+    batch = AuditEvent.objects.get(action="asset.bulk_write")  # the models, through catalog.bulk's writer
+    assert batch.details["source"] == "import_timm_results" and len(batch.details["created"]) == 3
+    assert sorted(batch.details["names"]) == sorted(f"timm/{m.name}" for m in MLModel.objects.filter(owner=timm))
     assert AuditEvent.objects.filter(action="evaluation.import").count() == 8
 
 
