@@ -221,13 +221,15 @@ def _gunicorn_body(request, length: int) -> Iterator[bytearray] | None:
 
 
 def _receive(sock, body, ahead: bytes, length: int) -> Iterator[bytearray]:
-    remaining = length - len(ahead)
-    if ahead:
-        yield bytearray(ahead)
+    # What gunicorn read ahead starts the first block, so that every block but the last is RECEIVE_BLOCK
+    # bytes from a multiple of it: blocks then hold whole encryption chunks (1 MiB by default) and
+    # catalog.crypto.rechunk hands them on as views instead of copying every chunk across two blocks.
+    remaining = length
     try:
         while remaining:
-            block = bytearray(min(RECEIVE_BLOCK, remaining))
-            view, got = memoryview(block), 0
+            block = bytearray(max(min(RECEIVE_BLOCK, remaining), len(ahead)))
+            view, got = memoryview(block), len(ahead)
+            view[:got], ahead = ahead, b""
             while got < len(block):
                 n = sock.recv_into(view[got:])
                 if not n:

@@ -17,15 +17,16 @@ def app(environ, start_response):
     request = WSGIRequest(environ)
     length = int(environ.get("CONTENT_LENGTH") or 0)
     blocks = uploads._read_exactly(request, length)
-    digest, size, status = hashlib.sha256(), 0, "200 OK"
+    digest, size, status, sizes = hashlib.sha256(), 0, "200 OK", set()
     answer = {"direct": blocks.__name__ == "_receive"}  # straight from the socket, or through wsgi.input
     try:
         for block in blocks:
             digest.update(block)
             size += len(block)
+            sizes.add(len(block))
     except uploads.UploadError as exc:
         status, answer["error"] = "400 Bad Request", str(exc)
-    answer.update(sha256=digest.hexdigest(), size=size)
+    answer.update(sha256=digest.hexdigest(), size=size, block_sizes=sorted(sizes))
     body = json.dumps(answer).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
