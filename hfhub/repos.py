@@ -6,6 +6,7 @@ is the same asset as one created from a page. Only a write-scope token may call 
 from __future__ import annotations
 
 import json
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
@@ -21,6 +22,20 @@ from hfhub.views import find_repo, hub_view
 KINDS = {None: "models", "model": "models", "dataset": "datasets"}
 CREATE_FIELDS = {"name", "organization", "type", "visibility", "private"}
 NOT_SIGNED_IN = HubError(None, "Invalid username or password.", 401)
+# The Hub's rule for a new repository's name (huggingface_hub's validate_repo_id, in ASCII as the Hub
+# enforces it: the client's own check lets non-ASCII letters through). Pages and /api/v1/ keep the
+# catalogue's wider rule (catalog.models.base.asset_name_validator), and repositories named under it stay
+# readable and writable here: the rule applies to creation through the protocol only.
+HUB_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?", re.ASCII)
+
+
+def check_hub_name(name: str) -> None:
+    """HubError (400) unless ``name`` is one the Hugging Face Hub would accept for a new repository."""
+    if not HUB_NAME.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
+        raise bad_request(
+            f"Invalid repository name {name[:100]!r}: use 1 to 96 ASCII letters, digits, '-', '_' and '.', "
+            "not starting or ending with '-' or '.', without '--' or '..', and not ending in '.git'."
+        )
 
 
 def _body(request: HttpRequest) -> dict:
@@ -97,6 +112,8 @@ def create_repo(request: HttpRequest) -> HttpResponse:
     if owner != request.hub_user.get_username():
         raise HubError(None, f"You don't have the rights to create a repository under the namespace '{owner}'.", 403)
     existing = Asset.of_plural(plural).objects.with_name(f"{owner}/{name}").first()
+    if existing is None:
+        check_hub_name(name)
     try:
         asset = existing or _save(plural, request=request, data={"name": name, "visibility": visibility})
     except IntegrityError:  # created by a concurrent request since the lookup

@@ -215,10 +215,83 @@ def test_invalid_creations_are_a_400_in_the_hubs_shape_and_create_nothing(client
     assert MLModel.objects.count() + Dataset.objects.count() == count
 
 
-def test_a_name_the_catalogue_refuses_is_refused_with_the_catalogues_reason(client, writers):
-    response = send(client, "post", "/hf/api/repos/create", {"name": " lead"}, writers["owner"])
-    assert response.status_code == 400
-    assert "may not contain '/'" in response.json()["error"]
+HUB_REFUSES = [
+    "what?",
+    "a#b",
+    "has space",
+    "modèle",
+    "ünï",
+    "a--b",
+    "a..b",
+    "x" * 97,
+    "-lead",
+    "trail.",
+    ".git",
+    "m.git",
+]
+HUB_ACCEPTS = ["Foo-BAR_foo.bar123", "x" * 96, "7", "_under", "a.b-c_d"]
+
+
+@pytest.mark.parametrize("name", HUB_REFUSES)
+def test_a_name_the_hub_refuses_is_a_400_with_the_rule_and_creates_nothing(client, writers, name):
+    count = MLModel.objects.count() + Dataset.objects.count()
+    for kind in ("model", "dataset"):
+        response = send(client, "post", "/hf/api/repos/create", {"name": name, "type": kind}, writers["owner"])
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("Invalid repository name") and "96 ASCII" in response.json()["error"]
+    assert MLModel.objects.count() + Dataset.objects.count() == count
+
+
+def test_names_the_hub_accepts_are_created(client, writers):
+    for name in HUB_ACCEPTS:
+        response = send(client, "post", "/hf/api/repos/create", {"name": name}, writers["owner"])
+        assert response.status_code == 200, response.content
+    assert set(MLModel.objects.filter(owner__username="owner").values_list("name", flat=True)) >= set(HUB_ACCEPTS)
+
+
+def test_catalogue_names_outside_the_hubs_rule_stay_usable_through_the_protocol(client, world, writers):
+    legacy = MLModelFactory(owner=world.owner, name="modèle ancien")  # as a page or /api/v1/ may name it
+    response = send(client, "post", "/hf/api/repos/create", {"name": "modèle ancien"}, writers["owner"])
+    assert response.status_code == 409  # exists: exist_ok accepts it; nothing is refused or created
+    response = send(client, "put", "/hf/api/models/owner/modèle ancien/settings", {"private": True}, writers["owner"])
+    assert response.status_code == 200
+    legacy.refresh_from_db()
+    assert legacy.visibility == Visibility.PRIVATE
+
+
+def test_the_client_shows_the_hubs_name_rule_as_an_error(live_writes, writers, tmp_path):
+    # huggingface_hub checks a repo_id itself before create_repo sends it, so a name it would let through
+    # is sent here with the client's own session, headers and error handling (what `hf` and scripts that
+    # post to the API directly use): the hub's 400 reaches the user as an HfHubHTTPError with the rule.
+    got = run_client(
+        live_writes.url,
+        f"""
+from huggingface_hub import constants
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, validate_repo_id
+answers = []
+for name in {HUB_REFUSES!r}:
+    response = get_session().post(
+        f"{{constants.ENDPOINT}}/api/repos/create", headers=build_hf_headers(), json={{"name": name}}
+    )
+    try:
+        hf_raise_for_status(response)
+        answers.append("created")
+    except HfHubHTTPError as exc:
+        answers.append([exc.response.status_code, str(exc)])
+try:
+    validate_repo_id("owner/what?")
+except HFValidationError:
+    answers.append("the client refuses it too")
+print(json.dumps(answers))
+""",
+        tmp_path,
+        writers["owner"],
+    )
+    assert got[-1] == "the client refuses it too"
+    for name, answer in zip(HUB_REFUSES, got, strict=False):
+        assert answer[0] == 400 and f"Invalid repository name {name[:100]!r}" in answer[1], answer
+    assert not live_writes.query(lambda: MLModel.objects.filter(name__in=HUB_REFUSES).exists())
 
 
 def test_a_signed_in_browser_session_cannot_create_delete_or_change_settings(client, world, writers):
