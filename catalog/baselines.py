@@ -92,26 +92,39 @@ def model_states(pks: Iterable[int], resolve: Resolver) -> dict[int, dict[str, s
             Prefetch("cnn__modules", queryset=CNNModule.objects.order_by("position")),
         )
     )
-    states = {}
-    for model in rows:
-        details = {}
-        for family in ("transformer", "cnn", "rnn"):
-            part = getattr(model, family, None)
-            if part is not None:
-                details[family] = _concrete(part)
-                if family == "cnn":
-                    details["modules"] = [_concrete(m) for m in part.modules.all()]
-        states[model.pk] = _parts(
-            {
-                **_values(model, MODEL_PARTS),
-                "license": _license(model, resolve),
-                "architecture": details,
-                **_m2m(model, "media", "tasks", "authors"),
-                "datasets": sorted((link.dataset_id, link.role) for link in model.dataset_links.all()),
-                "bases": sorted((edge.base_id, edge.relation) for edge in model.base_edges.all()),
-            }
+    return {
+        model.pk: model_state(
+            model,
+            resolve,
+            datasets=[(link.dataset_id, link.role) for link in model.dataset_links.all()],
+            bases=[(edge.base_id, edge.relation) for edge in model.base_edges.all()],
         )
-    return states
+        for model in rows
+    }
+
+
+def model_state(model: MLModel, resolve: Resolver, *, datasets: Iterable, bases: Iterable) -> dict[str, str]:
+    """The fingerprints of one model as read back (``model_states``) or as just written, its links and
+    details in memory (catalog.bulk keeps them on a new row): the same values either way, since the
+    writer's ``full_clean`` leaves each field as the database gives it back."""
+    details = {}
+    for family in ("transformer", "cnn", "rnn"):
+        # the rows loaded with the model (select_related) or set on it by the writer: no query for the others
+        part = getattr(model, family, None) if family in model._state.fields_cache else None
+        if part is not None:
+            details[family] = _concrete(part)
+            if family == "cnn":
+                details["modules"] = [_concrete(m) for m in part.modules.all()]
+    return _parts(
+        {
+            **_values(model, MODEL_PARTS),
+            "license": _license(model, resolve),
+            "architecture": details,
+            **_m2m(model, "media", "tasks", "authors"),
+            "datasets": sorted(datasets),
+            "bases": sorted(bases),
+        }
+    )
 
 
 def dataset_states(pks: Iterable[int], resolve: Resolver) -> dict[int, dict[str, str]]:
@@ -291,13 +304,17 @@ def plan_assets(kind: str, records: list, *, update: bool, resolve: Resolver) ->
     return plan
 
 
-def remember_assets(plan: AssetPlan, loaded: dict[str, int], resolve: Resolver) -> None:
-    """Fingerprint the rows written from the records the plan did not skip (``loaded``: key -> row id)."""
+def remember_assets(
+    plan: AssetPlan, loaded: dict[str, int], resolve: Resolver, known: dict[int, dict[str, str]] | None = None
+) -> None:
+    """Fingerprint the rows written from the records the plan did not skip (``loaded``: key -> row id).
+    ``known``: row id -> state computed from what was written (``model_state``); the others are read back."""
     states_of = model_states if plan.kind == Kind.MODEL else dataset_states
     written = {
         key: (loaded[key], source)
         for index, (key, source) in plan.sources.items()
         if index not in plan.skip and key in loaded
     }
-    states = states_of([pk for pk, _ in written.values()], resolve)
+    states = dict(known or {})
+    states |= states_of([pk for pk, _ in written.values() if pk not in states], resolve)
     remember(plan.kind, {key: (pk, states[pk], source) for key, (pk, source) in written.items()})

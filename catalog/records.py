@@ -444,7 +444,11 @@ class RecordLoader:
         self.media = {m.slug: m for m in MediaType.objects.all()}
         self.datasets: dict[str, Dataset] = {}
         self.models: dict[str, MLModel] = {}
-        self._pending: list[tuple[bulk.ModelItem, dict, str]] = []  # model records not yet written
+        self._pending: list[tuple[bulk.AssetItem, dict, str]] = []  # model records not yet written
+        self._pending_datasets: list[tuple[bulk.AssetItem, dict, str]] = []  # and dataset records
+        self._links: dict[int, set[tuple[int, str]]] = {}  # model id -> its dataset links as written
+        self._states: dict[int, dict[str, str]] = {}  # model id -> fingerprints of what was written
+        self._created: set[int] = set()
 
     def load(self, data: dict) -> None:
         if self.progress is not None:
@@ -482,14 +486,15 @@ class RecordLoader:
         if self.update or len(datasets.skip) < len(dataset_records) or len(models.skip) < len(model_records):
             self.report.changed = True  # rows (re)written: new, input changed since loaded, or --update
         self._load_planned("datasets", dataset_records, datasets.skip, DATASET_KEYS, self._load_dataset)
+        self._flush_datasets()
         self._load_planned("models", model_records, models.skip, MODEL_KEYS, self._load_model)
         self._flush_models()
         for i, rec in enumerate(model_records):  # bases may come later in the file than their derivatives
             if i not in models.skip:
-                self._load_lineage(rec, _record_where("models", i, rec))
+                self._remember_state(rec, self._load_lineage(rec, _record_where("models", i, rec)))
             self._advance()
         baselines.remember_assets(datasets, {k: d.pk for k, d in self.datasets.items()}, self._resolve)
-        baselines.remember_assets(models, {k: m.pk for k, m in self.models.items()}, self._resolve)
+        baselines.remember_assets(models, {k: m.pk for k, m in self.models.items()}, self._resolve, self._states)
 
     def _load_planned(
         self, section: str, records: list, skip: set[int], keys: set[str], load_one: Callable[[dict, str], None]
@@ -673,45 +678,56 @@ class RecordLoader:
 
     # --- assets -----------------------------------------------------------------------------
 
-    def _asset(self, model_cls, rec: dict, where: str, scalars: set[str]):
+    def _asset_item(self, rec: dict, where: str, index: int, scalars: set[str]) -> bulk.AssetItem:
+        """A model's or dataset's record as an item of the next bulk write (catalog.bulk): fields and links."""
         owner = self._user(rec.get("owner"), where, "owner")
         name = _required_str(rec, "name", where)
-        asset = model_cls.objects.filter(owner=owner, name=name).first() or model_cls(owner=owner, name=name)
-        created = asset.pk is None
         license_, declared = self._resolve_license(rec.get("license"), where)
-        asset.license, asset.license_declared = license_, declared
-        asset.license_expression = self._expression(license_, declared)
+        values = {
+            "license": license_,
+            "license_declared": declared,
+            "license_expression": self._expression(license_, declared),
+        }
         for attr in scalars:
             if attr in rec:
-                value = rec[attr]
-                if value is None and attr in TEXT_FIELDS:
-                    value = ""
-                setattr(asset, attr, value)
-        _clean(asset, where)
-        asset.save()
-        asset.media.set(self._media(rec.get("media", []), where))
-        tasks = rec.get("tasks", [])
-        if not isinstance(tasks, list):
-            raise RecordError(where, "tasks", "must be a list")
-        asset.tasks.set(self._tasks(tasks, rec.get("media"), where))
-        authors = rec.get("authors", [])
-        if not isinstance(authors, list):
-            raise RecordError(where, "authors", "must be a list of usernames")
-        asset.authors.set([self._user(a, where, "authors") for a in authors])
-        return asset, created
+                values[attr] = "" if rec[attr] is None and attr in TEXT_FIELDS else rec[attr]
+        return bulk.AssetItem(
+            index,
+            owner,
+            name,
+            values,
+            media=self._media(rec.get("media", []), where),
+            tasks=self._tasks(_list_of(rec, "tasks", "must be a list", where), rec.get("media"), where),
+            authors=[
+                self._user(a, where, "authors") for a in _list_of(rec, "authors", "must be a list of usernames", where)
+            ],
+        )
 
     def _load_dataset(self, rec: dict, where: str) -> None:
+        """Queue the record as an item of the next bulk write of datasets, written every BULK_BATCH records."""
         _check_keys(rec, DATASET_KEYS, where)
-        dataset, created = self._asset(
-            Dataset, rec, where, DATASET_SCALARS | {"card", "visibility", "downloads", "likes"}
-        )
-        domains = rec.get("domains", [])
-        if not isinstance(domains, list):
-            raise RecordError(where, "domains", "must be a list")
-        dataset.domains.set([self._domain(d, where) for d in domains])
-        self.load_dataset_files(dataset, rec.get("files"), rec.get("relationships"), where)
-        self.datasets[dataset.full_name] = dataset
-        self.report.count("datasets", created)
+        scalars = DATASET_SCALARS | {"card", "visibility", "downloads", "likes"}
+        item = self._asset_item(rec, where, len(self._pending_datasets), scalars)
+        item.domains = [self._domain(d, where) for d in _list_of(rec, "domains", "must be a list", where)]
+        self._pending_datasets.append((item, rec, where))
+        if len(self._pending_datasets) >= BULK_BATCH:
+            self._flush_datasets()
+
+    def _flush_datasets(self) -> None:
+        """Write the queued dataset records in one bulk write, then the files and relationships they describe."""
+        pending, self._pending_datasets = self._pending_datasets, []
+        if not pending:
+            return
+        try:
+            result = bulk.write_assets(Dataset, [item for item, _, _ in pending], source="load_records", schedule=False)
+        except bulk.BulkError as exc:
+            _, rec, where = pending[exc.index]
+            raise RecordError(where, exc.field, exc.message) from None
+        for dataset, created, (_, rec, where) in zip(result.assets, result.created, pending, strict=True):
+            if rec.get("files") or rec.get("relationships"):
+                self.load_dataset_files(dataset, rec.get("files"), rec.get("relationships"), where)
+            self.datasets[dataset.full_name] = dataset
+            self.report.count("datasets", created)
 
     def load_dataset_files(self, dataset: Dataset, files: Any, relationships: Any, where: str) -> None:
         """Upsert a dataset's file records (by path), their columns (by name) and relationships (also
@@ -799,7 +815,7 @@ class RecordLoader:
         if len(self._pending) >= BULK_BATCH:
             self._flush_models()
 
-    def _model_item(self, rec: dict, where: str, index: int) -> bulk.ModelItem:
+    def _model_item(self, rec: dict, where: str, index: int) -> bulk.AssetItem:
         _check_keys(rec, MODEL_KEYS, where)
         arch = rec.get("architecture") or {"family": Family.OTHER}
         if not isinstance(arch, dict):
@@ -814,38 +830,17 @@ class RecordLoader:
         _check_keys(arch, ARCH_KEYS[family] | {"family", "name"}, f"{where} architecture")
         if rec.get("release_date") is not None and not isinstance(rec["release_date"], str):
             raise RecordError(where, "release_date", "must be a date written YYYY-MM-DD, or null")
-        owner = self._user(rec.get("owner"), where, "owner")
-        name = _required_str(rec, "name", where)
-        license_, declared = self._resolve_license(rec.get("license"), where)
-        values = {
-            "license": license_,
-            "license_declared": declared,
-            "license_expression": self._expression(license_, declared),
-            "architecture_family": family,
-            "architecture_name": arch.get("name") or "",
-        }
-        for attr in ("card", "visibility", "training_type", "parameter_count", "release_date", "downloads", "likes"):
-            if attr in rec:
-                values[attr] = "" if rec[attr] is None and attr in TEXT_FIELDS else rec[attr]
-        architecture = {"family": family, **{k: arch.get(k) for k in ARCH_KEYS[family] - {"modules"}}}
+        scalars = {"card", "visibility", "training_type", "parameter_count", "release_date", "downloads", "likes"}
+        item = self._asset_item(rec, where, index, scalars)
+        item.values |= {"architecture_family": family, "architecture_name": arch.get("name") or ""}
+        item.architecture = {"family": family, **{k: arch.get(k) for k in ARCH_KEYS[family] - {"modules"}}}
         if family == "cnn":
-            architecture["modules"] = []
+            item.architecture["modules"] = []
             for position, mod in enumerate(_as_list(arch.get("modules"))):
                 _check_keys(mod, {"conv_size", "pooling_type"}, f"{where} architecture.modules[{position}]")
                 pooling = str(mod.get("pooling_type") or "").lower()
-                architecture["modules"].append({"conv_size": mod.get("conv_size"), "pooling_type": pooling})
-        return bulk.ModelItem(
-            index,
-            owner,
-            name,
-            values,
-            media=self._media(rec.get("media", []), where),
-            tasks=self._tasks(_list_of(rec, "tasks", "must be a list", where), rec.get("media"), where),
-            authors=[
-                self._user(a, where, "authors") for a in _list_of(rec, "authors", "must be a list of usernames", where)
-            ],
-            architecture=architecture,
-        )
+                item.architecture["modules"].append({"conv_size": mod.get("conv_size"), "pooling_type": pooling})
+        return item
 
     def _flush_models(self) -> None:
         """Write the queued model records in one bulk write, then their dataset links."""
@@ -860,6 +855,8 @@ class RecordLoader:
         for model, created in zip(result.models, result.created, strict=True):
             self.models[model.full_name] = model
             self.report.count("models", created)
+            if created:
+                self._created.add(model.pk)
         self._link_datasets(
             [(model, rec, where) for model, (_, rec, where) in zip(result.models, pending, strict=True)]
         )
@@ -877,6 +874,7 @@ class RecordLoader:
                 if role not in DatasetRole.values:
                     raise RecordError(lwhere, "role", f"must be one of {', '.join(DatasetRole.values)}")
                 links.add((dataset.pk, role))
+        self._links.update(wanted)
         current: dict[int, dict[tuple[int, str], int]] = {}
         for pk, model_id, dataset_id, role in ModelDataset.objects.filter(model_id__in=wanted).values_list(
             "pk", "model_id", "dataset_id", "role"
@@ -911,9 +909,19 @@ class RecordLoader:
             loaded[ref] = asset
         return loaded[ref]
 
-    def _load_lineage(self, rec: dict, where: str) -> None:
+    def _remember_state(self, rec: dict, bases: list[tuple[int, str]] | None) -> None:
+        """A new model's fingerprints from what was written (its links are on the row, catalog.bulk), so that
+        the baseline needs no read back; a model that was there before is read back (``remember_assets``)."""
+        model = self.models.get(f"{rec.get('owner')}/{str(rec.get('name')).strip()}")
+        if model is not None and model.pk in self._created:
+            self._states[model.pk] = baselines.model_state(
+                model, self._resolve, datasets=self._links.get(model.pk, ()), bases=bases or []
+            )
+
+    def _load_lineage(self, rec: dict, where: str) -> list[tuple[int, str]] | None:
+        """The model's base edges as the record gives them (None: the record gives none, they are kept)."""
         if "bases" not in rec:
-            return
+            return None
         model = self._model_ref(f"{rec['owner']}/{rec['name']}", where)
         wanted = {}
         for j, edge in enumerate(_as_list(rec.get("bases"))):
@@ -940,6 +948,7 @@ class RecordLoader:
                 raise RecordError(ewhere, "model", exc.messages[0]) from None
             ModelLineage.objects.create(model=model, base=base, relation=relation)
             self.report.count("lineage edges", True)
+        return [(base_id, relation) for base_id, (_, relation, _) in wanted.items()]
 
 
 class DryRunRollback(Exception):

@@ -335,17 +335,27 @@ def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> t
             .values_list("pk", "text_rank")[:bound]
         )
         return {pk: value / (1.0 + value) for pk, value in rows}, condition
+    return _sqlite_full_text(queryset, words, bound, every_word)
+
+
+def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_word: bool) -> tuple[dict, Q]:
+    """FTS5 (catalog 0014): the head is chosen as on PostgreSQL, the ``bound`` most downloaded matches the
+    caller may see, and only those are scored with bm25 (the name weighs 10, the rest 1); ordering every
+    match by bm25 would score all of them, as many as a common word has."""
     table = f"{queryset.model._meta.db_table}_fts_words"
     expression = (" AND " if every_word else " OR ").join(f'"{word}"' for word in words)
     matches = RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
-    with connection.cursor() as cursor:  # FTS5's own best bm25 matches (the name weighs 10, the rest 1)
+    head = list(queryset.filter(pk__in=matches).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound])
+    if not head:
+        return {}, Q(pk__in=matches)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid, -bm25({table}, 10.0, 1.0) FROM {table} WHERE {table} MATCH %s "
-            f"ORDER BY bm25({table}, 10.0, 1.0) LIMIT %s",
-            [expression, bound],
+            f"AND rowid IN ({', '.join(['%s'] * len(head))})",
+            [expression, *head],
         )
-        best = {pk: max(value, 0.0) / (1.0 + max(value, 0.0)) for pk, value in cursor.fetchall()}
-    return _restrict(queryset, best), Q(pk__in=matches)
+        scores = {pk: max(value, 0.0) / (1.0 + max(value, 0.0)) for pk, value in cursor.fetchall()}
+    return scores, Q(pk__in=matches)
 
 
 # --- type-ahead -----------------------------------------------------------------------------------

@@ -257,21 +257,38 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
         texts, weights = {asset.pk: asset_text(asset) for asset in assets}, token_weights()
         known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
         digests = {pk: digest(text, weights) for pk, text in texts.items()}
-        todo = [pk for pk in texts if force or known.get(pk) != digests[pk]]
-        vectors = encoder().encode([texts[pk] for pk in todo], weights.idf if weights else None)
-        rows = [
-            SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digests[pk], encoder=ENCODER)
-            for pk, vector in zip(todo, vectors, strict=True)
-        ]
-        SearchEmbedding.objects.bulk_create(  # one statement per batch, new rows and changed ones alike
-            rows,
-            update_conflicts=True,
-            unique_fields=[column.removesuffix("_id")],
-            update_fields=["vector", "digest", "encoder", "updated_at"],
-        )
+        store_vectors(model_cls, {pk: texts[pk] for pk in texts if force or known.get(pk) != digests[pk]}, weights)
         yield len(assets)
         if short:
             return
+
+
+def store_vectors(model_cls, texts: dict[int, str], weights: TokenWeights | None) -> None:
+    """Encode these texts (one call, with the token weights ``token_weights()`` gave) and upsert their vectors
+    (one statement): new rows and changed ones alike."""
+    from catalog.models import SearchEmbedding
+
+    if not texts:
+        return
+    column = "model_id" if model_cls.__name__ == "MLModel" else "dataset_id"
+    vectors = encoder().encode(list(texts.values()), weights.idf if weights else None)
+    rows = [
+        SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digest(text, weights), encoder=ENCODER)
+        for (pk, text), vector in zip(texts.items(), vectors, strict=True)
+    ]
+    SearchEmbedding.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=[column.removesuffix("_id")],
+        update_fields=["vector", "digest", "encoder", "updated_at"],
+    )
+
+
+def embed_written(model_cls, assets: list) -> int:
+    """Embed assets just created with their links in memory (catalog.bulk keeps them on the rows), without
+    reading them back: the same text ``embed_assets`` would read, for the whole batch in one encode call."""
+    store_vectors(model_cls, {asset.pk: asset_text(asset) for asset in assets}, token_weights())
+    return len(assets)
 
 
 def schedule_embedding(asset) -> None:
@@ -279,14 +296,30 @@ def schedule_embedding(asset) -> None:
     schedule_embeddings(type(asset), [asset.pk])
 
 
-def schedule_embeddings(model_cls, ids: list[int]) -> None:
-    """Queue the re-embedding of these assets (one task) once the transaction that changed them commits."""
+def schedule_embeddings(model_cls, ids: list[int], *, written: list | None = None) -> None:
+    """Queue the re-embedding of these assets (one task) once the transaction that changed them commits.
+    ``written``: those of them just created, with their links in memory; when tasks run in this process
+    (eager, the embedded default) they are embedded from it, and only the others are read back."""
+    from django.conf import settings
+
     from catalog.tasks import embed_batch
     from openmodelhub.queueing import enqueue
 
     kind, ids = model_cls.kind, list(ids)
+    if written and settings.CELERY_TASK_ALWAYS_EAGER:
+        fresh = {asset.pk for asset in written}
+        ids = [pk for pk in ids if pk not in fresh]
+        transaction.on_commit(lambda: (embed_written(model_cls, written), refresh_index(kind)))
     if ids:
         transaction.on_commit(lambda: enqueue(embed_batch, kind, ids))
+
+
+def refresh_index(kind: str) -> None:
+    """Rebuild the vector index once the vectors changed since its build pass OMH_SEARCH_REBUILD_AFTER."""
+    from django.conf import settings
+
+    if delta_size(kind, bound=settings.SEARCH_REBUILD_AFTER) > settings.SEARCH_REBUILD_AFTER:
+        vector_index(kind).build()
 
 
 # --- the vector index -------------------------------------------------------------------------

@@ -186,9 +186,42 @@ def _clean_and_save(asset) -> None:
         raise
 
 
-@transaction.atomic
+def _create(asset_cls, *, user, data: dict[str, Any], request):
+    """A new asset owned by ``user`` through the one writer of new assets (catalog.bulk), from the
+    validated data of a form or a serializer; a taken name is the form error it always was."""
+    from catalog import bulk
+    from licensing.services import expression_of
+
+    fields = MODEL_FIELDS if asset_cls is MLModel else DATASET_FIELDS
+    values = {name: data[name] for name in fields if name in data and name != "name"}
+    if "license" in data or "license_declared" in data:
+        values["license_expression"] = expression_of(data.get("license"), data.get("license_declared") or "")
+    architecture = data.get("architecture") or None
+    if architecture and "family" in architecture:
+        values["architecture_family"] = architecture["family"]
+    links = {}
+    for name in bulk.LINKS[asset_cls.kind]:
+        if name in data:
+            rows = list(data[name])
+            if name == "media":  # forms send slugs, serializers rows; the rows are the migration's
+                rows = [row if isinstance(row, MediaType) else MediaType(slug=row) for row in rows]
+            links[name] = rows
+    item = bulk.AssetItem(0, user, data["name"], values, architecture=architecture, **links)
+    try:
+        return bulk.create_asset(asset_cls, item, actor=user, request=request)
+    except bulk.BulkError as exc:
+        raise ValidationError({exc.field or "__all__": exc.message}) from None
+
+
 def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, request=None) -> MLModel:
     """Create (``model`` None; the user becomes the owner) or update a model from validated data."""
+    if model is None:
+        return _create(MLModel, user=user, data=data, request=request)
+    return _update_model(user=user, data=data, model=model, request=request)
+
+
+@transaction.atomic
+def _update_model(*, user, data: dict[str, Any], model: MLModel, request) -> MLModel:
     model, before = _begin_save(user, MLModel, model, data)
     _apply(model, MODEL_FIELDS, data)
     if "architecture" in data and data["architecture"] and "family" in data["architecture"]:
@@ -201,8 +234,14 @@ def save_model(*, user, data: dict[str, Any], model: MLModel | None = None, requ
     return model
 
 
-@transaction.atomic
 def save_dataset(*, user, data: dict[str, Any], dataset: Dataset | None = None, request=None) -> Dataset:
+    if dataset is None:
+        return _create(Dataset, user=user, data=data, request=request)
+    return _update_dataset(user=user, data=data, dataset=dataset, request=request)
+
+
+@transaction.atomic
+def _update_dataset(*, user, data: dict[str, Any], dataset: Dataset, request) -> Dataset:
     dataset, before = _begin_save(user, Dataset, dataset, data)
     _apply(dataset, DATASET_FIELDS, data)
     _clean_and_save(dataset)

@@ -61,15 +61,12 @@ def embed_batch(kind: str, asset_ids: list[int]) -> int:
     """Recompute the search embeddings of these assets (nothing for those whose text did not change or that
     are gone), and rebuild the vector index once the vectors changed since its build pass
     OMH_SEARCH_REBUILD_AFTER. Returns how many were looked at."""
-    from django.conf import settings
-
     from catalog import semantic
     from catalog.models import Dataset, MLModel
 
     model_cls = MLModel if kind == "model" else Dataset
     done = sum(semantic.embed_assets(model_cls, asset_ids))
-    if semantic.delta_size(kind, bound=settings.SEARCH_REBUILD_AFTER) > settings.SEARCH_REBUILD_AFTER:
-        semantic.vector_index(kind).build()
+    semantic.refresh_index(kind)
     return done
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -84,6 +85,7 @@ def load_license_base(
         aliases, batch_size=1000, update_conflicts=True, unique_fields=["alias"], update_fields=["license"]
     )
     summary.aliases = len(aliases)
+    forget_knowledge()  # bulk writes send no signal
     if resolve_assets:
         summary.resolved_models, summary.resolved_datasets = reresolve_assets()
     return summary
@@ -184,19 +186,10 @@ def complete_license_fields(data: dict, *, aliases: dict[str, License] | None = 
 
 
 def _alias_lookup(aliases: dict[str, License] | None):
+    table = aliases if aliases is not None else known_aliases()
+
     def lookup(text: str) -> License | None:
-        key = normalise_alias(text)
-        if aliases is not None:
-            return aliases.get(key)
-        alias = LicenseAlias.objects.filter(alias=key).select_related("license").first()
-        if alias is not None:
-            return alias.license
-        # A licence added without aliases (admin, load_records) is still found by its key, SPDX id or name.
-        return (
-            License.objects.filter(key=key).first()
-            or License.objects.filter(spdx_id__iexact=key).order_by("key").first()
-            or License.objects.filter(name__iexact=text.strip()).order_by("key").first()
-        )
+        return table.get(normalise_alias(text))
 
     return lookup
 
@@ -237,6 +230,43 @@ def _resolve_node(node, lookup) -> tuple[License, str] | None:
         return (ranked[0] if isinstance(node, OR) else ranked[-1]), operator.join(terms)
     lic = lookup(getattr(node, "key", str(node)))
     return (lic, lic.key) if lic else None
+
+
+KNOWLEDGE_GENERATION = "licensing:knowledge-generation"
+KNOWLEDGE_SECONDS = 60  # the longest a process keeps a knowledge base whose change it was not told of
+_known: tuple[int, float, dict[str, License]] | None = None
+
+
+def knowledge_generation() -> int:
+    """The counter a change of a licence or an alias bumps (``forget_knowledge``), in the shared cache. A
+    missing counter (evicted, cleared) starts again from the clock, above every earlier value."""
+    value = cache.get(KNOWLEDGE_GENERATION)
+    if value is None:
+        cache.add(KNOWLEDGE_GENERATION, time.time_ns() // 1000, None)
+        value = cache.get(KNOWLEDGE_GENERATION) or time.time_ns() // 1000
+    return int(value)
+
+
+def forget_knowledge(**_) -> None:
+    """Every process reads the knowledge base again (licences or aliases changed; also a signal receiver)."""
+    global _known
+    _known = None
+    try:
+        cache.incr(KNOWLEDGE_GENERATION)
+    except ValueError:
+        cache.add(KNOWLEDGE_GENERATION, time.time_ns() // 1000, None)
+
+
+def known_aliases() -> dict[str, License]:
+    """``all_aliases()`` kept per process: one licence resolution without a query. Read again when the
+    shared generation moved (a licence or an alias was saved or deleted anywhere, licensing.apps) and at
+    least every ``KNOWLEDGE_SECONDS`` (the embedded hub's cache is per process, so another process's bump
+    is not seen). The licences in it are shared: read them, never change them."""
+    global _known
+    generation, now = knowledge_generation(), time.monotonic()
+    if _known is None or _known[0] != generation or now - _known[1] > KNOWLEDGE_SECONDS:
+        _known = (generation, now, all_aliases())
+    return _known[2]
 
 
 def all_aliases() -> dict[str, License]:

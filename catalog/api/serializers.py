@@ -301,16 +301,62 @@ class BulkModelsSerializer(serializers.Serializer):
     items = BulkModelItemSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
 
 
+class ModelCreateSerializer(BulkModelItemSerializer):
+    """``POST /api/v1/models/``'s input, read as one item of a bulk write (the model is yours: no owner).
+    The response is ``MLModelSerializer``'s."""
+
+    owner = None
+
+
+class BulkDatasetItemSerializer(serializers.ModelSerializer):
+    """One dataset of a bulk write: the fields of a dataset's create, plus its owner (default: you).
+    References (owner, tasks, domains, licence, authors) are looked up for the whole batch at once."""
+
+    owner = serializers.CharField(required=False, max_length=150, help_text="Namespace; default: yours.")
+    card = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    media = serializers.ListField(child=serializers.ChoiceField(choices=Media.choices), required=False)
+    tasks = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    domains = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    license = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Licence key")
+    license_declared = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    authors = serializers.ListField(child=serializers.CharField(max_length=150), required=False)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "owner",
+            "name",
+            "card",
+            "visibility",
+            "media",
+            "tasks",
+            "domains",
+            "license",
+            "license_declared",
+            "authors",
+            *Dataset.IDENTIFICATION_FIELDS,
+            *Dataset.TECHNICAL_FIELDS,
+            *Dataset.ETHICS_FLAGS,
+            "data_errors_description",
+        ]
+        validators = []  # owner/name: an upsert key here, not a constraint to check by query
+
+
+class BulkDatasetsSerializer(serializers.Serializer):
+    items = BulkDatasetItemSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
+
+
 def mark_created(serializer, asset, data: dict) -> None:
     """The asset was created by this request: it has no lineage, dataset links, files or commits yet, and
     exactly the media, tasks and authors it was given, so its representation reads none of them back."""
     serializer.context["created"] = True
     asset._head_commit = None
-    asset._prefetched_objects_cache = {
-        "media": sorted(data.get("media", []), key=lambda row: row.slug),
-        "tasks": sorted(data.get("tasks", []), key=lambda row: row.slug),
-        "authors": sorted(data.get("authors", []), key=lambda row: row.username),
-    }
+    if not hasattr(asset, "_prefetched_objects_cache"):  # catalog.bulk keeps the links it wrote
+        asset._prefetched_objects_cache = {
+            "media": sorted(data.get("media", []), key=lambda row: row.slug),
+            "tasks": sorted(data.get("tasks", []), key=lambda row: row.slug),
+            "authors": sorted(data.get("authors", []), key=lambda row: row.username),
+        }
 
 
 def head_of(asset):

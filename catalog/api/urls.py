@@ -77,6 +77,7 @@ urlpatterns = [
     path("models/", v.ModelListView.as_view(), name="models"),
     path("models/facets", v.ModelFacetsView.as_view(), name="model-facets"),
     path("models/bulk", v.ModelBulkView.as_view(), name="models-bulk"),
+    path("datasets/bulk", v.DatasetBulkView.as_view(), name="datasets-bulk"),
     *asset_routes(v.ModelDetailView, v.ModelDetailByIdView, "models"),
     path("models/<str:owner>/<str:name>/lineage/", v.ModelLineageView.as_view(), name="model-lineage"),
     path(

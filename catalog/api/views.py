@@ -134,34 +134,42 @@ class ModelListView(AssetListView):
     def get_serializer_class(self):
         return s.MLModelSerializer if self.request.method == "POST" else s.MLModelListSerializer
 
-    def perform_create(self, serializer):
-        serializer.instance = _save_model(self.request, serializer.validated_data)
-        s.mark_created(serializer, serializer.instance, serializer.validated_data)
+    def create(self, request, *args, **kwargs):
+        # Read as one item of a bulk write and written by the same writer (catalog.bulk): the schema's
+        # request body stays MLModelSerializer's, whose representation answers.
+        item = s.ModelCreateSerializer(data=request.data)
+        item.is_valid(raise_exception=True)
+        try:
+            model = bulk.api_create(MLModel, request.user, item.validated_data, request=request)
+        except bulk.BulkError as exc:
+            if exc.forbidden:
+                raise PermissionDenied(exc.message) from None
+            raise ValidationError({exc.field or "detail": [exc.message]}) from None
+        serializer = s.MLModelSerializer(model, context=self.get_serializer_context())
+        s.mark_created(serializer, model, {})
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
-class ModelBulkView(APIView):
-    """Create or update many models in one request, upserted by owner/name (catalog.bulk)."""
+BULK_DESCRIPTION = (
+    "At most {max} items, written in one transaction: an invalid item (400) or one you may not write (403: "
+    "another's namespace, a {kind} you may not change) is named by its index and nothing is written. An item "
+    "updates the {kind} of that owner/name when there is one you may change (only the fields it gives), else "
+    "creates it in the owner's namespace (yours; admins and curators: anyone's). One audit event records the batch."
+)
+
+
+class AssetBulkView(APIView):
+    """Create or update many assets in one request, upserted by owner/name (catalog.bulk)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    asset_model, serializer_class = MLModel, s.BulkModelsSerializer
 
-    @extend_schema(
-        summary="Create or update many models (upsert by owner/name)",
-        description=(
-            f"At most {bulk.MAX_ITEMS} items, written in one transaction: an invalid item (400) or one you may not "
-            "write (403: another's namespace, a model you may not change) is named by its index and nothing is "
-            "written. An item updates the model of that owner/name when there is one you may change (only the "
-            "fields it gives), else creates it in the owner's namespace (yours; admins and curators: anyone's). "
-            "One audit event records the batch."
-        ),
-        request=s.BulkModelsSerializer,
-        responses={200: OpenApiTypes.OBJECT},
-    )
     def post(self, request):
-        serializer = s.BulkModelsSerializer(data=request.data)
+        serializer = self.serializer_class(data=request.data)
         if not serializer.is_valid():
             raise ValidationError(_item_errors(serializer.errors))
         try:
-            result = bulk.api_write(request.user, serializer.validated_data["items"], request=request)
+            result = bulk.api_write(self.asset_model, request.user, serializer.validated_data["items"], request=request)
         except bulk.BulkError as exc:
             if exc.forbidden:
                 raise PermissionDenied(str(exc)) from None
@@ -169,6 +177,22 @@ class ModelBulkView(APIView):
                 {"items": {str(exc.index): {exc.field or "detail": [exc.message]}}, "detail": str(exc)}
             ) from None
         return Response(result.summary(), status=status.HTTP_200_OK)
+
+
+def _bulk_view(name: str, asset_model, serializer_class):
+    """The bulk endpoint of one kind of asset, with its own schema."""
+    described = extend_schema(
+        summary=f"Create or update many {asset_model.plural} (upsert by owner/name)",
+        description=BULK_DESCRIPTION.format(max=bulk.MAX_ITEMS, kind=asset_model.kind),
+        request=serializer_class,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    attributes = {"asset_model": asset_model, "serializer_class": serializer_class, "__doc__": AssetBulkView.__doc__}
+    return extend_schema_view(post=described)(type(name, (AssetBulkView,), attributes))
+
+
+ModelBulkView = _bulk_view("ModelBulkView", MLModel, s.BulkModelsSerializer)
+DatasetBulkView = _bulk_view("DatasetBulkView", Dataset, s.BulkDatasetsSerializer)
 
 
 def _item_errors(errors: dict) -> dict:

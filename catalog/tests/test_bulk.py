@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from accounts.audit import verify_chain
 from accounts.models import AuditEvent, Grant
-from catalog.models import MLModel
-from catalog.tests.factories import LicenseFactory, MLModelFactory, TaskFactory
+from catalog.models import Dataset, MLModel
+from catalog.tests.factories import DatasetFactory, LicenseFactory, MLModelFactory, TaskFactory
 from licensing.models import ComplianceReport
 
 pytestmark = pytest.mark.django_db
@@ -89,20 +89,24 @@ def test_field_errors_name_the_item_before_anything_is_read(owner):
     assert not MLModel.objects.filter(owner=owner).exists()
 
 
-def test_it_refuses_another_namespace_and_models_not_editable(owner, stranger):
-    theirs = MLModelFactory(owner=stranger, name="theirs", visibility="public")
-    MLModelFactory(owner=stranger, name="hidden", visibility="private")
+@pytest.mark.parametrize("kind", ["models", "datasets"])
+def test_it_refuses_another_namespace_and_assets_not_editable(owner, stranger, kind):
+    asset_cls, factory = (MLModel, MLModelFactory) if kind == "models" else (Dataset, DatasetFactory)
+    url = f"/api/v1/{kind}/bulk"
+    theirs = factory(owner=stranger, name="theirs", visibility="public")
+    factory(owner=stranger, name="hidden", visibility="private")
     client = client_of(owner)
     for item, field in (({"owner": "stranger", "name": "new"}, "owner"), ({"owner": "stranger", "name": "theirs"}, "")):
-        response = client.post(URL, {"items": [{"name": "mine"}, item]}, format="json")
+        response = client.post(url, {"items": [{"name": "mine"}, item]}, format="json")
         assert response.status_code == 403, response.content
         assert response.json()["detail"].startswith("items[1]") and field in response.json()["detail"]
-    # A hidden model answers exactly like a free name in someone else's namespace.
-    free = client.post(URL, {"items": [{"owner": "stranger", "name": "nothing-here"}]}, format="json").json()
-    secret = client.post(URL, {"items": [{"owner": "stranger", "name": "hidden"}]}, format="json").json()
+    # A hidden asset answers exactly like a free name in someone else's namespace.
+    free = client.post(url, {"items": [{"owner": "stranger", "name": "nothing-here"}]}, format="json").json()
+    secret = client.post(url, {"items": [{"owner": "stranger", "name": "hidden"}]}, format="json").json()
     assert free["detail"].replace("nothing-here", "X") == secret["detail"].replace("hidden", "X")
-    assert not MLModel.objects.filter(owner=owner).exists()
-    assert MLModel.objects.get(pk=theirs.pk).updated_at == theirs.updated_at
+    assert not asset_cls.objects.filter(owner=owner).exists()
+    assert asset_cls.objects.get(pk=theirs.pk).updated_at == theirs.updated_at
+    assert APIClient().post(url, {"items": [{"name": "x"}]}, format="json").status_code in (401, 403)
 
 
 def test_a_write_grant_updates_but_cannot_change_visibility(owner, grantee):
@@ -122,3 +126,39 @@ def test_a_curator_creates_in_any_namespace_and_anonymous_is_refused(curator, ow
     assert response.status_code == 200, response.content
     assert MLModel.objects.get(name="for-you").owner == owner
     assert APIClient().post(URL, {"items": [{"name": "x"}]}, format="json").status_code in (401, 403)
+
+
+def test_new_models_are_embedded_from_what_was_written(owner, vocab, settings, django_capture_on_commit_callbacks):
+    """Eager tasks embed a batch's new models from the rows in memory (one encode call, no read back): the
+    stored digest is that of the text a read of the stored model gives."""
+    from catalog import semantic
+    from catalog.models import SearchEmbedding
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    items = [
+        {"name": f"emb-{i}", "license_declared": "MIT", "tasks": [vocab["task"].slug], "media": ["text", "image"],
+         "card": "A card.", "architecture": {"family": "transformer", "decoder_count": 2}}
+        for i in range(3)
+    ]  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_of(owner).post(URL, {"items": items}, format="json").status_code == 200
+    for model in semantic._prefetched(MLModel).filter(owner=owner):
+        stored = SearchEmbedding.objects.get(model=model)
+        assert stored.digest == semantic.digest(semantic.asset_text(model), semantic.token_weights()), model.name
+
+
+def test_a_single_api_create_goes_through_the_bulk_writer(owner, vocab):
+    """POST /api/v1/models/ is one item of the bulk writer: the same validation messages by field, the
+    single create's audit event, and a taken name answered by the database's constraint."""
+    client = client_of(owner)
+    response = client.post("/api/v1/models/", {"name": "one", "tasks": ["nope"]}, format="json")
+    assert response.status_code == 400 and response.json()["tasks"] == ["'nope' is not known here."]
+    response = client.post("/api/v1/models/", {"name": "one", "parameter_count": -1}, format="json")
+    assert response.status_code == 400 and "parameter_count" in response.json()
+    ok = client.post("/api/v1/models/", {"name": "one", "license": "mit", "owner": "stranger"}, format="json")
+    assert ok.status_code == 201 and ok.json()["owner"] == "owner" and ok.json()["license"] == "mit"
+    event = AuditEvent.objects.latest("seq")
+    assert event.action == "asset.create" and event.target_id == str(ok.json()["id"])
+    again = client.post("/api/v1/models/", {"name": "one"}, format="json")
+    assert again.status_code == 400 and again.json()["name"] == ["A model named owner/one already exists."]
+    assert MLModel.objects.filter(owner=owner).count() == 1 and verify_chain()[1] is None

@@ -127,6 +127,19 @@ def test_it_loads_the_projects_own_format_with_every_part(tmp_path):
     assert alice.check_password("s3cret-pass") and alice.password != "s3cret-pass"
 
 
+def test_the_fingerprints_kept_from_what_was_written_equal_a_read_back(tmp_path):
+    """New models are fingerprinted from the rows in memory (catalog.baselines.model_state), not read back:
+    a read of the same rows gives the same fingerprints, every part of them (details, modules, links, bases)."""
+    from catalog import baselines
+    from catalog.models import LoadedRecord
+    from licensing.services import resolve_license
+
+    load(write(tmp_path, V1))
+    kept = {r.object_id: r.state for r in LoadedRecord.objects.filter(kind=LoadedRecord.Kind.MODEL)}
+    assert len(kept) == 2
+    assert baselines.model_states(kept, resolve_license) == kept
+
+
 def test_loading_the_same_file_twice_creates_no_duplicates(tmp_path):
     path = write(tmp_path, V1)
     load(path)
