@@ -327,7 +327,8 @@ def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> t
             raw, config="english", search_type="raw"
         )
         condition = Q(search_vector=query)
-        rank = SearchRank(F("search_vector"), query)
+        # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
+        rank = SearchRank(F("search_vector"), query, normalization=1)
         rows = (  # the most downloaded matches (a walk of the downloads index for a common word)
             queryset.filter(condition)
             .order_by("-downloads", "-id")
