@@ -18,8 +18,8 @@ from django.db.models import BooleanField, Expression, F
 def id_rows(ids: Iterable[int], *, using=None) -> tuple[str, list]:
     """SQL selecting each id as one row (a relation to join or to put in ``IN (...)``), and its parameter."""
     values = sorted({int(i) for i in ids})
-    if (using or connection).vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[])", [values]
+    if (using or connection).vendor == "postgresql":  # the array's text: one string, not a list to adapt
+        return "SELECT unnest(%s::bigint[])", ["{" + ",".join(map(str, values)) + "}"]
     return "SELECT value FROM json_each(%s)", [json.dumps(values)]
 
 

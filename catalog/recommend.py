@@ -498,19 +498,41 @@ class Evidence:
     pct: np.ndarray
     w: np.ndarray
 
-    def candidates(self, board_list: list[Board], priors: dict[int, float]) -> list[Candidate]:
-        """Each row's Candidate, scored (every row has evidence on at least one board)."""
+    def scored(self, board_list: list[Board], priors: dict[int, float]) -> tuple[np.ndarray, ...]:
+        """Each row's score, percentile and confidence (every row has evidence on at least one board)."""
         weights = self.w.sum(axis=1)
         total = sum(b.weight for b in board_list)
         shrink = SHRINK * total
-        prior = np.array([priors.get(m, PESSIMISM) for m in self.ids])
+        prior = np.fromiter((priors.get(m, PESSIMISM) for m in self.ids), dtype=float, count=len(self.ids))
         score = ((self.w * self.z).sum(axis=1) + shrink * prior) / (weights + shrink)
         mean = (self.w * self.z).sum(axis=1) / weights
         spread = np.sqrt((self.w * (self.z - mean[:, None]) ** 2).sum(axis=1) / weights)
         percentile = (self.w * self.pct).sum(axis=1) / weights
         confidence = np.minimum(1.0, weights / total) / (1 + spread)
-        rows = zip(self.ids, score.tolist(), percentile.tolist(), confidence.tolist(), strict=True)
-        return [Candidate(model_id=m, score=a, percentile=p, confidence=c, boards=board_list) for m, a, p, c in rows]
+        return score, percentile, confidence
+
+
+def _ranked(board_list: list[Board], priors: dict[int, float], measured: Evidence, inheritance=None) -> list:
+    """The measured and inherited candidates, best first: by score, then confidence, then the smaller id."""
+    tables = [measured] if inheritance is None else [measured, inheritance.evidence]
+    scored = [table.scored(board_list, priors) for table in tables]
+    ids = np.concatenate([np.asarray(table.ids, dtype=np.int64) for table in tables])
+    score, percentile, confidence = (np.concatenate([s[i] for s in scored]) for i in range(3))
+    order = np.lexsort((ids, -confidence, -score)).tolist()
+    ranked = []
+    for i, m, a, p, c in zip(
+        order,
+        ids[order].tolist(),
+        score[order].tolist(),
+        percentile[order].tolist(),
+        confidence[order].tolist(),
+        strict=True,
+    ):
+        candidate = Candidate(model_id=m, score=a, percentile=p, confidence=c, boards=board_list)
+        if i >= len(measured.ids):
+            candidate.inheritance = (inheritance, i - len(measured.ids))
+        ranked.append(candidate)
+    return ranked
 
 
 def _measured(board_list: list[Board]) -> Evidence:
@@ -582,22 +604,15 @@ def evidence_candidates(board_list: list[Board], downloads: dict[int, int], user
     measured = _measured(board_list)
     if not measured.ids:
         return []
-    first = sorted(measured.candidates(board_list, _priors(downloads)), key=_order)
-    sources = {c.model_id for c in first[: max(LINEAGE_SOURCES, 4 * k)]}
+    score, _, confidence = measured.scored(board_list, _priors(downloads))
+    best = np.lexsort((np.asarray(measured.ids), -confidence, -score))[: max(LINEAGE_SOURCES, 4 * k)]
+    sources = {measured.ids[i] for i in best.tolist()}
     ancestors, siblings, kin_downloads = _lineage(user, sources)
     kin = sorted((set(ancestors) | set(siblings)) - set(downloads))
     if not kin:
-        return first
+        return _ranked(board_list, _priors(downloads), measured)
     priors = _priors({**downloads, **kin_downloads})  # the popularity prior over everyone
-    inheritance = _inherited(board_list, measured, kin, ancestors, siblings)
-    inherited = inheritance.evidence.candidates(board_list, priors)
-    for row, candidate in enumerate(inherited):
-        candidate.inheritance = (inheritance, row)
-    return sorted(measured.candidates(board_list, priors) + inherited, key=_order)
-
-
-def _order(candidate: Candidate) -> tuple:
-    return (-candidate.score, -candidate.confidence, candidate.model_id)
+    return _ranked(board_list, priors, measured, _inherited(board_list, measured, kin, ancestors, siblings))
 
 
 def cold_candidates(user, query: Profile, exclude: set[int], limit: int) -> list[Candidate]:
