@@ -320,9 +320,9 @@ def _ensure_datasets(owner, tables: Tables, report: ImportReport) -> dict[str, D
 
 
 def _ensure_models(owner, tables: Tables, report: ImportReport) -> dict[str, int]:
-    """The models' ids by name, creating the missing ones through the bulk writer (``catalog.bulk``: one
-    INSERT, the links, one audit event, the licence analysis and embeddings scheduled); a model already
-    present, edited or not, is left as it is."""
+    """The models' ids by name, creating the missing ones through the hub's bulk writer (``catalog.bulk``:
+    one INSERT, the links, one audit event, the licence analysis and embeddings scheduled); a model already
+    present, edited or not, is left as it is (only the missing ones are given to the writer)."""
     ids = dict(MLModel.objects.filter(owner=owner, name__in=tables.order).values_list("name", "pk"))
     report.models_present = len(ids)
     first_measure = {}
@@ -331,7 +331,7 @@ def _ensure_models(owner, tables: Tables, report: ImportReport) -> dict[str, int
             first_measure.setdefault(name, measure)
     media, tasks = list(MediaType.objects.filter(slug=Media.IMAGE)), list(Task.objects.filter(slug=TASK))
     items = [
-        bulk.ModelItem(
+        bulk.AssetItem(
             index=index,
             owner=owner,
             name=name,
@@ -349,11 +349,11 @@ def _ensure_models(owner, tables: Tables, report: ImportReport) -> dict[str, int
     if not items:
         return ids
     try:
-        written = bulk.write_models(items, actor=owner, source="import_timm_results")
+        written = bulk.write_assets(MLModel, items, actor=owner, source="import_timm_results", create=True)
     except bulk.BulkError as exc:  # names are checked while reading; anything else is named here
         raise TimmError(f"model {exc.name!r}: {exc.message}") from None
-    report.models_created = len(written.models)
-    return {**ids, **{m.name: m.pk for m in written.models}}
+    report.models_created = len(written.assets)
+    return {**ids, **{m.name: m.pk for m in written.assets}}
 
 
 def _rows(tables: Tables, datasets: dict[str, Dataset], model_ids: dict[str, int]) -> list[ResultRow]:
