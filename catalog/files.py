@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts import audit
 from catalog import cards, crypto, inspection, revisions, storage
 from catalog.profiling import apply_profile
+from catalog.stored import sealed_chunks
 from catalog.models import DatasetFile, FileColumn, FileVersion, MLModel, RepoFile
 from openmodelhub.params import ascii_int
 
@@ -528,7 +529,7 @@ def read_plaintext(version: FileVersion, start: int = 0, end: int | None = None)
     if storage.object_size(version.storage_key) != expected:
         raise crypto.IntegrityError("the stored object does not have the size its content was stored with")
     object_end = min((last + 1) * sealed, expected)
-    blocks = _sealed_chunks(storage.read_object(version.storage_key, first * sealed, object_end, block=sealed), sealed)
+    blocks = sealed_chunks(storage.read_object(version.storage_key, first * sealed, object_end, block=sealed), sealed)
     whole = start == 0 and end == version.size
     digest = hashlib.sha256() if whole else None
     offset = first * chunk
@@ -543,21 +544,6 @@ def read_plaintext(version: FileVersion, start: int = 0, end: int | None = None)
             yield bytes(piece)
     if digest is not None and digest.hexdigest() != version.sha256:
         raise crypto.IntegrityError("the decrypted content does not match its SHA-256")
-
-
-def _sealed_chunks(blocks: Iterator[bytes], sealed: int) -> Iterator[bytes]:
-    """Regroup storage read blocks into whole encrypted chunks (the last one may be shorter)."""
-    buffer = bytearray()
-    for block in blocks:
-        if not buffer and len(block) == sealed:
-            yield block  # the usual case for local files: already one chunk
-            continue
-        buffer += block
-        while len(buffer) >= sealed:
-            yield bytes(buffer[:sealed])
-            del buffer[:sealed]
-    if buffer:
-        yield bytes(buffer)
 
 
 def record_download(*, user, asset, version: FileVersion, partial: bool, request=None) -> None:

@@ -98,6 +98,7 @@ class PlaintextReader(io.RawIOBase):
         super().__init__()
         self._content, self._position = content, 0
         self._chunk_index, self._chunk = -1, b""
+        self._stream, self._stream_index = None, -1  # sealed chunks read on from _stream_index (one request)
         chunk = content.envelope.chunk_size
         self._final_index = crypto.chunk_count(content.size, chunk) - 1
         self._object_size = crypto.ciphertext_size(content.size, chunk)
@@ -136,14 +137,31 @@ class PlaintextReader(io.RawIOBase):
         self._position += n
         return n
 
-    def _decrypt(self, index: int) -> bytes:
-        sealed = self._content.envelope.chunk_size + crypto.TAG_SIZE
-        try:
-            block = b"".join(
-                storage.read_object(
-                    self._content.key, index * sealed, min((index + 1) * sealed, self._object_size), block=sealed
-                )
+    def close(self) -> None:
+        self._close_stream()
+        super().close()
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()  # a ranged GET's body, or a local file
+            self._stream = None
+
+    def _sealed(self, index: int) -> bytes:
+        """Encrypted chunk ``index``: read on from the previous one in the same request (sequential reads,
+        the usual case, are one request to the storage), or from a new request starting there."""
+        if self._stream is None or self._stream_index != index:
+            self._close_stream()
+            sealed = self._content.envelope.chunk_size + crypto.TAG_SIZE
+            self._stream = sealed_chunks(
+                storage.read_object(self._content.key, index * sealed, self._object_size, block=sealed), sealed
             )
+        block = next(self._stream, b"")
+        self._stream_index = index + 1
+        return block
+
+    def _decrypt(self, index: int) -> bytes:
+        try:
+            block = self._sealed(index)
             plain = crypto.decrypt_chunks(
                 [block],
                 self._content.data_key(),
@@ -157,3 +175,23 @@ class PlaintextReader(io.RawIOBase):
             raise Unreadable(f"the stored content failed authentication ({exc})") from None
         except OSError as exc:
             raise Unreadable(f"the stored content could not be read ({exc})") from None
+
+
+def sealed_chunks(blocks: Iterator[bytes], sealed: int) -> Iterator[bytes]:
+    """Regroup storage read blocks into whole encrypted chunks (the last one may be shorter). Closing
+    it closes ``blocks`` (the storage's open file or response body)."""
+    buffer = bytearray()
+    try:
+        for block in blocks:
+            if not buffer and len(block) == sealed:
+                yield block  # the usual case for local files: already one chunk
+                continue
+            buffer += block
+            while len(buffer) >= sealed:
+                yield bytes(buffer[:sealed])
+                del buffer[:sealed]
+        if buffer:
+            yield bytes(buffer)
+    finally:
+        if close := getattr(blocks, "close", None):
+            close()

@@ -17,6 +17,7 @@ from django.test import TestCase
 
 from catalog import crypto, files
 from catalog.models import FileVersion
+from catalog.stored import StoredContent
 from catalog.tests.factories import MLModelFactory
 from catalog.tests.test_files import text_bytes
 
@@ -116,6 +117,11 @@ def test_a_basic_transfer_is_encrypted_into_s3_while_received_and_the_commit_ado
     keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [session.storage_key]  # adopted, not written a second time
     assert b"".join(files.read_plaintext(version)) == data
+    with StoredContent.of(version).open("rb") as handle:  # what inspection reads: ranged GETs, any order
+        handle.seek(3000)
+        assert handle.read(2500) == data[3000:5500]
+        handle.seek(10)
+        assert handle.read(5) == data[10:15] and handle.seek(0, io.SEEK_END) == len(data) and handle.read() == b""
 
     refused = uploads.create_session(user=owner, asset=model, size=len(data), oid="0" * 64)
     with pytest.raises(uploads.UploadError, match="not the announced"):
