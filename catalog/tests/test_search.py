@@ -79,6 +79,14 @@ def test_ranking_puts_exact_before_prefix_before_substring(db):
     assert found(api(), "bert") == ["lab/bert", "lab/bert-large", "lab/roberta"]
 
 
+def test_a_short_card_naming_the_word_ranks_above_a_long_card_naming_it_once(db):
+    owner = UserFactory(username="lab")
+    filler = " ".join(f"Paragraph {n} of a long card about training details and evaluation." for n in range(60))
+    MLModelFactory(owner=owner, name="m-short", card="Speech recognition for English.")
+    MLModelFactory(owner=owner, name="m-long", card=f"Speech recognition for English. {filler}")  # the later id
+    assert found(api(), "speech") == ["lab/m-short", "lab/m-long"]  # bm25 on SQLite, ts_rank normalised by length
+
+
 def test_hybrid_search_finds_by_meaning_and_keeps_exact_names_first(hub):
     embed_everything()
     assert found(api(), "Llama-3-8B", mode="hybrid")[0] == "meta-llama/Llama-3-8B"
