@@ -94,19 +94,24 @@ class ListRowSerializer(AssetSerializer):
     relation and row) cost a page of 50 rows more CPU than its queries. The output is DRF's own
     (test_request_cost compares the two), so the fields stay the schema's single description."""
 
+    @classmethod
+    def _plan_of(cls, serializer) -> list[tuple] | None:
+        if "_row_plan" not in cls.__dict__:
+            cls._row_plan = _row_plan(serializer)
+        return cls._row_plan
+
     def to_representation(self, instance) -> dict:
         cls = type(self)
-        if "_row_plan" not in cls.__dict__:
-            cls._row_plan = _row_plan(self)
-        if cls._row_plan is None:  # a subclass with fields of other kinds (the detail serializers)
+        if cls._plan_of(self) is None:  # a subclass with fields of other kinds (the detail serializers)
             return super().to_representation(instance)
         row = {}
+        loaded = instance.__dict__.get("_row_slugs", {})
         for name, attrs, convert, many_slug in cls._row_plan:
             if many_slug is not None:
-                related = getattr(instance, "_prefetched_objects_cache", {}).get(attrs[0])
-                if related is None:
-                    related = getattr(instance, attrs[0]).all()
-                row[name] = [getattr(item, many_slug) for item in related]
+                if name in loaded:
+                    row[name] = loaded[name]
+                else:
+                    row[name] = [getattr(item, many_slug) for item in getattr(instance, attrs[0]).all()]
                 continue
             value = instance
             for attr in attrs:
@@ -115,6 +120,30 @@ class ListRowSerializer(AssetSerializer):
                     break
             row[name] = value if value is None or convert is None else convert(value)
         return row
+
+
+class ListRows(serializers.ListSerializer):
+    """A page of lean rows: the slugs of every many relation the rows show (media, tasks, domains) are
+    read for the whole page in one values query per relation, rather than prefetched as model instances
+    with a manager and a queryset per row and relation."""
+
+    def to_representation(self, data) -> list:
+        rows = list(data.all() if hasattr(data, "all") else data)
+        by_pk = {row.pk: row for row in rows}
+        for name, attrs, _, slug in type(self.child)._plan_of(self.child) or []:
+            if slug is None or not rows:
+                continue
+            relation = type(rows[0])._meta.get_field(attrs[0])
+            through = relation.remote_field.through
+            source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+            for row in rows:
+                row.__dict__.setdefault("_row_slugs", {})[name] = []
+            pairs = through.objects.filter(**{f"{source}__in": list(by_pk)}).values_list(
+                f"{source}_id", f"{target}__{slug}"
+            )
+            for pk, value in pairs.order_by(f"{target}__{slug}"):
+                by_pk[pk].__dict__["_row_slugs"][name].append(value)
+        return [self.child.to_representation(row) for row in rows]
 
 
 def _row_plan(serializer) -> list[tuple] | None:
@@ -163,6 +192,7 @@ class MLModelListSerializer(ListRowSerializer):
         model = MLModel
         fields = MODEL_LIST_FIELDS
         read_only_fields = fields
+        list_serializer_class = ListRows
 
 
 class CNNModuleSerializer(serializers.ModelSerializer):
@@ -403,6 +433,7 @@ class DatasetListSerializer(ListRowSerializer):
         model = Dataset
         fields = DATASET_LIST_FIELDS
         read_only_fields = fields
+        list_serializer_class = ListRows
 
 
 class FileColumnSerializer(serializers.ModelSerializer):

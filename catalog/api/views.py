@@ -105,12 +105,8 @@ LIST_DEFERRED = ("card", "search_vector", "license__terms", "owner__password")
 
 
 def _model_list_queryset(user):
-    return (
-        MLModel.objects.visible_to(user)
-        .select_related("owner", "license")
-        .defer(*LIST_DEFERRED)
-        .prefetch_related("media", "tasks")
-    )
+    # media and tasks: read for the whole page by the list serializer (serializers.ListRows)
+    return MLModel.objects.visible_to(user).select_related("owner", "license").defer(*LIST_DEFERRED)
 
 
 SEARCH_PARAMS = [OpenApiParameter("search", str, description="Full-text query (names rank above cards)")]
@@ -272,8 +268,7 @@ def _dataset_list_queryset(user):
             "missing_values_description",
             "data_errors_description",
         )
-        .prefetch_related("media", "tasks", "domains")
-    )
+    )  # media, tasks and domains: read for the whole page by the list serializer (serializers.ListRows)
 
 
 @extend_schema_view(get=extend_schema(summary="List datasets"), post=extend_schema(summary="Create a dataset"))
