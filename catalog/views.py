@@ -81,10 +81,11 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 
 def _model_page(request: HttpRequest, model: MLModel, evaluation_form=None, status: int = 200) -> HttpResponse:
+    base_edges, derivative_edges = selectors.visible_lineage(model, request.user)
     context = {
         "model": model,
-        "base_edges": selectors.visible_bases(model, request.user),
-        "derivative_edges": selectors.visible_derivatives(model, request.user),
+        "base_edges": base_edges,
+        "derivative_edges": derivative_edges,
         "dataset_links": selectors.visible_dataset_links(model, request.user),
         "evaluations": selectors.model_evaluations(model, request.user),
         **_asset_page_context(request, model, list(_repo_files(model))),

@@ -279,15 +279,19 @@ class MLModelSerializer(AssetSerializer):
     def get_bases(self, obj) -> list:
         if self.context.get("created"):
             return []
-        edges = selectors.visible_bases(obj, self.context["request"].user)
-        return [{"model": _asset_ref(e.base), "relation": e.relation} for e in edges]
+        return [{"model": _asset_ref(e.base), "relation": e.relation} for e in self._lineage(obj)[0]]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_derivatives(self, obj) -> list:
         if self.context.get("created"):
             return []
-        edges = selectors.visible_derivatives(obj, self.context["request"].user)
-        return [{"model": _asset_ref(e.model), "relation": e.relation} for e in edges]
+        return [{"model": _asset_ref(e.model), "relation": e.relation} for e in self._lineage(obj)[1]]
+
+    def _lineage(self, obj) -> tuple[list, list]:
+        """Bases and derivatives, read together once per serialized model."""
+        if not hasattr(obj, "_visible_lineage"):
+            obj._visible_lineage = selectors.visible_lineage(obj, self.context["request"].user)
+        return obj._visible_lineage
 
     @extend_schema_field(ModelDatasetRefSerializer(many=True))
     def get_datasets(self, obj) -> list:

@@ -98,12 +98,12 @@ HOT_PATHS = {
     "api three facets": ("/api/v1/models/?task={task}&license_category=permissive&architecture=other", 4, 5),
     "api search": ("/api/v1/models/?search=bert", 9, 10),
     # The model is read once with its parts (owner, licence, architecture, media, tasks, authors).
-    "api detail": ("/api/v1/models/{name}/", 8, 9),
+    "api detail": ("/api/v1/models/{name}/", 7, 8),
     "api facets": ("/api/v1/models/facets", 0, 2),
     # The count and the page with its tasks; the facet sidebar comes from the API's cached counts.
     "page list": ("/models/", 3, 3),
     # The model page: its evaluation results are one query; the suited datasets are a section of their own.
-    "page model": ("/models/{name}/", 12, 12),
+    "page model": ("/models/{name}/", 11, 11),
     "hf model info": ("/hf/api/models/{name}", 5, 6),
 }
 
