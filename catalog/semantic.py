@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 ENCODER = "wordllama-l2_supercat-256"
@@ -141,12 +142,12 @@ def fit_token_weights(sample: int = WEIGHTS_SAMPLE) -> int:
     for model_cls in (MLModel, Dataset):
         ids = list(model_cls.objects.order_by("pk").values_list("pk", flat=True))
         ids = sorted(random.Random(0).sample(ids, min(sample, len(ids))))
-        for start in range(0, len(ids), 500):
-            texts = [asset_text(asset) for asset in _prefetched(model_cls).filter(pk__in=ids[start : start + 500])]
-            for encoding in tokenizer.encode_batch(texts, add_special_tokens=False):
+        for start in range(0, len(ids), 2000):
+            sample_texts = list(texts(model_cls, ids[start : start + 2000]).values())
+            for encoding in tokenizer.encode_batch(sample_texts, add_special_tokens=False):
                 seen = np.unique(np.clip(np.asarray(encoding.ids, dtype=np.int64), 0, vocabulary - 1))
                 counts[seen] += 1
-            documents += len(texts)
+            documents += len(sample_texts)
     idf = np.log((documents + 1) / (counts + 1)) + 1.0
     _index_dir().mkdir(parents=True, exist_ok=True)
     partial = _weights_path().with_suffix(".partial.npy")
@@ -168,7 +169,8 @@ def name_words(name: str) -> str:
 
 def asset_text(asset) -> str:
     """Name, tasks, media, licence, architecture and the start of the card; for datasets also the
-    objective, domains and the files' columns with their types."""
+    objective, domains and the files' columns with their types, from the asset's loaded or prefetched
+    relations (catalog.bulk embeds rows it just wrote this way; many stored assets: ``texts``)."""
     if asset.kind == "model":
         details, columns = [asset.architecture_family or "", asset.architecture_name or ""], []
     else:
@@ -188,6 +190,54 @@ def asset_text(asset) -> str:
         columns=columns,
         card=asset.card or "",
     )
+
+
+def texts(model_cls, ids: list[int]) -> dict[int, str]:
+    """The embedded text of each of these stored assets (those that exist), the same as ``asset_text``,
+    read in a fixed handful of statements whatever the number of ids: the columns it needs (the card cut
+    in SQL), then each many-valued part by asset."""
+    from catalog.models import DatasetFile, FileColumn
+
+    dataset = model_cls.__name__ == "Dataset"
+    details = ("objective",) if dataset else ("architecture_family", "architecture_name")
+    rows = model_cls.objects.filter(pk__in=ids).order_by().annotate(head=Substr("card", 1, MAX_TEXT))
+    rows = rows.values_list("pk", "owner__username", "name", "license__name", "head", *details)
+    found = {pk: (owner, name, licence or "", card or "", rest) for pk, owner, name, licence, card, *rest in rows}
+    tasks, media = _related(model_cls, "tasks", found, "name", "slug"), _related(model_cls, "media", found, "slug")
+    domains, columns = {}, {}
+    if dataset:
+        domains = _related(model_cls, "domains", found, "name")
+        files = DatasetFile.objects.filter(dataset_id__in=found).values("pk")
+        rows = FileColumn.objects.filter(dataset_file_id__in=files).order_by(
+            "dataset_file__dataset_id", "dataset_file__path", "position"
+        )
+        fields = ("dataset_file__dataset_id", "name", "data_type_interpreted", "data_type_original")
+        for pk, name, interpreted, original in rows.values_list(*fields):
+            columns.setdefault(pk, []).append((name, interpreted or original))
+    return {
+        pk: description_text(
+            full_name=f"{owner}/{name}",
+            name=name,
+            tasks=tasks.get(pk, []),
+            media=[slug for (slug,) in media.get(pk, [])],
+            license_name=licence,
+            details=[*(value or "" for value in rest), *(name for (name,) in domains.get(pk, []))],
+            columns=columns.get(pk, []),
+            card=card,
+        )
+        for pk, (owner, name, licence, card, rest) in found.items()
+    }
+
+
+def _related(model_cls, field: str, found: dict, *columns: str) -> dict[int, list[tuple]]:
+    """The rows of the many-to-many ``field`` of these assets, by asset, in the related model's order."""
+    relation = getattr(model_cls, field)
+    asset, target = f"{relation.field.m2m_field_name()}_id", relation.field.m2m_reverse_field_name()
+    rows = relation.through.objects.filter(**{f"{asset}__in": found}).order_by(asset, f"{target}__slug")
+    by_asset: dict[int, list[tuple]] = {}
+    for pk, *values in rows.values_list(asset, *(f"{target}__{column}" for column in columns)):
+        by_asset.setdefault(pk, []).append(tuple(values))
+    return by_asset
 
 
 def description_text(
@@ -215,13 +265,6 @@ def description_text(
     return "\n".join(part for part in parts if part)
 
 
-def _prefetched(model_cls) -> QuerySet:
-    queryset = model_cls.objects.select_related("owner", "license").prefetch_related("tasks", "media")
-    if model_cls.__name__ == "Dataset":
-        queryset = queryset.prefetch_related("domains", "files__columns")
-    return queryset
-
-
 def digest(text: str, weights: TokenWeights | None = None) -> str:
     """What an embedding was computed from: the encoder, the token weights (``token_weights()``) and the text."""
     version = weights.version if weights else "mean"
@@ -239,49 +282,76 @@ def from_bytes(raw: bytes) -> np.ndarray:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False, batch: int = 256):
+def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False, batch: int = 2000):
     """Embed the given assets (every asset when ``ids`` is None), skipping those whose text did not
-    change; yields the number done after each batch. Safe to run twice."""
+    change; yields the number looked at after each batch. Safe to run twice, and to stop and restart:
+    a batch is written in one statement, and what was written is skipped next time (same digest).
+
+    A batch costs a fixed number of statements: its ids (by the primary key), its texts (``texts``),
+    the stored digests, and one write (one upsert of array parameters on PostgreSQL)."""
     from catalog.models import SearchEmbedding
 
     column = "model_id" if model_cls.__name__ == "MLModel" else "dataset_id"
-    queryset = _prefetched(model_cls).order_by("pk")
+    weights = token_weights()
+    for chunk in _id_chunks(model_cls, ids, batch):
+        found = texts(model_cls, chunk)
+        known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(found)}).values_list(column, "digest"))
+        store_vectors(
+            model_cls,
+            {pk: text for pk, text in found.items() if force or known.get(pk) != digest(text, weights)},
+            weights,
+        )
+        yield len(chunk)
+
+
+def _id_chunks(model_cls, ids: list[int] | None, batch: int):
+    """The asset ids in ascending batches of ``batch`` (keyset on the primary key)."""
     if ids is not None:
-        queryset = queryset.filter(pk__in=ids)
+        ids = sorted(set(ids))
+        yield from (ids[start : start + batch] for start in range(0, len(ids), batch))
+        return
     last = 0
-    while True:
-        assets = list(queryset.filter(pk__gt=last)[:batch])
-        if not assets:
-            return
-        last, short = assets[-1].pk, len(assets) < batch
-        texts, weights = {asset.pk: asset_text(asset) for asset in assets}, token_weights()
-        known = dict(SearchEmbedding.objects.filter(**{f"{column}__in": list(texts)}).values_list(column, "digest"))
-        digests = {pk: digest(text, weights) for pk, text in texts.items()}
-        store_vectors(model_cls, {pk: texts[pk] for pk in texts if force or known.get(pk) != digests[pk]}, weights)
-        yield len(assets)
-        if short:
-            return
+    while chunk := list(model_cls.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]):
+        yield chunk
+        last = chunk[-1]
 
 
 def store_vectors(model_cls, texts: dict[int, str], weights: TokenWeights | None) -> None:
     """Encode these texts (one call, with the token weights ``token_weights()`` gave) and upsert their vectors
-    (one statement): new rows and changed ones alike."""
+    (one statement): new rows and changed ones alike. On PostgreSQL the statement takes three array
+    parameters (ids, vectors, digests), not three per row: binding 2,000 rows' parameters cost more than
+    encoding them."""
     from catalog.models import SearchEmbedding
 
     if not texts:
         return
     column = "model_id" if model_cls.__name__ == "MLModel" else "dataset_id"
     vectors = encoder().encode(list(texts.values()), weights.idf if weights else None)
-    rows = [
-        SearchEmbedding(**{column: pk}, vector=to_bytes(vector), digest=digest(text, weights), encoder=ENCODER)
-        for (pk, text), vector in zip(texts.items(), vectors, strict=True)
-    ]
-    SearchEmbedding.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=[column.removesuffix("_id")],
-        update_fields=["vector", "digest", "encoder", "updated_at"],
+    ids, raws, digests = (
+        list(texts),
+        [to_bytes(vector) for vector in vectors],
+        [digest(t, weights) for t in texts.values()],
     )
+    if connection.vendor != "postgresql":
+        SearchEmbedding.objects.bulk_create(
+            [
+                SearchEmbedding(**{column: pk}, vector=raw, digest=hexdigest, encoder=ENCODER)
+                for pk, raw, hexdigest in zip(ids, raws, digests, strict=True)
+            ],
+            update_conflicts=True,
+            unique_fields=[column.removesuffix("_id")],
+            update_fields=["vector", "digest", "encoder", "updated_at"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SearchEmbedding._meta.db_table} ({column}, vector, digest, encoder, updated_at) "
+            "SELECT asset_id, vector, digest, %s, %s FROM unnest(%s::bigint[], %s::bytea[], %s::text[]) "
+            "AS batch (asset_id, vector, digest) "
+            f"ON CONFLICT ({column}) DO UPDATE SET vector = EXCLUDED.vector, digest = EXCLUDED.digest, "
+            "encoder = EXCLUDED.encoder, updated_at = EXCLUDED.updated_at",
+            [ENCODER, timezone.now(), ids, raws, digests],
+        )
 
 
 def embed_written(model_cls, assets: list) -> int:

@@ -142,9 +142,10 @@ def test_new_models_are_embedded_from_what_was_written(owner, vocab, settings, d
     ]  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         assert client_of(owner).post(URL, {"items": items}, format="json").status_code == 200
-    for model in semantic._prefetched(MLModel).filter(owner=owner):
-        stored = SearchEmbedding.objects.get(model=model)
-        assert stored.digest == semantic.digest(semantic.asset_text(model), semantic.token_weights()), model.name
+    ids = list(MLModel.objects.filter(owner=owner).values_list("pk", flat=True))
+    for pk, text in semantic.texts(MLModel, ids).items():  # what embed_assets would read back
+        stored = SearchEmbedding.objects.get(model_id=pk)
+        assert stored.digest == semantic.digest(text, semantic.token_weights()), pk
 
 
 def test_a_single_api_create_goes_through_the_bulk_writer(owner, vocab):

@@ -63,8 +63,8 @@ def test_it_creates_and_updates_datasets_with_their_parts_and_one_audit_event(
     assert event.details["updated"] == [old.pk] and verify_chain()[1] is None
     # Embedded from the rows in memory: the text is the one a read of the stored rows gives.
     stored = SearchEmbedding.objects.get(dataset=made)
-    reread = semantic._prefetched(Dataset).get(pk=made.pk)
-    assert stored.digest == semantic.digest(semantic.asset_text(reread), semantic.token_weights())
+    reread = semantic.texts(Dataset, [made.pk])[made.pk]
+    assert stored.digest == semantic.digest(reread, semantic.token_weights())
 
 
 @pytest.mark.parametrize(

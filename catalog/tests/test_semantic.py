@@ -21,7 +21,15 @@ from rest_framework.test import APIClient
 
 from catalog import semantic, services
 from catalog.models import MLModel, SearchEmbedding, Visibility
-from catalog.tests.factories import MLModelFactory, UserFactory
+from catalog.tests.factories import (
+    DatasetFactory,
+    DatasetFileFactory,
+    FileColumnFactory,
+    LicenseFactory,
+    MLModelFactory,
+    TaskFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +236,65 @@ def test_embed_assets_fits_the_token_weights_once_the_catalogue_is_large_enough(
     assert "token weights: fitted on 1 texts" in out.getvalue() and semantic.token_weights() is not None
     with pytest.raises(CommandError, match="exclude"):
         call_command("embed_assets", "--index-only", "--refit-weights", stdout=StringIO())
+
+
+def test_the_embedded_text_of_many_datasets_is_read_in_a_fixed_number_of_statements(owner, django_assert_num_queries):
+    from catalog.models import Dataset, Domain, MediaType
+
+    licence = LicenseFactory()
+    health, education = (
+        Domain.objects.create(slug="health", name="Health"),
+        Domain.objects.create(slug="education", name="Education"),
+    )
+    datasets = []
+    for n in range(3):
+        dataset = DatasetFactory(owner=owner, name=f"survey_{n}", card="x" * 5000, license=licence, objective="triage")
+        dataset.tasks.add(TaskFactory(slug="text-classification", name="Text Classification"))
+        dataset.media.add(MediaType.objects.get(slug="text"), MediaType.objects.get(slug="image"))
+        dataset.domains.add(health, education)
+        second, first = (
+            DatasetFileFactory(dataset=dataset, path="b.csv"),
+            DatasetFileFactory(dataset=dataset, path="a.csv"),
+        )
+        FileColumnFactory(dataset_file=second, name="age", position=1, data_type_original="int64")
+        FileColumnFactory(dataset_file=first, name="label", position=2, data_type_original="string")
+        FileColumnFactory(dataset_file=first, name="note", position=1, data_type_original="string")
+        datasets.append(dataset)
+    with django_assert_num_queries(5):  # assets, tasks, media, domains, columns (files: a subquery)
+        one = semantic.texts(Dataset, [datasets[0].pk])
+    with django_assert_num_queries(5):
+        every = semantic.texts(Dataset, [dataset.pk for dataset in datasets] + [10**9])
+    assert set(every) == {dataset.pk for dataset in datasets} and every[datasets[0].pk] == one[datasets[0].pk]
+    lines = every[datasets[1].pk].split("\n")
+    assert lines[:8] == [
+        f"{owner.username}/survey_1",
+        "survey 1",
+        "Text Classification text classification",
+        "image data",
+        "text data",
+        f"licence {licence.name}",
+        "triage",
+        "Education",
+    ]
+    assert lines[8:10] == ["Health", "columns: note string, label string, age int64"]
+    assert lines[10] == "x" * semantic.MAX_TEXT
+    loaded = Dataset.objects.select_related("owner", "license").prefetch_related(
+        "tasks", "media", "domains", "files__columns"
+    )
+    assert all(semantic.asset_text(dataset) == every[dataset.pk] for dataset in loaded)  # one text, two readers
+
+
+def test_a_stopped_bulk_embedding_resumes_where_it_stopped(db):
+    models = [MLModelFactory(card=f"Card number {n}.") for n in range(5)]
+    batches = semantic.embed_assets(MLModel, batch=2)
+    assert next(batches) == 2  # stopped after its first batch: those two are stored
+    batches.close()
+    first = dict(SearchEmbedding.objects.values_list("model_id", "updated_at"))
+    assert set(first) == {models[0].pk, models[1].pk}
+    assert list(semantic.embed_assets(MLModel, batch=2)) == [2, 2, 1]
+    again = dict(SearchEmbedding.objects.values_list("model_id", "updated_at"))
+    assert set(again) == {model.pk for model in models}
+    assert all(again[pk] == written for pk, written in first.items())  # unchanged texts are not rewritten
+    for model in models:
+        text = semantic.asset_text(model)
+        assert SearchEmbedding.objects.get(model=model).digest == semantic.digest(text)
