@@ -35,6 +35,7 @@ from django.utils import timezone
 
 ENCODER = "wordllama-l2_supercat-256"
 DIMENSIONS = 256
+CHUNK = 20_000  # vectors read and added to the index at a time (20 MB)
 MAX_TEXT = 4000  # characters of card text embedded: the start of a card says what the asset is
 
 
@@ -449,15 +450,13 @@ class VectorIndex:
             expansion_search=settings.SEARCH_HNSW_EXPANSION_SEARCH,
         )
         count, keys, vectors = 0, [], []
-        for pk, raw in rows.values_list(column, "vector").iterator(chunk_size=5000):
+        for pk, raw in rows.values_list(column, "vector").iterator(chunk_size=CHUNK):
             keys.append(pk)
-            vectors.append(from_bytes(raw))
-            if len(keys) >= 5000:
-                index.add(np.asarray(keys, dtype=np.uint64), np.vstack(vectors))
-                count, keys, vectors = count + len(keys), [], []
-        if keys:
-            index.add(np.asarray(keys, dtype=np.uint64), np.vstack(vectors))
-            count += len(keys)
+            vectors.append(raw)
+            if len(keys) >= CHUNK:
+                count += self._add(index, keys, vectors)
+                keys, vectors = [], []
+        count += self._add(index, keys, vectors)
         _index_dir().mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".usearch.partial")
         index.save(str(partial))
@@ -466,6 +465,13 @@ class VectorIndex:
         meta.write_text(json.dumps({"built_at": started.isoformat(), "count": count, "encoder": ENCODER}))
         os.replace(meta, self.meta_path)
         return count
+
+    @staticmethod
+    def _add(index, keys: list[int], vectors: list) -> int:
+        if keys:
+            matrix = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(keys), DIMENSIONS)
+            index.add(np.asarray(keys, dtype=np.uint64), matrix, threads=settings.SEARCH_HNSW_THREADS)
+        return len(keys)
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(asset id, cosine similarity) of the ``k`` nearest vectors, best first (the index's

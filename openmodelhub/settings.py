@@ -452,7 +452,7 @@ LOGGING = {
 
 # --- Search (catalog/search.py, catalog/semantic.py; docs/search.md) --------------------------
 # Matches ranked exactly per query (the rest follow by id): the bound that keeps a common word cheap.
-SEARCH_RANKED_CANDIDATES = env_int("OMH_SEARCH_RANKED_CANDIDATES", 500)
+SEARCH_RANKED_CANDIDATES = env_int("OMH_SEARCH_RANKED_CANDIDATES", 100)
 # "keyword" (id matching + full text) or "hybrid" (also vectors) without ?mode= (docs/search.md: why keyword).
 SEARCH_DEFAULT_MODE = env_str("OMH_SEARCH_DEFAULT_MODE", "keyword")
 if SEARCH_DEFAULT_MODE not in ("keyword", "hybrid", "vector"):
@@ -462,6 +462,7 @@ SEARCH_VECTOR_INDEX_DIR = Path(env_str("OMH_SEARCH_VECTOR_INDEX_DIR", str(VAR_DI
 SEARCH_HNSW_CONNECTIVITY = env_int("OMH_SEARCH_HNSW_CONNECTIVITY", 16)
 SEARCH_HNSW_EXPANSION_ADD = env_int("OMH_SEARCH_HNSW_EXPANSION_ADD", 64)
 SEARCH_HNSW_EXPANSION_SEARCH = env_int("OMH_SEARCH_HNSW_EXPANSION_SEARCH", 64)
+SEARCH_HNSW_THREADS = env_int("OMH_SEARCH_HNSW_THREADS", 0)  # threads building the index (0: one per core)
 # Vectors changed since the index was built are scanned exactly; past this many the task rebuilds it.
 SEARCH_REBUILD_AFTER = env_int("OMH_SEARCH_REBUILD_AFTER", 5000)
 # Index candidates looked at before a narrow filter falls back to an exact scan of what it allows.

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Grant
 from accounts.services import grant_access, revoke_grant
-from catalog import semantic
+from catalog import search, semantic
 from catalog.models import MLModel, Visibility
 from catalog.tests.factories import MLModelFactory, UserFactory
 
@@ -156,6 +156,21 @@ def test_type_ahead_returns_models_datasets_and_owners_by_prefix(hub):
     assert api().get("/api/v1/search/suggest/", {"q": ""}).status_code == 400
 
 
+def test_type_ahead_puts_an_exact_name_first_then_the_most_downloaded_prefixes(db, monkeypatch):
+    monkeypatch.setattr(search, "SUGGEST_CANDIDATES", 5)  # fewer candidates than matches: not any 5 of them
+    owner = UserFactory(username="someone")
+    for n in range(12):
+        MLModelFactory(owner=owner, name=f"bert-variant-{n}", downloads=100 * (n + 1))
+    MLModelFactory(owner=owner, name="BERT", downloads=0)
+    MLModelFactory(owner=owner, name="hidden-bert", visibility=Visibility.PRIVATE, downloads=10**6)
+    ids = [item["id"] for item in api().get("/api/v1/search/suggest/", {"q": "bert"}).json()["models"]]
+    assert ids == ["someone/BERT"] + [f"someone/bert-variant-{n}" for n in range(11, 2, -1)]
+    ids = [item["id"] for item in api().get("/api/v1/search/suggest/", {"q": "be"}).json()["models"]]
+    assert ids == [f"someone/bert-variant-{n}" for n in range(11, 1, -1)]  # two letters: most downloaded first
+    ids = [item["id"] for item in api(owner).get("/api/v1/search/suggest/", {"q": "variant-1"}).json()["models"]]
+    assert ids == ["someone/bert-variant-11", "someone/bert-variant-10", "someone/bert-variant-1"]  # substrings
+
+
 def test_an_unknown_mode_is_a_400(hub):
     response = api().get("/api/v1/models/", {"search": "bert", "mode": "psychic"})
     assert response.status_code == 400 and "mode" in response.json()
@@ -174,7 +189,8 @@ def test_search_query_counts_are_pinned(hub):
     counts = (len(keyword), len(hybrid), len(suggest))
     # keyword: id candidates (exact, prefix, substring, owners; fuzzy ones when few matched: in a savepoint
     # on PostgreSQL for its threshold), full-text candidates, their visibility, the page and 2 prefetches;
-    # hybrid adds the index's delta and the neighbours' visibility; type-ahead: per kind 1-2, the users 1.
+    # hybrid adds the index's delta and the neighbours' visibility; type-ahead: per kind
+    # 1-2 (exact and prefix names in one statement on PostgreSQL, then substrings when few), the users 1.
     assert counts == PINNED[connection.vendor], [q["sql"][:100] for q in hybrid.captured_queries]
 
 

@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--kind", choices=sorted(KINDS), action="append", help="only models or datasets")
         parser.add_argument("--force", action="store_true", help="recompute every embedding, changed or not")
-        parser.add_argument("--batch", type=int, default=256, help="assets embedded per batch (default 256)")
+        parser.add_argument("--batch", type=int, default=2000, help="assets embedded per batch (default 2000)")
         parser.add_argument("--skip-index", action="store_true", help="leave the vector index as it is")
         parser.add_argument("--index-only", action="store_true", help="only rebuild the vector index")
         parser.add_argument(
