@@ -75,12 +75,10 @@ class HeadRank(Func):
                 template="COALESCE((%(expressions)s)::float8, 0.0)",
                 output_field=FloatField(),
             )
-        else:
-            expression = Case(
-                *(When(pk=pk, then=Value(score)) for pk, score in scores.items()),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
+        else:  # SQLite: one CASE on the id, written out (ints and floats: a head of 1,000 compiles in ~1 ms,
+            # where as many When() expressions took Django ~0.5 s)
+            arms = " ".join(f"WHEN {int(pk)} THEN {float(score)!r}" for pk, score in scores.items())
+            expression = Func(F("pk"), template=f"CASE %(expressions)s {arms} ELSE 0.0 END", output_field=FloatField())
         super().__init__(expression, function="", template="(%(expressions)s)")
 
 
@@ -213,7 +211,7 @@ def id_condition(model_cls, text: str) -> Q:
         return Q(owner__username__iendswith=left, name__istartswith=right)
     if connection.vendor == "sqlite" and len(text) >= 3:
         table = f"{model_cls._meta.db_table}_fts_id"
-        return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE repo_id LIKE %s ESCAPE '\\'", [_like(text)]))
+        return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE repo_id LIKE %s{_escape(text)}", [_like(text)]))
     # one semi-join of two index lookups (trigram indexes on names and on usernames, catalog 0011); an OR of
     # a name and a joined username is a scan of the whole table
     names = model_cls.objects.order_by().filter(name__icontains=text).values("pk")
@@ -224,6 +222,12 @@ def id_condition(model_cls, text: str) -> Q:
 
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _escape(text: str) -> str:
+    """The ESCAPE clause of a LIKE on ``_like(text)``, only when the text has something to escape: FTS5's
+    trigram index serves no LIKE with an ESCAPE clause, which then scans the whole table."""
+    return " ESCAPE '\\'" if any(c in text for c in "\\%_") else ""
 
 
 def id_candidates(model_cls, text: str, bound: int) -> dict[int, float]:
@@ -275,18 +279,18 @@ def _sqlite_id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, st
     with connection.cursor() as cursor:
         if len(text) < 3:  # below a trigram: prefix of the name or the owner, by the table's rows
             cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' OR repo_id LIKE %s "
-                f"ESCAPE '\\' LIMIT %s",
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} OR repo_id LIKE "
+                f"%s{_escape(text)} LIMIT %s",
                 [_like(text)[1:], "%/" + _like(text)[1:], bound],
             )
         else:
             cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' LIMIT %s",
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} LIMIT %s",
                 ["%/" + _like(text)[1:], bound],  # names starting with it (exact and prefix)
             )
             rows = cursor.fetchall()
             cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s ESCAPE '\\' LIMIT %s",
+                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} LIMIT %s",
                 [_like(text), bound],
             )
             rows += cursor.fetchall()
@@ -357,7 +361,8 @@ def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_wo
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid, -bm25({table}, 10.0, 1.0) FROM {table} WHERE {table} MATCH %s "
-            f"AND rowid IN ({', '.join(['%s'] * len(head))})",
+            f"AND +rowid IN ({', '.join(['%s'] * len(head))})",  # +: filtered as FTS5 returns the matches, in one
+            # pass (a plain rowid IN is handed to FTS5 as one lookup per id: 0.2 s for 500 at 100,000 models)
             [expression, *head],
         )
         scores = {pk: max(value, 0.0) / (1.0 + max(value, 0.0)) for pk, value in cursor.fetchall()}

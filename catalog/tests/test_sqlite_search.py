@@ -39,6 +39,14 @@ def test_the_search_queries_read_the_fts5_tables(common_word):
         plan = [row[-1] for row in cursor.fetchall()]
     # The matches come from the FTS5 index (a virtual-table lookup), not from a scan of the cards.
     assert any("catalog_mlmodel_fts_words VIRTUAL TABLE INDEX" in step for step in plan), plan
+    # The id substring (LIKE) is served by the trigram index ("L"): a LIKE with an ESCAPE clause would scan it.
+    likes = [q["sql"] for q in queries if "repo_id LIKE" in q["sql"]]
+    assert likes
+    for sql in likes:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            steps = [row[-1] for row in cursor.fetchall()]
+        assert any("catalog_mlmodel_fts_id VIRTUAL TABLE INDEX 0:L" in step for step in steps), (sql, steps)
 
 
 def test_a_common_words_head_is_its_most_downloaded_matches_and_pages_return_every_match_once(common_word, settings):
@@ -46,7 +54,7 @@ def test_a_common_words_head_is_its_most_downloaded_matches_and_pages_return_eve
     with CaptureQueriesContext(connection) as queries:
         rows = APIClient().get("/api/v1/models/", {"search": "bert", "mode": "keyword", "limit": 50}).json()["results"]
     scored = [q["sql"] for q in queries if "bm25(" in q["sql"]]
-    assert len(scored) == 1 and "rowid IN" in scored[0] and "ORDER BY" not in scored[0]  # only the head is scored
+    assert len(scored) == 1 and "+rowid IN" in scored[0] and "ORDER BY" not in scored[0]  # only the head is scored
     names = [row["name"] for row in rows]
     assert sorted(names[:3]) == ["enc-5", "enc-6", "enc-7"]  # the ranked head: the three most downloaded
     assert names[3:] == ["enc-4", "enc-3", "enc-2", "enc-1", "enc-0"]  # the tail, by id
