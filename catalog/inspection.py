@@ -31,7 +31,8 @@ import tempfile
 import time
 import unicodedata
 import zipfile
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -138,9 +139,26 @@ def tick() -> None:
         raise Rejected(f"inspection took longer than {settings.OMH_INSPECTION_SECONDS} s, the limit for one file")
 
 
-def _on_disk(content: Content) -> AbstractContextManager[Path]:
+@contextmanager
+def _on_disk(content: Content) -> Iterator[Path]:
     """A local file with the content, for the readers that cannot take a file object."""
-    return nullcontext(content) if isinstance(content, Path) else content.on_disk()
+    if isinstance(content, Path):
+        yield content
+        return
+    with content.on_disk() as copy:
+        yield copy.path
+
+
+@contextmanager
+def _start_on_disk(content: Content) -> Iterator[tuple[Path, Callable[[int], int]]]:
+    """(a local file with the content's size, fill): ``fill(n)`` makes sure its first n bytes are the
+    content's and answers how many are (the whole of a local file already are)."""
+    if isinstance(content, Path):
+        size = content.stat().st_size
+        yield content, lambda upto: size
+        return
+    with content.on_disk(whole=False) as copy:
+        yield copy.path, copy.fill
 
 
 def _head_tail(path: Content, size: int, n: int = 65536) -> tuple[bytes, bytes]:
@@ -432,11 +450,34 @@ def _gguf_value(field):
 def inspect_gguf(local_file: Content) -> Report:
     """GGUF metadata read by the `gguf` package (llama.cpp's own reader): the file is memory-mapped and
     tensor data is never read. Architecture, context length, quantisation and the parameter count."""
+    with _start_on_disk(local_file) as (path, fill):
+        return _gguf_report(_gguf_reader(path, fill, local_file.stat().st_size))
+
+
+GGUF_FIRST_READ = 16 * 1024 * 1024  # metadata (a tokenizer's vocabulary included) and tensor infos
+
+
+def _gguf_reader(path: Path, fill: Callable[[int], int], size: int):
+    """A GGUFReader over a file of which only the start may be filled (stored content is decrypted no
+    further than the metadata reaches: a model of tens of GB is not copied to be inspected). The reader
+    parses from the start onwards, each read past the previous one, up to ``data_offset`` where tensor
+    data begins (which it maps but never reads); a parse ending with ``data_offset`` within the filled
+    start read only real bytes. Otherwise (or when it failed on the zeros past the filled part) the
+    filled part doubles, until it is the whole file and a failure is the file's own."""
     import gguf
 
-    with _on_disk(local_file) as path:
-        reader = gguf.GGUFReader(path, "r")
-        return _gguf_report(reader)
+    filled = fill(GGUF_FIRST_READ)
+    while True:
+        tick()
+        try:
+            reader = gguf.GGUFReader(path, "r")
+        except Exception:
+            if filled >= size:
+                raise
+        else:
+            if reader.data_offset <= filled or filled >= size:
+                return reader
+        filled = fill(2 * filled)
 
 
 def _gguf_report(reader) -> Report:

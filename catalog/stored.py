@@ -6,7 +6,8 @@ reader that decrypts only the chunks a reader asks for (a safetensors header rea
 scan or a zip's CRC check streams them all, each decrypted once). ``StoredContent`` offers what
 inspection uses of a local file's ``pathlib.Path``: ``open``, ``stat().st_size`` and ``read_bytes``; the
 readers that need a real file (memory maps: GGUF, ONNX; Arrow's tables) get a temporary plaintext copy
-from ``on_disk``, deleted afterwards.
+from ``on_disk``, deleted afterwards: whole, or sparse and filled only as far as a reader needs (GGUF's
+metadata, at the start of a file of tens of GB).
 
 Every chunk authenticates with its index and whether it is the last (catalog/crypto.py): a changed,
 reordered or truncated object fails with ``Unreadable``, as does a storage failure. Neither is the
@@ -19,7 +20,6 @@ import errno
 import io
 import os
 import secrets
-import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,18 +77,43 @@ class StoredContent:
             return handle.readall()
 
     @contextmanager
-    def on_disk(self) -> Iterator[Path]:
-        """A temporary plaintext copy in the staging folder (readable by its owner only), removed on exit."""
+    def on_disk(self, *, whole: bool = True) -> Iterator[LocalCopy]:
+        """A temporary plaintext copy in the staging folder (readable by its owner only), removed on exit:
+        the whole content, or (``whole=False``) a sparse file of the content's size that holds what
+        ``LocalCopy.fill`` has decrypted so far, for readers that need only the start of a large file."""
         folder = Path(settings.OMH_STAGING_DIR)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"inspect-{secrets.token_hex(16)}"
+        copy = LocalCopy(self, folder / f"inspect-{secrets.token_hex(16)}")
         try:
-            with open(path, "xb") as out, self.open("rb", buffering=0) as source:
-                path.chmod(0o600)
-                shutil.copyfileobj(source, out, self.envelope.chunk_size)
-            yield path
+            with open(copy.path, "xb") as out:
+                copy.path.chmod(0o600)
+                out.truncate(self.size)
+            copy.fill(self.size if whole else 0)
+            yield copy
         finally:
-            path.unlink(missing_ok=True)
+            copy.path.unlink(missing_ok=True)
+
+
+class LocalCopy:
+    """A local file of ``content``'s size whose first ``filled`` bytes are its plaintext (the rest reads as
+    zeros until filled)."""
+
+    def __init__(self, content: StoredContent, path: Path):
+        self.content, self.path, self.filled = content, path, 0
+
+    def fill(self, upto: int) -> int:
+        """Decrypt the content up to at least ``upto`` bytes (whole chunks, at most its size) into the
+        file: the number of bytes now filled."""
+        chunk = self.content.envelope.chunk_size
+        target = min(self.content.size, -(-upto // chunk) * chunk)
+        if target > self.filled:
+            with self.content.open("rb", buffering=0) as source, open(self.path, "r+b") as out:
+                source.seek(self.filled)
+                out.seek(self.filled)
+                while self.filled < target and (block := source.read(min(chunk, target - self.filled))):
+                    out.write(block)
+                    self.filled += len(block)
+        return self.filled
 
 
 class PlaintextReader(io.RawIOBase):

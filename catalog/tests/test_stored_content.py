@@ -80,14 +80,16 @@ def commit_inline(owner, asset, path: str, data: bytes):
         inline.path.unlink()  # inline files are the caller's to remove
 
 
-def gguf_bytes(tmp_path) -> bytes:
+def gguf_bytes(tmp_path, *, description: str = "", rows: int = 16) -> bytes:
     import gguf
     import numpy as np
 
     path = tmp_path / "tiny.gguf"
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_context_length(4096)
-    writer.add_tensor("token_embd.weight", np.ones((16, 32), dtype=np.float16))
+    if description:
+        writer.add_description(description)
+    writer.add_tensor("token_embd.weight", np.ones((rows, 32), dtype=np.float16))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -218,3 +220,26 @@ def test_bytes_stored_under_another_kind_of_name_are_inspected_again_in_place(ow
     assert copy.kind == "csv" and copy.inspection["rows"] == 299 and copy.storage_key != existing.storage_key
     assert b"".join(files.read_plaintext(copy)) == text and staged(file_store) == set()
     assert hashlib.sha256(text).hexdigest() == copy.sha256
+
+
+def test_a_large_gguf_is_inspected_from_its_decrypted_start_only(tmp_path, file_store, monkeypatch):
+    # Metadata past the first fill (1 KiB here, 16 MiB in production) makes the reader read further: the
+    # filled start doubles until the metadata ends inside it; the tensor data behind it is never decrypted,
+    # which a damaged chunk there shows (decrypting it would fail authentication).
+    monkeypatch.setattr(inspection, "GGUF_FIRST_READ", 1024)
+    data = gguf_bytes(tmp_path, description="a long description " * 300, rows=4096)  # 5.7 KiB + 256 KiB
+    local = tmp_path / "big.gguf"
+    local.write_bytes(data)
+    content = stored(data)
+    path = file_store / "media" / content.key
+    sealed = bytearray(path.read_bytes())
+    sealed[200 * 1040 + 5] ^= 1  # chunk 200 of 1 KiB (+ its tag): tensor data
+    path.write_bytes(bytes(sealed))
+    report = inspection.inspect(content, "gguf", "model")
+    assert report.summary == inspection.inspect(local, "gguf", "model").summary
+    assert report.summary["parameters"] == 4096 * 32 and report.summary["metadata_keys"] > 3
+    with pytest.raises(Unreadable, match="chunk 200 failed authentication"):
+        content.read_bytes()
+    truncated = stored(data[: len(data) // 2])  # metadata whole, tensor data cut: the file's own failure
+    with pytest.raises(inspection.Rejected, match="could not be inspected"):
+        inspection.inspect(truncated, "gguf", "model")
