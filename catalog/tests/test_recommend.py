@@ -18,6 +18,13 @@ from licensing.tests.factories import dataset, derive, model
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def own_search_index(settings, tmp_path):
+    """No token weights fitted elsewhere (a benchmark's, in var/): every embedding here is the plain average."""
+    settings.SEARCH_VECTOR_INDEX_DIR = tmp_path / "search-index"
+
+
 PHOTOS = "Photographs of animals and everyday objects, each labelled with one of a thousand classes."
 SKETCHES = "Black and white sketches of the same thousand object classes, drawn by hand."
 REVIEWS = "Customer reviews of restaurants, each labelled positive or negative (sentiment)."
@@ -309,6 +316,8 @@ def family(world, owner, grantee):
         made.save(update_fields=["downloads"])
     for made in type(m["vit"]).objects.all():
         licensing.analyse_model(made.pk)
+    for _ in semantic.embed_assets(Dataset, force=True):  # from the datasets as they stand now
+        pass
     return world
 
 
