@@ -91,16 +91,19 @@ def setup(args) -> None:
 
 
 def ranked(method: str, model_cls, text: str) -> list[str]:
+    from django.conf import settings
+
     from catalog import search
 
     visible = model_cls.objects.visible_to(None)
     if method in ("keyword", "vector", "hybrid"):
         rows = search.apply(visible, text, method).order_by("-rank", "-id").select_related("owner")[:K]
         return [f"{row.owner.username}/{row.name}" for row in rows]
+    bound = settings.SEARCH_RANKED_CANDIDATES  # the head ?search= ranks, as in catalog.search.keyword_matches
     if method == "full-text":
-        scores, _ = search.full_text_candidates(visible, text, 500)
+        scores, _ = search.full_text_candidates(visible, text, bound)
     else:
-        scores = search._restrict(visible, search.id_candidates(model_cls, text, 500))
+        scores = search._restrict(visible, search.id_candidates(model_cls, text, bound))
     best = sorted(scores, key=lambda pk: (-scores[pk], -pk))[:K]
     names = dict(
         (row.pk, f"{row.owner.username}/{row.name}")

@@ -338,24 +338,45 @@ def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> t
         condition = Q(search_vector=query)
         # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
         rank = SearchRank(F("search_vector"), query, normalization=1)
-        rows = (  # the most downloaded matches (a walk of the downloads index for a common word)
-            queryset.filter(condition)
-            .order_by("-downloads", "-id")
-            .annotate(text_rank=rank)
-            .values_list("pk", "text_rank")[:bound]
-        )
+        if every_word:
+            rows = (  # the most downloaded matches (a walk of the downloads index for a common word)
+                queryset.filter(condition)
+                .order_by("-downloads", "-id")
+                .annotate(text_rank=rank)
+                .values_list("pk", "text_rank")[:bound]
+            )
+        else:
+            per_word = [
+                Q(search_vector=SearchQuery(word, config="simple") | SearchQuery(word, config="english"))
+                for word in words
+            ]
+            head = _heads(queryset, per_word, bound)
+            rows = queryset.filter(pk__in=head).annotate(text_rank=rank).values_list("pk", "text_rank")
         return {pk: value / (1.0 + value) for pk, value in rows}, condition
     return _sqlite_full_text(queryset, words, bound, every_word)
 
 
+def _heads(queryset: QuerySet, conditions: list[Q], bound: int) -> list[int]:
+    """The ``bound`` most downloaded matches of each condition, together: when any word of a description may
+    match, a rare word's matches are all ranked, not only those among the most downloaded of every match
+    (which, for a sentence holding "model" or "dataset", is most of the catalogue)."""
+    head: dict[int, None] = {}
+    for condition in conditions:
+        ranked = queryset.filter(condition).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound]
+        head.update(dict.fromkeys(ranked))
+    return list(head)
+
+
 def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_word: bool) -> tuple[dict, Q]:
     """FTS5 (catalog 0014): the head is chosen as on PostgreSQL, the ``bound`` most downloaded matches the
-    caller may see, and only those are scored with bm25 (the name weighs 10, the rest 1); ordering every
-    match by bm25 would score all of them, as many as a common word has."""
+    caller may see (of each word, when any may match), and only those are scored with bm25 (the name weighs
+    10, the rest 1); ordering every match by bm25 would score all of them, as many as a common word has."""
     table = f"{queryset.model._meta.db_table}_fts_words"
     expression = (" AND " if every_word else " OR ").join(f'"{word}"' for word in words)
-    matches = RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
-    head = list(queryset.filter(pk__in=matches).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound])
+    select = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
+    matches = RawSQL(select, [expression])
+    per_word = [Q(pk__in=matches)] if every_word else [Q(pk__in=RawSQL(select, [f'"{word}"'])) for word in words]
+    head = _heads(queryset, per_word, bound)
     if not head:
         return {}, Q(pk__in=matches)
     with connection.cursor() as cursor:

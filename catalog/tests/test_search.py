@@ -87,6 +87,15 @@ def test_a_short_card_naming_the_word_ranks_above_a_long_card_naming_it_once(db)
     assert found(api(), "speech") == ["lab/m-short", "lab/m-long"]  # bm25 on SQLite, ts_rank normalised by length
 
 
+def test_a_rare_word_of_a_description_finds_an_unpopular_asset_beside_a_word_everything_has(db, settings):
+    settings.SEARCH_RANKED_CANDIDATES = 5  # the head: fewer than the assets the common word matches
+    owner = UserFactory(username="lab")
+    for n in range(10):
+        MLModelFactory(owner=owner, name=f"popular-{n}", card="A language model.", downloads=1000 + n)
+    MLModelFactory(owner=owner, name="rare", card="A Korean language model.", downloads=0)
+    assert found(api(), "korean chatbot model")[0] == "lab/rare"  # no asset has every word: any word may match
+
+
 def test_hybrid_search_finds_by_meaning_and_keeps_exact_names_first(hub):
     embed_everything()
     assert found(api(), "Llama-3-8B", mode="hybrid")[0] == "meta-llama/Llama-3-8B"
