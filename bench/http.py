@@ -1,7 +1,7 @@
 """The production server under concurrent load, on loopback, plus in-process cost per request and memory per write.
 
     .venv/bin/python bench/http.py [--database-url postgres://postgres@127.0.0.1:5432/omh_bench]
-        [--setups sync:3] [--clients 10,50] [--seconds 10] [--runs 30] [--creates 3000] [--skip-load]
+        [--setups gthread:2x4] [--clients 10,50] [--seconds 10] [--runs 30] [--creates 3000] [--skip-load]
 
 1. In process, through Django's WSGI handler as a gunicorn worker calls it (DEBUG off, Redis cache): for
    each scenario over ``--runs`` warm requests, p50/p95 wall time, and per request the process's CPU, the
@@ -96,8 +96,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/omh_bench")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument(
-        "--setups", default="sync:3", help="server setups, comma-separated: sync:N (N sync workers) or "
-        "gthread:NxT (N workers of T threads); default sync:3 (README's production command)",
+        "--setups", default="gthread:2x4", help="server setups, comma-separated: sync:N (N sync workers) or "
+        "gthread:NxT (N workers of T threads); default gthread:2x4 (README's production command)",
     )  # fmt: skip
     parser.add_argument("--clients", default="10,50", help="wrk connections, comma-separated (default 10,50)")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load run (default 10)")

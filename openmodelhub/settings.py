@@ -121,9 +121,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
-# Each process keeps its connection across requests (opening one costs more than most requests' queries;
-# bench/README.md, "HTTP"): gunicorn's sync workers serve one request at a time, so a pool would hold one
-# connection per worker as well. Health checks replace a connection the server closed before reuse.
+# Each worker thread keeps its connection across requests (opening one costs more than most requests'
+# queries; bench/README.md, "HTTP"): README's gunicorn runs 2 workers x 4 threads, one connection per
+# thread, so a pool would hold as many. Health checks replace a connection the server closed before reuse.
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}

@@ -71,6 +71,8 @@ class AssetListView(AssetLookupMixin, generics.ListCreateAPIView):
         return filters.ordering(self.request.query_params.get("sort"), searching, self.sorts)
 
     def filter_queryset(self, queryset):
+        if not any(param in self.filterset_class.base_filters for param in self.request.query_params):
+            return queryset  # nothing to filter or validate: the FilterSet (a form, a copy of every filter) is skipped
         filterset = self.filterset_class(self.request.query_params, queryset=queryset, request=self.request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
