@@ -90,6 +90,8 @@ def analysis_status(model, report: ComplianceReport | None) -> str:
 def model_compliance(model, user, *, purpose: str | None = None) -> dict:
     """The stored findings and verdicts of ``model`` as ``user`` may read them; never writes."""
     report = ComplianceReport.objects.filter(model=model).first()
+    # The page's verdict badge (verdict_of) reads model.compliance next: this report, not a second query.
+    type(model).compliance.related.set_cached_value(model, report)
     summary = {"model": model.full_name, "license": _license_summary(model), "analysis": analysis_status(model, report)}
     if report is None:
         return {**summary, "analysed_at": None, "has_violations": None, "counts": None, "findings": [], "verdicts": {}}

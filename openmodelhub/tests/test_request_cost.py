@@ -103,7 +103,7 @@ HOT_PATHS = {
     # The count and the page with its tasks; the facet sidebar comes from the API's cached counts.
     "page list": ("/models/", 3, 3),
     # The model page: its evaluation results are one query; the suited datasets are a section of their own.
-    "page model": ("/models/{name}/", 11, 11),
+    "page model": ("/models/{name}/", 10, 10),
     "hf model info": ("/hf/api/models/{name}", 5, 6),
 }
 
