@@ -16,6 +16,7 @@ scopes are kept warm by Celery beat (``warm_shared_facets``).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -142,13 +143,32 @@ def _key(kind: Kind, scope: str, data: QueryDict) -> str:
     return f"api:facets:{cache_scopes.generation()}:{kind.name}:{scope}:{_digest(data)}:v2"
 
 
+COUNTING_SECONDS = 30  # how long one request may hold the right to count a missing entry
+WAIT_SECONDS, POLL_SECONDS = 10.0, 0.05
+
+
 def _cached(kind: Kind, scope: str, base, data, request) -> dict:
-    """The counts of a shared scope (the public catalogue, or everything) for these filters."""
+    """The counts of a shared scope (the public catalogue, or everything) for these filters.
+
+    A missing entry is counted by one request at a time (whoever adds the ``:counting`` key); the others
+    wait for its result, up to WAIT_SECONDS, rather than each running the same count (seconds at a
+    million models, and every worker thread of every host missed the entry at once when it expired)."""
     key = _key(kind, scope, data)
     found = cache.get(key)
-    if found is None:
+    if found is not None:
+        return found
+    if not cache.add(f"{key}:counting", 1, COUNTING_SECONDS):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while found is None and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            found = cache.get(key)
+        if found is not None:
+            return found
+    try:
         found = _compute(kind, base, data, request)
         cache.set(key, found, CACHE_SECONDS)
+    finally:
+        cache.delete(f"{key}:counting")
     return found
 
 

@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -166,3 +169,36 @@ def test_dataset_facets_follow_visibility_and_the_exai_filters(datasets, owner, 
     assert narrowed["total"] == 2 and narrowed["media"] == {"tabular": 1, "text": 1}
     response = as_user().get(f"{DATASETS_URL}?anonymization_applied=perhaps")
     assert response.status_code == 400 and "anonymization_applied" in response.json()
+
+
+def _public_key() -> str:
+    from django.http import QueryDict
+
+    from catalog.api import facets
+
+    return facets._key(facets.KINDS["models"], "public", QueryDict())
+
+
+def test_a_request_waits_for_the_count_another_is_making_instead_of_counting_too(models, django_assert_num_queries):
+    expected = counts(as_user())  # counted once, then retired as if it had expired
+    key = _public_key()
+    counted = cache.get(key)
+    cache.delete(key)
+    assert cache.add(f"{key}:counting", 1, 30)  # another worker is counting it
+    threading.Timer(0.3, cache.set, args=(key, counted, 60)).start()  # ...and stores its result
+    started = time.monotonic()
+    with django_assert_num_queries(0):
+        assert counts(as_user()) == expected
+    assert time.monotonic() - started >= 0.3
+
+
+def test_a_request_counts_itself_when_the_other_count_does_not_come(models, monkeypatch):
+    from catalog.api import facets
+
+    monkeypatch.setattr(facets, "WAIT_SECONDS", 0.2)
+    key = _public_key()
+    assert cache.add(f"{key}:counting", 1, 30)  # a worker that died while counting
+    started = time.monotonic()
+    assert counts(as_user())["total"] == 3
+    assert time.monotonic() - started >= 0.2
+    assert cache.get(key)["total"] == 3 and cache.get(f"{key}:counting") is None
