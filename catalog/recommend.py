@@ -64,7 +64,7 @@ from catalog.models import (
 MAX_K = 50
 MAX_NEIGHBOURS = 8
 MAX_POOL = 1000  # datasets with results compared with the query at most (the most recently updated first)
-SHARPNESS = 4  # weight = similarity ** SHARPNESS: the nearest neighbours dominate
+SHARPNESS = 2  # weight = similarity ** SHARPNESS: the nearest neighbours weigh most
 SHRINK = 0.15  # prior weight, as a share of the neighbours' total weight
 DECAY, SIBLING, MAX_DEPTH = 0.5, 0.25, 3
 LINEAGE_SOURCES = 50  # the best measured models whose derivatives and siblings are scored (at least 4 k)
