@@ -406,6 +406,8 @@ def store_results(results: list[compliance.Result]) -> None:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if connection.vendor == "postgresql" and len(results) >= COPY_THRESHOLD:
             _copy_results(results)
+        elif connection.vendor == "sqlite" and len(results) >= COPY_THRESHOLD:
+            _insert_many_results(results)
         else:
             _upsert_results(results)
 
@@ -449,24 +451,41 @@ def _copy_results(results: list[compliance.Result]) -> None:
         cursor.execute("TRUNCATE omh_report_stage")
         with cursor.cursor.copy(f"COPY omh_report_stage ({', '.join(columns)}) FROM STDIN") as copy:
             for r in results:
-                copy.write_row(
-                    (
-                        r.model_id,
-                        r.has_violations,
-                        r.count("violation"),
-                        r.count("warning"),
-                        r.count("obligation"),
-                        json.dumps(r.findings),
-                        json.dumps(r.verdicts),
-                        r.ancestor_count,
-                        r.dataset_count,
-                        now,
-                    )
-                )
+                copy.write_row(_report_row(r, now))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in REPORT_FIELDS)
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM omh_report_stage "
             f"ON CONFLICT (model_id) DO UPDATE SET {updates}"
+        )
+
+
+def _report_row(r: compliance.Result, analysed_at) -> tuple:
+    """A report's columns in the order ``["model_id", *REPORT_FIELDS]``, JSON as text."""
+    return (
+        r.model_id,
+        r.has_violations,
+        r.count("violation"),
+        r.count("warning"),
+        r.count("obligation"),
+        json.dumps(r.findings),
+        json.dumps(r.verdicts),
+        r.ancestor_count,
+        r.dataset_count,
+        analysed_at,
+    )
+
+
+def _insert_many_results(results: list[compliance.Result]) -> None:
+    """Many reports on SQLite: one prepared upsert run for every row (the ORM's bulk upsert compiles each
+    JSON value of each row: most of a bulk write's analysis, bench/writes.py)."""
+    table, columns = ComplianceReport._meta.db_table, ["model_id", *REPORT_FIELDS]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    updates = ", ".join(f"{c} = excluded.{c}" for c in REPORT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT (model_id) DO UPDATE SET {updates}",
+            [_report_row(r, now) for r in results],
         )
 
 

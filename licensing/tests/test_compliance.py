@@ -314,3 +314,27 @@ def test_many_models_are_analysed_and_stored_in_batches():
     stored = ComplianceReport.objects.get(model=leaves[0])
     assert stored.findings[0]["code"] == "relicensed-derivative"
     assert stored.verdicts["commercial"]["answer"] == "conditional"
+
+
+def test_a_large_analysis_stores_the_same_reports_as_one_by_one():
+    """Past COPY_THRESHOLD reports are written in one statement of their own (PostgreSQL: COPY; SQLite: a
+    prepared upsert for every row): they read back as the reports of single analyses, and a second run
+    updates them in place."""
+    owner = UserFactory()
+    base, apache = model("gemma-base", "gemma-tou-2024-04-01"), license_for("apache-2.0")
+    models = MLModel.objects.bulk_create(
+        [
+            MLModel(owner=owner, name=f"ft-{i}", license=apache, license_declared="apache-2.0")
+            for i in range(services.COPY_THRESHOLD)
+        ]
+    )
+    ModelLineage.objects.bulk_create([ModelLineage(model=m, base=base, relation="fine_tune") for m in models])
+    ids = [m.pk for m in models]
+    for _ in range(2):
+        assert services.analyse_models(ids)[0] == len(ids)
+    assert ComplianceReport.objects.filter(model_id__in=ids).count() == len(ids)
+    stored = ComplianceReport.objects.get(model=models[7])
+    single = services.analyse_model(models[7].pk, store=False)
+    assert stored.findings == single.findings and stored.verdicts == single.verdicts
+    assert (stored.has_violations, stored.violation_count) == (True, single.count("violation"))
+    assert stored.ancestor_count == single.ancestor_count == 1 and stored.analysed_at is not None
