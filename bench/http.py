@@ -83,9 +83,9 @@ AREAS = [
     ("DRF", ("/rest_framework/", "/drf_spectacular/")),
     ("django-filter, forms", ("/django_filters/", "/django/forms/")),
     ("templates", ("/django/template/", "/templatetags/", "/django/templatetags/")),
+    ("cache client (redis)", ("/redis/", "/django/core/cache/")),
     ("Django: handler, middleware, URLs", ("/django/core/", "/django/middleware/", "/django/urls/", "/django/http/")),
     ("Django: other", ("/django/",)),
-    ("cache client (redis)", ("/redis/", "/django/core/cache/")),
     ("the hub's code", ("/catalog/", "/accounts/", "/licensing/", "/openmodelhub/", "/hfhub/", "/insights/")),
     ("Python: copy, re, json, ...", ("/lib/python3",)),
 ]
