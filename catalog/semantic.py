@@ -36,6 +36,7 @@ from django.utils import timezone
 ENCODER = "wordllama-l2_supercat-256"
 DIMENSIONS = 256
 CHUNK = 20_000  # vectors read and added to the index at a time (20 MB)
+TOKENIZER_CACHE = 1024  # words the tokenizer keeps encoded (see encoder())
 MAX_TEXT = 4000  # characters of card text embedded: the start of a card says what the asset is
 
 
@@ -81,6 +82,10 @@ def encoder() -> Encoder:
     loaded = Tokenizer.from_file(str(tokenizer))
     loaded.no_padding()
     loaded.no_truncation()
+    # The BPE model caches every word it has seen up to 10,000 entries and never lets one go: a web worker
+    # embedding each new asset's name grew by 30-60 MiB over its first 10,000 creates (bench/writes.py,
+    # "memory"). 1,024 entries hold the common words and keep it flat, at no cost in speed.
+    loaded.model._resize_cache(TOKENIZER_CACHE)
     return Encoder(ENCODER, table, loaded)
 
 
