@@ -52,6 +52,15 @@ def plain_static_files(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_search_index(settings, tmp_path_factory):
+    """Each test starts without a vector index or fitted token weights: a test that fits them (a demo setup,
+    ``embed_assets``) would otherwise change every embedding the later tests of its worker compute, and the
+    folder under ``var/`` would carry them into the next run. Subprocesses a test starts are given the
+    folder explicitly by that test."""
+    settings.SEARCH_VECTOR_INDEX_DIR = tmp_path_factory.mktemp("search-index", numbered=True)
+
+
 @pytest.fixture
 def affiliation(db):
     from accounts.models import Affiliation
