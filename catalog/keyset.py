@@ -63,9 +63,10 @@ class Keyset:
 
     def page(self, queryset, token: str | None, size: int) -> KeysetPage:
         cursor = self.decode(token, queryset)
-        head = getattr(queryset.query.annotations.get("rank"), "head", None)
+        rank = queryset.query.annotations.get("rank")
+        head = getattr(rank, "head", None)
         if self.key == "rank" and self.descending and head is not None:
-            return self._search_page(queryset, cursor, size, Q(pk__in=head))
+            return self._search_page(queryset, cursor, size, Q(pk__in=head), tail=not rank.complete)
         if cursor is not None and cursor[2]:  # backwards: the rows before the cursor, nearest first
             value, pk, _ = cursor
             reverse = [o.copy().reverse_ordering() for o in self.ordering]
@@ -90,11 +91,12 @@ class Keyset:
             previous = self.encode(rows[0], before=True) if rows else self._token(cursor[0], cursor[1], True)
         return KeysetPage(rows, self.encode(rows[-1]) if more else None, previous, at_start=cursor is None)
 
-    def _search_page(self, queryset, cursor, size: int, in_head: Q) -> KeysetPage:
+    def _search_page(self, queryset, cursor, size: int, in_head: Q, tail: bool = True) -> KeysetPage:
         """A search's pages (catalog.search.HeadRank): the scored head read through its ids in rank order,
         then the tail (rank 0, every other match) through the id index, highest id first; each segment
         is read with its own ORDER BY so that the tail's never computes a rank."""
         by_rank, by_id = [F("rank").desc(), F("id").desc()], [F("id").desc()]
+        up_rank, up_id = [F("rank").asc(), F("id").asc()], [F("id").asc()]
         backwards = cursor is not None and cursor[2]
         if cursor is None:
             segments = [(in_head, by_rank), (~in_head, by_id)]
@@ -106,11 +108,12 @@ class Keyset:
             )
         else:
             value, pk, _ = cursor
-            up_rank, up_id = [F("rank").asc(), F("id").asc()], [F("id").asc()]
             earlier = Q(rank__gt=value) | Q(rank=value, id__gt=pk)
             segments = (
                 [(in_head & earlier, up_rank)] if value > 0 else [(~in_head & Q(id__gt=pk), up_id), (in_head, up_rank)]
             )
+        if not tail:  # the head is every match (catalog.search.HeadRank.complete): nothing to look for past it
+            segments = [(condition, order) for condition, order in segments if order is by_rank or order is up_rank]
         rows: list = []
         for condition, order in segments:
             rows += list(queryset.filter(condition).order_by(*order)[: size + 1 - len(rows)])

@@ -29,7 +29,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.db.models.expressions import RawSQL
 
@@ -39,6 +53,7 @@ VECTOR_WEIGHT = (
     0.05  # of the cosine against the keyword score (tiers 1-4, full text up to 0.49): bench/search_quality.py
 )
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
+WALK = 5000  # most downloaded rows a common word's full-text head is looked for among (PostgreSQL)
 FEW = 5  # full-text matches below which a query of several words matches any of them
 WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
 FUZZY_CANDIDATES = 100  # names sharing trigrams with a query that matched almost nothing, checked for typos
@@ -58,12 +73,13 @@ def apply(queryset: QuerySet, text: str, mode: str | None = None) -> QuerySet:
 
 class HeadRank(Func):
     """``rank``: the head's scores by id (0 for the tail). Keyset pagination reads ``head`` to page the
-    head through its ids and the tail through the id index (catalog.keyset)."""
+    head through its ids and the tail through the id index, and ``complete`` (the head is every match: no
+    tail to read) (catalog.keyset)."""
 
     output_field = FloatField()
 
-    def __init__(self, scores: dict[int, float]):
-        self.head = sorted(scores)
+    def __init__(self, scores: dict[int, float], complete: bool = False):
+        self.head, self.complete = sorted(scores), complete
         if not scores:
             expression = Value(0.0, output_field=FloatField())
         elif connection.vendor == "postgresql":  # a jsonb lookup per row: cheap at any head size
@@ -91,7 +107,7 @@ class Ranking:
         matches = Q(pk__in=list(self.scores))
         if self.condition is not None:
             matches |= self.condition
-        return queryset.filter(matches).annotate(rank=HeadRank(self.scores))
+        return queryset.filter(matches).annotate(rank=HeadRank(self.scores, complete=self.condition is None))
 
 
 def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
@@ -107,13 +123,20 @@ def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
     return Ranking(hybrid_scores(keyword_scores(by_id, by_text), dict(near)), condition)
 
 
-def keyword_matches(queryset: QuerySet, text: str) -> tuple[dict[int, float], dict[int, float], Q]:
-    """(id scores of the head, full-text scores of the head, the condition of every match)."""
+def keyword_matches(queryset: QuerySet, text: str) -> tuple[dict[int, float], dict[int, float], Q | None]:
+    """(id scores of the head, full-text scores of the head, the condition of every match; None when the
+    head already holds every match, so that no page looks for more: a rare word's tail would be a walk of
+    the whole id index that finds nothing)."""
     model_cls, bound = queryset.model, settings.SEARCH_RANKED_CANDIDATES
-    by_id = _restrict(queryset, id_candidates(model_cls, text, bound))
+    candidates = id_candidates(model_cls, text, bound)
+    # every query behind the id tiers reads up to ``bound`` rows: fewer substring matches than that are all
+    ids_complete = len(text) >= 3 and sum(score >= 2 for score in candidates.values()) < bound
+    by_id = _restrict(queryset, candidates)
     if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
-        return by_id, {}, id_condition(model_cls, text)
+        return by_id, {}, None if ids_complete else id_condition(model_cls, text)
     by_text, text_matches = full_text_candidates(queryset, text, bound)
+    if ids_complete and len(by_text) < bound:
+        return by_id, by_text, None
     return by_id, by_text, text_matches | id_condition(model_cls, text)
 
 
@@ -339,32 +362,58 @@ def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> t
         # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
         rank = SearchRank(F("search_vector"), query, normalization=1)
         if every_word:
-            rows = (  # the most downloaded matches (a walk of the downloads index for a common word)
-                queryset.filter(condition)
-                .order_by("-downloads", "-id")
-                .annotate(text_rank=rank)
-                .values_list("pk", "text_rank")[:bound]
-            )
+            rows = _most_downloaded_matches(queryset, condition, rank, bound)
         else:
             per_word = [
                 Q(search_vector=SearchQuery(word, config="simple") | SearchQuery(word, config="english"))
                 for word in words
             ]
-            head = _heads(queryset, per_word, bound)
+            head = _heads(queryset, per_word, bound, rank)
             rows = queryset.filter(pk__in=head).annotate(text_rank=rank).values_list("pk", "text_rank")
         return {pk: value / (1.0 + value) for pk, value in rows}, condition
     return _sqlite_full_text(queryset, words, bound, every_word)
 
 
-def _heads(queryset: QuerySet, conditions: list[Q], bound: int) -> list[int]:
+def _heads(queryset: QuerySet, conditions: list[Q], bound: int, rank=None) -> list[int]:
     """The ``bound`` most downloaded matches of each condition, together: when any word of a description may
     match, a rare word's matches are all ranked, not only those among the most downloaded of every match
-    (which, for a sentence holding "model" or "dataset", is most of the catalogue)."""
+    (which, for a sentence holding "model" or "dataset", is most of the catalogue). With a ``rank``
+    (PostgreSQL) through ``_most_downloaded_matches``, the bounded walk."""
     head: dict[int, None] = {}
     for condition in conditions:
+        if rank is not None:
+            head.update(dict.fromkeys(pk for pk, _ in _most_downloaded_matches(queryset, condition, rank, bound)))
+            continue
         ranked = queryset.filter(condition).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound]
         head.update(dict.fromkeys(ranked))
     return list(head)
+
+
+def _most_downloaded_matches(queryset: QuerySet, condition: Q, rank, bound: int) -> list[tuple[int, float]]:
+    """``(pk, text_rank)`` of the ``bound`` most downloaded matches: looked for among the ``WALK`` most
+    downloaded rows first (a common word has its head there), else through the GIN index and sorted. An
+    unbounded walk of the downloads index is what the planner picks when it overestimates a rare word:
+    1,000,000 rows read for nothing."""
+    rows = _walk_most_downloaded(queryset, condition, rank, bound)
+    if len(rows) < bound:  # ``+ 0`` keeps the planner off the downloads index: GIN matches, then sorted
+        ordered = queryset.filter(condition).order_by((F("downloads") + 0).desc(), "-id")
+        rows = list(ordered.annotate(text_rank=rank).values_list("pk", "text_rank")[:bound])
+    return rows
+
+
+def _walk_most_downloaded(queryset: QuerySet, condition: Q, rank, bound: int) -> list[tuple[int, float]]:
+    """``(pk, text_rank)`` of the ``bound`` most downloaded matches among the ``WALK`` most downloaded rows:
+    a walk of the downloads index that stops at the ``bound``-th match or at the ``WALK``-th row, whichever
+    comes first (a subquery in FROM keeps the index's order, so the outer LIMIT stops the walk)."""
+    matched = ExpressionWrapper(condition, output_field=BooleanField())
+    inner = queryset.order_by("-downloads", "-id").annotate(text_rank=rank, matched=matched)
+    inner = inner.values_list("pk", "downloads", "text_rank", "matched")[:WALK]
+    sql, params = inner.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT top.* FROM ({sql}) AS top WHERE top.matched ORDER BY 2 DESC, 1 DESC LIMIT %s", [*params, bound]
+        )
+        return [(pk, text_rank) for pk, _, text_rank, _ in cursor.fetchall()]
 
 
 def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_word: bool) -> tuple[dict, Q]:
