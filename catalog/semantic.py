@@ -308,6 +308,11 @@ def embed_assets(model_cls, ids: list[int] | None = None, *, force: bool = False
             weights,
         )
         yield len(chunk)
+    if ids is None and connection.vendor == "postgresql":
+        # a run over everything rewrote the table: without fresh statistics the planner reads the index's
+        # delta (rows changed since its build, by updated_at) with a scan of every vector (0.9 s at 1.2M)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {SearchEmbedding._meta.db_table}")
 
 
 def _id_chunks(model_cls, ids: list[int] | None, batch: int):
