@@ -351,7 +351,7 @@ def resolve_api_items(asset_cls, user, raw: list[dict]) -> list[AssetItem]:
     domains = {d.slug: d for d in Domain.objects.filter(slug__in=wanted)} if wanted else {}
     media = {slug: MediaType(slug=slug) for slug in {m for r in raw for m in r.get("media", [])}}  # migration rows
     aliases = known_aliases()
-    licences = {lic.key: lic for lic in aliases.values()}
+    licences = {lic.key: lic for lic in aliases.values()} if any(r.get("license") for r in raw) else {}
     items = []
     for index, r in enumerate(raw):
         name = r["name"]
