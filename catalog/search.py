@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -55,7 +55,6 @@ VECTOR_WEIGHT = (
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 WALK = 5000  # most downloaded rows a common word's full-text head is looked for among (PostgreSQL)
 FEW = 5  # full-text matches below which a query of several words matches any of them
-WORD_SIMILARITY = 0.3  # pg_trgm's <% threshold for fuzzy candidates (its default, 0.6, misses one-edit typos)
 FUZZY_CANDIDATES = 100  # names sharing trigrams with a query that matched almost nothing, checked for typos
 
 
@@ -283,10 +282,11 @@ def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
 
 
 def _postgres_fuzzy_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
-    """Names sharing trigrams with the query (pg_trgm's ``<%``, served by the 0011 GIN index)."""
+    """Names sharing trigrams with the query (pg_trgm's ``<%``, served by the 0011 GIN index). Its threshold,
+    0.3 (the default, 0.6, misses one-edit typos), is set as the connection opens (settings.DATABASES): one
+    statement, no transaction of its own."""
     table = model_cls._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:  # the threshold for this transaction only
-        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(WORD_SIMILARITY)])
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, u.username, a.name FROM {table} a JOIN accounts_user u ON u.id = a.owner_id "
             "WHERE UPPER(%s) <%% UPPER(a.name::text) LIMIT %s",
@@ -368,25 +368,44 @@ def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> t
                 Q(search_vector=SearchQuery(word, config="simple") | SearchQuery(word, config="english"))
                 for word in words
             ]
-            head = _heads(queryset, per_word, bound, rank)
+            head = RawSQL(*_heads_sql(queryset, per_word, bound))
             rows = queryset.filter(pk__in=head).annotate(text_rank=rank).values_list("pk", "text_rank")
         return {pk: value / (1.0 + value) for pk, value in rows}, condition
     return _sqlite_full_text(queryset, words, bound, every_word)
 
 
-def _heads(queryset: QuerySet, conditions: list[Q], bound: int, rank=None) -> list[int]:
-    """The ``bound`` most downloaded matches of each condition, together: when any word of a description may
-    match, a rare word's matches are all ranked, not only those among the most downloaded of every match
-    (which, for a sentence holding "model" or "dataset", is most of the catalogue). With a ``rank``
-    (PostgreSQL) through ``_most_downloaded_matches``, the bounded walk."""
-    head: dict[int, None] = {}
-    for condition in conditions:
-        if rank is not None:
-            head.update(dict.fromkeys(pk for pk, _ in _most_downloaded_matches(queryset, condition, rank, bound)))
-            continue
-        ranked = queryset.filter(condition).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound]
-        head.update(dict.fromkeys(ranked))
-    return list(head)
+def _heads_sql(queryset: QuerySet, conditions: list[Q], bound: int) -> tuple[str, list]:
+    """One statement selecting the ids of the ``bound`` most downloaded matches of each condition, together
+    (a ``UNION ALL`` of one LIMITed subquery per condition, each read in the downloads index's order): when
+    any word of a description may match, a rare word's matches are all ranked, not only those among the most
+    downloaded of every match (which, for a sentence holding "model" or "dataset", is most of the catalogue).
+    On PostgreSQL each condition's part is the bounded walk of ``_most_downloaded_matches``, in SQL."""
+    ordered = queryset.order_by("-downloads", "-id")
+    if connection.vendor != "postgresql":  # (SQLite: no LIMIT in a compound statement's arm but in a subquery)
+        arms = [_sql(ordered.filter(condition).values_list("pk", flat=True)[:bound]) for condition in conditions]
+        return " UNION ALL ".join(f"SELECT * FROM ({sql})" for sql, _ in arms), [p for _, ps in arms for p in ps]
+    ctes, cte_params, selects, select_params = [], [], [], []
+    for i, condition in enumerate(conditions):
+        walk = ordered.annotate(matched=ExpressionWrapper(condition, output_field=BooleanField()))
+        walk_sql, walk_params = _sql(walk.values_list("pk", "downloads", "matched")[:WALK])
+        ctes.append(
+            f"w{i} AS MATERIALIZED (SELECT top.pk FROM ({walk_sql}) AS top (pk, downloads, matched) WHERE "
+            "top.matched ORDER BY top.downloads DESC, top.pk DESC LIMIT %s)"
+        )
+        cte_params += [*walk_params, bound]
+        # fewer than ``bound`` among the walked rows: every match, through the GIN index and sorted (the
+        # one-time filter runs it only then; ``+ 0`` keeps the planner off the downloads index)
+        rest = queryset.filter(condition).order_by((F("downloads") + 0).desc(), "-id").values_list("pk")[:bound]
+        rest_sql, rest_params = _sql(rest)
+        selects.append(f"SELECT pk FROM w{i}")
+        selects.append(f"SELECT * FROM ({rest_sql}) AS r{i} WHERE (SELECT COUNT(*) FROM w{i}) < %s")
+        select_params += [*rest_params, bound]
+    return "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), cte_params + select_params
+
+
+def _sql(queryset: QuerySet) -> tuple[str, list]:
+    sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
 
 
 def _most_downloaded_matches(queryset: QuerySet, condition: Q, rank, bound: int) -> list[tuple[int, float]]:
@@ -425,7 +444,13 @@ def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_wo
     select = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
     matches = RawSQL(select, [expression])
     per_word = [Q(pk__in=matches)] if every_word else [Q(pk__in=RawSQL(select, [f'"{word}"'])) for word in words]
-    head = _heads(queryset, per_word, bound)
+    if every_word:
+        ranked = queryset.filter(per_word[0]).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound]
+        head = list(ranked)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(*_heads_sql(queryset, per_word, bound))
+            head = list(dict.fromkeys(pk for (pk,) in cursor.fetchall()))
     if not head:
         return {}, Q(pk__in=matches)
     with connection.cursor() as cursor:

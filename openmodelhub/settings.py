@@ -127,6 +127,11 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # pg_trgm's threshold for the fuzzy id candidates of a search (catalog.search._postgres_fuzzy_rows: its
+        # default, 0.6, misses one-edit typos), set as the connection opens rather than per search
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c pg_trgm.word_similarity_threshold=0.3".strip()
 else:
     DATABASES = {
         "default": {
