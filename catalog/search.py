@@ -194,11 +194,23 @@ def id_score(query: str, owner: str, name: str) -> float:
         return 3.0 + closeness
     if q in full:
         return 2.0 + closeness
-    allowed = 1 if len(q) <= 8 else 2
+    allowed = _edits_allowed(q)
     distance = _fuzzy_distance(q, name, allowed)
     if len(q) >= 4 and distance <= allowed:  # (distance > allowed: no match)
         return 1.0 + 0.5 * (1 - distance / (allowed + 1)) * (closeness * 2)
     return 0.0
+
+
+def _edits_allowed(query: str) -> int:
+    return 1 if len(query) <= 8 else 2
+
+
+def _may_be_a_typo(text: str, found: int) -> bool:
+    """Whether fuzzy id candidates are looked for: when fewer than 10 ids matched, for a query of 4
+    characters or more that may be a mistyped name, not a description: a query holding more spaces than the
+    edits allowed can only be within them of a name holding spaces as well (the look-up, one trigram-index
+    scan, costs ~27 ms for a sentence of 4 words at 1,000,000 models; bench/README.md, "Search")."""
+    return len(text) >= 4 and found < 10 and text.count(" ") <= _edits_allowed(text)
 
 
 def _fuzzy_distance(q: str, name: str, allowed: int) -> int:
@@ -276,7 +288,7 @@ def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
         rows += manager.filter(Q(name__icontains=text)).values_list(*fields)[:bound]
         owners = model_cls.objects.order_by().filter(owner__username__icontains=text)
         rows += owners.values_list(*fields)[:bound]
-    if len(text) >= 4 and len({row[0] for row in rows}) < 10:
+    if _may_be_a_typo(text, len({row[0] for row in rows})):
         rows += _postgres_fuzzy_rows(model_cls, text, FUZZY_CANDIDATES)
     return list({row[0]: row for row in rows}.values())
 
@@ -317,7 +329,7 @@ def _sqlite_id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, st
                 [_like(text), bound],
             )
             rows += cursor.fetchall()
-            if len(text) >= 4 and len({row[0] for row in rows}) < 10:
+            if _may_be_a_typo(text, len({row[0] for row in rows})):
                 grams = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
                 match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
                 cursor.execute(

@@ -128,10 +128,13 @@ DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # pg_trgm's threshold for the fuzzy id candidates of a search (catalog.search._postgres_fuzzy_rows: its
-        # default, 0.6, misses one-edit typos), set as the connection opens rather than per search
+        # Set as the connection opens rather than per statement: pg_trgm's threshold for the fuzzy id candidates
+        # of a search (catalog.search._postgres_fuzzy_rows: its default, 0.6, misses one-edit typos); no JIT,
+        # which compiled for 40 ms a search's 60 ms statement whose estimate counted branches that never run
+        # (bench/README.md, "Search"): every statement here is a bounded read of indexes.
         options = DATABASES["default"].setdefault("OPTIONS", {})
-        options["options"] = f"{options.get('options', '')} -c pg_trgm.word_similarity_threshold=0.3".strip()
+        settings_ = "-c pg_trgm.word_similarity_threshold=0.3 -c jit=off"
+        options["options"] = f"{options.get('options', '')} {settings_}".strip()
 else:
     DATABASES = {
         "default": {

@@ -103,7 +103,7 @@ def test_the_head_of_a_description_is_one_statement_whatever_its_number_of_words
         MLModelFactory(owner=owner, name=f"popular-{n}", card="A language model.", downloads=1000 + n)
     MLModelFactory(owner=owner, name="rare", card="A Korean speech model.", downloads=0)
     counts, results = [], []
-    for text in ("korean chatbot model", "korean chatbot speech model tokenizer"):
+    for text in ("korean chatbot tiny model", "korean chatbot speech model tokenizer assistant"):
         with CaptureQueriesContext(connection) as statements:
             results.append(found(api(), text))
         counts.append(len(statements))
