@@ -21,6 +21,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Q
 from django.db.models.expressions import OrderBy
 
+from catalog.search import ids_in
+
 MAX_CURSOR_LENGTH = 1024  # a real cursor is a key value (a name: at most 200 characters) and an id
 BIGINT = 2**63 - 1  # the widest integer column; beyond it SQLite raises OverflowError, PostgreSQL an error
 
@@ -66,7 +68,7 @@ class Keyset:
         rank = queryset.query.annotations.get("rank")
         head = getattr(rank, "head", None)
         if self.key == "rank" and self.descending and head is not None:
-            return self._search_page(queryset, cursor, size, Q(pk__in=head), tail=not rank.complete)
+            return self._search_page(queryset, cursor, size, ids_in(head), tail=not rank.complete)
         if cursor is not None and cursor[2]:  # backwards: the rows before the cursor, nearest first
             value, pk, _ = cursor
             reverse = [o.copy().reverse_ordering() for o in self.ordering]

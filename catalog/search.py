@@ -97,13 +97,35 @@ class HeadRank(Func):
         super().__init__(expression, function="", template="(%(expressions)s)")
 
 
+class _AnyOf(Func):
+    """``pk = ANY(%s)``: the ids as one array parameter (PostgreSQL)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, ids: list[int]):
+        super().__init__(F("pk"))
+        self.ids = ids
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{sql} = ANY(%s)", [*params, self.ids]
+
+
+def ids_in(ids) -> Q:
+    """The rows of these ids. On PostgreSQL one array parameter: an ``IN`` list of the head's hundreds of ids
+    cost Django ~2 ms of Python per statement to prepare, and a search runs several (bench/README.md,
+    "Search")."""
+    ids = list(ids)
+    return Q(_AnyOf(ids)) if connection.vendor == "postgresql" and ids else Q(pk__in=ids)
+
+
 @dataclass
 class Ranking:
     scores: dict[int, float]  # the head: id -> score (> 0)
     condition: Q | None  # the rest of the matches (None: the head is every match)
 
     def narrow(self, queryset: QuerySet) -> QuerySet:
-        matches = Q(pk__in=list(self.scores))
+        matches = ids_in(self.scores)
         if self.condition is not None:
             matches |= self.condition
         return queryset.filter(matches).annotate(rank=HeadRank(self.scores, complete=self.condition is None))
@@ -176,7 +198,7 @@ def _restrict(queryset: QuerySet, scores: dict[int, float]) -> dict[int, float]:
     """The candidates the caller may see under the active filters (one query by primary key)."""
     if not scores:
         return {}
-    allowed = set(queryset.filter(pk__in=list(scores)).values_list("pk", flat=True))
+    allowed = set(queryset.filter(ids_in(scores)).values_list("pk", flat=True))
     return {pk: score for pk, score in scores.items() if pk in allowed}
 
 
