@@ -137,39 +137,55 @@ def ranking(queryset: QuerySet, text: str, mode: str) -> Ranking:
     if mode == "vector":
         near = nearest(queryset, text)
         return Ranking({pk: 1.0 + score for pk, score in near}, None)  # cosine in [-1, 1] -> (0, 2]
-    by_id, by_text, condition = keyword_matches(queryset, text)
     if mode == "keyword":
+        by_id, by_text, condition = keyword_matches(queryset, text)
         return Ranking(keyword_scores(by_id, by_text), condition)
-    near = nearest(queryset, text)
-    return Ranking(hybrid_scores(keyword_scores(by_id, by_text), dict(near)), condition)
+    near = dict(_neighbours(queryset.model, text))
+    by_id, by_text, condition, near = _keyword_matches(queryset, text, near)
+    return Ranking(hybrid_scores(keyword_scores(by_id, by_text), near), condition)
 
 
 def keyword_matches(queryset: QuerySet, text: str) -> tuple[dict[int, float], dict[int, float], Q | None]:
     """(id scores of the head, full-text scores of the head, the condition of every match; None when the
     head already holds every match, so that no page looks for more: a rare word's tail would be a walk of
     the whole id index that finds nothing)."""
+    by_id, by_text, condition, _ = _keyword_matches(queryset, text, {})
+    return by_id, by_text, condition
+
+
+def _keyword_matches(
+    queryset: QuerySet, text: str, near: dict[int, float]
+) -> tuple[dict[int, float], dict[int, float], Q | None, dict[int, float]]:
+    """``keyword_matches``, and the vector neighbours ``near`` the caller may see: their visibility is read
+    in the id candidates' statement (one statement less per hybrid search; bench/README.md, "Search")."""
     model_cls, bound = queryset.model, settings.SEARCH_RANKED_CANDIDATES
     candidates = id_candidates(model_cls, text, bound)
     # every query behind the id tiers reads up to ``bound`` rows: fewer substring matches than that are all
     ids_complete = len(text) >= 3 and sum(score >= 2 for score in candidates.values()) < bound
-    by_id = _restrict(queryset, candidates)
+    allowed = _restrict(queryset, {**near, **candidates})
+    by_id = {pk: score for pk, score in candidates.items() if pk in allowed}
+    near = {pk: score for pk, score in near.items() if pk in allowed}
     if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
-        return by_id, {}, None if ids_complete else id_condition(model_cls, text)
+        return by_id, {}, None if ids_complete else id_condition(model_cls, text), near
     by_text, text_matches = full_text_candidates(queryset, text, bound)
     if ids_complete and len(by_text) < bound:
-        return by_id, by_text, None
-    return by_id, by_text, text_matches | id_condition(model_cls, text)
+        return by_id, by_text, None, near
+    return by_id, by_text, text_matches | id_condition(model_cls, text), near
 
 
 def nearest(queryset: QuerySet, text: str, depth: int = VECTOR_K) -> list[tuple[int, float]]:
     """The ``depth`` nearest assets of the whole catalogue, then those of ``queryset`` among them: which
     assets match never depends on how the queryset is split (facet counts add public and private parts)."""
-    from catalog import semantic
-
-    vector = semantic.encode([text])[0]
-    near = semantic.vector_index(queryset.model.kind).nearest(vector, depth)
+    near = _neighbours(queryset.model, text, depth)
     allowed = _restrict(queryset, dict(near))
     return [(pk, score) for pk, score in near if pk in allowed]
+
+
+def _neighbours(model_cls, text: str, depth: int = VECTOR_K) -> list[tuple[int, float]]:
+    """The ``depth`` nearest assets of the whole catalogue, nearest first (visible or not)."""
+    from catalog import semantic
+
+    return semantic.vector_index(model_cls.kind).nearest(semantic.encode([text])[0], depth)
 
 
 def keyword_scores(by_id: dict[int, float], by_text: dict[int, float]) -> dict[int, float]:
@@ -198,7 +214,7 @@ def _restrict(queryset: QuerySet, scores: dict[int, float]) -> dict[int, float]:
     """The candidates the caller may see under the active filters (one query by primary key)."""
     if not scores:
         return {}
-    allowed = set(queryset.filter(ids_in(scores)).values_list("pk", flat=True))
+    allowed = set(queryset.order_by().filter(ids_in(scores)).values_list("pk", flat=True))  # a set: no sort
     return {pk: score for pk, score in scores.items() if pk in allowed}
 
 
