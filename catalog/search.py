@@ -28,6 +28,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -387,9 +388,12 @@ def full_text_candidates(queryset: QuerySet, text: str, bound: int) -> tuple[dic
 
     Every word must match; when that leaves fewer than ``FEW`` matches among the candidates of a query of
     several words (a description typed as a sentence), any word may, ranked by how many and how rare."""
-    scores, condition = _full_text(queryset, text, bound, every_word=True)
-    if len(scores) < FEW and len(_words(text)) > 1:
-        scores, condition = _full_text(queryset, text, bound, every_word=False)
+    try:
+        scores, condition = _full_text(queryset, text, bound, every_word=True)
+        if len(scores) < FEW and len(_words(text)) > 1:
+            scores, condition = _full_text(queryset, text, bound, every_word=False)
+    except EmptyResultSet:  # a queryset that can match nothing (``pk__in=[]``: no private asset to count), whose
+        return {}, Q(pk__in=[])  # SQL is compiled by hand here; Django's own evaluation would return no rows
     return scores, condition
 
 

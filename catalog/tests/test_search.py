@@ -147,6 +147,21 @@ def test_facet_counts_agree_with_the_result_set(hub, owner):
         assert {k: v for k, v in by_family.items() if v} == {k: v for k, v in expected.items() if k}
 
 
+@pytest.mark.parametrize("text", ["bert", "small english sentiment model", "bert-base"])
+def test_a_search_over_a_queryset_that_can_match_nothing_finds_nothing(hub, text):
+    """``pk__in=[]`` (the facet sidebar's private part for a user with no private asset or grant) cannot be
+    compiled to SQL; the statements search writes by hand must answer "nothing", not raise (it was a 500)."""
+    for mode in ("keyword", "hybrid"):
+        assert list(search.apply(MLModel.objects.filter(pk__in=[]), text, mode)) == []
+
+
+def test_the_model_list_page_searches_for_a_signed_in_user_without_private_assets(hub, client, stranger):
+    client.force_login(stranger)
+    response = client.get("/models/", {"search": "bert"})
+    assert response.status_code == 200
+    assert b"bert-base-uncased" in response.content
+
+
 def test_every_match_of_a_common_word_comes_exactly_once_across_pages(db, settings):
     settings.SEARCH_RANKED_CANDIDATES = 5  # a head of 5 ranked matches, the rest paged by id
     owner = UserFactory(username="many")
