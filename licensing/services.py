@@ -248,9 +248,16 @@ def knowledge_generation() -> int:
 
 
 def forget_knowledge(**_) -> None:
-    """Every process reads the knowledge base again (licences or aliases changed; also a signal receiver)."""
+    """Every process reads the knowledge base again (licences or aliases changed; also a signal receiver).
+    The generation moves now and again once the change has committed: a process that read the base between
+    the two saw it without the change and must read it once more."""
     global _known
     _known = None
+    _bump_generation()
+    transaction.on_commit(_bump_generation)
+
+
+def _bump_generation() -> None:
     try:
         cache.incr(KNOWLEDGE_GENERATION)
     except ValueError:

@@ -229,3 +229,30 @@ def test_a_card_front_matter_resolves_declared_strings_like_every_door(
         with django_capture_on_commit_callbacks(execute=True):  # the pipeline, then the card, after commit
             files.upload_file(user=owner, asset=model, path="README.md", content=ContentFile(card, name="README.md"))
         assert (key_of(model), model.license_declared) == (DECLARED[text], text), text
+
+
+def test_a_licence_alias_saved_is_resolved_by_the_next_resolution(knowledge_base):
+    assert services.resolve_license("My Lab Licence v1") is None
+    LicenseAlias.objects.create(
+        alias=services.normalise_alias("My Lab Licence v1"), license=License.objects.get(key="mit")
+    )
+    assert services.resolve_license("My Lab Licence v1").key == "mit"
+
+
+def test_a_process_that_read_the_knowledge_base_before_a_change_committed_reads_it_again_after(
+    knowledge_base, django_capture_on_commit_callbacks
+):
+    """Another process may read the base between the save (which moves the generation) and the commit: it then
+    holds the base without the change under the new generation, until the commit moves the generation again."""
+    import time
+
+    services.known_aliases()
+    with django_capture_on_commit_callbacks(execute=True):
+        LicenseAlias.objects.create(
+            alias=services.normalise_alias("Lab Licence v2"), license=License.objects.get(key="mit")
+        )
+        before_commit = {
+            k: v for k, v in services.all_aliases().items() if k != services.normalise_alias("Lab Licence v2")
+        }
+        services._known = (services.knowledge_generation(), time.monotonic(), before_commit)  # what it would keep
+    assert services.resolve_license("Lab Licence v2").key == "mit"

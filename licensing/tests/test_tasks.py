@@ -18,8 +18,9 @@ def test_a_licence_change_upstream_is_re_analysed_downstream(eager_celery, djang
     services.analyse_models(None)
     assert not ComplianceReport.objects.filter(has_violations=True).exists()
 
+    gemma = license_for("gemma-tou-2024-04-01")  # (a new licence: its own on-commit signal, outside the count)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        MLModel.objects.filter(pk=root.pk).update(license=license_for("gemma-tou-2024-04-01"))
+        MLModel.objects.filter(pk=root.pk).update(license=gemma)
         services.schedule_compliance([root.pk])
 
     assert len(callbacks) == 1
