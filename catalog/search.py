@@ -55,6 +55,8 @@ VECTOR_WEIGHT = (
 )
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 WALK = 5000  # most downloaded rows a common word's full-text head is looked for among (PostgreSQL)
+PROBE = 1000  # most downloaded rows read first: how many match decides between walking them and sorting matches
+FEW_MATCHES = 1000  # SQLite: matches of an id fragment read through FTS5 and sorted, past which rows are walked
 FEW = 5  # full-text matches below which a query of several words matches any of them
 FUZZY_CANDIDATES = 100  # names sharing trigrams with a query that matched almost nothing, checked for typos
 
@@ -312,72 +314,132 @@ def id_candidates(model_cls, text: str, bound: int) -> dict[int, float]:
 
 
 def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
-    fields = ("pk", "owner__username", "name")
-    manager = model_cls.objects.order_by()
-    if "/" in text:
-        left, _, right = text.partition("/")
-        return list(
-            manager.filter(owner__username__iendswith=left, name__istartswith=right).values_list(*fields)[:bound]
-        )
+    """Up to ``bound`` candidates per tier, each tier's most downloaded matches (ties by id): which rows come
+    back never depends on the plan or the table's physical order, so two identical requests, and the pages
+    of one keyset walk, rank the same head."""
     if connection.vendor == "sqlite":
-        return _sqlite_id_rows(model_cls, text, bound)
-    rows = list(manager.filter(name__iexact=text).values_list(*fields)[:bound])
-    rows += manager.filter(name__istartswith=text).values_list(*fields)[:bound]
-    if len(text) >= 3 and len(rows) < bound:
-        rows += manager.filter(Q(name__icontains=text)).values_list(*fields)[:bound]
-        owners = model_cls.objects.order_by().filter(owner__username__icontains=text)
-        rows += owners.values_list(*fields)[:bound]
+        return list({row[0]: row for row in _sqlite_id_rows(model_cls, text, bound)}.values())
+    name, owners = "UPPER(name::text)", "owner_id IN (SELECT u.id FROM accounts_user u WHERE UPPER(u.username::text)"
+    if "/" in text:  # a repository id: an owner ending with the left part, a name starting with the right one
+        left, _, right = text.partition("/")
+        tier = (f"{owners} LIKE UPPER(%s)) AND {name} LIKE UPPER(%s)", ["%" + _like(left)[1:-1], _like(right)[1:]])
+        return _ranked_rows(model_cls, [tier], [], bound)
+    first = [(f"{name} = UPPER(%s)", [text]), (f"{name} LIKE UPPER(%s)", [_like(text)[1:]])]
+    # substrings of the name and of the owner: only when the exact names and prefixes are fewer than the bound
+    then = [(f"{name} LIKE UPPER(%s)", [_like(text)]), (f"{owners} LIKE UPPER(%s))", [_like(text)])]
+    rows = _ranked_rows(model_cls, first, then if len(text) >= 3 else [], bound)
     if _may_be_a_typo(text, len({row[0] for row in rows})):
-        rows += _postgres_fuzzy_rows(model_cls, text, FUZZY_CANDIDATES)
+        # names sharing trigrams with the text (pg_trgm's ``<%``, served by the 0011 GIN index; its threshold,
+        # 0.3, where the default 0.6 misses one-edit typos, is set as the connection opens: settings.DATABASES)
+        rows += _ranked_rows(model_cls, [(f"UPPER(%s) <%% {name}", [text])], [], FUZZY_CANDIDATES)
     return list({row[0]: row for row in rows}.values())
 
 
-def _postgres_fuzzy_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
-    """Names sharing trigrams with the query (pg_trgm's ``<%``, served by the 0011 GIN index). Its threshold,
-    0.3 (the default, 0.6, misses one-edit typos), is set as the connection opens (settings.DATABASES): one
-    statement, no transaction of its own."""
+Condition = tuple[str, list]  # SQL over the asset table's columns, its parameters
+
+
+def _ranked_rows(model_cls, first: list[Condition], then: list[Condition], bound: int) -> list[tuple[int, str, str]]:
+    """``(pk, owner, name)`` of the ``bound`` most downloaded matches of each condition, in one statement:
+    those of ``then`` only when those of ``first`` are fewer than ``bound`` together. (The conditions are
+    written out: compiling a queryset per tier and per path cost Django more than PostgreSQL spent.)"""
     table = model_cls._meta.db_table
+    ctes, params = most_downloaded_ctes(table, [*first, *then], bound)
+    selects, select_params = [], []
+    for i in range(len(first) + len(then)):
+        selects.append(f"SELECT pk FROM t{i}" + (" WHERE (SELECT n FROM early) < %s" if i >= len(first) else ""))
+        select_params += [bound] if i >= len(first) else []
+    if then:
+        union = " UNION ".join(f"SELECT pk FROM t{i}" for i in range(len(first)))
+        ctes += f", early AS MATERIALIZED (SELECT COUNT(*) AS n FROM ({union}) AS e)"
+    sql = (
+        f"WITH {ctes} SELECT a.id, u.username, a.name FROM ({' UNION ALL '.join(selects)}) AS c "
+        f"JOIN {table} a ON a.id = c.pk JOIN accounts_user u ON u.id = a.owner_id"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.id, u.username, a.name FROM {table} a JOIN accounts_user u ON u.id = a.owner_id "
-            "WHERE UPPER(%s) <%% UPPER(a.name::text) LIMIT %s",
-            [text, bound],
-        )
+        cursor.execute(sql, params + select_params)
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def most_downloaded_ctes(table: str, conditions: list[Condition], bound: int) -> tuple[str, list]:
+    """Common table expressions ``t0``, ``t1``, … (column ``pk``): the ids of the ``bound`` most downloaded
+    rows of ``table`` matching each condition, ties by id (PostgreSQL).
+
+    The ``PROBE`` most downloaded rows are read first, once for every condition (the top of the downloads
+    index: the same pages for every query, cached): when enough of them match a condition for a walk of the
+    index to meet ``bound`` matches within ``WALK`` rows (a common fragment), the index is walked until it
+    does; otherwise, or when the walk falls short, every match is read through the condition's own index
+    (GIN trigram, btree prefix) and sorted (a rare fragment: few matches). The planner's estimate plays no
+    part: both paths return the same rows, and one-time filters run one of them. The walk reads the index
+    alone when the conditions are on the columns it carries (name, owner: catalog 0027)."""
+    order = f"FROM {table} ORDER BY downloads DESC, id DESC LIMIT %s"
+    matched = ", ".join(f"({condition}) AS m{i}" for i, (condition, _) in enumerate(conditions))
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE m{i}) AS n{i}" for i in range(len(conditions)))
+    ctes = [f"probe AS MATERIALIZED (SELECT {counts} FROM (SELECT {matched} {order}) AS p)"]
+    params = [*(p for _, condition_params in conditions for p in condition_params), PROBE]
+    common = max(1, -(-bound * PROBE // WALK))  # matches among the probed rows for the walk to meet ``bound``
+    for i, (condition, condition_params) in enumerate(conditions):
+        walk = f"SELECT id, downloads, ({condition}) {order}"
+        # every match through the condition's own index, then sorted: ``+ likes * 0`` is a key the downloads
+        # index cannot give (it carries the names: the planner would scan all of it, index-only, checking each)
+        rest = f"SELECT id FROM {table} WHERE {condition} ORDER BY downloads + likes * 0 DESC, id DESC LIMIT %s"
+        ctes.append(
+            f"t{i}_w AS MATERIALIZED (SELECT w.pk FROM ({walk}) AS w (pk, downloads, matched) "
+            f"WHERE w.matched AND (SELECT n{i} FROM probe) >= %s ORDER BY w.downloads DESC, w.pk DESC LIMIT %s), "
+            f"t{i} AS MATERIALIZED (SELECT pk FROM t{i}_w UNION ALL SELECT * FROM ({rest}) AS r (pk) "
+            f"WHERE (SELECT COUNT(*) FROM t{i}_w) < %s)"
+        )
+        params += [*condition_params, WALK, common, bound, *condition_params, bound, bound]
+    return ", ".join(ctes), params
+
+
 def _sqlite_id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
-    """FTS5 trigram table (catalog 0014): substrings through LIKE, fuzzy through shared trigrams."""
-    table = f"{model_cls._meta.db_table}_fts_id"
-    lowered = text.lower()
+    """FTS5 trigram table (catalog 0014): the ``bound`` most downloaded names starting with the text, and as
+    many ids containing it (``owner/name``), in one statement: up to ``FEW_MATCHES`` matches read through the
+    trigram table and, when that is all of them, sorted; otherwise a walk of the downloads index. Fuzzy
+    candidates share trigrams with the text: the closest first (bm25 over the trigrams), then the most
+    downloaded, ties by id."""
+    table = model_cls._meta.db_table
+    if len(text) < 3:  # below a trigram: a prefix of the name or of the owner, by a walk of the downloads index
+        condition = Q(name__istartswith=text) | Q(owner__username__istartswith=text)
+        ranked = model_cls.objects.filter(condition).order_by("-downloads", "-id")
+        return list(ranked.values_list("pk", "owner__username", "name")[:bound])
+    fts, escape = f"{table}_fts_id", _escape(text)
+    tiers = [("%/" + _like(text)[1:], "a.name LIKE %s ESCAPE '\\'", _like(text)[1:])]
+    tiers.append((_like(text), "(u.username || '/' || a.name) LIKE %s ESCAPE '\\'", _like(text)))
+    parts, params = [], []
+    for i, (pattern, walked, walk_pattern) in enumerate(tiers):
+        # (SQLite evaluates a constant WHERE term per row, but a LIMIT once: LIMIT 0 reads nothing)
+        sorted_limit = f"LIMIT CASE WHEN (SELECT COUNT(*) FROM f{i}) < %s THEN %s ELSE 0 END"
+        walk_limit = f"LIMIT CASE WHEN (SELECT COUNT(*) FROM f{i}) >= %s THEN %s ELSE 0 END"
+        parts.append(
+            (
+                f"f{i} AS MATERIALIZED (SELECT rowid AS pk FROM {fts} WHERE repo_id LIKE %s{escape} LIMIT %s)",
+                f"SELECT * FROM (SELECT a.id, a.downloads FROM f{i} JOIN {table} a ON a.id = f{i}.pk "
+                f"ORDER BY a.downloads DESC, a.id DESC {sorted_limit}) UNION ALL "
+                f"SELECT * FROM (SELECT a.id, a.downloads FROM {table} a JOIN accounts_user u ON u.id = a.owner_id "
+                f"WHERE {walked} ORDER BY a.downloads DESC, a.id DESC {walk_limit})",
+            )
+        )
+        params.append(([pattern, FEW_MATCHES], [FEW_MATCHES, bound, walk_pattern, FEW_MATCHES, bound]))
+    sql = (
+        f"WITH {', '.join(cte for cte, _ in parts)} SELECT c.id, u.username, a.name FROM "
+        f"({' UNION ALL '.join(select for _, select in parts)}) AS c JOIN {table} a ON a.id = c.id "
+        "JOIN accounts_user u ON u.id = a.owner_id"
+    )
     with connection.cursor() as cursor:
-        if len(text) < 3:  # below a trigram: prefix of the name or the owner, by the table's rows
-            cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} OR repo_id LIKE "
-                f"%s{_escape(text)} LIMIT %s",
-                [_like(text)[1:], "%/" + _like(text)[1:], bound],
+        cursor.execute(sql, [p for cte, _ in params for p in cte] + [p for _, select in params for p in select])
+        rows = [tuple(row) for row in cursor.fetchall()]
+        if "/" not in text and _may_be_a_typo(text, len({row[0] for row in rows})):  # (an id matches as one)
+            lowered = text.lower()
+            grams = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
+            match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+            cursor.execute(  # (CROSS JOIN: SQLite reads the FTS5 matches first, then each one's row)
+                f"SELECT f.rowid, f.repo_id FROM {fts} f CROSS JOIN {table} a ON a.id = f.rowid WHERE {fts} MATCH %s "
+                "ORDER BY f.rank, a.downloads DESC, a.id DESC LIMIT %s",
+                [f"repo_id : ({match})", FUZZY_CANDIDATES],
             )
-        else:
-            cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} LIMIT %s",
-                ["%/" + _like(text)[1:], bound],  # names starting with it (exact and prefix)
-            )
-            rows = cursor.fetchall()
-            cursor.execute(
-                f"SELECT rowid, repo_id FROM {table} WHERE repo_id LIKE %s{_escape(text)} LIMIT %s",
-                [_like(text), bound],
-            )
-            rows += cursor.fetchall()
-            if _may_be_a_typo(text, len({row[0] for row in rows})):
-                grams = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
-                match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
-                cursor.execute(
-                    f"SELECT rowid, repo_id FROM {table} WHERE {table} MATCH %s ORDER BY rank LIMIT %s",
-                    [f"repo_id : ({match})", FUZZY_CANDIDATES],
-                )
-                rows += cursor.fetchall()
-            return [(pk, *repo_id.split("/", 1)) for pk, repo_id in dict(rows).items()]
-        return [(pk, *repo_id.split("/", 1)) for pk, repo_id in cursor.fetchall()]
+            rows += [(pk, *repo_id.split("/", 1)) for pk, repo_id in cursor.fetchall()]
+    return rows
 
 
 # --- full text ----------------------------------------------------------------------------------
