@@ -517,10 +517,10 @@ def test_list_endpoints_use_a_fixed_number_of_queries(owner, django_assert_num_q
         assert len(client.get("/api/v1/models/").json()["results"]) == 14
     with django_assert_num_queries(4):  # datasets, media, tasks, domains
         assert len(client.get("/api/v1/datasets/").json()["results"]) == 10
-    # + the task slugs' validation and the search's candidate and ranking queries (catalog/search.py: id
-    # matching by exact, prefix, substring and fuzzy name; on PostgreSQL one statement, pg_trgm's threshold
+    # + the task slugs' validation and the search's candidate and ranking queries (catalog/search.py: the id
+    # tiers, exact, prefix, substring and owner, in one statement, fuzzy names in one more; pg_trgm's threshold
     # set as the connection opens), then the page and its prefetches. A fixed number, whatever the page holds.
-    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 9):
+    with django_assert_num_queries(8):
         assert (
             len(client.get("/api/v1/models/?task=text-generation&search=weights&sort=downloads").json()["results"])
             == 10
