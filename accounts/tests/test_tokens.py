@@ -5,7 +5,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from accounts.services import create_api_token, revoke_api_token
+from accounts.services import authenticate_api_token, create_api_token, revoke_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,18 @@ def test_the_tokens_page_shows_a_new_secret_once(client, owner):
     token = ApiToken.objects.get()
     client.post("/accounts/tokens/", {"action": "revoke", "id": token.pk})
     assert bearer(secret).get("/api/v1/me").status_code == 401
+
+
+def test_a_token_is_read_with_its_user_as_the_orm_reads_them(owner):
+    """authenticate_api_token's SELECT is written once (not built through the ORM per request): the token
+    and the user it returns carry every field the ORM's select_related would give, converted alike."""
+    owner.last_login = timezone.now() - timedelta(days=2)
+    owner.save(update_fields=["last_login"])
+    token, secret = create_api_token(user=owner, name="t", scope="write", expires_at=timezone.now() + timedelta(days=3))
+    fast = authenticate_api_token(secret)
+    orm = ApiToken.objects.select_related("user").get(pk=token.pk)
+    for instance, expected in ((fast, orm), (fast.user, orm.user)):
+        fields = type(expected)._meta.concrete_fields
+        assert [getattr(instance, f.attname) for f in fields] == [getattr(expected, f.attname) for f in fields]
+        assert instance._state.adding is False and instance._state.db == expected._state.db
+    assert fast.expires_at.tzinfo is not None and fast.user.date_joined.tzinfo is not None

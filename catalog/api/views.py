@@ -135,17 +135,14 @@ class ModelListView(AssetListView):
     def create(self, request, *args, **kwargs):
         # Read as one item of a bulk write and written by the same writer (catalog.bulk): the schema's
         # request body stays MLModelSerializer's, whose representation answers.
-        item = s.ModelCreateSerializer(data=request.data)
-        item.is_valid(raise_exception=True)
+        item = s.validated(s.ModelCreateSerializer, request.data)
         try:
-            model = bulk.api_create(MLModel, request.user, item.validated_data, request=request)
+            model = bulk.api_create(MLModel, request.user, item, request=request)
         except bulk.BulkError as exc:
             if exc.forbidden:
                 raise PermissionDenied(exc.message) from None
             raise ValidationError({exc.field or "detail": [exc.message]}) from None
-        serializer = s.MLModelSerializer(model, context=self.get_serializer_context())
-        s.mark_created(serializer, model, {})
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
+        return Response(s.created_representation(s.MLModelSerializer, model), status=status.HTTP_201_CREATED)
 
 
 BULK_DESCRIPTION = (

@@ -5,6 +5,7 @@ embedded hub's eager tasks run without Celery's per-call machinery (issue 18).""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -237,3 +238,41 @@ def test_a_bulk_write_runs_the_same_statements_whatever_its_size(owner, kind, ex
         assert response.status_code == 200, response.content
         counts.append(len(queries))
     assert counts == [expected, expected], "\n".join(q["sql"][:90] for q in queries)
+
+
+def test_a_create_answers_what_a_read_of_the_model_answers(owner, grantee):
+    """The create's representation is written by one serializer instance per thread (fields built once):
+    successive creates of every shape answer exactly what a read of each model answers."""
+    licence, task = LicenseFactory(key="mit", spdx_id="MIT"), TaskFactory()
+    _, secret = create_api_token(user=owner, name="t", scope="write")
+    client = bearer(secret)
+    bodies = [
+        {"name": "plain"},
+        {"name": "cnn", "license": licence.key, "tasks": [task.slug], "media": ["image", "text"],
+         "authors": [grantee.username, owner.username], "parameter_count": 7, "release_date": "2024-02-03",
+         "architecture": {"family": "cnn", "module_count": 2, "modules": [
+             {"conv_size": 3, "pooling_type": "max"}, {"conv_size": 5, "pooling_type": "avg"}]}},
+        {"name": "transformer", "license_declared": "MIT", "visibility": "private", "card": "# hi\n",
+         "architecture": {"family": "transformer", "decoder_count": 12}, "training_type": "finetune"},
+        {"name": "rnn", "architecture": {"family": "rnn", "criterion": "mse", "batch_size": 4}},
+    ]  # fmt: skip
+    for body in bodies:
+        created = client.post("/api/v1/models/", body, format="json")
+        assert created.status_code == 201, created.content
+        read = client.get(f"/api/v1/models/{owner.username}/{body['name']}/")
+        assert created.json() == read.json(), body["name"]
+
+
+@pytest.mark.parametrize("body", [None, [], {"name": ""}, {"name": "x", "media": ["nope"]}, {"architecture": 3}])
+def test_a_create_with_invalid_input_answers_drfs_own_errors(owner, body):
+    from catalog.api.serializers import ModelCreateSerializer
+    from openmodelhub.api import validation_body
+
+    _, secret = create_api_token(user=owner, name="t", scope="write")
+    client = bearer(secret)
+    client.post("/api/v1/models/", {"name": "warm"}, format="json")  # the per-thread serializer exists
+    response = client.post("/api/v1/models/", json.dumps(body), content_type="application/json")
+    expected = ModelCreateSerializer(data=body)
+    assert not expected.is_valid()
+    assert response.status_code == 400 and response.json() == json.loads(json.dumps(validation_body(expected.errors)))
+    assert MLModel.objects.filter(owner=owner).count() == 1
