@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditChainHead, AuditEvent
+from openmodelhub.inserts import insert
 from openmodelhub.network import client_ip
 
 GENESIS = "0" * 64
@@ -78,7 +79,7 @@ def record(
             prev_hash=last_hash,
         )
         event.hash = event_hash(event)
-        event.save(force_insert=True)
+        insert([event])  # its statement written once (openmodelhub.inserts)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1", [event.seq, event.hash]

@@ -26,6 +26,7 @@ from accounts.models import User
 from catalog import cache_scopes, semantic
 from catalog.models import Dataset, Domain, MediaType, MLModel, Task, is_member, sees_everything
 from catalog.services import DATASET_FIELDS, DETAIL_CLASSES, DETAIL_FIELDS, MODEL_FIELDS
+from openmodelhub.inserts import insert
 
 MAX_ITEMS = 1000  # per request: a batch is one transaction, and its audit event lists every asset
 LINKS = {"model": ("media", "tasks", "authors"), "dataset": ("media", "tasks", "domains", "authors")}
@@ -144,7 +145,7 @@ def _write_links(asset_cls, items: list[AssetItem], assets: list, created: list[
             for item, a, _ in given
             for row in getattr(item, name)
         }
-        through.objects.bulk_create(rows.values(), batch_size=2000)
+        insert(list(rows.values()))
 
 
 def _remember_links(asset_cls, items: list[AssetItem], assets: list, created: list[bool]) -> None:
@@ -194,9 +195,9 @@ def _write_architecture(items: list[AssetItem], models: list[MLModel], created: 
                 raise _invalid(item, exc, f"architecture.modules[{position - 1}].") from None
             modules.append(entry)
             row._prefetched_objects_cache["modules"].append(entry)
-    for family, rows in details.items():
-        DETAIL_CLASSES[family].objects.bulk_create(rows, batch_size=2000)
-    CNNModule.objects.bulk_create(modules, batch_size=2000)
+    for rows in details.values():
+        insert(rows)
+    insert(modules)
 
 
 def _audit(asset_cls, items, assets, created, changed, *, actor, request, source: str, single: bool) -> None:
@@ -263,7 +264,7 @@ def write_assets(
     existing = {} if create else existing_assets(asset_cls, items)
     before = {a.pk: (a.visibility, a.license_id) for a in existing.values()}
     assets, created, changed = _prepare(asset_cls, items, existing, now)
-    asset_cls.objects.bulk_create([a for a, new in zip(assets, created, strict=True) if new], batch_size=1000)
+    insert([a for a, new in zip(assets, created, strict=True) if new])
     updated = [a for a, new in zip(assets, created, strict=True) if not new]
     if updated:
         asset_cls.objects.bulk_update(updated, sorted(changed | {"updated_at"}), batch_size=500)
