@@ -413,7 +413,7 @@ def store_results(results: list[compliance.Result]) -> None:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if connection.vendor == "postgresql" and len(results) >= COPY_THRESHOLD:
             _copy_results(results)
-        elif connection.vendor == "sqlite" and len(results) >= COPY_THRESHOLD:
+        elif connection.vendor == "sqlite":
             _insert_many_results(results)
         else:
             _upsert_results(results)
@@ -483,8 +483,9 @@ def _report_row(r: compliance.Result, analysed_at) -> tuple:
 
 
 def _insert_many_results(results: list[compliance.Result]) -> None:
-    """Many reports on SQLite: one prepared upsert run for every row (the ORM's bulk upsert compiles each
-    JSON value of each row: most of a bulk write's analysis, bench/writes.py)."""
+    """Reports on SQLite: one prepared upsert run for every row (the ORM's bulk upsert compiles each JSON
+    value of each row: most of a bulk write's analysis, and ~10% of a single create's eager tasks,
+    bench/writes.py)."""
     table, columns = ComplianceReport._meta.db_table, ["model_id", *REPORT_FIELDS]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     updates = ", ".join(f"{c} = excluded.{c}" for c in REPORT_FIELDS)
