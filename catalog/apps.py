@@ -25,5 +25,8 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalogue"
 
     def ready(self) -> None:
+        from catalog import response_cache
+
+        response_cache.install()  # every write of this process retires the cached API answers
         pre_migrate.connect(_drop_search_triggers, sender=self, dispatch_uid="catalog-fts-drop")
         post_migrate.connect(_ensure_search_tables, sender=self, dispatch_uid="catalog-fts")

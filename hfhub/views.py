@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 
-from catalog import revisions
+from catalog import response_cache, revisions
 from catalog.downloads import download_response
 from catalog.models import Asset, Commit, Ref
 from hfhub import listing, payloads
@@ -28,9 +28,10 @@ COMMITS_PAGE = 50
 MAX_PATHS = 1000
 
 
-def hub_view(methods: tuple[str, ...], *, writes: bool = False) -> Callable:
+def hub_view(methods: tuple[str, ...], *, writes: bool = False, cached: bool = False) -> Callable:
     """Authenticate (token or session; a write-scope token only when ``writes``), allow ``methods`` only, and
-    answer errors as the Hub does."""
+    answer errors as the Hub does; ``cached``: answers come from the response cache (catalog.response_cache)
+    for the caller's scope, after authentication."""
 
     def decorate(view: Callable) -> Callable:
         @csrf_exempt  # the client sends no CSRF token; writes accept no session (hfhub.auth), so none is needed
@@ -42,7 +43,13 @@ def hub_view(methods: tuple[str, ...], *, writes: bool = False) -> Callable:
                 return response
             try:
                 authenticate(request, writes=writes)
-                return view(request, *args, **kwargs)
+                hit, slot = response_cache.lookup(request, user=request.hub_user) if cached else (None, None)
+                if hit is not None:
+                    return hit
+                response = view(request, *args, **kwargs)
+                if slot is not None:
+                    slot.store(response, request)
+                return response
             except InvalidCredentials as exc:
                 return hub_error_response(HubError(None, str(exc), 401))
             except ReadScopeToken as exc:
@@ -106,7 +113,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
 # --- listing -----------------------------------------------------------------------------------
 
 
-@hub_view(("GET",))
+@hub_view(("GET",), cached=True)
 def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
     query = listing.parse(request.GET)
     queryset = (
@@ -131,7 +138,7 @@ def repo_list(request: HttpRequest, kind: str) -> HttpResponse:
 # --- one repository ----------------------------------------------------------------------------
 
 
-@hub_view(("GET",))
+@hub_view(("GET",), cached=True)
 def repo_info(request: HttpRequest, kind: str, owner: str, name: str, revision: str | None = None) -> HttpResponse:
     asset = find_repo(request, kind, owner, name)
     commit = find_commit(asset, revision)

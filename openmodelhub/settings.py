@@ -167,6 +167,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The response cache of the hot API GETs (catalog.response_cache): on by default only with a cache every
+# process shares (Redis); a per-process cache under several workers would serve answers another worker's
+# write retired. Every committed write retires every entry; RESPONSE_CACHE_SECONDS bounds an entry's age
+# against writes the hub cannot see (SQL run outside it).
+RESPONSE_CACHE = env_bool("OMH_RESPONSE_CACHE", bool(REDIS_URL))
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 300)
 
 # memory:// needs a host name, or kombu warns "No hostname was supplied" on every command.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.services import MANAGE_REFUSED
 from catalog import bulk, downloads, files, filters, revisions, selectors, services
+from catalog.response_cache import CachedResponseMixin
 from catalog.api import serializers as s
 from catalog.api import facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
@@ -62,7 +63,7 @@ class AssetLookupMixin:
         return asset
 
 
-class AssetListView(AssetLookupMixin, generics.ListCreateAPIView):
+class AssetListView(CachedResponseMixin, AssetLookupMixin, generics.ListCreateAPIView):
     pagination_class = KeysetPagination
     sorts: dict = {}
 
@@ -79,7 +80,7 @@ class AssetListView(AssetLookupMixin, generics.ListCreateAPIView):
         return filterset.qs
 
 
-class AssetDetailView(AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
+class AssetDetailView(CachedResponseMixin, AssetLookupMixin, generics.RetrieveUpdateDestroyAPIView):
     manage_action = "delete it"
 
     def get_object(self):
@@ -668,9 +669,10 @@ def _facets_serializer(name: str, noun: str, params: str) -> type[serializers_.S
     )
 
 
-class _FacetsView(generics.GenericAPIView):
+class _FacetsView(CachedResponseMixin, generics.GenericAPIView):
     kind = ""  # "models" or "datasets" (catalog.api.facets.KINDS)
     filter_backends = [DjangoFilterBackend]
+    response_cache_seconds = facets.CACHE_SECONDS  # the counts' own cache period: at most two periods old
 
     def get(self, request):
         return Response(facets.asset_facets(request, self.kind))
