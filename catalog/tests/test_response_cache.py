@@ -135,10 +135,13 @@ def test_a_file_upload_and_the_celery_task_processing_it(owner, model):
     warm(client, DETAIL)
     version = files.upload_file(user=owner, asset=model, path="config.json", content=io.BytesIO(b"{}"))
     assert_fresh(client, DETAIL)
-    warm(client, DETAIL)
-    before = response_cache.generation()
-    process_file_version.apply(args=[version.pk]).get()  # the worker's code, run here: its writes bump alike
-    assert response_cache.generation() > before
+    version.refresh_from_db()
+    if version.status != "ready":  # queued for a worker (Redis; eager Celery processed it already)
+        warm(client, DETAIL)
+        before = response_cache.generation()
+        process_file_version.apply(args=[version.pk]).get()  # the worker's code, run here: its writes bump alike
+        assert response_cache.generation() > before
+    assert [f["path"] for f in assert_fresh(client, DETAIL).json()["files"]] == ["config.json"]
     assert [f["path"] for f in assert_fresh(client, DETAIL).json()["files"]] == ["config.json"]
 
 
