@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/http.py [--database-url postgres://postgres@127.0.0.1:5432/omh_bench]
         [--setups gthread:2x4] [--clients 10,50] [--seconds 10] [--runs 30] [--creates 3000] [--skip-load]
+        [--response-cache both|off|on]
+
+Phases 1 and 2 run once with the API response cache off (``OMH_RESPONSE_CACHE=0``: every request computed,
+what a miss costs) and once on (warm: what a hit costs; the HTML page is never cached), unless
+``--response-cache`` names one; each with its own targets' verdicts and bounds.
 
 1. In process, through Django's WSGI handler as a gunicorn worker calls it (DEBUG off, Redis cache): for
    each scenario over ``--runs`` warm requests, p50/p95 wall time, and per request the process's CPU, the
@@ -107,6 +112,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk phase")
     parser.add_argument("--skip-in-process", action="store_true", help="no in-process phase")
     parser.add_argument("--memory-only", action="store_true", help="only the memory phase (no database needed)")
+    parser.add_argument(
+        "--response-cache", choices=("both", "off", "on"), default="both",
+        help="the API response cache (catalog.response_cache): measured off (every request computed: the miss "
+        "cost), on (warm: the hit cost; the HTML page is never cached), or both, one after the other (default)",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -220,11 +230,16 @@ def backend_pid() -> int | None:
         return cursor.fetchone()[0]
 
 
-def in_process(urls: dict[str, str], runs: int) -> dict[str, dict]:
+def in_process(urls: dict[str, str], runs: int, cached: str) -> dict[str, dict]:
+    from django.conf import settings
     from django.db import connection
 
+    settings.RESPONSE_CACHE = cached == "on"
     client, results = WsgiClient(), {}
-    print(f"\n== in process, through the WSGI handler: {runs} warm requests each, anonymous ({load_average()})")
+    print(
+        f"\n== in process, through the WSGI handler: {runs} warm requests each, anonymous, response cache {cached}"
+        f" ({load_average()})"
+    )
     print(
         f"  {'scenario':22} {'p50 ms':>7} {'p95 ms':>7} {'CPU ms':>7} {'db ms':>6} {'queries':>7} {'db CPU':>7}  target"
     )
@@ -350,9 +365,10 @@ def wrk(url: str, clients: int, seconds: int, script: str) -> tuple[dict, float]
     return json.loads(line[5:]), spent
 
 
-def under_load(args, env: dict, urls: dict[str, str], setup: str) -> dict:
+def under_load(args, env: dict, urls: dict[str, str], setup: str, cached: str) -> dict:
     workers, threads = parse_setup(setup)
     port = free_port()
+    env = {**env, "OMH_RESPONSE_CACHE": "1" if cached == "on" else "0"}
     server = subprocess.Popen(gunicorn_command(port, workers, threads), cwd=ROOT, env=env)
     database = args.database_url.rsplit("/", 1)[-1]
     results = {}
@@ -361,7 +377,10 @@ def under_load(args, env: dict, urls: dict[str, str], setup: str) -> dict:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA)
         shape = f"{workers} sync workers" if threads == 1 else f"{workers} gthread workers x {threads} threads"
-        print(f"\n== under load: gunicorn {shape} ({setup}), wrk -t2, {args.seconds} s each ({load_average()})")
+        print(
+            f"\n== under load: gunicorn {shape} ({setup}), wrk -t2, {args.seconds} s each, response cache {cached}"
+            f" ({load_average()})"
+        )
         print(
             f"  {'scenario':22} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}"
             f"  {'CPU ms/request: worker':>22} {'db':>5} {'wrk':>5}  busy  target"
@@ -431,7 +450,7 @@ def load_verdict(name: str, clients: int, row: dict) -> str:
     return f">= {rps}/s{f', p95 < {p95}' if p95 else ''}: {'met' if met else 'MISSED'}"
 
 
-def bounds(in_proc: dict, loads: dict[str, dict]) -> None:
+def bounds(in_proc: dict, loads: dict[str, dict], cached: str) -> None:
     """For every missed target, what bounds it."""
     lines = []
     for name, target in IN_PROCESS_P95.items():
@@ -458,7 +477,7 @@ def bounds(in_proc: dict, loads: dict[str, dict]) -> None:
                 f"{ceiling:.0f} requests/s on {CORES} cores; the machine was {row['busy']:.0%} busy, "
                 f"~{others:.0%} of it by other processes."
             )
-    print(f"\n== what bounds each missed target ({load_average()})")
+    print(f"\n== what bounds each missed target, response cache {cached} ({load_average()})")
     print("\n".join(lines) if lines else "  every target measured here is met")
 
 
@@ -535,17 +554,19 @@ def main() -> None:
     urls = scenarios()
     if args.scenarios:
         urls = {name: url for name, url in urls.items() if name in args.scenarios.split(",")}
-    in_proc = {}
-    if not args.skip_in_process:
-        in_proc = in_process(urls, args.runs)
-        profile(urls, min(args.runs, 20))
-    loads = {}
-    if not args.skip_load:
-        if not shutil.which("wrk"):
-            raise SystemExit("wrk is not installed: apt-get install wrk")
-        for setup in args.setups.split(","):
-            loads[setup] = under_load(args, env, urls, setup)
-    bounds(in_proc, loads)
+    modes = ("off", "on") if args.response_cache == "both" else (args.response_cache,)
+    if not args.skip_load and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    for cached in modes:
+        in_proc = {}
+        if not args.skip_in_process:
+            in_proc = in_process(urls, args.runs, cached)
+            profile(urls, min(args.runs, 20))
+        loads = {}
+        if not args.skip_load:
+            for setup in args.setups.split(","):
+                loads[setup] = under_load(args, env, urls, setup, cached)
+        bounds(in_proc, loads, cached)
     if args.creates:
         memory(args.creates)
 
