@@ -54,8 +54,10 @@ GENERATION_KEY = "response:generation"
 KEY_VERSION = "v1"
 # The headers of an answer kept with it; the rest (cookies, anything a view sets for one caller) never is.
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "ETag", "Last-Modified", "Vary", "Allow")
-# Written to, they change no cached answer: sessions (log-ins) and the agent's query log.
-UNCACHED_TABLES = frozenset({"django_session", "agent_agentquery"})
+# Written to, they change no cached answer: sessions (log-ins), API tokens (authentication runs before the
+# cache is read; a token's last use is written at most every OMH_TOKEN_LAST_USED_SECONDS) and the agent's
+# query log.
+UNCACHED_TABLES = frozenset({"django_session", "accounts_apitoken", "agent_agentquery"})
 
 
 def enabled() -> bool:
@@ -133,6 +135,8 @@ def writes(sql: str, prepared: dict[str, bool] | None = None) -> bool:
     if not isinstance(sql, str):  # a composed statement (psycopg.sql): not read here, so a write
         return True
     sql = _strip_comments(sql)
+    if ";" in sql.rstrip().rstrip(";"):  # several statements: not read one by one, so a write
+        return True
     found = _FIRST_WORD.match(sql)
     if not found:
         return bool(sql.strip())

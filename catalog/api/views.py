@@ -694,8 +694,9 @@ DatasetFacetsSerializer = _facets_serializer(
 class ModelFacetsView(_FacetsView):
     """Counts per task, media, architecture family, training type and licence category of the models you
     may see that match the filters (the model list's query parameters), every filter applied. Counts
-    come from a cache, at most a minute old: the public catalogue's (everything, for admins and
-    curators) per set of filters, plus those of the private models you may see."""
+    come from a cache, at most two minutes old (the counts' cache, then the response cache): the public
+    catalogue's (everything, for admins and curators) per set of filters, plus those of the private
+    models you may see."""
 
     kind, serializer_class, queryset = "models", ModelFacetsSerializer, MLModel.objects.none()
     filterset_class = filters.MLModelFilter  # documents the same query parameters as the list
@@ -709,7 +710,7 @@ class ModelFacetsView(_FacetsView):
 class DatasetFacetsView(_FacetsView):
     """Counts per media, task, domain and licence category of the datasets you may see that match the
     filters (the dataset list's query parameters, EXAI criteria included), every filter applied.
-    Cached like the model facets: at most a minute old."""
+    Cached like the model facets: at most two minutes old."""
 
     kind, serializer_class, queryset = "datasets", DatasetFacetsSerializer, Dataset.objects.none()
     filterset_class = filters.DatasetFilter

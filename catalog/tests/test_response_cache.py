@@ -351,6 +351,9 @@ def test_every_statement_writing_to_a_table_outside_the_allow_list_moves_the_gen
         ("MERGE INTO catalog_task USING x ON true WHEN MATCHED THEN DELETE", True),
         ("-- only a comment\nDELETE FROM catalog_like", True),
         ("something unknown", True),
+        ("SELECT 1;", False),
+        ('SELECT 1; DELETE FROM "catalog_like"', True),
+        ('UPDATE "accounts_apitoken" SET "last_used_at" = %s WHERE "id" = %s', False),
     ],
 )
 def test_the_statement_classifier(sql, writes):
@@ -370,7 +373,10 @@ def test_copy_from_moves_the_generation():
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's")
     before = response_cache.generation()
-    with connection.cursor() as cursor, cursor.cursor.copy("COPY catalog_task (slug, name, modality) FROM STDIN") as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy("COPY catalog_task (slug, name, modality) FROM STDIN") as copy,
+    ):
         copy.write_row(("copied-task", "Copied", "text"))
     assert response_cache.generation() > before
 
