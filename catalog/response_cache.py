@@ -315,11 +315,12 @@ class CachedResponseMixin:
         super().initial(request, *args, **kwargs)
         if not _json(request.accepted_renderer):
             return
+        # What the answer's bytes depend on in the negotiated type: the renderer and its indent (other
+        # parameters of the Accept header change nothing, so they make no entries of their own).
+        renderer = request.accepted_renderer
+        variant = f"{renderer.format}:{renderer.get_indent(request.accepted_media_type, {})}"
         hit, self._response_slot = lookup(
-            request._request,
-            user=request.user,
-            variant=request.accepted_media_type,
-            seconds=self.response_cache_seconds,
+            request._request, user=request.user, variant=variant, seconds=self.response_cache_seconds
         )
         if hit is not None:  # served through the handler slot, so that finalize_response treats it as the view's
             self.get = self.head = lambda *args, **kwargs: hit

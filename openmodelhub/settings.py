@@ -160,7 +160,7 @@ CACHE_KEY_PREFIX = env_str("OMH_CACHE_KEY_PREFIX", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "openmodelhub.cache.RedisCache",  # Django's, reusing its redis-py clients
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }

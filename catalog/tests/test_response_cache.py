@@ -110,6 +110,9 @@ def test_browsable_api_html_is_never_cached(model):
     assert json_answer["Content-Type"] == "application/json"
     indented = served(client, DETAIL, HTTP_ACCEPT="application/json; indent=2")
     assert indented.content != json_answer.content and b"\n" in indented.content
+    with CaptureQueriesContext(connection) as queries:  # a parameter that changes nothing: the same entry
+        assert client.get(DETAIL, HTTP_ACCEPT="application/json; q=0.9; x=1").content == json_answer.content
+    assert len(queries) == 0
 
 
 # --- every kind of write makes the next GET fresh -------------------------------------------------------

@@ -25,7 +25,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from django.core.cache.backends.redis import RedisCache
+from openmodelhub.cache import RedisCache
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # set by xdist before the worker's configuration is read
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -34,11 +34,12 @@ if WORKER:
     os.environ["OMH_VAR_DIR"] = str(Path(os.environ.get("OMH_VAR_DIR", BASE_DIR / "var")) / f"xdist-{WORKER}")
 os.environ["OMH_CACHE_KEY_PREFIX"] = f"omh-test-{WORKER or 'main'}"
 
-REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+REDIS_BACKEND = "openmodelhub.cache.RedisCache"  # the settings' backend with REDIS_URL
 
 
 class PrefixedRedisCache(RedisCache):
-    """Django's Redis cache whose clear() deletes the keys under its own prefix instead of the whole database."""
+    """The hub's Redis cache (openmodelhub.cache) whose clear() deletes the keys under its own prefix instead of
+    the whole database."""
 
     def clear(self) -> bool:
         client = self._cache.get_client(None, write=True)
