@@ -78,6 +78,9 @@ def test_a_hit_answers_the_same_bytes_and_headers_without_touching_the_database(
         served(client, url)
         with django_assert_num_queries(0):
             client.get(url)
+    with django_assert_num_queries(0):  # HEAD shares GET's entry (the server drops the body)
+        head = client.head(DETAIL)
+    assert head.status_code == 200 and head["Content-Type"] == "application/json"
     page = client.get(f"{LIST}?limit=1")
     assert "Link" in page.headers and "Link" in client.get(f"{LIST}?limit=1").headers
 
