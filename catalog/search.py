@@ -34,7 +34,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Exists,
-    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -360,36 +359,57 @@ def _ranked_rows(model_cls, first: list[Condition], then: list[Condition], bound
         return [tuple(row) for row in cursor.fetchall()]
 
 
-def most_downloaded_ctes(table: str, conditions: list[Condition], bound: int) -> tuple[str, list]:
+def most_downloaded_ctes(
+    table: str, conditions: list[Condition], bound: int, source: Condition | None = None
+) -> tuple[str, list]:
     """Common table expressions ``t0``, ``t1``, … (column ``pk``): the ids of the ``bound`` most downloaded
-    rows of ``table`` matching each condition, ties by id (PostgreSQL).
+    rows of ``table`` matching each condition, ties by id (PostgreSQL), among ``source`` (``FROM … WHERE …``
+    over the table, ``rows_of(queryset)``; every row by default).
 
     The ``PROBE`` most downloaded rows are read first, once for every condition (the top of the downloads
     index: the same pages for every query, cached): when enough of them match a condition for a walk of the
-    index to meet ``bound`` matches within ``WALK`` rows (a common fragment), the index is walked until it
-    does; otherwise, or when the walk falls short, every match is read through the condition's own index
-    (GIN trigram, btree prefix) and sorted (a rare fragment: few matches). The planner's estimate plays no
-    part: both paths return the same rows, and one-time filters run one of them. The walk reads the index
+    index to meet ``bound`` matches within ``WALK`` rows (a common word), the index is walked until it does;
+    otherwise, or when the walk falls short, every match is read through the condition's own index (GIN
+    trigram or full text, btree prefix) and sorted (a rare word: few matches). The planner's estimate plays
+    no part: both paths return the same rows, and one-time filters run one of them. The walk reads the index
     alone when the conditions are on the columns it carries (name, owner: catalog 0027)."""
-    order = f"FROM {table} ORDER BY downloads DESC, id DESC LIMIT %s"
+    rows, source_params = source or (f"FROM {table} WHERE TRUE", [])
+    order = f"{rows} ORDER BY {table}.downloads DESC, {table}.id DESC LIMIT %s"
     matched = ", ".join(f"({condition}) AS m{i}" for i, (condition, _) in enumerate(conditions))
     counts = ", ".join(f"COUNT(*) FILTER (WHERE m{i}) AS n{i}" for i in range(len(conditions)))
     ctes = [f"probe AS MATERIALIZED (SELECT {counts} FROM (SELECT {matched} {order}) AS p)"]
-    params = [*(p for _, condition_params in conditions for p in condition_params), PROBE]
+    params = [*(p for _, condition_params in conditions for p in condition_params), *source_params, PROBE]
     common = max(1, -(-bound * PROBE // WALK))  # matches among the probed rows for the walk to meet ``bound``
     for i, (condition, condition_params) in enumerate(conditions):
-        walk = f"SELECT id, downloads, ({condition}) {order}"
+        walk = f"SELECT {table}.id, {table}.downloads, ({condition}) {order}"
         # every match through the condition's own index, then sorted: ``+ likes * 0`` is a key the downloads
         # index cannot give (it carries the names: the planner would scan all of it, index-only, checking each)
-        rest = f"SELECT id FROM {table} WHERE {condition} ORDER BY downloads + likes * 0 DESC, id DESC LIMIT %s"
+        rest = (
+            f"SELECT {table}.id {rows} AND ({condition}) "
+            f"ORDER BY {table}.downloads + {table}.likes * 0 DESC, {table}.id DESC LIMIT %s"
+        )
         ctes.append(
             f"t{i}_w AS MATERIALIZED (SELECT w.pk FROM ({walk}) AS w (pk, downloads, matched) "
             f"WHERE w.matched AND (SELECT n{i} FROM probe) >= %s ORDER BY w.downloads DESC, w.pk DESC LIMIT %s), "
             f"t{i} AS MATERIALIZED (SELECT pk FROM t{i}_w UNION ALL SELECT * FROM ({rest}) AS r (pk) "
             f"WHERE (SELECT COUNT(*) FROM t{i}_w) < %s)"
         )
-        params += [*condition_params, WALK, common, bound, *condition_params, bound, bound]
+        params += [*condition_params, *source_params, WALK, common, bound]
+        params += [*source_params, *condition_params, bound, bound]
     return ", ".join(ctes), params
+
+
+def rows_of(queryset: QuerySet) -> Condition:
+    """``FROM … WHERE …`` of a queryset's rows (its filters: visibility, facets), for ``most_downloaded_ctes``.
+    A queryset whose statement is not a plain ``SELECT id FROM table …`` (DISTINCT, say) is read as
+    ``id IN (its ids)``: right, but its walk checks every row against the set."""
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    sql, params = _sql(queryset.order_by().values_list("pk"))
+    head = f"SELECT {table}.{connection.ops.quote_name(queryset.model._meta.pk.column)} FROM {table}"
+    if not sql.startswith(head) or " JOIN " in sql[len(head) :].partition(" WHERE ")[0]:
+        return f"FROM {table} WHERE {table}.id IN ({sql})", params
+    where = sql[len(head) :].partition(" WHERE ")[2] or "TRUE"
+    return f"FROM {table} WHERE ({where})", params
 
 
 def _sqlite_id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
@@ -450,10 +470,15 @@ def full_text_candidates(queryset: QuerySet, text: str, bound: int) -> tuple[dic
 
     Every word must match; when that leaves fewer than ``FEW`` matches among the candidates of a query of
     several words (a description typed as a sentence), any word may, ranked by how many and how rare."""
+    words = _words(text)
+    if not words:
+        return {}, Q(pk__in=[])
     try:
-        scores, condition = _full_text(queryset, text, bound, every_word=True)
-        if len(scores) < FEW and len(_words(text)) > 1:
-            scores, condition = _full_text(queryset, text, bound, every_word=False)
+        if connection.vendor == "postgresql":
+            return _postgres_full_text(queryset, words, bound)
+        scores, condition = _sqlite_full_text(queryset, words, bound, every_word=True)
+        if len(scores) < FEW and len(words) > 1:
+            scores, condition = _sqlite_full_text(queryset, words, bound, every_word=False)
     except EmptyResultSet:  # a queryset that can match nothing (``pk__in=[]``: no private asset to count), whose
         return {}, Q(pk__in=[])  # SQL is compiled by hand here; Django's own evaluation would return no rows
     return scores, condition
@@ -463,92 +488,44 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text.lower()).split()[:16]
 
 
-def _full_text(queryset: QuerySet, text: str, bound: int, every_word: bool) -> tuple[dict[int, float], Q]:
-    words = _words(text)
-    if not words:
-        return {}, Q(pk__in=[])
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank
+def _postgres_full_text(queryset: QuerySet, words: list[str], bound: int) -> tuple[dict, Q]:
+    """One statement: the head, the ``bound`` most downloaded matches of every word, and its ``ts_rank``;
+    when fewer than ``FEW`` match every word of several, the ``bound`` most downloaded matches of each word
+    instead (a rare word's matches are then all ranked, not only those among the most downloaded of every
+    match, which for a sentence holding "model" is most of the catalogue), ranked against any word."""
+    from django.contrib.postgres.search import SearchQuery
 
-        raw = (" & " if every_word else " | ").join(words)
-        query = SearchQuery(raw, config="simple", search_type="raw") | SearchQuery(
-            raw, config="english", search_type="raw"
-        )
-        condition = Q(search_vector=query)
-        # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
-        rank = SearchRank(F("search_vector"), query, normalization=1)
-        if every_word:
-            rows = _most_downloaded_matches(queryset, condition, rank, bound)
-        else:
-            per_word = [
-                Q(search_vector=SearchQuery(word, config="simple") | SearchQuery(word, config="english"))
-                for word in words
-            ]
-            head = RawSQL(*_heads_sql(queryset, per_word, bound))
-            rows = queryset.filter(pk__in=head).annotate(text_rank=rank).values_list("pk", "text_rank")
-        return {pk: value / (1.0 + value) for pk, value in rows}, condition
-    return _sqlite_full_text(queryset, words, bound, every_word)
-
-
-def _heads_sql(queryset: QuerySet, conditions: list[Q], bound: int) -> tuple[str, list]:
-    """One statement selecting the ids of the ``bound`` most downloaded matches of each condition, together
-    (a ``UNION ALL`` of one LIMITed subquery per condition, each read in the downloads index's order): when
-    any word of a description may match, a rare word's matches are all ranked, not only those among the most
-    downloaded of every match (which, for a sentence holding "model" or "dataset", is most of the catalogue).
-    On PostgreSQL each condition's part is the bounded walk of ``_most_downloaded_matches``, in SQL."""
-    ordered = queryset.order_by("-downloads", "-id")
-    if connection.vendor != "postgresql":  # (SQLite: no LIMIT in a compound statement's arm but in a subquery)
-        arms = [_sql(ordered.filter(condition).values_list("pk", flat=True)[:bound]) for condition in conditions]
-        return " UNION ALL ".join(f"SELECT * FROM ({sql})" for sql, _ in arms), [p for _, ps in arms for p in ps]
-    ctes, cte_params, selects, select_params = [], [], [], []
-    for i, condition in enumerate(conditions):
-        walk = ordered.annotate(matched=ExpressionWrapper(condition, output_field=BooleanField()))
-        walk_sql, walk_params = _sql(walk.values_list("pk", "downloads", "matched")[:WALK])
-        ctes.append(
-            f"w{i} AS MATERIALIZED (SELECT top.pk FROM ({walk_sql}) AS top (pk, downloads, matched) WHERE "
-            "top.matched ORDER BY top.downloads DESC, top.pk DESC LIMIT %s)"
-        )
-        cte_params += [*walk_params, bound]
-        # fewer than ``bound`` among the walked rows: every match, through the GIN index and sorted (the
-        # one-time filter runs it only then; ``+ 0`` keeps the planner off the downloads index)
-        rest = queryset.filter(condition).order_by((F("downloads") + 0).desc(), "-id").values_list("pk")[:bound]
-        rest_sql, rest_params = _sql(rest)
-        selects.append(f"SELECT pk FROM w{i}")
-        selects.append(f"SELECT * FROM ({rest_sql}) AS r{i} WHERE (SELECT COUNT(*) FROM w{i}) < %s")
-        select_params += [*rest_params, bound]
-    return "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), cte_params + select_params
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    every, either = " & ".join(words), " | ".join(words)
+    query = "(to_tsquery('simple'::regconfig, %s) || to_tsquery('english'::regconfig, %s))"
+    word_query = "(plainto_tsquery('simple'::regconfig, %s) || plainto_tsquery('english'::regconfig, %s))"
+    conditions = [(f"{table}.search_vector @@ {query}", [every, every])]
+    if len(words) > 1:
+        conditions += [(f"{table}.search_vector @@ {word_query}", [word, word]) for word in words]
+    ctes, params = most_downloaded_ctes(table, conditions, bound, rows_of(queryset))
+    few = f"(SELECT COUNT(*) FROM t0) < {int(FEW)}"  # (the words' heads are read only then: one-time filters)
+    heads = ["SELECT pk FROM t0", *(f"SELECT pk FROM t{i} WHERE {few}" for i in range(1, len(conditions)))]
+    # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
+    sql = (
+        f"WITH {ctes} SELECT id, {few}, CASE WHEN {few} THEN ts_rank(search_vector, {query}, 1) "
+        f"ELSE ts_rank(search_vector, {query}, 1) END FROM {table} WHERE id IN ({' UNION ALL '.join(heads)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, either, either, every, every])
+        rows = cursor.fetchall()
+    # any word matched when several were asked for and fewer than ``FEW`` assets had them all (none: nothing did)
+    any_word = len(words) > 1 and (rows[0][1] if rows else True)
+    raw = either if any_word else every
+    condition = Q(
+        search_vector=SearchQuery(raw, config="simple", search_type="raw")
+        | SearchQuery(raw, config="english", search_type="raw")
+    )
+    return {pk: value / (1.0 + value) for pk, _, value in rows}, condition
 
 
 def _sql(queryset: QuerySet) -> tuple[str, list]:
     sql, params = queryset.query.get_compiler(connection=connection).as_sql()
     return sql, list(params)
-
-
-def _most_downloaded_matches(queryset: QuerySet, condition: Q, rank, bound: int) -> list[tuple[int, float]]:
-    """``(pk, text_rank)`` of the ``bound`` most downloaded matches: looked for among the ``WALK`` most
-    downloaded rows first (a common word has its head there), else through the GIN index and sorted. An
-    unbounded walk of the downloads index is what the planner picks when it overestimates a rare word:
-    1,000,000 rows read for nothing."""
-    rows = _walk_most_downloaded(queryset, condition, rank, bound)
-    if len(rows) < bound:  # ``+ 0`` keeps the planner off the downloads index: GIN matches, then sorted
-        ordered = queryset.filter(condition).order_by((F("downloads") + 0).desc(), "-id")
-        rows = list(ordered.annotate(text_rank=rank).values_list("pk", "text_rank")[:bound])
-    return rows
-
-
-def _walk_most_downloaded(queryset: QuerySet, condition: Q, rank, bound: int) -> list[tuple[int, float]]:
-    """``(pk, text_rank)`` of the ``bound`` most downloaded matches among the ``WALK`` most downloaded rows:
-    a walk of the downloads index that stops at the ``bound``-th match or at the ``WALK``-th row, whichever
-    comes first (a subquery in FROM keeps the index's order, so the outer LIMIT stops the walk)."""
-    matched = ExpressionWrapper(condition, output_field=BooleanField())
-    inner = queryset.order_by("-downloads", "-id").annotate(text_rank=rank, matched=matched)
-    inner = inner.values_list("pk", "downloads", "text_rank", "matched")[:WALK]
-    sql, params = inner.query.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT top.* FROM ({sql}) AS top WHERE top.matched ORDER BY 2 DESC, 1 DESC LIMIT %s", [*params, bound]
-        )
-        return [(pk, text_rank) for pk, _, text_rank, _ in cursor.fetchall()]
 
 
 def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_word: bool) -> tuple[dict, Q]:
@@ -564,8 +541,14 @@ def _sqlite_full_text(queryset: QuerySet, words: list[str], bound: int, every_wo
         ranked = queryset.filter(per_word[0]).order_by("-downloads", "-id").values_list("pk", flat=True)[:bound]
         head = list(ranked)
     else:
+        # one statement: the ``bound`` most downloaded matches of each word together (no LIMIT in a compound
+        # statement's arm, but in a subquery), as on PostgreSQL (``_postgres_full_text``)
+        ordered = queryset.order_by("-downloads", "-id")
+        arms = [_sql(ordered.filter(condition).values_list("pk", flat=True)[:bound]) for condition in per_word]
         with connection.cursor() as cursor:
-            cursor.execute(*_heads_sql(queryset, per_word, bound))
+            cursor.execute(
+                " UNION ALL ".join(f"SELECT * FROM ({sql})" for sql, _ in arms), [p for _, ps in arms for p in ps]
+            )
             head = list(dict.fromkeys(pk for (pk,) in cursor.fetchall()))
     if not head:
         return {}, Q(pk__in=matches)
