@@ -158,18 +158,21 @@ def keyword_matches(queryset: QuerySet, text: str) -> tuple[dict[int, float], di
 def _keyword_matches(
     queryset: QuerySet, text: str, near: dict[int, float]
 ) -> tuple[dict[int, float], dict[int, float], Q | None, dict[int, float]]:
-    """``keyword_matches``, and the vector neighbours ``near`` the caller may see: their visibility is read
-    in the id candidates' statement (one statement less per hybrid search; bench/README.md, "Search")."""
+    """``keyword_matches``, and the vector neighbours ``near`` the caller may see: which of them and of the
+    id candidates the caller may see is read in the full-text statement on PostgreSQL (one statement less)."""
     model_cls, bound = queryset.model, settings.SEARCH_RANKED_CANDIDATES
     candidates = id_candidates(model_cls, text, bound)
     # every query behind the id tiers reads up to ``bound`` rows: fewer substring matches than that are all
     ids_complete = len(text) >= 3 and sum(score >= 2 for score in candidates.values()) < bound
-    allowed = _restrict(queryset, {**near, **candidates})
+    wanted = {**near, **candidates}
+    if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
+        allowed = _restrict(queryset, wanted)
+        by_id = {pk: score for pk, score in candidates.items() if pk in allowed}
+        near = {pk: score for pk, score in near.items() if pk in allowed}
+        return by_id, {}, None if ids_complete else id_condition(model_cls, text), near
+    by_text, text_matches, allowed = _full_text_and_visible(queryset, text, bound, wanted)
     by_id = {pk: score for pk, score in candidates.items() if pk in allowed}
     near = {pk: score for pk, score in near.items() if pk in allowed}
-    if "/" in text and " " not in text:  # a repository id ("owner/na..."): matched as one
-        return by_id, {}, None if ids_complete else id_condition(model_cls, text), near
-    by_text, text_matches = full_text_candidates(queryset, text, bound)
     if ids_complete and len(by_text) < bound:
         return by_id, by_text, None, near
     return by_id, by_text, text_matches | id_condition(model_cls, text), near
@@ -470,29 +473,40 @@ def full_text_candidates(queryset: QuerySet, text: str, bound: int) -> tuple[dic
 
     Every word must match; when that leaves fewer than ``FEW`` matches among the candidates of a query of
     several words (a description typed as a sentence), any word may, ranked by how many and how rare."""
+    scores, condition, _ = _full_text_and_visible(queryset, text, bound, {})
+    return scores, condition
+
+
+def _full_text_and_visible(
+    queryset: QuerySet, text: str, bound: int, wanted: dict[int, float]
+) -> tuple[dict[int, float], Q, set[int]]:
+    """``full_text_candidates``, and which of the ids ``wanted`` are rows of ``queryset`` (``_restrict``): on
+    PostgreSQL read in the same statement."""
     words = _words(text)
-    if not words:
-        return {}, Q(pk__in=[])
     try:
-        if connection.vendor == "postgresql":
-            return _postgres_full_text(queryset, words, bound)
+        if connection.vendor == "postgresql" and words:
+            return _postgres_full_text(queryset, words, bound, list(wanted))
+        visible = set(_restrict(queryset, wanted))
+        if not words:
+            return {}, Q(pk__in=[]), visible
         scores, condition = _sqlite_full_text(queryset, words, bound, every_word=True)
         if len(scores) < FEW and len(words) > 1:
             scores, condition = _sqlite_full_text(queryset, words, bound, every_word=False)
     except EmptyResultSet:  # a queryset that can match nothing (``pk__in=[]``: no private asset to count), whose
-        return {}, Q(pk__in=[])  # SQL is compiled by hand here; Django's own evaluation would return no rows
-    return scores, condition
+        return {}, Q(pk__in=[]), set()  # SQL is compiled by hand here; Django's evaluation would return no rows
+    return scores, condition, visible
 
 
 def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text.lower()).split()[:16]
 
 
-def _postgres_full_text(queryset: QuerySet, words: list[str], bound: int) -> tuple[dict, Q]:
+def _postgres_full_text(queryset: QuerySet, words: list[str], bound: int, wanted: list[int]) -> tuple:
     """One statement: the head, the ``bound`` most downloaded matches of every word, and its ``ts_rank``;
     when fewer than ``FEW`` match every word of several, the ``bound`` most downloaded matches of each word
     instead (a rare word's matches are then all ranked, not only those among the most downloaded of every
-    match, which for a sentence holding "model" is most of the catalogue), ranked against any word."""
+    match, which for a sentence holding "model" is most of the catalogue), ranked against any word; and
+    which of the ids ``wanted`` are rows of ``queryset``."""
     from django.contrib.postgres.search import SearchQuery
 
     table = connection.ops.quote_name(queryset.model._meta.db_table)
@@ -502,25 +516,29 @@ def _postgres_full_text(queryset: QuerySet, words: list[str], bound: int) -> tup
     conditions = [(f"{table}.search_vector @@ {query}", [every, every])]
     if len(words) > 1:
         conditions += [(f"{table}.search_vector @@ {word_query}", [word, word]) for word in words]
-    ctes, params = most_downloaded_ctes(table, conditions, bound, rows_of(queryset))
+    source = rows_of(queryset)
+    ctes, params = most_downloaded_ctes(table, conditions, bound, source)
     few = f"(SELECT COUNT(*) FROM t0) < {int(FEW)}"  # (the words' heads are read only then: one-time filters)
     heads = ["SELECT pk FROM t0", *(f"SELECT pk FROM t{i} WHERE {few}" for i in range(1, len(conditions)))]
     # normalization 1: divided by 1 + log(the document's length), as bm25 discounts long texts on SQLite
     sql = (
         f"WITH {ctes} SELECT id, {few}, CASE WHEN {few} THEN ts_rank(search_vector, {query}, 1) "
-        f"ELSE ts_rank(search_vector, {query}, 1) END FROM {table} WHERE id IN ({' UNION ALL '.join(heads)})"
+        f"ELSE ts_rank(search_vector, {query}, 1) END FROM {table} WHERE id IN ({' UNION ALL '.join(heads)}) "
+        f"UNION ALL SELECT {table}.id, NULL, NULL {source[0]} AND {table}.id = ANY(%s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, either, either, every, every])
+        cursor.execute(sql, [*params, either, either, every, every, *source[1], wanted])
         rows = cursor.fetchall()
+    head = [(pk, fewer, value) for pk, fewer, value in rows if fewer is not None]
     # any word matched when several were asked for and fewer than ``FEW`` assets had them all (none: nothing did)
-    any_word = len(words) > 1 and (rows[0][1] if rows else True)
+    any_word = len(words) > 1 and (head[0][1] if head else True)
     raw = either if any_word else every
     condition = Q(
         search_vector=SearchQuery(raw, config="simple", search_type="raw")
         | SearchQuery(raw, config="english", search_type="raw")
     )
-    return {pk: value / (1.0 + value) for pk, _, value in rows}, condition
+    visible = {pk for pk, fewer, _ in rows if fewer is None}
+    return {pk: value / (1.0 + value) for pk, _, value in head}, condition, visible
 
 
 def _sql(queryset: QuerySet) -> tuple[str, list]:
