@@ -67,21 +67,29 @@ def visible_derivatives(model: MLModel, user) -> QuerySet[ModelLineage]:
     return model.derivative_edges.filter(model__in=derivatives).select_related("model__owner")
 
 
+def visible_edges(model_id: int, user) -> QuerySet[ModelLineage]:
+    """The model's lineage edges both ways whose other end ``user`` may see, in the edges' order."""
+    visible = MLModel.objects.visible_to(user)
+    bases = visible.filter(pk__in=ModelLineage.objects.filter(model_id=model_id).values("base_id"))
+    derivatives = visible.filter(pk__in=ModelLineage.objects.filter(base_id=model_id).values("model_id"))
+    edges = Q(model_id=model_id, base__in=bases) | Q(base_id=model_id, model__in=derivatives)
+    return ModelLineage.objects.filter(edges)
+
+
 def visible_lineage(model: MLModel, user) -> tuple[list[ModelLineage], list[ModelLineage]]:
     """(visible_bases, visible_derivatives) of the model in one query, each in the edges' order."""
-    visible = MLModel.objects.visible_to(user)
-    bases = visible.filter(pk__in=model.base_edges.values("base_id"))
-    derivatives = visible.filter(pk__in=model.derivative_edges.values("model_id"))
-    edges = ModelLineage.objects.filter(
-        Q(model=model, base__in=bases) | Q(base=model, model__in=derivatives)
-    ).select_related("model__owner", "base__owner")
-    edges = list(edges)
+    edges = list(visible_edges(model.pk, user).select_related("model__owner", "base__owner"))
     return [e for e in edges if e.model_id == model.pk], [e for e in edges if e.base_id == model.pk]
 
 
+def visible_dataset_links_of(model_id: int, user) -> QuerySet[ModelDataset]:
+    """The model's dataset links whose dataset ``user`` may see, in the links' order."""
+    links = ModelDataset.objects.filter(model_id=model_id)
+    return links.filter(dataset__in=Dataset.objects.visible_to(user).filter(pk__in=links.values("dataset_id")))
+
+
 def visible_dataset_links(model: MLModel, user) -> QuerySet[ModelDataset]:
-    datasets = Dataset.objects.visible_to(user).filter(pk__in=model.dataset_links.values("dataset_id"))
-    return model.dataset_links.filter(dataset__in=datasets).select_related("dataset__owner")
+    return visible_dataset_links_of(model.pk, user).select_related("dataset__owner")
 
 
 def visible_model_links(dataset: Dataset, user) -> QuerySet[ModelDataset]:

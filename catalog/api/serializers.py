@@ -219,13 +219,17 @@ class ArchitectureSerializer(serializers.Serializer):
     input_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
+# The detail fields of each family with a table of its own (the relation is named like the family).
+ARCHITECTURE_FIELDS = {
+    "transformer": ["decoder_count", "attention_size", "up_size", "down_size", "embedding_size"],
+    "cnn": ["module_count"],
+    "rnn": ["criterion", "batch_size", "input_size"],
+}
+
+
 def architecture_of(model: MLModel) -> dict:
     data = {"family": model.architecture_family}
-    for family, fields in (
-        ("transformer", ["decoder_count", "attention_size", "up_size", "down_size", "embedding_size"]),
-        ("cnn", ["module_count"]),
-        ("rnn", ["criterion", "batch_size", "input_size"]),
-    ):
+    for family, fields in ARCHITECTURE_FIELDS.items():
         details = getattr(model, family, None) if model.architecture_family == family else None
         if details is not None:
             data.update({f: getattr(details, f) for f in fields})

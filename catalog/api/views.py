@@ -21,7 +21,7 @@ from accounts.services import MANAGE_REFUSED
 from catalog import bulk, downloads, files, filters, revisions, selectors, services
 from catalog.response_cache import CachedResponseMixin
 from catalog.api import serializers as s
-from catalog.api import facets
+from catalog.api import detail, facets
 from catalog.api import schema  # noqa: F401  (filter annotations for the OpenAPI schema)
 from catalog.api.pagination import KeysetPagination
 from catalog.models import (
@@ -234,6 +234,11 @@ class ModelDetailView(AssetDetailView):
 
     def lookup_queryset(self):
         return _model_detail_queryset()
+
+    def retrieve(self, request, *args, **kwargs):
+        # Read as values (catalog.api.detail): the same bytes as the serializer's, without instances.
+        lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner": kwargs["owner"], "name": kwargs["name"]}
+        return Response(detail.model_detail(request.user, **lookup))
 
     def perform_update(self, serializer):
         serializer.instance = _save_model(self.request, serializer.validated_data, serializer.instance)

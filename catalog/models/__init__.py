@@ -21,6 +21,7 @@ from catalog.models.base import (  # noqa: F401
     is_member,
     non_negative,
     sees_everything,
+    visibility_shape,
 )
 from catalog.models.mlmodels import (  # noqa: F401
     CNNDetails,

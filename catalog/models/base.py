@@ -219,6 +219,15 @@ def sees_everything(user) -> bool:
     return is_member(user) and user.role in ("admin", "curator")
 
 
+def visibility_shape(user) -> str | None:
+    """What ``visible_to(user)`` adds to a statement when it names no user or time: "public" (visitors),
+    "everything" (admins, curators); None for members, whose visibility holds their id and the time
+    (grants expire). Statements compiled once per shape (catalog.statements) rest on this."""
+    if not is_member(user):
+        return "public"
+    return "everything" if sees_everything(user) else None
+
+
 class Asset(models.Model):
     """Fields shared by models and datasets. ``kind`` is the singular word for the class (also the
     name of the foreign key that grants, invitations, files and commits hold to it), ``plural`` the

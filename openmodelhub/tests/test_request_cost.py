@@ -98,8 +98,9 @@ HOT_PATHS = {
     "api first page": ("/api/v1/models/", 3, 4),
     "api three facets": ("/api/v1/models/?task={task}&license_category=permissive&architecture=other", 4, 5),
     "api search": ("/api/v1/models/?search=bert", 7, 8),  # the id tiers in one statement (catalog.search)
-    # The model is read once with its parts (owner, licence, architecture, media, tasks, authors).
-    "api detail": ("/api/v1/models/{name}/", 7, 8),
+    # The model with its owner, licence, architecture and head of main; media, tasks and authors; the
+    # visible lineage; the visible dataset links (catalog.api.detail; + the files when it has a commit).
+    "api detail": ("/api/v1/models/{name}/", 4, 5),
     "api facets": ("/api/v1/models/facets", 0, 2),
     # The count and the page with its tasks; the facet sidebar comes from the API's cached counts.
     "page list": ("/models/", 3, 3),
