@@ -140,9 +140,10 @@ def load_average() -> str:
 
 
 def scenarios() -> dict[str, str]:
-    from catalog.models import MLModel, Task
+    from catalog.models import Dataset, MLModel, Task
 
     model = MLModel.objects.filter(visibility="public").order_by("-downloads").select_related("owner").first()
+    dataset = Dataset.objects.filter(visibility="public").order_by("-downloads").select_related("owner").first()
     task = Task.objects.order_by("id").first()
     if model is None or task is None:
         raise SystemExit("The database holds no public model: run manage.py generate_catalog first (bench/README.md).")
@@ -152,6 +153,7 @@ def scenarios() -> dict[str, str]:
         "search bert": "/api/v1/models/?search=bert",
         "model detail": f"/api/v1/models/{model.full_name}/",
         "model page (HTML)": f"/models/{model.full_name}/",
+        **({"dataset detail": f"/api/v1/datasets/{dataset.full_name}/"} if dataset else {}),
         "facet counts": "/api/v1/models/facets",
     }
 
@@ -278,7 +280,7 @@ def in_process(urls: dict[str, str], runs: int, cached: str) -> dict[str, dict]:
 def profile(urls: dict[str, str], runs: int) -> None:
     """Own CPU time by area for the model detail, the first page and the HTML model page."""
     client = WsgiClient()
-    for name in ("model detail", "first page", "model page (HTML)"):
+    for name in ("model detail", "first page", "model page (HTML)", "dataset detail"):
         if name not in urls:
             continue
         profiler = cProfile.Profile(time.process_time)

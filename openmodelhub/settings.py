@@ -439,9 +439,12 @@ if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("need 0 < OMH_TASK_SOFT_SECONDS < OMH_TASK_HARD_SECONDS")
 CELERY_BEAT_SCHEDULE["sweep-pipeline"] = {"task": "catalog.tasks.sweep_pipeline", "schedule": OMH_SWEEP_SECONDS}
 
-# --- Licensing ------------------------------------------------------------------------------
-# Off behind a transaction-pooling PgBouncer, which does not keep prepared statements.
-LICENSING_PREPARED_STATEMENTS = env_bool("LICENSING_PREPARED_STATEMENTS", True)
+# --- Prepared statements (PostgreSQL) --------------------------------------------------------
+# The fixed-shape reads of the hot paths (catalog.statements) and the licence graph are prepared once per
+# connection: planning them cost more than running them. Off behind a transaction-pooling PgBouncer, which
+# does not keep prepared statements; LICENSING_PREPARED_STATEMENTS (older) turns off the licensing one alone.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+LICENSING_PREPARED_STATEMENTS = env_bool("LICENSING_PREPARED_STATEMENTS", DB_PREPARED_STATEMENTS)
 
 # --- Catalogue records ----------------------------------------------------------------------
 # Task names load_records maps onto the task table (fixtures/task_synonyms.json); empty: no mapping.
