@@ -4,9 +4,10 @@ page's joins and are narrowed by ``.named(ref, user=...)``, which decides access
 import dataclasses
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import QueryDict
 
+from accounts.models import User
 from catalog import filters
 from catalog.keyset import Keyset
 from catalog.models.base import readable_name
@@ -47,9 +48,16 @@ def recently_updated_datasets(user, limit: int = 8) -> QuerySet[Dataset]:
 
 def model_detail_queryset() -> QuerySet[MLModel]:
     """A model page's joins; access comes after it (``.named(ref, user=...)`` or ``.visible_to``)."""
+    authors = Prefetch("authors", queryset=User.objects.only("username"))  # shown by name
     return MLModel.objects.select_related("owner", "license", "transformer", "cnn", "rnn").prefetch_related(
-        "media", "tasks", "authors", "cnn__modules"
+        "media", "tasks", authors, "cnn__modules"
     )
+
+
+def _shown(relation: str) -> tuple[str, ...]:
+    """What a page or a reference shows of the asset at the other end of ``relation``: its id and
+    ``owner/name`` (str, get_absolute_url); its card, search vector and the owner's row stay unread."""
+    return (f"{relation}__name", f"{relation}__owner__username")
 
 
 # The other end of a model's lineage edges and dataset links, as far as the user may see it. The visible
@@ -78,7 +86,8 @@ def visible_edges(model_id: int, user) -> QuerySet[ModelLineage]:
 
 def visible_lineage(model: MLModel, user) -> tuple[list[ModelLineage], list[ModelLineage]]:
     """(visible_bases, visible_derivatives) of the model in one query, each in the edges' order."""
-    edges = list(visible_edges(model.pk, user).select_related("model__owner", "base__owner"))
+    edges = visible_edges(model.pk, user).select_related("model__owner", "base__owner")
+    edges = list(edges.only("model_id", "base_id", "relation", "created_at", *_shown("model"), *_shown("base")))
     return [e for e in edges if e.model_id == model.pk], [e for e in edges if e.base_id == model.pk]
 
 
@@ -89,7 +98,8 @@ def visible_dataset_links_of(model_id: int, user) -> QuerySet[ModelDataset]:
 
 
 def visible_dataset_links(model: MLModel, user) -> QuerySet[ModelDataset]:
-    return visible_dataset_links_of(model.pk, user).select_related("dataset__owner")
+    links = visible_dataset_links_of(model.pk, user).select_related("dataset__owner")
+    return links.only("model_id", "dataset_id", "role", *_shown("dataset"))
 
 
 def visible_model_links(dataset: Dataset, user) -> QuerySet[ModelDataset]:
