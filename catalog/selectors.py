@@ -102,9 +102,14 @@ def visible_dataset_links(model: MLModel, user) -> QuerySet[ModelDataset]:
     return links.only("model_id", "dataset_id", "role", *_shown("dataset"))
 
 
+def visible_model_links_of(dataset_id: int, user) -> QuerySet[ModelDataset]:
+    """The dataset's links to models ``user`` may see, in the links' order."""
+    links = ModelDataset.objects.filter(dataset_id=dataset_id)
+    return links.filter(model__in=MLModel.objects.visible_to(user).filter(pk__in=links.values("model_id")))
+
+
 def visible_model_links(dataset: Dataset, user) -> QuerySet[ModelDataset]:
-    models = MLModel.objects.visible_to(user).filter(pk__in=dataset.model_links.values("model_id"))
-    return ModelDataset.objects.filter(dataset=dataset, model__in=models).select_related("model__owner")
+    return visible_model_links_of(dataset.pk, user).select_related("model__owner")
 
 
 def dataset_detail_queryset() -> QuerySet[Dataset]:

@@ -237,11 +237,15 @@ class ModelDetailView(AssetDetailView):
 
     def retrieve(self, request, *args, **kwargs):
         # Read as values (catalog.api.detail): the same bytes as the serializer's, without instances.
-        lookup = {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner": kwargs["owner"], "name": kwargs["name"]}
-        return Response(detail.model_detail(request.user, **lookup))
+        return Response(detail.model_detail(request.user, **_lookup(kwargs)))
 
     def perform_update(self, serializer):
         serializer.instance = _save_model(self.request, serializer.validated_data, serializer.instance)
+
+
+def _lookup(kwargs: dict) -> dict:
+    """The detail URL's reference: an id or an owner and a name."""
+    return {"pk": kwargs["pk"]} if "pk" in kwargs else {"owner": kwargs["owner"], "name": kwargs["name"]}
 
 
 def _by_id(view, prefix: str, summary: str):
@@ -305,6 +309,10 @@ def _save_dataset(request, data: dict, dataset: Dataset | None = None) -> Datase
 class DatasetDetailView(AssetDetailView):
     asset_model = Dataset
     serializer_class = s.DatasetSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        # Read as values (catalog.api.detail): the same bytes as the serializer's, without instances.
+        return Response(detail.dataset_detail(request.user, **_lookup(kwargs)))
 
     def lookup_queryset(self):
         return Dataset.objects.select_related("owner", "license").prefetch_related(

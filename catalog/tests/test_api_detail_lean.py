@@ -16,7 +16,15 @@ from catalog.api.serializers import MLModelSerializer
 from catalog.api.views import _model_detail_queryset
 from catalog.models import CNNDetails, CNNModule, MLModel, ModelDataset, RNNDetails, TransformerDetails
 from catalog.statements import Statement
-from catalog.tests.factories import DatasetFactory, LicenseFactory, LineageFactory, MLModelFactory, TaskFactory
+from catalog.tests.factories import (
+    DatasetFactory,
+    DatasetFileFactory,
+    FileColumnFactory,
+    LicenseFactory,
+    LineageFactory,
+    MLModelFactory,
+    TaskFactory,
+)
 from openmodelhub.renderers import FastJSONRenderer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_store", "eager_celery")]
@@ -148,3 +156,100 @@ def test_a_statement_refuses_an_argument_it_cannot_keep_as_a_parameter(world):
         lowered.rows(None, name="TF")
     with pytest.raises(TypeError):
         lowered.rows(None, name=None)
+
+
+# --- datasets ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shelf(owner, stranger, grantee):
+    """Datasets with EXAI metadata, described files and columns (JSON values), relationships with ordered
+    column pairs, domains, authors, a repository, and links from public, private and granted models."""
+    from catalog.models import DatasetRelationship, DatasetRelationshipColumnLink, Domain
+
+    full = DatasetFactory(owner=owner, name="full", license=LicenseFactory(), card="rows", year=2024)
+    full.media.set(["tabular", "text"])
+    full.tasks.set([TaskFactory(slug="z-task"), TaskFactory(slug="a-task")])
+    full.domains.set([Domain.objects.create(slug="health", name="Health"), Domain.objects.create(slug="edu", name="E")])
+    full.authors.set([grantee, stranger])
+    full.has_missing_values, full.global_missing_percentage, full.citation_link = True, 12.5, "https://example.org/c"
+    full.save()
+    train = DatasetFileFactory(dataset=full, path="data/train.csv", size_bytes=10, row_count=3, format="csv")
+    labels = DatasetFileFactory(dataset=full, path="data/labels.csv")
+    for i, file in enumerate([train, labels]):
+        FileColumnFactory(dataset_file=file, name="id", position=1, is_primary_key_component=True, stats={"n": i})
+        FileColumnFactory(dataset_file=file, name="y", position=3, example_values=["a", 1, None], is_pii=True)
+        FileColumnFactory(dataset_file=file, name="x", position=2, data_type_interpreted="float")
+    relation = DatasetRelationship.objects.create(
+        dataset=full, from_file=labels, to_file=train, relationship_type="foreign_key", description="labels"
+    )
+    first, second = (train.columns.get(name=n) for n in ("id", "x"))
+    DatasetRelationshipColumnLink.objects.create(
+        relationship=relation, from_column=second, to_column=first, link_order=2
+    )
+    DatasetRelationshipColumnLink.objects.create(
+        relationship=relation, from_column=first, to_column=second, link_order=1
+    )
+    bare = DatasetFactory(owner=stranger, name="bare")
+    lent = DatasetFactory(owner=owner, name="lent", visibility="private")
+    grant_access(by=owner, asset=lent, permission="read", user=grantee)
+    secret = MLModelFactory(owner=owner, name="secret", visibility="private")
+    shared = MLModelFactory(owner=owner, name="shared", visibility="private")
+    grant_access(by=owner, asset=shared, permission="read", user=grantee)
+    for model, role in [
+        (MLModelFactory(owner=stranger, name="open"), "trained_on"),
+        (secret, "evaluated_on"),
+        (shared, "fine_tuned_on"),
+    ]:
+        ModelDataset.objects.create(model=model, dataset=full, role=role)  # fmt: skip
+        ModelDataset.objects.create(model=model, dataset=lent, role="trained_on")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        files.upload_file(user=owner, asset=full, path="README.md", content=io.BytesIO(b"# rows"))
+    return [full, bare, lent]
+
+
+def _dataset_serialized(dataset, user) -> bytes:
+    from catalog.api.serializers import DatasetSerializer
+    from catalog.api.views import DatasetDetailView
+
+    instance = DatasetDetailView().lookup_queryset().get(pk=dataset.pk)
+    request = SimpleNamespace(user=user if user is not None else SimpleNamespace(is_authenticated=False))
+    return FastJSONRenderer().render(DatasetSerializer(instance, context={"request": request}).data)
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "stranger", "grantee", "owner", "curator"])
+def test_the_lean_dataset_detail_is_byte_for_byte_the_serializers(shelf, reader, request):
+    from catalog.models import Dataset
+
+    user = None if reader == "anonymous" else request.getfixturevalue(reader)
+    client, shown = _as(user), 0
+    for dataset in shelf:
+        visible = Dataset.objects.visible_to(user or request.getfixturevalue("anonymous")).filter(pk=dataset.pk)
+        for url in (f"/api/v1/datasets/{dataset.full_name}/", f"/api/v1/datasets/{dataset.pk}/"):
+            response = client.get(url)
+            if not visible.exists():
+                assert response.status_code == 404 and response.json() == {"detail": "Not found."}, url
+                continue
+            assert response.status_code == 200, url
+            assert response.content == _dataset_serialized(dataset, user), url
+            shown += 1
+    assert shown == 2 * (3 if reader in ("grantee", "owner", "curator") else 2)
+    body = client.get(f"/api/v1/datasets/{shelf[0].full_name}/").json()
+    described = {f["path"]: f for f in body["described_files"]}  # README.md too: the upload describes it
+    assert [f["path"] for f in body["described_files"]] == sorted(described) and "data/labels.csv" in described
+    assert [c["name"] for c in described["data/train.csv"]["columns"]] == ["id", "x", "y"]
+    assert [p["order"] for p in body["relationships"][0]["column_links"]] == [1, 2]
+    named = {link["model"]["name"] for link in body["models"]}
+    assert named == {"open", "secret", "shared"} if reader in ("owner", "curator") else "secret" not in named
+    assert ("shared" in named) == (reader in ("grantee", "owner", "curator"))
+
+
+def test_a_dataset_detail_runs_one_statement_per_concern(shelf, django_assert_num_queries):
+    """The dataset, its slugs, described files, relationships and visible models; the columns, the column
+    pairs and the files at the head only when there are some (10 statements before, whatever the dataset)."""
+    full, bare = shelf[0], shelf[1]
+    client = _as(None)
+    for dataset, statements in ((full, 8), (bare, 5)):
+        client.get(f"/api/v1/datasets/{dataset.full_name}/")  # warm: the throttle's cache, the statements
+        with django_assert_num_queries(statements):
+            assert client.get(f"/api/v1/datasets/{dataset.full_name}/").status_code == 200
