@@ -11,8 +11,9 @@ what a miss costs) and once on (warm: what a hit costs; the HTML page is never c
 1. In process, through Django's WSGI handler as a gunicorn worker calls it (DEBUG off, Redis cache): for
    each scenario over ``--runs`` warm requests, p50/p95 wall time, and per request the process's CPU, the
    time spent in database calls, the queries and the CPU of the PostgreSQL backend serving them. Then a
-   CPU profile (cProfile on process time, so waiting is not counted) of a model detail, the first page
-   and the HTML model page, summed by area (ORM, DRF, templates, psycopg, middleware, the hub's code...).
+   CPU profile (cProfile on process time, so waiting is not counted) of a model detail, the first page,
+   the HTML model page and a dataset detail, summed by area (ORM, DRF, templates, psycopg, middleware, the
+   hub's code...).
 2. Under load: gunicorn started as README's production section starts it, for each of ``--setups``
    (``sync:N``: N sync workers; ``gthread:NxT``: N workers of T threads), against the same database,
    driven by ``wrk`` (Debian package ``wrk``) at each ``--clients`` for ``--seconds`` after a warm-up:
@@ -31,7 +32,8 @@ catalogue made there by ``OMH_VAR_DIR=DIR DATABASE_URL= manage.py generate_catal
 PostgreSQL on the same catalogue size (issue 18: SQLite within 1.5x).
 
 Scenarios: the first page, a three-facet filter (task + licence category + architecture), a common-word
-search (``bert``), a model detail, the HTML model page and the facet counts. Needs a catalogue made by
+search (``bert``), a model detail, the HTML model page, a dataset detail (the most downloaded public one)
+and the facet counts. Needs a catalogue made by
 ``manage.py generate_catalog`` in the database (bench/README.md).
 """
 
