@@ -115,6 +115,6 @@ def _prepared_on(connection, cursor, sql: str, types: tuple[str, ...]) -> str:
     if name not in done:
         numbers = itertools.count(1)
         body = _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
-        cursor.execute(f"PREPARE {name} ({', '.join(types)}) AS {body}".replace("%", "%%"))
+        cursor.execute(f"PREPARE {name} ({', '.join(types)}) AS {body}")  # no parameters: sent as written
         done.add(name)
     return f"EXECUTE {name}({', '.join(['%s'] * len(types))})" if types else f"EXECUTE {name}"
