@@ -134,7 +134,7 @@ def writes(sql: str, prepared: dict[str, bool] | None = None) -> bool:
     """Whether executing ``sql`` may change what a cached answer shows (unknown statements: yes)."""
     if not isinstance(sql, str):  # a composed statement (psycopg.sql): not read here, so a write
         return True
-    sql = _strip_comments(sql)
+    sql = _strip_comments(sql).lstrip("( \t\r\n")  # "(SELECT ...) UNION ALL (SELECT ...)": a read
     if ";" in sql.rstrip().rstrip(";"):  # several statements: not read one by one, so a write
         return True
     found = _FIRST_WORD.match(sql)
