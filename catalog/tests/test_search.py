@@ -319,3 +319,28 @@ def test_sqlite_search_reads_the_fts5_tables(hub):
     assert "someone/chest-xray-pneumonia-resnet" not in found(api(), "radiographs")
     MLModel.objects.filter(pk=model.pk).update(card="Detects pneumonia in chest X-ray radiographs, v2.")
     assert "someone/chest-xray-pneumonia-resnet" in found(api(), "radiographs")  # the trigger rewrote it
+
+
+def test_a_walk_reads_the_callers_rows_without_joining_the_table_to_itself(db):
+    """``search.rows_of``: a queryset that is the table filtered (visibility, a member's grants, a column facet)
+    is walked as that filter; only one that joins another table (a task facet) is read as ``id IN (…)``.
+    Django names the selected column (``AS "pk"``): missing that made every walk a self-join by primary key,
+    2.5 times the pages read at 1,000,000 models."""
+    from django.contrib.auth.models import AnonymousUser
+
+    member = UserFactory()
+    table = connection.ops.quote_name(MLModel._meta.db_table)
+    for queryset in (
+        MLModel.objects.visible_to(AnonymousUser()),
+        MLModel.objects.visible_to(member),
+        MLModel.objects.visible_to(member).filter(downloads__gte=1),
+    ):
+        rows, _ = search.rows_of(queryset)
+        assert rows.startswith(f"FROM {table} WHERE (") and f"{table}.id IN (SELECT" not in rows, rows
+    rows, _ = search.rows_of(MLModel.objects.visible_to(member).filter(tasks__slug="text-classification"))
+    assert rows.startswith(f"FROM {table} WHERE {table}.id IN (SELECT"), rows
+    mine = MLModelFactory(owner=member, visibility=Visibility.PRIVATE, name="x-bert-private", downloads=5)
+    MLModelFactory(name="x-bert-public", downloads=1)
+    MLModelFactory(name="x-bert-hidden", visibility=Visibility.PRIVATE, downloads=9)
+    ids = search.full_text_candidates(MLModel.objects.visible_to(member), "bert", 10)[0]
+    assert mine.pk in ids and len(ids) == 2  # the walk's filter is the caller's visibility
