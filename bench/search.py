@@ -63,6 +63,9 @@ def setup(args) -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
+    from openmodelhub.startup import settle
+
+    settle()  # as openmodelhub.wsgi does in every serving process
 
 
 def prepare(args) -> None:

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openmodelhub.settings")
 application = get_asgi_application()
+
+from openmodelhub.startup import settle  # noqa: E402 (after Django is set up)
+
+settle()  # every view imported, the startup objects out of the collector's full passes
