@@ -103,13 +103,22 @@ def _model_detail_queryset():
     )
 
 
-# What a list row does not show: large text (cards, search vectors, licence terms) stays in the database.
-LIST_DEFERRED = ("card", "search_vector", "license__terms", "owner__password")
+def list_columns(model, fields: list[str]) -> list[str]:
+    """What a list row reads (``only``): the list fields that are the asset's own columns, and of its owner and
+    licence what the row shows. Everything else stays in the database: cards, search vectors, licence terms,
+    and the owner's and licence's other columns, whose timestamps were parsed for every row and shown by none
+    (a third of a search page's CPU in the database driver's date parsing at 1,000,000 models)."""
+    own = {field.name for field in model._meta.concrete_fields if not field.is_relation}
+    return [*(name for name in fields if name in own), "owner__username", "license__key", "license__category"]
+
+
+MODEL_LIST_COLUMNS = list_columns(MLModel, s.MODEL_LIST_FIELDS)
+DATASET_LIST_COLUMNS = list_columns(Dataset, s.DATASET_LIST_FIELDS)
 
 
 def _model_list_queryset(user):
     # media and tasks: read for the whole page by the list serializer (serializers.ListRows)
-    return MLModel.objects.visible_to(user).select_related("owner", "license").defer(*LIST_DEFERRED)
+    return MLModel.objects.visible_to(user).select_related("owner", "license").only(*MODEL_LIST_COLUMNS)
 
 
 SEARCH_PARAMS = [OpenApiParameter("search", str, description="Full-text query (names rank above cards)")]
@@ -264,20 +273,8 @@ ModelDetailByIdView = _by_id(ModelDetailView, "models", "model")
 
 
 def _dataset_list_queryset(user):
-    return (
-        Dataset.objects.visible_to(user)
-        .select_related("owner", "license")
-        .defer(
-            *LIST_DEFERRED,
-            "objective",
-            "sources",
-            "features_description",
-            "representativity_description",
-            "sample_balance_description",
-            "missing_values_description",
-            "data_errors_description",
-        )
-    )  # media, tasks and domains: read for the whole page by the list serializer (serializers.ListRows)
+    # media, tasks and domains: read for the whole page by the list serializer (serializers.ListRows)
+    return Dataset.objects.visible_to(user).select_related("owner", "license").only(*DATASET_LIST_COLUMNS)
 
 
 @extend_schema_view(get=extend_schema(summary="List datasets"), post=extend_schema(summary="Create a dataset"))
