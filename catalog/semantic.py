@@ -511,6 +511,15 @@ def vector_index(kind: str) -> VectorIndex:
     return VectorIndex(kind)
 
 
+def warm() -> None:
+    """Load the query encoder, the token weights and each kind's vector index (when built) now, as a serving
+    process starts (openmodelhub.startup), rather than in its first search."""
+    encoder()
+    token_weights()
+    for kind in ("model", "dataset"):
+        vector_index(kind)._load()
+
+
 def rebuild_indexes() -> dict[str, int]:
     return {kind: vector_index(kind).build() for kind in ("model", "dataset")}
 
