@@ -142,6 +142,17 @@ class AssetFilter(df.FilterSet):
         label="Search mode with ?search=: keyword (ids and full text), hybrid (also meaning), vector (meaning only)",
     )
 
+    def get_form_class(self):
+        """The form class of this FilterSet class, built once from its declared filters (django-filter builds a
+        new class per request, from fields made anew for each request's copy of the filters). No filter's form
+        field depends on the request; each form instance still gets its own copy of the fields (Django's
+        ``Form.__init__``)."""
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
+            cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+        return cls._form_class
+
     def filter_noop(self, queryset, name, value):
         return queryset  # applied by the view (ordering and pagination go together)
 
