@@ -126,26 +126,65 @@ class ListRowSerializer(AssetSerializer):
 
 class ListRows(serializers.ListSerializer):
     """A page of lean rows: the slugs of every many relation the rows show (media, tasks, domains) are
-    read for the whole page in one values query per relation, rather than prefetched as model instances
+    read for the whole page in one statement (``relation_slugs``), rather than prefetched as model instances
     with a manager and a queryset per row and relation."""
 
     def to_representation(self, data) -> list:
         rows = list(data.all() if hasattr(data, "all") else data)
-        by_pk = {row.pk: row for row in rows}
-        for name, attrs, _, slug in type(self.child)._plan_of(self.child) or []:
-            if slug is None or not rows:
-                continue
-            relation = type(rows[0])._meta.get_field(attrs[0])
-            through = relation.remote_field.through
-            source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+        relations = [(name, attrs[0], slug) for name, attrs, _, slug in type(self.child)._plan_of(self.child) or []]
+        relations = [relation for relation in relations if relation[2] is not None]
+        if rows and relations:
+            by_pk = {row.pk: row for row in rows}
             for row in rows:
-                row.__dict__.setdefault("_row_slugs", {})[name] = []
-            pairs = through.objects.filter(**{f"{source}__in": list(by_pk)}).values_list(
-                f"{source}_id", f"{target}__{slug}"
-            )
-            for pk, value in pairs.order_by(f"{target}__{slug}"):
-                by_pk[pk].__dict__["_row_slugs"][name].append(value)
+                row.__dict__["_row_slugs"] = {name: [] for name, _, _ in relations}
+            model = type(rows[0])
+            for index, pk, value in relation_slugs(model, tuple(relations), list(by_pk)):
+                by_pk[pk].__dict__["_row_slugs"][relations[index][0]].append(value)
         return [self.child.to_representation(row) for row in rows]
+
+
+def relation_slugs(model, relations: tuple, ids: list[int]) -> list[tuple[int, int, str]]:
+    """(relation's index, row id, slug) of every row of ``ids`` in each many relation ``(name, field, slug
+    field)``, ordered by relation then slug: one statement for the page, its text built once per list
+    (``_relation_slugs_sql``), the ids one array parameter on PostgreSQL (a JSON array on SQLite)."""
+    import json
+
+    from django.db import connection
+
+    sql = _relation_slugs_sql(model, relations, connection.vendor)
+    ids_param = ids if connection.vendor == "postgresql" else json.dumps(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids_param] * len(relations))
+        return cursor.fetchall()
+
+
+_RELATION_SQL: dict = {}
+
+
+def _relation_slugs_sql(model, relations: tuple, vendor: str) -> str:
+    key = (model, relations, vendor)
+    if key not in _RELATION_SQL:
+        from django.db import connection
+
+        quote = connection.ops.quote_name
+        matching = "= ANY(%s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+        arms = []
+        for index, (_, field_name, slug) in enumerate(relations):
+            field = model._meta.get_field(field_name)
+            through, target = field.remote_field.through._meta, field.related_model._meta
+            source = through.get_field(field.m2m_field_name()).column
+            target_column = through.get_field(field.m2m_reverse_field_name()).column
+            if target.get_field(slug).primary_key:  # the slug is the target's key (media types): no join
+                value, join = f"t.{quote(target_column)}", ""
+            else:
+                value = f"x.{quote(target.get_field(slug).column)}"
+                join = f" JOIN {quote(target.db_table)} x ON x.{quote(target.pk.column)} = t.{quote(target_column)}"
+            arms.append(
+                f"SELECT {index} AS r, t.{quote(source)} AS pk, {value} AS slug FROM {quote(through.db_table)} t"
+                f"{join} WHERE t.{quote(source)} {matching}"
+            )
+        _RELATION_SQL[key] = " UNION ALL ".join(arms) + " ORDER BY 1, 3"
+    return _RELATION_SQL[key]
 
 
 def _row_plan(serializer) -> list[tuple] | None:

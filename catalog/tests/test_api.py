@@ -513,14 +513,14 @@ def test_list_endpoints_use_a_fixed_number_of_queries(owner, django_assert_num_q
         model.media.add("text")
         DatasetFactory(owner=owner, name=f"d{i}").media.add("tabular")
     client = api(owner)
-    with django_assert_num_queries(3):  # models, media, tasks
+    with django_assert_num_queries(2):  # models, then their media and tasks in one statement
         assert len(client.get("/api/v1/models/").json()["results"]) == 14
-    with django_assert_num_queries(4):  # datasets, media, tasks, domains
+    with django_assert_num_queries(2):  # datasets, then their media, tasks and domains in one statement
         assert len(client.get("/api/v1/datasets/").json()["results"]) == 10
     # + the task slugs' validation and the search's candidate and ranking queries (catalog/search.py: the id
     # tiers, exact, prefix, substring and owner, in one statement, fuzzy names in one more; pg_trgm's threshold
-    # set as the connection opens), then the page and its prefetches. A fixed number, whatever the page holds.
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 8):  # (PG: every word and any)
+    # set as the connection opens), then the page and its rows' relations. A fixed number, whatever the page holds.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 7):  # (PG: every word and any)
         assert (
             len(client.get("/api/v1/models/?task=text-generation&search=weights&sort=downloads").json()["results"])
             == 10
