@@ -372,33 +372,47 @@ def most_downloaded_ctes(
 
     The ``PROBE`` most downloaded rows are read first, once for every condition (the top of the downloads
     index: the same pages for every query, cached): when enough of them match a condition for a walk of the
-    index to meet ``bound`` matches within ``WALK`` rows (a common word), the index is walked until it does;
+    index to meet ``bound`` matches within ``WALK`` rows (a common word), the probe's matches are taken and the
+    index is walked on from the probe's last row until it does (the probed rows are not read twice);
     otherwise, or when the walk falls short, every match is read through the condition's own index (GIN
     trigram or full text, btree prefix) and sorted (a rare word: few matches). The planner's estimate plays
     no part: both paths return the same rows, and one-time filters run one of them. The walk reads the index
     alone when the conditions are on the columns it carries (name, owner: catalog 0027)."""
     rows, source_params = source or (f"FROM {table} WHERE TRUE", [])
-    order = f"{rows} ORDER BY {table}.downloads DESC, {table}.id DESC LIMIT %s"
+    order = f"ORDER BY {table}.downloads DESC, {table}.id DESC LIMIT %s"
     matched = ", ".join(f"({condition}) AS m{i}" for i, (condition, _) in enumerate(conditions))
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE m{i}) AS n{i}" for i in range(len(conditions)))
-    ctes = [f"probe AS MATERIALIZED (SELECT {counts} FROM (SELECT {matched} {order}) AS p)"]
+    found = ", ".join(
+        f"COUNT(*) FILTER (WHERE m{i}) AS n{i}, array_agg(pk ORDER BY downloads DESC, pk DESC) FILTER (WHERE m{i}) "
+        f"AS ids{i}"
+        for i in range(len(conditions))
+    )
+    ctes = [
+        f"probed AS MATERIALIZED (SELECT {table}.id AS pk, {table}.downloads, {matched} {rows} {order})",
+        f"probe AS MATERIALIZED (SELECT {found} FROM probed)",
+        "last AS MATERIALIZED (SELECT downloads, pk FROM probed ORDER BY downloads, pk LIMIT 1)",
+    ]
     params = [*(p for _, condition_params in conditions for p in condition_params), *source_params, PROBE]
     common = max(1, -(-bound * PROBE // WALK))  # matches among the probed rows for the walk to meet ``bound``
+    # the walk goes on where the probe stopped (the rows after its last one), for as many matches as it lacked
+    after = f"({table}.downloads, {table}.id) < ((SELECT downloads FROM last), (SELECT pk FROM last))"
     for i, (condition, condition_params) in enumerate(conditions):
-        walk = f"SELECT {table}.id, {table}.downloads, ({condition}) {order}"
+        walk = f"SELECT {table}.id, {table}.downloads, ({condition}) {rows} AND {after} {order}"
         # every match through the condition's own index, then sorted: ``+ likes * 0`` is a key the downloads
         # index cannot give (it carries the names: the planner would scan all of it, index-only, checking each)
         rest = (
             f"SELECT {table}.id {rows} AND ({condition}) "
             f"ORDER BY {table}.downloads + {table}.likes * 0 DESC, {table}.id DESC LIMIT %s"
         )
+        walked = f"(SELECT n{i} FROM probe) >= %s"
         ctes.append(
-            f"t{i}_w AS MATERIALIZED (SELECT w.pk FROM ({walk}) AS w (pk, downloads, matched) "
-            f"WHERE w.matched AND (SELECT n{i} FROM probe) >= %s ORDER BY w.downloads DESC, w.pk DESC LIMIT %s), "
+            f"t{i}_w AS MATERIALIZED (SELECT unnest(ids{i}[1:%s]) AS pk FROM probe WHERE {walked} "
+            f"UNION ALL (SELECT w.pk FROM ({walk}) AS w (pk, downloads, matched) "
+            f"WHERE w.matched AND {walked} AND (SELECT n{i} FROM probe) < %s "
+            f"ORDER BY w.downloads DESC, w.pk DESC LIMIT GREATEST(%s - (SELECT n{i} FROM probe), 0))), "
             f"t{i} AS MATERIALIZED (SELECT pk FROM t{i}_w UNION ALL SELECT * FROM ({rest}) AS r (pk) "
             f"WHERE (SELECT COUNT(*) FROM t{i}_w) < %s)"
         )
-        params += [*condition_params, *source_params, WALK, common, bound]
+        params += [bound, common, *condition_params, *source_params, WALK - PROBE, common, bound, bound]
         params += [*source_params, *condition_params, bound, bound]
     return ", ".join(ctes), params
 
