@@ -55,6 +55,9 @@ VECTOR_WEIGHT = (
 )
 VECTOR_K = 100  # nearest neighbours of the whole catalogue a hybrid or vector search takes
 WALK = 5000  # most downloaded rows a common word's full-text head is looked for among (PostgreSQL)
+# the fuzzy tier walks this many times as far: sorting its matches re-reads each one's row to check its similarity
+# (a typo of a common name's family: 12,000 matches, 100 ms), where the walk reads the downloads index alone
+FUZZY_WALK_TIMES = 4
 PROBE = 1000  # most downloaded rows read first: how many match decides between walking them and sorting matches
 FEW_MATCHES = 1000  # SQLite: matches of an id fragment read through FTS5 and sorted, past which rows are walked
 FEW = 5  # full-text matches below which a query of several words matches any of them
@@ -334,19 +337,22 @@ def _id_rows(model_cls, text: str, bound: int) -> list[tuple[int, str, str]]:
     if _may_be_a_typo(text, len({row[0] for row in rows})):
         # names sharing trigrams with the text (pg_trgm's ``<%``, served by the 0011 GIN index; its threshold,
         # 0.3, where the default 0.6 misses one-edit typos, is set as the connection opens: settings.DATABASES)
-        rows += _ranked_rows(model_cls, [(f"UPPER(%s) <%% {name}", [text])], [], FUZZY_CANDIDATES)
+        fuzzy = [(f"UPPER(%s) <%% {name}", [text])]
+        rows += _ranked_rows(model_cls, fuzzy, [], FUZZY_CANDIDATES, walk=WALK * FUZZY_WALK_TIMES)
     return list({row[0]: row for row in rows}.values())
 
 
 Condition = tuple[str, list]  # SQL over the asset table's columns, its parameters
 
 
-def _ranked_rows(model_cls, first: list[Condition], then: list[Condition], bound: int) -> list[tuple[int, str, str]]:
+def _ranked_rows(
+    model_cls, first: list[Condition], then: list[Condition], bound: int, walk: int | None = None
+) -> list[tuple[int, str, str]]:
     """``(pk, owner, name)`` of the ``bound`` most downloaded matches of each condition, in one statement:
     those of ``then`` only when those of ``first`` are fewer than ``bound`` together. (The conditions are
     written out: compiling a queryset per tier and per path cost Django more than PostgreSQL spent.)"""
     table = model_cls._meta.db_table
-    ctes, params = most_downloaded_ctes(table, [*first, *then], bound)
+    ctes, params = most_downloaded_ctes(table, [*first, *then], bound, walk=walk)
     selects, select_params = [], []
     for i in range(len(first) + len(then)):
         selects.append(f"SELECT pk FROM t{i}" + (" WHERE (SELECT n FROM early) < %s" if i >= len(first) else ""))
@@ -364,7 +370,7 @@ def _ranked_rows(model_cls, first: list[Condition], then: list[Condition], bound
 
 
 def most_downloaded_ctes(
-    table: str, conditions: list[Condition], bound: int, source: Condition | None = None
+    table: str, conditions: list[Condition], bound: int, source: Condition | None = None, walk: int | None = None
 ) -> tuple[str, list]:
     """Common table expressions ``t0``, ``t1``, … (column ``pk``): the ids of the ``bound`` most downloaded
     rows of ``table`` matching each condition, ties by id (PostgreSQL), among ``source`` (``FROM … WHERE …``
@@ -372,7 +378,7 @@ def most_downloaded_ctes(
 
     The ``PROBE`` most downloaded rows are read first, once for every condition (the top of the downloads
     index: the same pages for every query, cached): when enough of them match a condition for a walk of the
-    index to meet ``bound`` matches within ``WALK`` rows (a common word), the probe's matches are taken and the
+    index to meet ``bound`` matches within ``walk`` rows (``WALK`` by default; a common word), the probe's matches are taken and the
     index is walked on from the probe's last row until it does (the probed rows are not read twice);
     otherwise, or when the walk falls short, every match is read through the condition's own index (GIN
     trigram or full text, btree prefix) and sorted (a rare word: few matches). The planner's estimate plays
@@ -392,7 +398,8 @@ def most_downloaded_ctes(
         "last AS MATERIALIZED (SELECT downloads, pk FROM probed ORDER BY downloads, pk LIMIT 1)",
     ]
     params = [*(p for _, condition_params in conditions for p in condition_params), *source_params, PROBE]
-    common = max(1, -(-bound * PROBE // WALK))  # matches among the probed rows for the walk to meet ``bound``
+    reach = walk or WALK
+    common = max(1, -(-bound * PROBE // reach))  # matches among the probed rows for the walk to meet ``bound``
     # the walk goes on where the probe stopped (the rows after its last one), for as many matches as it lacked
     after = f"({table}.downloads, {table}.id) < ((SELECT downloads FROM last), (SELECT pk FROM last))"
     for i, (condition, condition_params) in enumerate(conditions):
@@ -412,7 +419,7 @@ def most_downloaded_ctes(
             f"t{i} AS MATERIALIZED (SELECT pk FROM t{i}_w UNION ALL SELECT * FROM ({rest}) AS r (pk) "
             f"WHERE (SELECT COUNT(*) FROM t{i}_w) < %s)"
         )
-        params += [bound, common, *condition_params, *source_params, WALK - PROBE, common, bound, bound]
+        params += [bound, common, *condition_params, *source_params, max(reach - PROBE, 0), common, bound, bound]
         params += [*source_params, *condition_params, bound, bound]
     return ", ".join(ctes), params
 

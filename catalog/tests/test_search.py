@@ -128,6 +128,7 @@ def test_each_id_tier_takes_its_most_downloaded_matches(db, monkeypatch, tier, f
     monkeypatch.setattr(search, "FEW_MATCHES", few)
     monkeypatch.setattr(search, "PROBE", probe)
     monkeypatch.setattr(search, "WALK", walk)
+    monkeypatch.setattr(search, "FUZZY_WALK_TIMES", 1)  # (4 by default: the same paths, a longer walk)
     monkeypatch.setattr(search, "FUZZY_CANDIDATES", 10)
     popular = UserFactory(username="popular")
     for n in range(20):  # the most downloaded rows match nothing: a walk of the downloads index meets them first
