@@ -378,8 +378,9 @@ def most_downloaded_ctes(
 
     The ``PROBE`` most downloaded rows are read first, once for every condition (the top of the downloads
     index: the same pages for every query, cached): when enough of them match a condition for a walk of the
-    index to meet ``bound`` matches within ``walk`` rows (``WALK`` by default; a common word), the probe's matches are taken and the
-    index is walked on from the probe's last row until it does (the probed rows are not read twice);
+    index to meet ``bound`` matches within ``walk`` rows (``WALK`` by default; a common word), the probe's
+    matches are taken and the index is walked on from the probe's last row until it does (the probed rows
+    are not read twice);
     otherwise, or when the walk falls short, every match is read through the condition's own index (GIN
     trigram or full text, btree prefix) and sorted (a rare word: few matches). The planner's estimate plays
     no part: both paths return the same rows, and one-time filters run one of them. The walk reads the index
