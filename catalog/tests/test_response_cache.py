@@ -373,6 +373,14 @@ def test_prepared_statements_are_classified_by_their_body():
     assert not response_cache.writes("EXECUTE reader(1)", prepared)
     assert response_cache.writes("EXECUTE writer", prepared)
     assert response_cache.writes("EXECUTE never_prepared", prepared)
+    # a statement's verdict is remembered by its text, an EXECUTE's never (it depends on what was prepared)
+    prepared["writer"] = False
+    assert not response_cache.writes("EXECUTE writer", prepared)
+    before = response_cache._verdict.cache_info().hits
+    assert response_cache.writes("DELETE FROM catalog_like WHERE id = %s") and response_cache.writes(
+        "DELETE FROM catalog_like WHERE id = %s"
+    )
+    assert response_cache._verdict.cache_info().hits > before
 
 
 def test_copy_from_moves_the_generation():
