@@ -47,6 +47,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 from django.db.models.expressions import RawSQL
+from rapidfuzz.distance import Levenshtein
 
 MAX_QUERY = 200
 MODES = ("keyword", "hybrid", "vector")
@@ -272,17 +273,9 @@ def _fuzzy_distance(q: str, name: str, allowed: int) -> int:
 
 
 def _levenshtein(a: str, b: str, limit: int) -> int:
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
+    """The edit distance of two strings, or ``limit + 1`` past the limit (rapidfuzz's C++: the fuzzy tier
+    compares each candidate name's pieces with the query, ~7 ms of Python for a typo's 100 candidates)."""
+    return Levenshtein.distance(a, b, score_cutoff=limit)
 
 
 def id_condition(model_cls, text: str) -> Q:
