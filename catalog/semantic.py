@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 ENCODER = "wordllama-l2_supercat-256"
 DIMENSIONS = 256
@@ -513,11 +516,16 @@ def vector_index(kind: str) -> VectorIndex:
 
 def warm() -> None:
     """Load the query encoder, the token weights and each kind's vector index (when built) now, as a serving
-    process starts (openmodelhub.startup), rather than in its first search."""
-    encoder()
-    token_weights()
-    for kind in ("model", "dataset"):
-        vector_index(kind)._load()
+    process starts (openmodelhub.startup), rather than in its first search. What cannot be loaded (an index
+    file half-copied onto shared storage, say) is logged and left to the first search that needs it: a
+    process that cannot search by meaning still serves everything else."""
+    loads = [("the query encoder", encoder), ("the token weights", token_weights)]
+    loads += [(f"the {kind} vector index", vector_index(kind)._load) for kind in ("model", "dataset")]
+    for what, load in loads:
+        try:
+            load()
+        except Exception:  # noqa: BLE001 (any failure: the same one the first search would meet and report)
+            logger.warning("search: could not load %s as the process started", what, exc_info=True)
 
 
 def rebuild_indexes() -> dict[str, int]:

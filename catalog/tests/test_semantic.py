@@ -315,3 +315,18 @@ def test_a_kinds_delta_is_read_through_its_own_index_not_the_other_kinds_recent_
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", [since])
         plan = " ".join(str(value) for row in cursor.fetchall() for value in row)
     assert f"embedding_{kind}_delta" in plan, plan
+
+
+def test_a_process_that_cannot_load_an_index_as_it_starts_logs_it_and_starts(db, caplog):
+    """semantic.warm (openmodelhub.startup): a broken index file (half-copied onto shared storage) must not stop
+    a web process from starting; the first search that needs the index meets the same error."""
+    owner = UserFactory()
+    MLModelFactory(owner=owner, name="m0", card="Speech recognition for English.")
+    assert sum(semantic.embed_assets(MLModel)) == 1 and semantic.vector_index("model").build() == 1
+    index = semantic.vector_index("model")
+    index.path.write_bytes(b"not an index")
+    index.meta_path.write_text(index.meta_path.read_text())  # a new modification time: the file is reopened
+    with caplog.at_level("WARNING", logger="catalog.semantic"):
+        semantic.warm()
+    assert any("could not load" in record.getMessage() for record in caplog.records), caplog.text
+    assert semantic.encoder.cache_info().currsize == 1  # the rest was loaded
