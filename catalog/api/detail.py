@@ -272,16 +272,7 @@ def _described(user, pk: int) -> list:
         columns.setdefault(file_id, []).append(
             _represent(s.FileColumnSerializer, dict(zip(keys, values, strict=True)), {}, {})
         )
-    keys = _keys(s.DatasetFileSerializer)
-    return [
-        _represent(
-            s.DatasetFileSerializer,
-            dict(zip(keys, values, strict=True)),
-            {},
-            {"columns": lambda i=file_id: columns.get(i, [])},
-        )
-        for file_id, *values in files
-    ]
+    return _with_children(s.DatasetFileSerializer, files, "columns", columns)
 
 
 def _relationships(user, pk: int) -> list:
@@ -291,13 +282,13 @@ def _relationships(user, pk: int) -> list:
     pairs: dict[int, list] = {}
     for relationship, source, target, order in COLUMN_PAIRS.rows(user, pk=pk):
         pairs.setdefault(relationship, []).append({"from_column": source, "to_column": target, "order": order})
-    keys = _keys(s.RelationshipSerializer)
+    return _with_children(s.RelationshipSerializer, relationships, "column_links", pairs)
+
+
+def _with_children(serializer, rows, field: str, children: dict[int, list]) -> list:
+    """Rows of ``(id, *the serializer's values)`` represented, each with its ``children`` (by id) as ``field``."""
+    keys = _keys(serializer)
     return [
-        _represent(
-            s.RelationshipSerializer,
-            dict(zip(keys, values, strict=True)),
-            {},
-            {"column_links": lambda i=rel_id: pairs.get(i, [])},
-        )
-        for rel_id, *values in relationships
+        _represent(serializer, dict(zip(keys, values, strict=True)), {}, {field: lambda i=pk: children.get(i, [])})
+        for pk, *values in rows
     ]

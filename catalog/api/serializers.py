@@ -1,5 +1,7 @@
+import json
 import threading
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -147,10 +149,6 @@ def relation_slugs(model, relations: tuple, ids: list[int]) -> list[tuple[int, i
     """(relation's index, row id, slug) of every row of ``ids`` in each many relation ``(name, field, slug
     field)``, ordered by relation then slug: one statement for the page, its text built once per list
     (``_relation_slugs_sql``), the ids one array parameter on PostgreSQL (a JSON array on SQLite)."""
-    import json
-
-    from django.db import connection
-
     sql = _relation_slugs_sql(model, relations, connection.vendor)
     ids_param = ids if connection.vendor == "postgresql" else json.dumps(ids)
     with connection.cursor() as cursor:
@@ -164,8 +162,6 @@ _RELATION_SQL: dict = {}
 def _relation_slugs_sql(model, relations: tuple, vendor: str) -> str:
     key = (model, relations, vendor)
     if key not in _RELATION_SQL:
-        from django.db import connection
-
         quote = connection.ops.quote_name
         matching = "= ANY(%s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
         arms = []
